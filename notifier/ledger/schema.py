@@ -1,0 +1,108 @@
+"""The ledger schema, shared by every backend. Bump SCHEMA_VERSION with a migration."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+-- One row per imported version of a list file.
+CREATE TABLE IF NOT EXISTS lists (
+    id          INTEGER PRIMARY KEY,
+    path        TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    imported_at REAL NOT NULL,
+    rows        INTEGER NOT NULL DEFAULT 0,
+    valid       INTEGER NOT NULL DEFAULT 0,
+    invalid     INTEGER NOT NULL DEFAULT 0,
+    duplicates  INTEGER NOT NULL DEFAULT 0,
+    warnings    INTEGER NOT NULL DEFAULT 0,
+    complete    INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (path, sha256)
+);
+-- Everyone we can write to, once per normalised address.
+CREATE TABLE IF NOT EXISTS recipients (
+    id       INTEGER PRIMARY KEY,
+    key      TEXT NOT NULL UNIQUE,
+    email    TEXT NOT NULL,
+    fields   TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    line     INTEGER NOT NULL,
+    smtputf8 INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS list_members (
+    list_id      INTEGER NOT NULL,
+    recipient_id INTEGER NOT NULL,
+    PRIMARY KEY (list_id, recipient_id)
+) WITHOUT ROWID;
+-- Rows we could not use (invalid, malformed) and merged duplicates, kept for reports.
+CREATE TABLE IF NOT EXISTS list_issues (
+    id           INTEGER PRIMARY KEY,
+    list_id      INTEGER NOT NULL,
+    line         INTEGER NOT NULL,
+    kind         TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    email        TEXT NOT NULL DEFAULT '',
+    raw          TEXT NOT NULL DEFAULT '',
+    fields       TEXT,
+    recipient_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS list_issues_list ON list_issues (list_id, kind);
+-- One row per (notice, recipient): its state and its latest attempt.
+CREATE TABLE IF NOT EXISTS messages (
+    id                  INTEGER PRIMARY KEY,
+    notice              TEXT NOT NULL,
+    recipient_id        INTEGER,
+    issue_id            INTEGER,
+    state               TEXT NOT NULL,
+    attempts            INTEGER NOT NULL DEFAULT 0,
+    first_attempt_at    REAL,
+    last_attempt_at     REAL,
+    next_attempt_at     REAL,
+    sent_at             REAL,
+    last_code           INTEGER,
+    last_text           TEXT,
+    queue_id            TEXT,
+    message_id          TEXT,
+    run_id              INTEGER,
+    possibly_duplicated INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (notice, recipient_id),
+    UNIQUE (notice, issue_id)
+);
+CREATE INDEX IF NOT EXISTS messages_state ON messages (notice, state, next_attempt_at);
+-- Every attempt, never updated.
+CREATE TABLE IF NOT EXISTS attempts (
+    id       INTEGER PRIMARY KEY,
+    message  INTEGER NOT NULL,
+    run_id   INTEGER NOT NULL,
+    at       REAL NOT NULL,
+    verdict  TEXT NOT NULL,
+    code     INTEGER,
+    text     TEXT NOT NULL,
+    queue_id TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS attempts_message ON attempts (message);
+CREATE TABLE IF NOT EXISTS runs (
+    id         INTEGER PRIMARY KEY,
+    notice     TEXT NOT NULL,
+    segment    TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    ended_at   REAL,
+    pid        INTEGER NOT NULL,
+    host       TEXT NOT NULL,
+    user       TEXT NOT NULL,
+    transport  TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    options    TEXT NOT NULL DEFAULT '{}',
+    summary    TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS suppressions (
+    key    TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    at     REAL NOT NULL,
+    source TEXT NOT NULL DEFAULT ''
+);
+"""

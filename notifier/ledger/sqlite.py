@@ -1,0 +1,515 @@
+"""The embedded ledger: one SQLite file per campaign, created 0600.
+
+Crash safety: a message is marked ``sending`` in a committed transaction before it is
+handed to the transport, and its outcome is committed (in small groups) after. A hard
+kill therefore leaves only in-flight messages in ``sending``; the next run marks them
+``possibly_duplicated`` and sends them again, so nobody is forgotten. WAL mode keeps
+readers (`notify status`) from blocking the sender. One `notify send` at a time holds
+an exclusive lock on ``<ledger>.lock``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import getpass
+import json
+import os
+import secrets
+import socket
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import LedgerBusyError, LedgerError
+from ..models import Recipient, State
+from ..recipients import ListRow
+from .schema import DDL, SCHEMA_VERSION
+
+__all__ = ["Claimed", "ImportSummary", "PlanSummary", "Result", "SqliteLedger"]
+
+BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    list_id: int
+    path: str
+    rows: int
+    valid: int
+    invalid: int
+    duplicates: int
+    warnings: int
+    reused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSummary:
+    targets: int
+    by_state: dict[str, int]
+
+    def count(self, *states: State) -> int:
+        return sum(self.by_state.get(s.value, 0) for s in states)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    row: int
+    recipient: Recipient
+    attempts: int
+    first_attempt_at: float | None
+    possibly_duplicated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    row: int
+    state: State
+    verdict: str
+    code: int | None
+    text: str
+    queue_id: str
+    at: float
+    next_attempt_at: float | None
+    message_id: str
+
+
+def _create_private(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        os.close(fd)
+
+
+class SqliteLedger:
+    """The ledger of one campaign. Not shared between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            _create_private(path)
+            self._db = sqlite3.connect(path, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerError(f"cannot open the ledger {path}: {exc}") from None
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # durable against process kills in WAL mode
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._migrate()
+        self._lock_fd: int | None = None
+        self._run_id: int | None = None
+        self._notice = ""
+        self._cursor = 0  # highest pending target claimed so far in this run
+
+    # ---- set-up -------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        db = self._db
+        db.executescript(DDL)
+        row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise LedgerError(
+                f"{self.path} was written by a newer notify (schema {row[0]}, this one knows "
+                f"{SCHEMA_VERSION})",
+                hint="upgrade notify before using this campaign",
+            )
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS run_targets (id INTEGER PRIMARY KEY)")
+
+    def secret(self) -> bytes:
+        """The campaign's token key, made on first use and kept in this 0600 file."""
+        row = self._db.execute("SELECT value FROM meta WHERE key='token_key'").fetchone()
+        if row:
+            return bytes.fromhex(row[0])
+        key = secrets.token_bytes(32)
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('token_key', ?)", (key.hex(),))
+        return self.secret()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def lock(self) -> None:
+        """Take the campaign's send lock. Raises LedgerBusyError if another send holds it."""
+        fd = os.open(f"{self.path}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 100).decode(errors="replace").strip()
+            os.close(fd)
+            raise LedgerBusyError(
+                f"another `notify send` is running on this campaign ({holder or 'unknown process'})",
+                hint="wait for it to finish, or stop it with Ctrl-C; two senders would duplicate work",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+        self._db.close()
+
+    # ---- lists ---------------------------------------------------------------------------
+
+    def find_import(self, path: str, sha256: str) -> ImportSummary | None:
+        row = self._db.execute(
+            "SELECT id, rows, valid, invalid, duplicates, warnings FROM lists "
+            "WHERE path=? AND sha256=? AND complete=1",
+            (path, sha256),
+        ).fetchone()
+        if row is None:
+            return None
+        return ImportSummary(row[0], path, row[1], row[2], row[3], row[4], row[5], reused=True)
+
+    def import_list(self, path: str, sha256: str, rows: Iterable[ListRow]) -> ImportSummary:
+        """Stream ``rows`` into the ledger in batches; merge duplicates; keep every reject."""
+        found = self.find_import(path, sha256)
+        if found:
+            return found
+        db = self._db
+        with self._tx():
+            db.execute("DELETE FROM lists WHERE path=? AND sha256=? AND complete=0", (path, sha256))
+            list_id = db.execute(
+                "INSERT INTO lists (path, sha256, imported_at) VALUES (?, ?, ?)",
+                (path, sha256, time.time()),
+            ).lastrowid
+        assert list_id is not None
+        n = valid = invalid = dupes = warns = 0
+        pending = 0
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for item in rows:
+                n += 1
+                if item.reject is not None:
+                    rj = item.reject
+                    invalid += 1
+                    db.execute(
+                        "INSERT INTO list_issues (list_id, line, kind, reason, email, raw, fields) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (list_id, rj.line, rj.kind, rj.reason, rj.email, rj.raw,
+                         json.dumps(rj.fields) if rj.fields is not None else None),
+                    )
+                else:
+                    assert item.recipient is not None
+                    merged = self._upsert(list_id, item.recipient)
+                    if merged:
+                        dupes += 1
+                    else:
+                        valid += 1
+                    for w in item.warnings:
+                        warns += 1
+                        db.execute(
+                            "INSERT INTO list_issues (list_id, line, kind, reason, email) "
+                            "VALUES (?, ?, 'warning', ?, ?)",
+                            (list_id, item.recipient.line, w, item.recipient.email),
+                        )
+                pending += 1
+                if pending >= BATCH:
+                    db.execute("COMMIT")
+                    db.execute("BEGIN IMMEDIATE")
+                    pending = 0
+            db.execute(
+                "UPDATE lists SET rows=?, valid=?, invalid=?, duplicates=?, warnings=?, complete=1 "
+                "WHERE id=?",
+                (n, valid, invalid, dupes, warns, list_id),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return ImportSummary(list_id, path, n, valid, invalid, dupes, warns, reused=False)
+
+    def _upsert(self, list_id: int, r: Recipient) -> bool:
+        """Insert or update one recipient; True when it merged into an earlier row of this list."""
+        db = self._db
+        row = db.execute("SELECT id, fields, line FROM recipients WHERE key=?", (r.key,)).fetchone()
+        if row is None:
+            rid = db.execute(
+                "INSERT INTO recipients (key, email, fields, source, line, smtputf8) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (r.key, r.email, json.dumps(r.fields), r.source, r.line, int(r.smtputf8)),
+            ).lastrowid
+            db.execute("INSERT INTO list_members VALUES (?, ?)", (list_id, rid))
+            return False
+        rid, fields_json, first_line = row
+        member = db.execute(
+            "SELECT 1 FROM list_members WHERE list_id=? AND recipient_id=?", (list_id, rid)
+        ).fetchone()
+        if member is None:
+            # This list's row for someone seen in another list (or an older version): it wins.
+            db.execute(
+                "UPDATE recipients SET email=?, fields=?, source=?, line=?, smtputf8=? WHERE id=?",
+                (r.email, json.dumps(r.fields), r.source, r.line, int(r.smtputf8), rid),
+            )
+            db.execute("INSERT INTO list_members VALUES (?, ?)", (list_id, rid))
+            return False
+        # A duplicate inside one list: keep the first row, but tell the person about every
+        # data category either row lists (a breach notice must not under-report).
+        fields = json.loads(fields_json)
+        extra = [c for c in r.fields.get("exposed", []) if c not in fields.get("exposed", [])]
+        if extra:
+            fields["exposed"] = [*fields.get("exposed", []), *extra]
+            db.execute("UPDATE recipients SET fields=? WHERE id=?", (json.dumps(fields), rid))
+        reason = f"same address as line {first_line}; merged into that row"
+        if extra:
+            reason += f" (added exposed: {', '.join(extra)})"
+        db.execute(
+            "INSERT INTO list_issues (list_id, line, kind, reason, email, recipient_id) "
+            "VALUES (?, ?, 'duplicate', ?, ?, ?)",
+            (list_id, r.line, reason, r.email, rid),
+        )
+        return True
+
+    def list_issues(self, list_ids: Iterable[int], kinds: Iterable[str]) -> Iterator[dict[str, Any]]:
+        ids, ks = list(list_ids), list(kinds)
+        q = (
+            "SELECT l.path, i.line, i.kind, i.reason, i.email, i.raw FROM list_issues i "
+            f"JOIN lists l ON l.id=i.list_id WHERE i.list_id IN ({','.join('?' * len(ids))}) "
+            f"AND i.kind IN ({','.join('?' * len(ks))}) ORDER BY l.path, i.line"
+        )
+        for path, line, kind, reason, email, raw in self._db.execute(q, (*ids, *ks)):
+            yield {"file": path, "line": line, "kind": kind, "reason": reason, "email": email, "raw": raw}
+
+    # ---- planning a run -----------------------------------------------------------------
+
+    def plan(
+        self,
+        notice: str,
+        list_ids: list[int],
+        include: Callable[[dict[str, Any], str], bool],
+        *,
+        resend: bool = False,
+    ) -> PlanSummary:
+        """Choose this run's targets: every member of the lists that ``include`` accepts.
+
+        Creates missing (notice, recipient) rows as pending, or suppressed when the address
+        is on the suppression list, and rows in state invalid for unusable list rows.
+        """
+        db = self._db
+        db.execute("DELETE FROM run_targets")
+        self._notice, self._cursor = notice, 0
+        marks = ",".join("?" * len(list_ids))
+        last = 0
+        while True:
+            batch = db.execute(
+                "SELECT DISTINCT r.id, r.fields, r.email, r.source, r.line, r.key FROM list_members lm "
+                f"JOIN recipients r ON r.id=lm.recipient_id WHERE lm.list_id IN ({marks}) AND r.id > ? "
+                "ORDER BY r.id LIMIT ?",
+                (*list_ids, last, BATCH),
+            ).fetchall()
+            if not batch:
+                break
+            last = batch[-1][0]
+            chosen = []
+            for rid, fields_json, email, source, line, _key in batch:
+                view = json.loads(fields_json)
+                view["email"] = email
+                view.setdefault("exposed", [])
+                if include(view, f"{source}:{line}"):
+                    chosen.append(rid)
+            with self._tx():
+                db.executemany(
+                    "INSERT OR IGNORE INTO messages (notice, recipient_id, state) SELECT ?, r.id, "
+                    "CASE WHEN s.key IS NULL THEN 'pending' ELSE 'suppressed' END FROM recipients r "
+                    "LEFT JOIN suppressions s ON s.key=r.key WHERE r.id=?",
+                    [(notice, rid) for rid in chosen],
+                )
+                db.executemany(
+                    "INSERT OR IGNORE INTO run_targets SELECT id FROM messages WHERE notice=? AND recipient_id=?",
+                    [(notice, rid) for rid in chosen],
+                )
+        issues = db.execute(
+            f"SELECT i.id, i.fields, l.path, i.line FROM list_issues i JOIN lists l ON l.id=i.list_id "
+            f"WHERE i.list_id IN ({marks}) AND i.kind IN ('invalid', 'malformed')",
+            list_ids,
+        ).fetchall()
+        chosen_issues = []
+        for iid, fields_json, path, line in issues:
+            keep = True
+            if fields_json is not None:
+                view = json.loads(fields_json)
+                view.setdefault("exposed", [])
+                view.setdefault("email", "")
+                try:
+                    keep = include(view, f"{path}:{line}")
+                except Exception:  # a row we could not read fully still has to be reported
+                    keep = True
+            if keep:
+                chosen_issues.append(iid)
+        with self._tx():
+            db.executemany(
+                "INSERT OR IGNORE INTO messages (notice, issue_id, state) VALUES (?, ?, 'invalid')",
+                [(notice, iid) for iid in chosen_issues],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO run_targets SELECT id FROM messages WHERE notice=? AND issue_id=?",
+                [(notice, iid) for iid in chosen_issues],
+            )
+            if resend:
+                db.execute(
+                    "UPDATE messages SET state='pending', next_attempt_at=NULL WHERE id IN "
+                    "(SELECT id FROM run_targets) AND state IN ('sent', 'failed')"
+                )
+        by_state = dict(
+            db.execute(
+                "SELECT m.state, count(*) FROM run_targets t JOIN messages m ON m.id=t.id GROUP BY m.state"
+            ).fetchall()
+        )
+        return PlanSummary(targets=sum(by_state.values()), by_state=by_state)
+
+    def targets_to_send(self, now: float) -> Iterator[Claimed]:
+        """Every target this run would attempt (pending, or deferred and due), in send order."""
+        q = self._claim_select + " WHERE m.state IN ('pending', 'deferred') ORDER BY m.id"
+        for row in self._db.execute(q):
+            yield self._claimed(row)
+
+    _claim_select = (
+        "SELECT m.id, m.attempts, m.first_attempt_at, m.possibly_duplicated, r.email, r.key, r.fields, "
+        "r.source, r.line, r.smtputf8 FROM run_targets t JOIN messages m ON m.id=t.id "
+        "JOIN recipients r ON r.id=m.recipient_id"
+    )
+
+    @staticmethod
+    def _claimed(row: tuple[Any, ...]) -> Claimed:
+        mid, attempts, first, dup, email, key, fields, source, line, utf8 = row
+        return Claimed(
+            row=mid,
+            recipient=Recipient(email, key, source, line, json.loads(fields), bool(utf8)),
+            attempts=attempts,
+            first_attempt_at=first,
+            possibly_duplicated=bool(dup),
+        )
+
+    # ---- a run --------------------------------------------------------------------------
+
+    def start_run(self, notice: str, segment: str, transport: str, options: dict[str, Any]) -> int:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = str(os.getuid())
+        with self._tx() as db:
+            run_id = db.execute(
+                "INSERT INTO runs (notice, segment, started_at, pid, host, user, transport, status, options) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+                (notice, segment, time.time(), os.getpid(), socket.gethostname(), user, transport,
+                 json.dumps(options)),
+            ).lastrowid
+        assert run_id is not None
+        self._run_id = run_id
+        return run_id
+
+    def recover_in_flight(self) -> int:
+        """Messages a dead run left in ``sending``: flag them and send them again.
+
+        Only valid while holding the send lock (no live run can own them).
+        """
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE messages SET state='pending', possibly_duplicated=1 WHERE state='sending'"
+            )
+            db.execute("UPDATE runs SET status='killed' WHERE status='running' AND id != ?",
+                       (self._run_id or 0,))
+        return cur.rowcount
+
+    def claim(self, run_id: int, limit: int, now: float, results: list[Result]) -> list[Claimed]:
+        """Record ``results``, then mark up to ``limit`` due targets ``sending``; one commit."""
+        db = self._db
+        with self._tx():
+            self._record(run_id, results)
+            rows = db.execute(
+                self._claim_select + " WHERE t.id > ? AND m.state='pending' ORDER BY t.id LIMIT ?",
+                (self._cursor, limit),
+            ).fetchall()
+            if rows:
+                self._cursor = rows[-1][0]
+            if len(rows) < limit:
+                # Due retries, found through the (notice, state, next_attempt_at) index.
+                rows += db.execute(
+                    "SELECT m.id, m.attempts, m.first_attempt_at, m.possibly_duplicated, r.email, r.key, "
+                    "r.fields, r.source, r.line, r.smtputf8 FROM messages m "
+                    "JOIN recipients r ON r.id=m.recipient_id WHERE m.notice=? AND m.state='deferred' "
+                    "AND m.next_attempt_at <= ? AND m.id IN (SELECT id FROM run_targets) "
+                    "ORDER BY m.next_attempt_at LIMIT ?",
+                    (self._notice, now, limit - len(rows)),
+                ).fetchall()
+            db.executemany(
+                "UPDATE messages SET state='sending', run_id=? WHERE id=?", [(run_id, r[0]) for r in rows]
+            )
+        return [self._claimed(r) for r in rows]
+
+    def record(self, run_id: int, results: list[Result]) -> None:
+        if results:
+            with self._tx():
+                self._record(run_id, results)
+
+    def _record(self, run_id: int, results: list[Result]) -> None:
+        if not results:
+            return
+        self._db.executemany(
+            "UPDATE messages SET state=?, attempts=attempts+1, first_attempt_at=COALESCE(first_attempt_at, ?), "
+            "last_attempt_at=?, next_attempt_at=?, last_code=?, last_text=?, queue_id=?, message_id=?, "
+            "sent_at=CASE WHEN ?='sent' THEN ? ELSE sent_at END WHERE id=?",
+            [
+                (r.state.value, r.at, r.at, r.next_attempt_at, r.code, r.text, r.queue_id, r.message_id,
+                 r.state.value, r.at, r.row)
+                for r in results
+            ],
+        )
+        self._db.executemany(
+            "INSERT INTO attempts (message, run_id, at, verdict, code, text, queue_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(r.row, run_id, r.at, r.verdict, r.code, r.text, r.queue_id) for r in results],
+        )
+
+    def release(self, rows: Iterable[int]) -> None:
+        """Claimed but never handed over (a clean stop): back to their earlier state."""
+        ids = list(rows)
+        if ids:
+            with self._tx() as db:
+                db.executemany(
+                    "UPDATE messages SET state=CASE WHEN attempts>0 THEN 'deferred' ELSE 'pending' END, "
+                    "next_attempt_at=COALESCE(next_attempt_at, 0) WHERE id=? AND state='sending'",
+                    [(i,) for i in ids],
+                )
+
+    def next_retry_at(self) -> float | None:
+        row = self._db.execute(
+            "SELECT min(next_attempt_at) FROM messages WHERE notice=? AND state='deferred' "
+            "AND id IN (SELECT id FROM run_targets)",
+            (self._notice,),
+        ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET ended_at=?, status=?, summary=? WHERE id=?",
+                (time.time(), status, json.dumps(summary), run_id),
+            )
+
+    # ---- reading ------------------------------------------------------------------------
+
+    def notices(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT DISTINCT notice FROM messages ORDER BY notice")]
+
+    def counts(self, notice: str) -> dict[str, int]:
+        return dict(
+            self._db.execute("SELECT state, count(*) FROM messages WHERE notice=? GROUP BY state", (notice,))
+        )
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """Read-only helper for status and report views."""
+        return self._db.execute(sql, tuple(params)).fetchall()
+
+    def rows(self, sql: str, params: Iterable[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        yield from self._db.execute(sql, tuple(params))

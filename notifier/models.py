@@ -1,0 +1,109 @@
+"""Typed values passed between the stages of the pipeline."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class State(enum.StrEnum):
+    """The state of one (notice, recipient) pair in the ledger."""
+
+    PENDING = "pending"  # planned, not yet attempted (or released after a clean stop)
+    SENDING = "sending"  # handed to the transport; a hard kill leaves it here
+    SENT = "sent"  # the server accepted it (2xx after DATA)
+    DEFERRED = "deferred"  # temporary failure, will be retried until the retry window closes
+    FAILED = "failed"  # permanent failure (5xx) or the retry window closed
+    BOUNCED = "bounced"  # accepted, then bounced (set by bounce handling)
+    INVALID = "invalid"  # the list row could not be used (bad address, malformed row)
+    SUPPRESSED = "suppressed"  # skipped: on the suppression list
+
+
+class Verdict(enum.StrEnum):
+    """What a transport attempt means for the message."""
+
+    ACCEPTED = "accepted"
+    TEMPORARY = "temporary"  # 4xx, connection lost, timeout: retry later
+    PERMANENT = "permanent"  # 5xx: never retried (reference: bounces-and-tracking, "Never retry a 5xx")
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One valid person from a list, as templates and segments see them.
+
+    ``fields`` holds every non-empty column (known and custom); empty cells are left
+    out so that a template using them fails loudly instead of printing a blank.
+    """
+
+    email: str  # normalised address to send to (ASCII form when the local part allows)
+    key: str  # de-duplication key (normalised, local part lower-cased)
+    source: str  # list file
+    line: int  # first physical line of the row in that file
+    fields: dict[str, Any]
+    smtputf8: bool = False
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2].lower()
+
+    def template_view(self) -> dict[str, Any]:
+        """The mapping a template or segment sees as ``recipient``."""
+        view = dict(self.fields)
+        view["email"] = self.email
+        view.setdefault("exposed", [])
+        return view
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A list row that cannot be used, kept with where it came from and why."""
+
+    source: str
+    line: int
+    reason: str
+    kind: str  # "invalid" (bad address) | "malformed" (row shape) | "duplicate" (merged, a warning)
+    raw: str
+    email: str = ""
+    fields: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A notice rendered for one recipient: exactly what goes into the MIME parts."""
+
+    subject: str
+    html: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    mail_from: str
+    rcpt_to: str
+    smtputf8: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one attempt, as the ledger records it."""
+
+    verdict: Verdict
+    code: int | None
+    text: str
+    queue_id: str = ""
+    at: float = 0.0
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict is Verdict.ACCEPTED
+
+
+@dataclass(slots=True)
+class Counts:
+    """Counts by state for one notice."""
+
+    by_state: dict[str, int] = field(default_factory=dict)
+
+    def get(self, state: State) -> int:
+        return self.by_state.get(state.value, 0)

@@ -1,0 +1,332 @@
+"""The send pipeline, in order, in one place.
+
+    lists ─► ledger.import_list ─► ledger.plan (segment) ─► check every render ─► confirm
+          ─► loop: ledger.claim ─► render ─► mime ─► throttle ─► transport ─► ledger.record
+
+:func:`prepare_run` does everything up to the prompt and sends nothing;
+:func:`deliver` runs the loop. Each stage takes its inputs as arguments; none reads
+global state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from .errors import RenderError
+from .ledger import Claimed, ImportSummary, PlanSummary, Result, SqliteLedger
+from .mime import MessageTemplate
+from .models import Envelope, Outcome, State, Verdict
+from .recipients import read_list
+from .render import Notice
+from .segments import Segment
+from .settings import Sender, Throttle
+from .throttle import RateLimiter, backoff
+from .tokens import Tokens
+from .transports import Transport
+
+__all__ = [
+    "MessageFactory",
+    "Prepared",
+    "Progress",
+    "RunReport",
+    "check_renders",
+    "deliver",
+    "import_lists",
+    "next_state",
+    "plan",
+]
+
+
+class Progress(Protocol):
+    def update(self, sent: int, deferred: int, failed: int) -> None: ...
+    def close(self) -> None: ...
+
+
+class NoProgress:
+    def update(self, sent: int, deferred: int, failed: int) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def import_lists(
+    ledger: SqliteLedger, files: Sequence[Path], *, check_deliverability: bool = False, dns_resolver: Any = None
+) -> list[ImportSummary]:
+    """Import each list (skipped when that exact file was imported before)."""
+    out = []
+    for path in files:
+        digest = file_sha256(path) if path.is_file() else ""
+        rows = read_list(path, check_deliverability=check_deliverability, dns_resolver=dns_resolver)
+        out.append(ledger.import_list(str(path), digest, rows))
+    return out
+
+
+def plan(
+    ledger: SqliteLedger, notice: str, imports: Sequence[ImportSummary], segment: Segment, *, resend: bool
+) -> PlanSummary:
+    return ledger.plan(
+        notice,
+        [i.list_id for i in imports],
+        lambda view, where: segment.matches(view, where=where),
+        resend=resend,
+    )
+
+
+def check_renders(notice: Notice, targets: Iterable[Claimed], *, examples: int = 5) -> int:
+    """Render every target once. Raises RenderError (grouped) if any fails; else the count."""
+    failures: dict[tuple[str, str], list[str]] = {}
+    counts: dict[tuple[str, str], int] = {}
+    n = 0
+    for claimed in targets:
+        n += 1
+        failure = notice.check(claimed.recipient.template_view())
+        if failure is None:
+            continue
+        key = (failure.where, failure.what)
+        counts[key] = counts.get(key, 0) + 1
+        rows = failures.setdefault(key, [])
+        if len(rows) < examples:
+            rows.append(f"{claimed.recipient.source}:{claimed.recipient.line}")
+    if failures:
+        lines = [
+            f"{where}: {what} — {counts[(where, what)]} recipient(s), e.g. list rows {', '.join(rows)}"
+            for (where, what), rows in failures.items()
+        ]
+        total = sum(counts.values())
+        raise RenderError(
+            f"notice {notice.name!r} does not render for {total} of {n} recipients; nothing was sent",
+            lines,
+            hint="fill in the missing values in the list, or guard optional ones in the template "
+            "with `{% if recipient.COLUMN is defined %}`; then run the same command again",
+        )
+    return n
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    claimed: Claimed
+    envelope: Envelope
+    data: bytes
+    message_id: str
+
+
+class MessageFactory:
+    """Claimed row -> finished message bytes (render + MIME), nothing else."""
+
+    def __init__(self, notice: Notice, sender: Sender, tokens: Tokens) -> None:
+        self.notice = notice
+        self.sender = sender
+        self.tokens = tokens
+        self.template = MessageTemplate(
+            from_header=sender.from_header,
+            from_display=sender.display_name,
+            from_address=sender.address,
+            reply_to=sender.reply_to,
+        )
+
+    def prepare(self, claimed: Claimed, *, now: float | None = None) -> Prepared:
+        r = claimed.recipient
+        rendered = self.notice.render(r.template_view())
+        message_id = self.tokens.message_id(self.notice.name, r.key, self.sender.domain)
+        display = " ".join(str(r.fields.get(k, "")) for k in ("first_name", "last_name")).strip()
+        data = self.template.build(
+            rendered,
+            to_address=r.email,
+            to_display=display,
+            message_id=message_id,
+            utf8=r.smtputf8,
+            now=now,
+        )
+        envelope = Envelope(
+            mail_from=self.tokens.return_path(claimed.row, self.sender.bounce_domain),
+            rcpt_to=r.email,
+            smtputf8=r.smtputf8,
+        )
+        return Prepared(claimed, envelope, data, message_id)
+
+
+def next_state(outcome: Outcome, claimed: Claimed, throttle: Throttle, *, now: float,
+               rng: Callable[[], float] | None = None) -> tuple[State, float | None, str]:
+    """What an attempt's outcome means: (state, next attempt time, text to record).
+
+    5xx is final (never retried); 4xx and connection trouble retry with exponential
+    backoff until ``retry_window`` after the first attempt, then fail as expired.
+    """
+    if outcome.verdict is Verdict.ACCEPTED:
+        return State.SENT, None, outcome.text
+    if outcome.verdict is Verdict.PERMANENT:
+        return State.FAILED, None, outcome.text
+    first = claimed.first_attempt_at or now
+    if now - first >= throttle.retry_window:
+        hours = throttle.retry_window / 3600
+        return State.FAILED, None, f"gave up after retrying for {hours:g} h; last reply: {outcome.text}"
+    kwargs = {"rng": rng} if rng is not None else {}
+    delay = backoff(claimed.attempts + 1, base=throttle.retry_base, cap=throttle.retry_max, **kwargs)
+    return State.DEFERRED, now + delay, outcome.text
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    attempts: int = 0
+    stopped: bool = False
+    elapsed: float = 0.0
+    next_retry_at: float | None = None
+    reply_codes: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run_id, "sent": self.sent, "deferred": self.deferred, "failed": self.failed,
+            "attempts": self.attempts, "stopped": self.stopped, "elapsed_s": round(self.elapsed, 3),
+            "next_retry_at": self.next_retry_at, "reply_codes": self.reply_codes,
+        }
+
+
+async def deliver(
+    *,
+    ledger: SqliteLedger,
+    factory: MessageFactory,
+    transport: Transport,
+    throttle: Throttle,
+    run_id: int,
+    stop: asyncio.Event,
+    progress: Progress | None = None,
+    limit: int | None = None,
+    limiter: RateLimiter | None = None,
+) -> RunReport:
+    """Send every due target of the planned run, recording each attempt.
+
+    Stops early, cleanly, when ``stop`` is set: messages already handed to the
+    transport finish, claimed ones not yet handed over go back to the queue.
+    """
+    progress = progress or NoProgress()
+    limiter = limiter or RateLimiter(throttle)
+    workers = max(1, transport.concurrency)
+    batch = max(16, workers * 4)
+    queue: asyncio.Queue[Prepared | None] = asyncio.Queue(maxsize=batch)
+    results: list[Result] = []
+    report = RunReport(run_id)
+    in_flight = 0
+    done = asyncio.Event()  # pulses when a worker finishes a message
+    started = time.monotonic()
+    connection_trouble = 0
+
+    def finish(item: Prepared, outcome: Outcome) -> None:
+        nonlocal connection_trouble
+        now = outcome.at or time.time()
+        state, next_at, text = next_state(outcome, item.claimed, throttle, now=now)
+        results.append(Result(item.claimed.row, state, outcome.verdict.value, outcome.code, text,
+                              outcome.queue_id, now, next_at, item.message_id))
+        report.attempts += 1
+        code = str(outcome.code) if outcome.code is not None else "no reply"
+        if not outcome.accepted:
+            report.reply_codes[code] = report.reply_codes.get(code, 0) + 1
+        if state is State.SENT:
+            report.sent += 1
+            connection_trouble = 0
+        elif state is State.DEFERRED:
+            report.deferred += 1
+        else:
+            report.failed += 1
+        if outcome.code is None and outcome.verdict is Verdict.TEMPORARY or outcome.code == 421:
+            # The relay itself is in trouble: pause everyone, longer each time (max 30 s).
+            connection_trouble += 1
+            limiter.hold(min(30.0, 0.25 * 2 ** (connection_trouble - 1)))
+        progress.update(report.sent, report.deferred, report.failed)
+
+    async def worker() -> None:
+        nonlocal in_flight
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            try:
+                await limiter.acquire(item.envelope.rcpt_to.rpartition("@")[2].lower())
+                outcome = await transport.send(item.envelope, item.data)
+                finish(item, outcome)
+            finally:
+                in_flight -= 1
+                done.set()
+
+    async def producer() -> None:
+        nonlocal in_flight
+        claimed_total = 0
+        while not stop.is_set():
+            want = batch if limit is None else min(batch, limit - claimed_total)
+            if want <= 0:
+                break
+            flush = results[:]
+            results.clear()
+            rows = ledger.claim(run_id, want, time.time(), flush)
+            if not rows:
+                if in_flight:
+                    done.clear()
+                    await _wait_any(done, stop, timeout=1.0)
+                    continue
+                nxt = ledger.next_retry_at()
+                report.next_retry_at = nxt
+                if nxt is None or nxt - time.time() > throttle.linger:
+                    break
+                await _wait_any(stop, None, timeout=max(0.0, nxt - time.time()))
+                continue
+            claimed_total += len(rows)
+            for i, claimed in enumerate(rows):
+                if stop.is_set():
+                    ledger.release(c.row for c in rows[i:])
+                    break
+                item = factory.prepare(claimed)
+                in_flight += 1
+                await queue.put(item)
+
+    tasks = [asyncio.create_task(worker()) for _ in range(workers)]
+    try:
+        await producer()
+    finally:
+        # Whatever is still queued was claimed but never handed over: give it back.
+        unsent = []
+        while not queue.empty():
+            item = queue.get_nowait()
+            if item is not None:
+                unsent.append(item.claimed.row)
+                in_flight -= 1
+        for _ in tasks:
+            await queue.put(None)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        ledger.record(run_id, results)
+        ledger.release(unsent)
+        progress.close()
+    report.stopped = stop.is_set()
+    report.elapsed = time.monotonic() - started
+    if report.next_retry_at is None:
+        report.next_retry_at = ledger.next_retry_at()
+    return report
+
+
+async def _wait_any(a: asyncio.Event, b: asyncio.Event | None, *, timeout: float) -> None:
+    waiters = [asyncio.create_task(a.wait())] + ([asyncio.create_task(b.wait())] if b else [])
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await w

@@ -1,0 +1,66 @@
+"""Progress of a send: a tqdm bar on a terminal, periodic log lines elsewhere.
+
+Neither ever shows an address: counts only (no personal data in logs).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import TextIO
+
+from tqdm import tqdm
+
+__all__ = ["BarProgress", "LogProgress", "make_progress"]
+
+log = logging.getLogger("notifier.send")
+
+
+class BarProgress:
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self._bar = tqdm(total=total, unit="msg", file=stream, dynamic_ncols=True, smoothing=0.1)
+        self._done = 0
+
+    def update(self, sent: int, deferred: int, failed: int) -> None:
+        done = sent + deferred + failed
+        self._bar.update(done - self._done)
+        self._done = done
+        if done % 25 == 0:
+            self._bar.set_postfix(sent=sent, deferred=deferred, failed=failed, refresh=False)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+class LogProgress:
+    def __init__(self, total: int, every: float = 5.0) -> None:
+        self._total = total
+        self._every = every
+        self._start = self._last = time.monotonic()
+        self._counts = (0, 0, 0)
+
+    def update(self, sent: int, deferred: int, failed: int) -> None:
+        self._counts = (sent, deferred, failed)
+        now = time.monotonic()
+        if now - self._last >= self._every:
+            self._last = now
+            self._emit(now)
+
+    def _emit(self, now: float) -> None:
+        sent, deferred, failed = self._counts
+        done = sent + deferred + failed
+        rate = done / max(1e-9, now - self._start)
+        eta = (self._total - done) / rate if rate and self._total > done else 0
+        log.info(
+            "progress: %d/%d attempted, sent %d, deferred %d, failed %d, %.0f msg/s, ETA %.0f s",
+            done, self._total, sent, deferred, failed, rate, eta,
+        )
+
+    def close(self) -> None:
+        self._emit(time.monotonic())
+
+
+def make_progress(total: int, *, stream: TextIO | None = None) -> BarProgress | LogProgress:
+    out = stream or sys.stderr
+    return BarProgress(total, out) if out.isatty() else LogProgress(total)

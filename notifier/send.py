@@ -1,0 +1,206 @@
+"""`notify send`: put the pipeline stages together for one run, with prompts and signals."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import signal
+import sqlite3
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import pipeline
+from .errors import Aborted, UsageError
+from .ledger import SqliteLedger
+from .models import State
+from .progress import make_progress
+from .render import load_notice
+from .segments import resolve
+from .settings import Settings
+from .throttle import RateLimiter
+from .tokens import Tokens
+from .transports import OutboxTransport, Transport, from_url
+
+__all__ = ["SendOptions", "notice_context", "run_send"]
+
+log = logging.getLogger("notifier.send")
+
+
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    segment: str
+    notice: str | None = None
+    list_files: tuple[Path, ...] = ()
+    resend: bool = False
+    limit: int | None = None
+    dry_run: bool = False
+    yes: bool = False
+    check_deliverability: bool = False
+
+
+def notice_context(settings: Settings, notice: str, *, today: dt.date | None = None) -> dict[str, Any]:
+    """Campaign facts as templates see them, plus ``notice`` (name, date, reference)."""
+    incident = settings.facts.get("incident", {})
+    date = incident.get("notice_date") or today or dt.date.today()
+    return {
+        **settings.facts,
+        "notice": {"name": notice, "date": date, "reference": incident.get("reference", "")},
+        "campaign": {"name": settings.campaign},
+    }
+
+
+def _confirm(question: str, stdin: TextIO, out: TextIO) -> bool:
+    out.write(question + " [y/N] ")
+    out.flush()
+    answer = stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def _dry_run_copy(settings: Settings, ledger: SqliteLedger, out: TextIO) -> tuple[Settings, Path]:
+    """A private copy of the ledger and a fresh outbox in a 0700 temporary folder."""
+    tmp = Path(tempfile.mkdtemp(prefix="notify-dry-run-"))
+    copy_path = tmp / "ledger.sqlite"
+    fd = os.open(copy_path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+    dest = sqlite3.connect(copy_path)
+    ledger._db.backup(dest)  # noqa: SLF001 - the one place a ledger is copied
+    dest.close()
+    out.write(f"Dry run: nothing is sent and the campaign ledger is not changed; messages go to {tmp / 'outbox'}\n")
+    return replace(settings, ledger_path=copy_path, transport_url=f"outbox:{tmp / 'outbox'}"), tmp
+
+
+def run_send(settings: Settings, options: SendOptions, *, stdin: TextIO, out: TextIO) -> int:
+    """Run one send. Returns the exit code: 0 all done, 1 something needs attention."""
+    notice_name = options.notice or settings.notice
+    segment = resolve(options.segment, settings.segments, path=str(settings.path), lines=settings.segment_lines)
+    notice = load_notice(settings.templates_dir, notice_name, notice_context(settings, notice_name))
+    files = options.list_files or settings.list_files
+    if not files:
+        raise UsageError("no list to send to", hint="set [lists] files in notify.toml or pass --list PATH")
+    # Checked before the ledger is touched, so a bad URL changes nothing.
+    transport_probe = from_url(settings.transport_url, root=settings.root, connections=settings.throttle.connections)
+
+    ledger = SqliteLedger(settings.ledger_path)
+    tmp: Path | None = None
+    try:
+        ledger.lock()
+        recovered = ledger.recover_in_flight()
+        if recovered:
+            out.write(
+                f"A previous run stopped without recording {recovered} message(s) it had handed over; "
+                "they will be sent again and are marked 'possibly duplicated' (see `notify status`).\n"
+            )
+        imports = pipeline.import_lists(ledger, files, check_deliverability=options.check_deliverability)
+        if options.dry_run:
+            dry_settings, tmp = _dry_run_copy(settings, ledger, out)
+            ledger.close()
+            ledger = SqliteLedger(dry_settings.ledger_path)
+            settings = dry_settings
+            transport_probe = OutboxTransport(Path(settings.transport_url.partition(":")[2]))
+        for imp in imports:
+            if imp.invalid or imp.duplicates:
+                out.write(
+                    f"{imp.path}: {imp.valid} usable, {imp.invalid} rejected, {imp.duplicates} duplicate(s) "
+                    "merged — see `notify lists check`\n"
+                )
+        summary = pipeline.plan(ledger, notice_name, imports, segment, resend=options.resend)
+        due = summary.count(State.PENDING, State.DEFERRED)
+        if options.limit is not None:
+            due = min(due, options.limit)
+        pipeline.check_renders(notice, ledger.targets_to_send(0.0))
+        out.write(
+            f"Notice:     {notice_name}\n"
+            f"Segment:    {segment.name} ({summary.targets} recipients: "
+            f"{summary.count(State.SENT)} already sent, {summary.count(State.INVALID)} invalid, "
+            f"{summary.count(State.SUPPRESSED)} suppressed, {summary.count(State.FAILED)} failed before)\n"
+            f"To send:    {due}{' (--limit)' if options.limit is not None else ''}\n"
+            f"From:       {settings.sender.from_header}\n"
+            f"Transport:  {transport_probe.description}\n"
+        )
+        if options.resend:
+            out.write("--resend: people who were already sent this notice get it AGAIN.\n")
+        if due == 0:
+            out.write("Nothing to send: everyone in this segment has been handled.\n")
+            return 0 if not summary.count(State.FAILED, State.INVALID) else 1
+        if not options.yes and not options.dry_run:
+            if not stdin.isatty():
+                raise UsageError(
+                    "refusing to send without confirmation",
+                    hint="run it in a terminal to answer the prompt, or pass --yes",
+                )
+            if not _confirm(f"Send {due} message(s) now?", stdin, out):
+                raise Aborted("nothing was sent", hint="run the same command again when ready")
+        return _run(settings, options, ledger, notice, transport_probe, segment.name, due, out)
+    finally:
+        ledger.close()
+        if tmp is not None:
+            out.write(f"Dry-run files: {tmp}\n")
+
+
+def _run(settings: Settings, options: SendOptions, ledger: SqliteLedger, notice: Any,
+         transport: Transport, segment: str, due: int, out: TextIO) -> int:
+    key = settings.secret or ledger.secret()
+    factory = pipeline.MessageFactory(notice, settings.sender, Tokens(key))
+    throttle = settings.throttle
+    if options.dry_run:
+        throttle = replace(throttle, linger=0.0)
+    if options.dry_run or not transport.throttled:
+        throttle = replace(throttle, rate=1e9, per_domain=None, domains={})
+    run_id = ledger.start_run(
+        notice.name, segment, transport.description,
+        {"resend": options.resend, "limit": options.limit, "dry_run": options.dry_run},
+    )
+
+    async def main() -> pipeline.RunReport:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        presses = 0
+
+        def on_signal() -> None:
+            nonlocal presses
+            presses += 1
+            if presses > 1:
+                out.write("\nStopping now; messages in flight will be marked 'possibly duplicated'.\n")
+                os._exit(130)
+            out.write("\nStopping after the messages in flight (Ctrl-C again to stop at once)...\n")
+            stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+        await transport.open()
+        try:
+            return await pipeline.deliver(
+                ledger=ledger, factory=factory, transport=transport, throttle=throttle, run_id=run_id,
+                stop=stop, progress=make_progress(due), limit=options.limit,
+                limiter=RateLimiter(throttle),
+            )
+        finally:
+            await transport.close()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    try:
+        report = asyncio.run(main())
+    except BaseException:
+        ledger.end_run(run_id, "failed", {})
+        raise
+    status = "stopped" if report.stopped else "finished"
+    ledger.end_run(run_id, status, report.as_dict())
+    rate = report.attempts / report.elapsed if report.elapsed else 0.0
+    out.write(
+        f"Run {run_id} {status}: {report.sent} sent, {report.deferred} deferred, {report.failed} failed "
+        f"in {report.elapsed:.1f} s ({rate:.0f} msg/s).\n"
+    )
+    if report.reply_codes:
+        codes = ", ".join(f"{c}: {n}" for c, n in sorted(report.reply_codes.items()))
+        out.write(f"Replies other than success: {codes} — `notify status` shows the texts.\n")
+    if report.stopped:
+        out.write("Stopped cleanly. Run the same command again to resume; nobody is sent twice.\n")
+    elif report.next_retry_at is not None:
+        when = dt.datetime.fromtimestamp(report.next_retry_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        out.write(f"Some messages wait for a retry (next at {when}); run the same command again then.\n")
+    return 0 if report.failed == 0 and report.deferred == 0 and not report.stopped else 1

@@ -1,0 +1,379 @@
+"""notify.toml + environment -> one frozen :class:`Settings`, built once and passed in.
+
+Every key is declared in ``SCHEMA``; an unknown key or a value of the wrong type is a
+:class:`~notifier.errors.ConfigError` naming the key and its line. Secrets never come
+from the file: SMTP passwords and the token key are read from the environment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["SCHEMA", "Settings", "Throttle", "load", "parse_duration", "parse_rate"]
+
+DEFAULT_CONFIG = "notify.toml"
+
+# A type name per key. "*" stands for any key of a free table.
+SCHEMA: dict[str, dict[str, Any]] = {
+    "campaign": {"name": "str", "notice": "str", "templates": "str"},
+    "org": {"name": "str", "legal_name": "str", "website": "str"},
+    "incident": {
+        "reference": "str",
+        "occurred": "date",
+        "occurred_until": "date",
+        "discovered": "datetime",
+        "contained": "datetime",
+        "notice_date": "date",
+        "law_enforcement_delay": "bool",
+        "what_happened": "str",
+        "data_categories": "list[str]",
+        "likely_consequences": "list[str]",
+        "what_we_are_doing": "list[str]",
+        "what_you_can_do": "list[str]",
+    },
+    "categories": {"*": "str"},
+    "contact": {"email": "str", "phone": "str", "url": "str", "postal": "str", "hours": "str"},
+    "dpo": {"name": "str", "email": "str", "phone": "str", "postal": "str"},
+    "sender": {"from": "str", "reply_to": "str", "bounce_domain": "str"},
+    "transport": {"url": "str"},
+    "throttle": {
+        "rate": "rate",
+        "connections": "int",
+        "per_domain": "rate",
+        "domains": {"*": "rate"},
+        "retry_base": "duration",
+        "retry_max": "duration",
+        "retry_window": "duration",
+        "linger": "duration",
+    },
+    "lists": {"files": "list[str]"},
+    "segments": {"*": "str"},
+    "ledger": {"path": "str"},
+    "dns": {"nameservers": "list[str]", "timeout": "float"},
+}
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, None: 1}
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|m|min|h|hour))?\s*$")
+_RATE_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, None: 1}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``30``, ``"30s"``, ``"15m"``, ``"48h"``, ``"7d"``. Raises ValueError."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a duration such as 30s, 15m, 48h or 7d")
+    return float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+
+
+def parse_rate(value: object) -> float:
+    """Messages per second from ``50``, ``"50/s"``, ``"3000/min"``, ``"10000/h"``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        rate = float(value)
+    else:
+        m = _RATE.match(str(value))
+        if not m:
+            raise ValueError(f"{value!r} is not a rate such as 50/s, 3000/min or 10000/h")
+        rate = float(m.group(1)) / _RATE_UNITS[m.group(2)]
+    if rate <= 0:
+        raise ValueError("a rate must be more than zero")
+    return rate
+
+
+@dataclass(frozen=True, slots=True)
+class Throttle:
+    rate: float = 50.0  # messages per second, whole campaign
+    connections: int = 4
+    per_domain: float | None = None  # default per recipient domain, messages per second
+    domains: Mapping[str, float] = field(default_factory=dict)
+    retry_base: float = 60.0  # first retry after about this long, doubling each time
+    retry_max: float = 3600.0  # never wait longer than this between attempts
+    retry_window: float = 48 * 3600.0  # give up on a temporary failure after this long
+    linger: float = 900.0  # keep a run going for retries due within this long
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    address: str  # the From address
+    display_name: str
+    reply_to: str
+    bounce_domain: str
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2].lower()
+
+    @property
+    def from_header(self) -> str:
+        return f"{self.display_name} <{self.address}>" if self.display_name else self.address
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    path: Path
+    root: Path
+    campaign: str
+    notice: str
+    templates_dir: Path
+    facts: Mapping[str, Any]
+    sender: Sender
+    transport_url: str
+    throttle: Throttle
+    list_files: tuple[Path, ...]
+    segments: Mapping[str, str]
+    segment_lines: Mapping[str, int]
+    ledger_path: Path
+    nameservers: tuple[str, ...] = ()
+    dns_timeout: float = 5.0
+    secret: bytes | None = None
+
+
+def config_path(cli_value: str | None, environ: Mapping[str, str] | None = None) -> Path:
+    """``--config`` wins, then ``NOTIFY_CONFIG``, then ./notify.toml."""
+    env = os.environ if environ is None else environ
+    return Path(cli_value or env.get("NOTIFY_CONFIG") or DEFAULT_CONFIG)
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Map dotted key paths ("throttle.rate", "segments.eu") to their line numbers.
+
+    tomllib does not report positions, so this light scan of table headers and
+    ``key =`` lines lets errors name the line a user has to edit.
+    """
+    lines: dict[str, int] = {}
+    table = ""
+    header = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
+    assign = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.\-"' ]+?)\s*=""")
+    in_multiline = False
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if in_multiline:
+            if raw.count('"""') % 2 == 1 or raw.count("'''") % 2 == 1:
+                in_multiline = False
+            continue
+        m = header.match(raw)
+        if m:
+            table = ".".join(p.strip().strip("\"'") for p in m.group(1).split("."))
+            lines.setdefault(table, number)
+            continue
+        m = assign.match(raw)
+        if m:
+            key = ".".join(p.strip().strip("\"'") for p in m.group(1).split("."))
+            lines.setdefault(f"{table}.{key}" if table else key, number)
+            rest = raw[m.end() :]
+            if rest.count('"""') % 2 == 1 or rest.count("'''") % 2 == 1:
+                in_multiline = True
+    return lines
+
+
+def _check(value: Any, kind: Any, key: str, where: dict[str, Any]) -> Any:
+    def fail(expected: str) -> ConfigError:
+        return ConfigError(
+            f"[{key.rpartition('.')[0] or key}] {key.rpartition('.')[2]} should be {expected}, "
+            f"not {value!r}",
+            key=key,
+            **where,
+        )
+
+    if isinstance(kind, dict):
+        if not isinstance(value, dict):
+            raise fail("a table")
+        return _check_table(value, kind, key, where)
+    if kind == "str":
+        if not isinstance(value, str):
+            raise fail("a string in quotes")
+        return value
+    if kind == "int":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise fail("a whole number of at least 1")
+        return value
+    if kind == "float":
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            raise fail("a number above zero")
+        return float(value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise fail("true or false")
+        return value
+    if kind == "list[str]":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail('a list of strings, e.g. ["a", "b"]')
+        return list(value)
+    if kind == "date":
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if not isinstance(value, dt.date):
+            raise fail("a date such as 2026-11-20 (no quotes)")
+        return value
+    if kind == "datetime":
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                raise fail("a date and time with its UTC offset, e.g. 2026-11-20T09:30:00+01:00")
+            return value
+        if isinstance(value, dt.date):
+            return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+        raise fail("a date and time such as 2026-11-20T09:30:00+01:00 (no quotes)")
+    if kind == "rate":
+        try:
+            return parse_rate(value)
+        except ValueError as exc:
+            raise fail("a rate such as 50 (per second), \"50/s\" or \"3000/min\"") from exc
+    if kind == "duration":
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise fail('a duration such as "30s", "15m", "48h" or "7d"') from exc
+    raise AssertionError(f"unknown schema type {kind!r}")
+
+
+def _check_table(
+    table: dict[str, Any], schema: dict[str, Any], prefix: str, where: dict[str, Any]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    lines: dict[str, int] = where["lines"]
+    for key, value in table.items():
+        full = f"{prefix}.{key}" if prefix else key
+        line_where = {"path": where["path"], "line": lines.get(full) or lines.get(prefix)}
+        kind = schema.get(key, schema.get("*"))
+        if kind is None:
+            known = ", ".join(k for k in schema if k != "*")
+            scope = f"[{prefix}]" if prefix else "notify.toml"
+            raise ConfigError(
+                f"unknown key {key!r} in {scope}",
+                key=full,
+                hint=f"known keys there: {known}" if known else "",
+                **line_where,
+            )
+        out[key] = _check(value, kind, full, {**line_where, "lines": lines})
+    return out
+
+
+def _strip_lines(where: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in where.items() if k != "lines"}
+
+
+def validate(data: dict[str, Any], text: str, path: str) -> dict[str, Any]:
+    """Check ``data`` (parsed notify.toml) against SCHEMA; return it with values normalised."""
+    lines = key_lines(text)
+    where: dict[str, Any] = {"path": path, "lines": lines}
+    try:
+        return _check_table(data, SCHEMA, "", where)
+    except ConfigError:
+        raise
+
+
+def _sender(cfg: dict[str, Any], path: str, lines: dict[str, int]) -> Sender:
+    sender = cfg.get("sender", {})
+    raw_from = sender.get("from")
+    if not raw_from:
+        raise ConfigError(
+            "[sender] from is missing",
+            path=path,
+            line=lines.get("sender"),
+            key="sender.from",
+            hint='add  from = "Example Security <security@example.com>"  under [sender]',
+        )
+    name, address = parseaddr(raw_from)
+    if "@" not in address or any(c in raw_from for c in "\r\n"):
+        raise ConfigError(
+            f"[sender] from {raw_from!r} is not an address",
+            path=path,
+            line=lines.get("sender.from"),
+            key="sender.from",
+        )
+    domain = address.rpartition("@")[2].lower()
+    return Sender(
+        address=address,
+        display_name=name,
+        reply_to=sender.get("reply_to", ""),
+        bounce_domain=sender.get("bounce_domain", domain).lower(),
+    )
+
+
+def load(
+    path: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    transport_override: str | None = None,
+) -> Settings:
+    """Read ``path`` and the environment into Settings.
+
+    Raises ConfigError naming the file, line and key for anything wrong.
+    """
+    env = os.environ if environ is None else environ
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no campaign configuration at {path}",
+            hint="run `notify init DIR` to create a campaign, cd into it, "
+            "or pass --config PATH (or set NOTIFY_CONFIG)",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(
+            f"not valid TOML: {exc}",
+            path=str(path),
+            line=int(m.group(1)) if m else None,
+            hint="check quotes and brackets on that line",
+        ) from None
+    cfg = validate(raw, text, str(path))
+    lines = key_lines(text)
+    root = path.resolve().parent
+    campaign = cfg.get("campaign", {})
+    throttle_cfg = cfg.get("throttle", {})
+    throttle = Throttle(
+        rate=throttle_cfg.get("rate", Throttle.rate),
+        connections=throttle_cfg.get("connections", Throttle.connections),
+        per_domain=throttle_cfg.get("per_domain"),
+        domains={k.lower(): v for k, v in throttle_cfg.get("domains", {}).items()},
+        retry_base=throttle_cfg.get("retry_base", Throttle.retry_base),
+        retry_max=throttle_cfg.get("retry_max", Throttle.retry_max),
+        retry_window=throttle_cfg.get("retry_window", Throttle.retry_window),
+        linger=throttle_cfg.get("linger", Throttle.linger),
+    )
+    facts = {k: cfg.get(k, {}) for k in ("org", "incident", "contact", "dpo", "categories")}
+    ns_env = env.get("NOTIFY_NAMESERVERS", "")
+    nameservers = tuple(n.strip() for n in ns_env.split(",") if n.strip()) or tuple(
+        cfg.get("dns", {}).get("nameservers", [])
+    )
+    secret_env = env.get("NOTIFY_SECRET", "")
+    if secret_env and len(secret_env) < 32:
+        raise ConfigError(
+            "NOTIFY_SECRET is shorter than 32 characters",
+            hint="use a long random value, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`",
+        )
+    files = cfg.get("lists", {}).get("files", [])
+    return Settings(
+        path=path,
+        root=root,
+        campaign=campaign.get("name", root.name),
+        notice=campaign.get("notice", "breach-notice"),
+        templates_dir=(root / campaign.get("templates", "templates")),
+        facts=facts,
+        sender=_sender(cfg, str(path), lines),
+        transport_url=transport_override or cfg.get("transport", {}).get("url", "outbox:outbox"),
+        throttle=throttle,
+        list_files=tuple(root / f for f in files),
+        segments=dict(cfg.get("segments", {})),
+        segment_lines={k: lines.get(f"segments.{k}", 0) for k in cfg.get("segments", {})},
+        ledger_path=root / cfg.get("ledger", {}).get("path", "ledger.sqlite"),
+        nameservers=nameservers,
+        dns_timeout=cfg.get("dns", {}).get("timeout", 5.0),
+        secret=secret_env.encode() if secret_env else None,
+    )

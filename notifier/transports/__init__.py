@@ -1,0 +1,39 @@
+"""Transports, chosen by URL: ``outbox:PATH`` or ``smtp://...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import TransportConfigError
+from .base import MemoryTransport, Transport
+from .outbox import OutboxTransport
+from .smtp import SmtpTransport, parse_smtp_url
+
+__all__ = ["MemoryTransport", "OutboxTransport", "SmtpTransport", "Transport", "from_url"]
+
+
+def from_url(url: str, *, root: Path, connections: int) -> Transport:
+    """Build the transport a URL names. Relative outbox paths are relative to ``root``.
+
+    Raises TransportConfigError for an unknown scheme or bad options.
+    """
+    scheme, colon, rest = url.partition(":")
+    if not colon:
+        raise TransportConfigError(
+            f"transport {url!r} has no scheme",
+            hint="use outbox:PATH or smtp://host[:port][?tls=starttls|implicit|none]",
+        )
+    if scheme == "outbox":
+        path = Path(rest)
+        return OutboxTransport(path if path.is_absolute() else root / path)
+    if scheme == "smtp":
+        return SmtpTransport(parse_smtp_url(url), connections=connections)
+    if scheme == "ses":
+        raise TransportConfigError(
+            "the ses:// transport is not available in this version",
+            hint="send through SES's SMTP interface with smtp://email-smtp.REGION.amazonaws.com:587",
+        )
+    raise TransportConfigError(
+        f"unknown transport scheme {scheme!r} in {url!r}",
+        hint="use outbox:PATH or smtp://host[:port][?tls=starttls|implicit|none]",
+    )

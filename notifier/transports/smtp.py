@@ -1,0 +1,243 @@
+"""``smtp://[user@]host[:port][?tls=starttls|implicit|none]`` through a pool of aiosmtplib connections.
+
+Security defaults: STARTTLS is required unless ``tls=none`` is given (fail closed,
+reference INF-5), certificates are validated, and AUTH is never attempted over a
+connection without TLS. The password comes only from ``NOTIFY_SMTP_PASSWORD``.
+
+Every aiosmtplib error maps to our vocabulary in one table, :func:`classify`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+
+from ..errors import TransportConfigError, TransportUnavailable
+from ..models import Envelope, Outcome, Verdict
+
+__all__ = ["SmtpSettings", "SmtpTransport", "classify", "parse_smtp_url"]
+
+_QUEUE_ID = re.compile(r"(?:queued as|id=|Ok:?)\s*<?([A-Za-z0-9._\-@]+)>?", re.I)
+_TLS_MODES = ("starttls", "implicit", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str
+    port: int
+    tls: str
+    username: str | None
+    password: str | None
+    timeout: float
+    helo: str | None
+    cafile: str | None
+
+
+def parse_smtp_url(url: str, environ: Mapping[str, str] | None = None) -> SmtpSettings:
+    """Parse an smtp:// URL. Raises TransportConfigError with what to change."""
+    env = os.environ if environ is None else environ
+    parts = urlsplit(url)
+    if parts.password:
+        raise TransportConfigError(
+            "the SMTP URL contains a password",
+            hint="remove it from the URL and set NOTIFY_SMTP_PASSWORD in the environment instead",
+        )
+    if not parts.hostname:
+        raise TransportConfigError(f"{url!r}: no host", hint="e.g. smtp://relay.example.com:587")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    unknown = set(query) - {"tls", "timeout", "helo", "cafile"}
+    if unknown:
+        raise TransportConfigError(
+            f"{url!r}: unknown option(s) {', '.join(sorted(unknown))}",
+            hint="known: tls=starttls|implicit|none, timeout=SECONDS, helo=NAME, cafile=PATH",
+        )
+    tls = query.get("tls", "starttls")
+    if tls not in _TLS_MODES:
+        raise TransportConfigError(f"tls={tls!r}: use one of {', '.join(_TLS_MODES)}")
+    username = unquote(parts.username) if parts.username else None
+    password = env.get("NOTIFY_SMTP_PASSWORD") or None
+    if username and not password:
+        raise TransportConfigError(
+            f"the SMTP URL names user {username!r} but NOTIFY_SMTP_PASSWORD is not set",
+            hint="export NOTIFY_SMTP_PASSWORD=... before running notify",
+        )
+    if (username or password) and tls == "none":
+        raise TransportConfigError(
+            "refusing to send an SMTP password over a connection without TLS",
+            hint="use tls=starttls (the default) or tls=implicit",
+        )
+    default_port = {"starttls": 587, "implicit": 465, "none": 25}[tls]
+    try:
+        port = parts.port or default_port
+        timeout = float(query.get("timeout", "30"))
+    except ValueError as exc:
+        raise TransportConfigError(f"{url!r}: {exc}") from None
+    return SmtpSettings(
+        host=parts.hostname,
+        port=port,
+        tls=tls,
+        username=username,
+        password=password if username else None,
+        timeout=timeout,
+        helo=query.get("helo"),
+        cafile=query.get("cafile"),
+    )
+
+
+def _verdict(code: int) -> Verdict:
+    if 200 <= code < 400:
+        return Verdict.ACCEPTED
+    return Verdict.TEMPORARY if code < 500 else Verdict.PERMANENT
+
+
+def classify(exc: BaseException) -> tuple[Outcome, bool]:
+    """The one table from aiosmtplib errors to outcomes.
+
+    Returns (outcome, connection_still_usable). 5xx is permanent and never retried;
+    4xx, timeouts and dropped connections are temporary.
+    """
+    now = time.time()
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        first = exc.recipients[0]
+        return Outcome(_verdict(first.code), first.code, first.message, at=now), True
+    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+        return Outcome(Verdict.PERMANENT, None, f"server does not support it: {exc}", at=now), True
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        # 421 means the server is closing the channel (RFC 5321 §3.8).
+        return Outcome(_verdict(exc.code), exc.code, exc.message, at=now), exc.code != 421
+    if isinstance(exc, aiosmtplib.SMTPTimeoutError | asyncio.TimeoutError | TimeoutError):
+        return Outcome(Verdict.TEMPORARY, None, f"timed out: {exc}", at=now), False
+    if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
+        return Outcome(Verdict.TEMPORARY, None, f"connection lost: {exc}", at=now), False
+    if isinstance(exc, aiosmtplib.SMTPConnectError | OSError):
+        return Outcome(Verdict.TEMPORARY, None, f"cannot connect: {exc}", at=now), False
+    if isinstance(exc, aiosmtplib.SMTPException):
+        return Outcome(Verdict.TEMPORARY, None, f"SMTP error: {exc}", at=now), False
+    raise exc
+
+
+def queue_id(text: str) -> str:
+    m = _QUEUE_ID.search(text)
+    return m.group(1) if m else ""
+
+
+class SmtpTransport:
+    throttled = True
+
+    def __init__(self, settings: SmtpSettings, *, connections: int = 4) -> None:
+        self.settings = settings
+        self.concurrency = connections
+        user = f"{settings.username}@" if settings.username else ""
+        self.description = f"smtp://{user}{settings.host}:{settings.port} (tls={settings.tls})"
+        self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        self._open = 0
+        self._lock = asyncio.Lock()
+
+    def _client(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        context = None
+        if s.tls != "none":
+            context = ssl.create_default_context(cafile=s.cafile)
+        return aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            username=s.username,
+            password=s.password,
+            local_hostname=s.helo,
+            timeout=s.timeout,
+            use_tls=s.tls == "implicit",
+            start_tls=True if s.tls == "starttls" else False,
+            tls_context=context,
+        )
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        client = self._client()
+        try:
+            await client.connect()
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise TransportUnavailable(
+                f"{self.description}: the server refused our login ({exc.code} {exc.message})",
+                hint="check the user in the URL and NOTIFY_SMTP_PASSWORD",
+            ) from None
+        except aiosmtplib.SMTPException as exc:
+            if "STARTTLS" in str(exc) or "start_tls" in str(exc).lower():
+                raise TransportUnavailable(
+                    f"{self.description}: the server does not offer STARTTLS",
+                    hint="notify will not send breach notices in clear text; enable TLS on the "
+                    "relay, or for a local test server only add ?tls=none",
+                ) from None
+            raise
+        return client
+
+    async def open(self) -> None:
+        """Connect once to prove the relay is reachable, TLS works and AUTH succeeds."""
+        try:
+            client = await self._connect()
+        except TransportUnavailable:
+            raise
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise TransportUnavailable(
+                f"cannot connect to {self.description}: {exc}",
+                hint="is the server running and the URL right? nothing was sent",
+            ) from None
+        self._open = 1
+        self._idle.put_nowait(client)
+
+    async def _acquire(self) -> aiosmtplib.SMTP:
+        try:
+            return self._idle.get_nowait()
+        except asyncio.QueueEmpty:
+            pass
+        async with self._lock:
+            if self._open < self.concurrency:
+                self._open += 1
+                try:
+                    return await self._connect()
+                except BaseException:
+                    self._open -= 1
+                    raise
+        return await self._idle.get()
+
+    def _discard(self, client: aiosmtplib.SMTP) -> None:
+        self._open -= 1
+        client.close()
+
+    async def send(self, envelope: Envelope, data: bytes) -> Outcome:
+        try:
+            client = await self._acquire()
+        except TransportUnavailable:
+            raise
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            outcome, _ = classify(exc)
+            return outcome
+        options = ["SMTPUTF8"] if envelope.smtputf8 else []
+        try:
+            _refused, reply = await client.sendmail(
+                envelope.mail_from, [envelope.rcpt_to], data, mail_options=options
+            )
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            outcome, usable = classify(exc)
+            if usable and client.is_connected:
+                self._idle.put_nowait(client)
+            else:
+                self._discard(client)
+            return outcome
+        self._idle.put_nowait(client)
+        return Outcome(Verdict.ACCEPTED, 250, reply, queue_id=queue_id(reply), at=time.time())
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            client = self._idle.get_nowait()
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()
+        self._open = 0

@@ -1,0 +1,171 @@
+"""What `notify status`, `notify report` and `notify lists check` show. Reads the ledger only."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from .ledger import SqliteLedger
+from .models import State
+
+__all__ = ["REPORT_COLUMNS", "report_rows", "status_data", "write_report", "write_status"]
+
+STATE_ORDER = [s.value for s in State]
+REPORT_COLUMNS = (
+    "notice", "state", "email", "id", "first_name", "last_name", "country", "region", "postal_address",
+    "attempts", "last_code", "last_reply", "queue_id", "message_id", "first_attempt_at", "last_attempt_at",
+    "sent_at", "possibly_duplicated", "list", "line",
+)
+
+
+def _iso(ts: float | None) -> str:
+    if ts is None:
+        return ""
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_data(ledger: SqliteLedger, *, show: int = 20) -> dict[str, Any]:
+    notices = []
+    for notice in ledger.notices():
+        counts = ledger.counts(notice)
+        deferred = ledger.query(
+            "SELECT count(*), min(next_attempt_at) FROM messages WHERE notice=? AND state='deferred'", (notice,)
+        )[0]
+        errors = ledger.query(
+            "SELECT last_code, count(*), max(last_text) FROM messages WHERE notice=? "
+            "AND state IN ('deferred', 'failed') GROUP BY last_code ORDER BY count(*) DESC",
+            (notice,),
+        )
+        dup_total = ledger.query(
+            "SELECT count(*) FROM messages WHERE notice=? AND possibly_duplicated=1", (notice,)
+        )[0][0]
+        dups = ledger.query(
+            "SELECT r.email, m.state FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+            "WHERE m.notice=? AND m.possibly_duplicated=1 ORDER BY m.id LIMIT ?",
+            (notice, show),
+        )
+        notices.append({
+            "notice": notice,
+            "counts": {s: counts.get(s, 0) for s in STATE_ORDER if counts.get(s, 0)},
+            "total": sum(counts.values()),
+            "retry_queue": {"deferred": deferred[0], "next_retry_at": _iso(deferred[1])},
+            "errors": [
+                {"code": code if code is not None else "no reply", "count": n, "last_reply": text}
+                for code, n, text in errors
+            ],
+            "possibly_duplicated": {"count": dup_total, "recipients": [e for e, _ in dups]},
+        })
+    lists = [
+        {"path": p, "rows": r, "valid": v, "invalid": i, "duplicates": d, "imported_at": _iso(t)}
+        for p, r, v, i, d, t in ledger.query(
+            "SELECT path, rows, valid, invalid, duplicates, imported_at FROM lists WHERE complete=1 "
+            "ORDER BY id DESC LIMIT 10"
+        )
+    ]
+    runs = [
+        {"run": i, "notice": n, "segment": s, "status": st, "started_at": _iso(a), "ended_at": _iso(b),
+         "user": u, "host": h, "summary": json.loads(sm)}
+        for i, n, s, st, a, b, u, h, sm in ledger.query(
+            "SELECT id, notice, segment, status, started_at, ended_at, user, host, summary FROM runs "
+            "ORDER BY id DESC LIMIT 5"
+        )
+    ]
+    return {"ledger": str(ledger.path), "notices": notices, "lists": lists, "runs": runs}
+
+
+def write_status(data: dict[str, Any], out: TextIO) -> None:
+    out.write(f"Ledger {data['ledger']}\n")
+    if not data["notices"]:
+        out.write("Nothing planned or sent yet. Start with `notify send --segment NAME`.\n")
+    for n in data["notices"]:
+        out.write(f"\nNotice {n['notice']} — {n['total']} recipients\n")
+        for state, count in n["counts"].items():
+            out.write(f"  {state:<12}{count:>9,}\n")
+        rq = n["retry_queue"]
+        if rq["deferred"]:
+            out.write(f"  retry queue: {rq['deferred']} deferred, next retry at {rq['next_retry_at']}\n")
+        pd = n["possibly_duplicated"]
+        if pd["count"]:
+            out.write(
+                f"  possibly duplicated: {pd['count']} — in flight when a run was killed; they were sent "
+                "again, so some may have received two copies:\n"
+            )
+            for email in pd["recipients"]:
+                out.write(f"    {email}\n")
+            if pd["count"] > len(pd["recipients"]):
+                out.write("    ... all of them: notify report --possibly-duplicated\n")
+        if n["errors"]:
+            out.write("  last errors by reply code:\n")
+            for e in n["errors"]:
+                out.write(f"    {e['code']!s:<9}{e['count']:>7,}  {e['last_reply']}\n")
+    for item in data["lists"][:3]:
+        out.write(
+            f"\nList {item['path']}: {item['rows']} rows, {item['valid']} usable, {item['invalid']} rejected, "
+            f"{item['duplicates']} duplicates merged (imported {item['imported_at']})"
+        )
+    if data["lists"]:
+        out.write("\n")
+    for run in data["runs"][:1]:
+        s = run["summary"]
+        out.write(
+            f"Last run #{run['run']} ({run['notice']}, segment {run['segment']}): {run['status']}, "
+            f"started {run['started_at']} by {run['user']}@{run['host']}"
+            + (f"; sent {s.get('sent', 0)}, deferred {s.get('deferred', 0)}, failed {s.get('failed', 0)}" if s else "")
+            + "\n"
+        )
+
+
+def report_rows(
+    ledger: SqliteLedger, *, states: list[str], notice: str | None, possibly_duplicated: bool = False
+) -> Iterator[dict[str, Any]]:
+    where, params = ["1=1"], []
+    if states:
+        where.append(f"m.state IN ({','.join('?' * len(states))})")
+        params += states
+    if notice:
+        where.append("m.notice=?")
+        params.append(notice)
+    if possibly_duplicated:
+        where.append("m.possibly_duplicated=1")
+    sql = (
+        "SELECT m.notice, m.state, COALESCE(r.email, i.email), r.fields, i.fields, m.attempts, m.last_code, "
+        "COALESCE(m.last_text, i.reason), m.queue_id, m.message_id, m.first_attempt_at, m.last_attempt_at, "
+        "m.sent_at, m.possibly_duplicated, COALESCE(r.source, l.path), COALESCE(r.line, i.line) "
+        "FROM messages m LEFT JOIN recipients r ON r.id=m.recipient_id "
+        "LEFT JOIN list_issues i ON i.id=m.issue_id LEFT JOIN lists l ON l.id=i.list_id "
+        f"WHERE {' AND '.join(where)} ORDER BY m.notice, m.id"
+    )
+    for row in ledger.rows(sql, params):
+        (notice_, state, email, rfields, ifields, attempts, code, text, qid, mid, first, last, sent, dup,
+         source, line) = row
+        fields = json.loads(rfields or ifields or "{}")
+        yield {
+            "notice": notice_, "state": state, "email": email or "", "id": fields.get("id", ""),
+            "first_name": fields.get("first_name", ""), "last_name": fields.get("last_name", ""),
+            "country": fields.get("country", ""), "region": fields.get("region", ""),
+            "postal_address": fields.get("postal_address", ""),
+            "attempts": attempts, "last_code": code if code is not None else "", "last_reply": text or "",
+            "queue_id": qid or "", "message_id": mid or "", "first_attempt_at": _iso(first),
+            "last_attempt_at": _iso(last), "sent_at": _iso(sent), "possibly_duplicated": bool(dup),
+            "list": source or "", "line": line or "",
+        }
+
+
+def write_report(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
+    n = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=REPORT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+            n += 1
+    else:
+        out.write("[")
+        for row in rows:
+            out.write(("," if n else "") + "\n  " + json.dumps(row, ensure_ascii=False))
+            n += 1
+        out.write("\n]\n")
+    return n
