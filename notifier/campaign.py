@@ -118,8 +118,9 @@ def init_campaign(directory: Path, *, size: int = 1000) -> list[Path]:
     shutil.copytree(source, directory / "templates")
     (directory / "lists").mkdir()
     (directory / "lists" / "subscribers.csv").write_text(generate(size), encoding="utf-8")
-    config = CONFIG_TEMPLATE.format(name=directory.resolve().name, templates="templates",
-                                    list="lists/subscribers.csv")
+    config = CONFIG_TEMPLATE.format(
+        name=directory.resolve().name, templates="templates", list="lists/subscribers.csv"
+    )
     (directory / "notify.toml").write_text(config, encoding="utf-8")
     (directory / ".gitignore").write_text("ledger.sqlite*\noutbox/\n", encoding="utf-8")
     return [directory / "notify.toml", directory / "templates", directory / "lists" / "subscribers.csv"]

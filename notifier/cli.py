@@ -33,59 +33,108 @@ def _parser() -> argparse.ArgumentParser:
         description="Send personalised data-breach notices, check them first, and record every attempt.",
     )
     p.add_argument("--version", action="version", version=f"notify {__version__}")
-    p.add_argument("--config", metavar="PATH",
-                   help="campaign configuration (default ./notify.toml, or $NOTIFY_CONFIG)")
+    p.add_argument(
+        "--config", metavar="PATH", help="campaign configuration (default ./notify.toml, or $NOTIFY_CONFIG)"
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    init = sub.add_parser("init", help="create a ready-to-run campaign folder",
-                          description="Create a campaign: notify.toml, the built-in templates, a synthetic "
-                          "list of about 1,000 people and a local outbox transport.")
+    init = sub.add_parser(
+        "init",
+        help="create a ready-to-run campaign folder",
+        description="Create a campaign: notify.toml, the built-in templates, a synthetic "
+        "list of about 1,000 people and a local outbox transport.",
+    )
     init.add_argument("directory", type=Path)
     init.add_argument("--size", type=int, default=1000, help="people in the synthetic list (default 1000)")
 
     lists = sub.add_parser("lists", help="inspect subscriber lists")
     lsub = lists.add_subparsers(dest="lists_command", metavar="ACTION", required=True)
-    check = lsub.add_parser("check", help="validate the lists and show every rejected row",
-                            description="Read the lists as `send` would, without touching the ledger, and "
-                            "show every rejected row (file:line and reason), merged duplicates and warnings.")
-    check.add_argument("--list", dest="lists", action="append", type=Path, metavar="PATH",
-                       help="check this CSV instead of [lists] files (repeatable)")
-    check.add_argument("--export", type=Path, metavar="FILE", help="write rejected and duplicate rows to a CSV")
-    check.add_argument("--check-deliverability", action="store_true",
-                       help="also look up each domain's mail servers (MX) in DNS")
+    check = lsub.add_parser(
+        "check",
+        help="validate the lists and show every rejected row",
+        description="Read the lists as `send` would, without touching the ledger, and "
+        "show every rejected row (file:line and reason), merged duplicates and warnings.",
+    )
+    check.add_argument(
+        "--list",
+        dest="lists",
+        action="append",
+        type=Path,
+        metavar="PATH",
+        help="check this CSV instead of [lists] files (repeatable)",
+    )
+    check.add_argument(
+        "--export", type=Path, metavar="FILE", help="write rejected and duplicate rows to a CSV"
+    )
+    check.add_argument(
+        "--check-deliverability",
+        action="store_true",
+        help="also look up each domain's mail servers (MX) in DNS",
+    )
     check.add_argument("--json", action="store_true", help="machine-readable output")
 
-    send = sub.add_parser("send", help="send a notice to a segment",
-                          description="Send a notice to everyone in a segment who has not received it yet. "
-                          "Resumable: run it again after any stop and it sends only what is left.")
+    send = sub.add_parser(
+        "send",
+        help="send a notice to a segment",
+        description="Send a notice to everyone in a segment who has not received it yet. "
+        "Resumable: run it again after any stop and it sends only what is left.",
+    )
     send.add_argument("--segment", required=True, help="segment name from [segments], or 'all'")
     send.add_argument("--notice", help="notice to send (default: [campaign] notice)")
-    send.add_argument("--list", dest="lists", action="append", type=Path, metavar="PATH",
-                      help="send to this CSV instead of [lists] files (repeatable)")
+    send.add_argument(
+        "--list",
+        dest="lists",
+        action="append",
+        type=Path,
+        metavar="PATH",
+        help="send to this CSV instead of [lists] files (repeatable)",
+    )
     send.add_argument("--transport", metavar="URL", help="override [transport] url for this run")
-    send.add_argument("--resend", action="store_true",
-                      help="send again to people who already received (or permanently failed) this notice")
+    send.add_argument(
+        "--resend",
+        action="store_true",
+        help="send again to people who already received (or permanently failed) this notice",
+    )
     send.add_argument("--limit", type=int, metavar="N", help="send at most N messages in this run")
-    send.add_argument("--dry-run", action="store_true",
-                      help="render everything into a temporary outbox; the ledger is not changed")
+    send.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="render everything into a temporary outbox; the ledger is not changed",
+    )
     send.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    send.add_argument("--check-deliverability", action="store_true",
-                      help="reject addresses whose domain has no mail server (DNS lookups)")
+    send.add_argument(
+        "--check-deliverability",
+        action="store_true",
+        help="reject addresses whose domain has no mail server (DNS lookups)",
+    )
 
     status = sub.add_parser("status", help="counts by state, retry queue, errors by reply code")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
-    report = sub.add_parser("report", help="per-recipient rows (no message bodies)",
-                            description="Export per-recipient rows from the ledger: state, attempts, last "
-                            "reply, queue id. Never includes message bodies.")
-    report.add_argument("--state", action="append", default=[], metavar="STATE",
-                        help="only this state (repeatable; comma-separated allowed): pending, sending, sent, "
-                        "deferred, failed, bounced, invalid, suppressed")
-    report.add_argument("--possibly-duplicated", action="store_true",
-                        help="only messages that may have been delivered twice after a hard stop")
+    report = sub.add_parser(
+        "report",
+        help="per-recipient rows (no message bodies)",
+        description="Export per-recipient rows from the ledger: state, attempts, last "
+        "reply, queue id. Never includes message bodies.",
+    )
+    report.add_argument(
+        "--state",
+        action="append",
+        default=[],
+        metavar="STATE",
+        help="only this state (repeatable; comma-separated allowed): pending, sending, sent, "
+        "deferred, failed, bounced, invalid, suppressed",
+    )
+    report.add_argument(
+        "--possibly-duplicated",
+        action="store_true",
+        help="only messages that may have been delivered twice after a hard stop",
+    )
     report.add_argument("--notice", help="only this notice")
     report.add_argument("--format", choices=("csv", "json"), default="csv")
-    report.add_argument("--output", type=Path, metavar="FILE", help="write to FILE (created 0600) instead of stdout")
+    report.add_argument(
+        "--output", type=Path, metavar="FILE", help="write to FILE (created 0600) instead of stdout"
+    )
     return p
 
 
@@ -106,15 +155,21 @@ def _lists_check(args: argparse.Namespace, out: TextIO) -> int:
             ledger.close()
     rejected = [i for i in issues if i["kind"] in ("invalid", "malformed")]
     if args.json:
-        json.dump({"lists": [i.__dict__ for i in imports], "issues": issues}, out, indent=2, ensure_ascii=False)
+        json.dump(
+            {"lists": [i.__dict__ for i in imports], "issues": issues}, out, indent=2, ensure_ascii=False
+        )
         out.write("\n")
     else:
         for imp in imports:
-            out.write(f"{imp.path}: {imp.rows} rows — {imp.valid} usable, {imp.invalid} rejected, "
-                      f"{imp.duplicates} duplicates merged, {imp.warnings} warnings\n")
-        for title, kinds in (("Rejected (will not be sent; recorded as invalid)", ("invalid", "malformed")),
-                             ("Duplicates (merged into the first row)", ("duplicate",)),
-                             ("Warnings (will be sent)", ("warning",))):
+            out.write(
+                f"{imp.path}: {imp.rows} rows — {imp.valid} usable, {imp.invalid} rejected, "
+                f"{imp.duplicates} duplicates merged, {imp.warnings} warnings\n"
+            )
+        for title, kinds in (
+            ("Rejected (will not be sent; recorded as invalid)", ("invalid", "malformed")),
+            ("Duplicates (merged into the first row)", ("duplicate",)),
+            ("Warnings (will be sent)", ("warning",)),
+        ):
             chosen = [i for i in issues if i["kind"] in kinds]
             if chosen:
                 out.write(f"\n{title}:\n")
@@ -138,7 +193,9 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     states = [s.strip() for arg in args.state for s in arg.split(",") if s.strip()]
     ledger = SqliteLedger(settings.ledger_path)
     try:
-        rows = report_rows(ledger, states=states, notice=args.notice, possibly_duplicated=args.possibly_duplicated)
+        rows = report_rows(
+            ledger, states=states, notice=args.notice, possibly_duplicated=args.possibly_duplicated
+        )
         if args.output:
             args.output.touch(mode=0o600)
             with args.output.open("w", encoding="utf-8", newline="") as fh:
@@ -167,8 +224,13 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
             return _lists_check(args, out)
         if args.command == "send":
             options = SendOptions(
-                segment=args.segment, notice=args.notice, list_files=tuple(args.lists or ()),
-                resend=args.resend, limit=args.limit, dry_run=args.dry_run, yes=args.yes,
+                segment=args.segment,
+                notice=args.notice,
+                list_files=tuple(args.lists or ()),
+                resend=args.resend,
+                limit=args.limit,
+                dry_run=args.dry_run,
+                yes=args.yes,
                 check_deliverability=args.check_deliverability,
             )
             return run_send(_settings(args), options, stdin=stdin, out=out)

@@ -129,12 +129,23 @@ class MessageTemplate:
         b = boundary.encode("ascii")
         part_head = b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
         body = [
-            b"This is a multi-part message in MIME format.\r\n\r\n--", b, CRLF,
-            b"Content-Type: text/plain; charset=utf-8\r\n", part_head,
-            _qp(rendered.text), CRLF,
-            b"--", b, CRLF,
-            b"Content-Type: text/html; charset=utf-8\r\n", part_head,
-            _qp(rendered.html), CRLF,
-            b"--", b, b"--", CRLF,
+            b"This is a multi-part message in MIME format.\r\n\r\n--",
+            b,
+            CRLF,
+            b"Content-Type: text/plain; charset=utf-8\r\n",
+            part_head,
+            _qp(rendered.text),
+            CRLF,
+            b"--",
+            b,
+            CRLF,
+            b"Content-Type: text/html; charset=utf-8\r\n",
+            part_head,
+            _qp(rendered.html),
+            CRLF,
+            b"--",
+            b,
+            b"--",
+            CRLF,
         ]
         return b"".join(head) + b"".join(body)

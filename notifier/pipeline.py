@@ -66,7 +66,11 @@ def file_sha256(path: Path) -> str:
 
 
 def import_lists(
-    ledger: SqliteLedger, files: Sequence[Path], *, check_deliverability: bool = False, dns_resolver: Any = None
+    ledger: SqliteLedger,
+    files: Sequence[Path],
+    *,
+    check_deliverability: bool = False,
+    dns_resolver: Any = None,
 ) -> list[ImportSummary]:
     """Import each list (skipped when that exact file was imported before)."""
     out = []
@@ -161,8 +165,14 @@ class MessageFactory:
         return Prepared(claimed, envelope, data, message_id)
 
 
-def next_state(outcome: Outcome, claimed: Claimed, throttle: Throttle, *, now: float,
-               rng: Callable[[], float] | None = None) -> tuple[State, float | None, str]:
+def next_state(
+    outcome: Outcome,
+    claimed: Claimed,
+    throttle: Throttle,
+    *,
+    now: float,
+    rng: Callable[[], float] | None = None,
+) -> tuple[State, float | None, str]:
     """What an attempt's outcome means: (state, next attempt time, text to record).
 
     5xx is final (never retried); 4xx and connection trouble retry with exponential
@@ -195,9 +205,15 @@ class RunReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "run": self.run_id, "sent": self.sent, "deferred": self.deferred, "failed": self.failed,
-            "attempts": self.attempts, "stopped": self.stopped, "elapsed_s": round(self.elapsed, 3),
-            "next_retry_at": self.next_retry_at, "reply_codes": self.reply_codes,
+            "run": self.run_id,
+            "sent": self.sent,
+            "deferred": self.deferred,
+            "failed": self.failed,
+            "attempts": self.attempts,
+            "stopped": self.stopped,
+            "elapsed_s": round(self.elapsed, 3),
+            "next_retry_at": self.next_retry_at,
+            "reply_codes": self.reply_codes,
         }
 
 
@@ -234,8 +250,19 @@ async def deliver(
         nonlocal connection_trouble
         now = outcome.at or time.time()
         state, next_at, text = next_state(outcome, item.claimed, throttle, now=now)
-        results.append(Result(item.claimed.row, state, outcome.verdict.value, outcome.code, text,
-                              outcome.queue_id, now, next_at, item.message_id))
+        results.append(
+            Result(
+                item.claimed.row,
+                state,
+                outcome.verdict.value,
+                outcome.code,
+                text,
+                outcome.queue_id,
+                now,
+                next_at,
+                item.message_id,
+            )
+        )
         report.attempts += 1
         code = str(outcome.code) if outcome.code is not None else "no reply"
         if not outcome.accepted:
@@ -247,7 +274,7 @@ async def deliver(
             report.deferred += 1
         else:
             report.failed += 1
-        if outcome.code is None and outcome.verdict is Verdict.TEMPORARY or outcome.code == 421:
+        if (outcome.code is None and outcome.verdict is Verdict.TEMPORARY) or outcome.code == 421:
             # The relay itself is in trouble: pause everyone, longer each time (max 30 s).
             connection_trouble += 1
             limiter.hold(min(30.0, 0.25 * 2 ** (connection_trouble - 1)))

@@ -54,7 +54,13 @@ class LogProgress:
         eta = (self._total - done) / rate if rate and self._total > done else 0
         log.info(
             "progress: %d/%d attempted, sent %d, deferred %d, failed %d, %.0f msg/s, ETA %.0f s",
-            done, self._total, sent, deferred, failed, rate, eta,
+            done,
+            self._total,
+            sent,
+            deferred,
+            failed,
+            rate,
+            eta,
         )
 
     def close(self) -> None:

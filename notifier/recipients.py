@@ -109,7 +109,9 @@ def _fields(header: list[str], cells: list[str]) -> tuple[dict[str, Any], list[s
     return fields, warnings
 
 
-def read_list(path: Path, *, check_deliverability: bool = False, dns_resolver: Any = None) -> Iterator[ListRow]:
+def read_list(
+    path: Path, *, check_deliverability: bool = False, dns_resolver: Any = None
+) -> Iterator[ListRow]:
     """Yield one ListRow per data row of the CSV at ``path``.
 
     Raises ListError when the file cannot be used at all: missing, empty, or
@@ -171,7 +173,7 @@ def read_list(path: Path, *, check_deliverability: bool = False, dns_resolver: A
                 Reject(
                     source,
                     start,
-                    f"row runs from line {start} to {end}: a quote (\") is probably not closed",
+                    f'row runs from line {start} to {end}: a quote (") is probably not closed',
                     "malformed",
                     raw[:500],
                 ),
@@ -198,8 +200,15 @@ def read_list(path: Path, *, check_deliverability: bool = False, dns_resolver: A
         if changed:
             yield ListRow(
                 None,
-                Reject(source, start, "the address contains line breaks or control characters",
-                       "invalid", raw, address, fields),
+                Reject(
+                    source,
+                    start,
+                    "the address contains line breaks or control characters",
+                    "invalid",
+                    raw,
+                    address,
+                    fields,
+                ),
             )
             continue
         try:
@@ -209,7 +218,9 @@ def read_list(path: Path, *, check_deliverability: bool = False, dns_resolver: A
                 dns_resolver=dns_resolver,
             )
         except EmailNotValidError as exc:
-            yield ListRow(None, Reject(source, start, f"invalid address: {exc}", "invalid", raw, address, fields))
+            yield ListRow(
+                None, Reject(source, start, f"invalid address: {exc}", "invalid", raw, address, fields)
+            )
             continue
         except Exception as exc:  # a DNS timeout during --check-deliverability: keep the person
             warnings.append(f"could not check the domain's mail servers: {exc}")

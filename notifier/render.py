@@ -144,10 +144,13 @@ def _longdate(value: Any) -> str:
     return str(value)
 
 
-def _environment(loader: jinja2.BaseLoader, *, html: bool, categories: Mapping[str, str]) -> jinja2.Environment:
+def _environment(
+    loader: jinja2.BaseLoader, *, html: bool, categories: Mapping[str, str]
+) -> jinja2.Environment:
+    # Text parts and subjects are not HTML, so only the HTML environment autoescapes.
     env = jinja2.Environment(
         loader=loader,
-        autoescape=html,
+        autoescape=html,  # noqa: S701
         undefined=LoudUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -159,7 +162,7 @@ def _environment(loader: jinja2.BaseLoader, *, html: bool, categories: Mapping[s
             return categories[code]
         except KeyError:
             raise jinja2.UndefinedError(
-                f"no plain-words label for data category {code!r}: add  {code} = \"...\"  "
+                f'no plain-words label for data category {code!r}: add  {code} = "..."  '
                 "under [categories] in notify.toml"
             ) from None
 
@@ -202,9 +205,7 @@ class Notice:
             source = (self.directory / "body.html").read_text(encoding="utf-8")
             inlined = preinline(source) if self.fast_html else None
             self.fast_html = inlined is not None
-            self._html_fast = (
-                self._html_env.from_string(inlined) if inlined is not None else self._html
-            )
+            self._html_fast = self._html_env.from_string(inlined) if inlined is not None else self._html
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
                 f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}",
@@ -222,10 +223,7 @@ class Notice:
         try:
             subject = " ".join(self._subject.render(ctx).split())
             text = self._text.render(ctx)
-            if self.fast_html:
-                html = self._html_fast.render(ctx)
-            else:
-                html = inline_css(self._html.render(ctx))
+            html = self._html_fast.render(ctx) if self.fast_html else inline_css(self._html.render(ctx))
         except jinja2.TemplateError as exc:
             # The fast HTML template has no file; re-render the exact path for the location.
             raise self._failure(ctx) or RenderFailure("template", str(exc)) from None
@@ -246,11 +244,15 @@ class Notice:
         return None
 
 
-def load_notice(templates_dir: Path, name: str, context: Mapping[str, Any], *, fast_html: bool = True) -> Notice:
+def load_notice(
+    templates_dir: Path, name: str, context: Mapping[str, Any], *, fast_html: bool = True
+) -> Notice:
     """Compile notice ``name`` from ``templates_dir``. Raises TemplateError."""
     directory = templates_dir / name
     if not directory.is_dir():
-        available = sorted(p.name for p in templates_dir.iterdir() if p.is_dir()) if templates_dir.is_dir() else []
+        available = (
+            sorted(p.name for p in templates_dir.iterdir() if p.is_dir()) if templates_dir.is_dir() else []
+        )
         raise TemplateError(
             f"no notice {name!r} in {templates_dir}",
             hint=f"available notices: {', '.join(available) or 'none'}",

@@ -13,24 +13,95 @@ from collections.abc import Iterator
 
 __all__ = ["COLUMNS", "generate", "rows", "write_csv"]
 
-COLUMNS = ("id", "email", "first_name", "last_name", "locale", "country", "region", "exposed", "postal_address")
+COLUMNS = (
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "locale",
+    "country",
+    "region",
+    "exposed",
+    "postal_address",
+)
 
-_FIRST = ("Alex", "Sam", "Maria", "José", "Zoë", "Priya", "Chen", "Fatima", "Liam", "Emma", "Noah", "Olivia",
-          "Lukas", "Sofia", "Mateo", "Aoife", "Jonas", "Chloé", "Ines", "Tariq", "Hannah", "Björn", "Grace", "Yusuf")
-_LAST = ("Smith", "García", "Müller", "Dubois", "Murphy", "Rossi", "Jansen", "Kowalski", "Nguyen", "Okafor",
-         "Johnson", "Brown", "Lopez", "Schmidt", "Martin", "O'Brien", "Silva", "Novak", "Kim", "Patel")
+_FIRST = (
+    "Alex",
+    "Sam",
+    "Maria",
+    "José",
+    "Zoë",
+    "Priya",
+    "Chen",
+    "Fatima",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Olivia",
+    "Lukas",
+    "Sofia",
+    "Mateo",
+    "Aoife",
+    "Jonas",
+    "Chloé",
+    "Ines",
+    "Tariq",
+    "Hannah",
+    "Björn",
+    "Grace",
+    "Yusuf",
+)
+_LAST = (
+    "Smith",
+    "García",
+    "Müller",
+    "Dubois",
+    "Murphy",
+    "Rossi",
+    "Jansen",
+    "Kowalski",
+    "Nguyen",
+    "Okafor",
+    "Johnson",
+    "Brown",
+    "Lopez",
+    "Schmidt",
+    "Martin",
+    "O'Brien",
+    "Silva",
+    "Novak",
+    "Kim",
+    "Patel",
+)
 _PLACES: tuple[tuple[str, str, str, int], ...] = (
     # country, region, locale, weight
-    ("US", "US-CA", "en-US", 14), ("US", "US-NY", "en-US", 8), ("US", "US-TX", "en-US", 7),
-    ("US", "US-FL", "en-US", 6), ("US", "US-WA", "en-US", 4), ("US", "US-CO", "en-US", 3),
-    ("US", "US-MA", "en-US", 3), ("DE", "", "de-DE", 10), ("FR", "", "fr-FR", 8), ("IE", "", "en-IE", 5),
-    ("GB", "", "en-GB", 10), ("NL", "", "nl-NL", 5), ("ES", "", "es-ES", 5), ("IT", "", "it-IT", 4),
-    ("CA", "CA-ON", "en-CA", 4), ("AU", "AU-NSW", "en-AU", 4),
+    ("US", "US-CA", "en-US", 14),
+    ("US", "US-NY", "en-US", 8),
+    ("US", "US-TX", "en-US", 7),
+    ("US", "US-FL", "en-US", 6),
+    ("US", "US-WA", "en-US", 4),
+    ("US", "US-CO", "en-US", 3),
+    ("US", "US-MA", "en-US", 3),
+    ("DE", "", "de-DE", 10),
+    ("FR", "", "fr-FR", 8),
+    ("IE", "", "en-IE", 5),
+    ("GB", "", "en-GB", 10),
+    ("NL", "", "nl-NL", 5),
+    ("ES", "", "es-ES", 5),
+    ("IT", "", "it-IT", 4),
+    ("CA", "CA-ON", "en-CA", 4),
+    ("AU", "AU-NSW", "en-AU", 4),
 )
 _EXPOSED = (
-    ("email;name", 30), ("email;name;postal_address", 20), ("email;name;phone", 10),
-    ("email;password_hash", 12), ("email;name;date_of_birth", 8), ("email;name;purchase_history", 6),
-    ("email;name;password_hash;security_questions", 4), ("email;name;ssn", 2), ("", 8),
+    ("email;name", 30),
+    ("email;name;postal_address", 20),
+    ("email;name;phone", 10),
+    ("email;password_hash", 12),
+    ("email;name;date_of_birth", 8),
+    ("email;name;purchase_history", 6),
+    ("email;name;password_hash;security_questions", 4),
+    ("email;name;ssn", 2),
+    ("", 8),
 )
 _DOMAINS = ("example.com", "example.org", "example.net")
 

@@ -60,14 +60,15 @@ def compile_segment(name: str, expression: str, *, path: str = "", line: int | N
     return Segment(name, expression, test)
 
 
-def resolve(name: str, defined: Mapping[str, str], *, path: str = "", lines: Mapping[str, int] | None = None) -> Segment:
+def resolve(
+    name: str, defined: Mapping[str, str], *, path: str = "", lines: Mapping[str, int] | None = None
+) -> Segment:
     """The segment called ``name``. Raises UnknownSegmentError listing the defined ones."""
     everything = {**BUILTIN, **defined}
     if name not in everything:
         names = ", ".join(sorted(everything))
         raise UnknownSegmentError(
             f"unknown segment {name!r}; defined segments: {names}",
-            hint="add it under [segments] in notify.toml, e.g.  "
-            f'{name} = "recipient.country == \'US\'"',
+            hint=f"add it under [segments] in notify.toml, e.g.  {name} = \"recipient.country == 'US'\"",
         )
     return compile_segment(name, everything[name], path=path, line=(lines or {}).get(name))

@@ -67,22 +67,28 @@ def _dry_run_copy(settings: Settings, ledger: SqliteLedger, out: TextIO) -> tupl
     fd = os.open(copy_path, os.O_CREAT | os.O_WRONLY, 0o600)
     os.close(fd)
     dest = sqlite3.connect(copy_path)
-    ledger._db.backup(dest)  # noqa: SLF001 - the one place a ledger is copied
+    ledger._db.backup(dest)
     dest.close()
-    out.write(f"Dry run: nothing is sent and the campaign ledger is not changed; messages go to {tmp / 'outbox'}\n")
+    out.write(
+        f"Dry run: nothing is sent and the campaign ledger is not changed; messages go to {tmp / 'outbox'}\n"
+    )
     return replace(settings, ledger_path=copy_path, transport_url=f"outbox:{tmp / 'outbox'}"), tmp
 
 
 def run_send(settings: Settings, options: SendOptions, *, stdin: TextIO, out: TextIO) -> int:
     """Run one send. Returns the exit code: 0 all done, 1 something needs attention."""
     notice_name = options.notice or settings.notice
-    segment = resolve(options.segment, settings.segments, path=str(settings.path), lines=settings.segment_lines)
+    segment = resolve(
+        options.segment, settings.segments, path=str(settings.path), lines=settings.segment_lines
+    )
     notice = load_notice(settings.templates_dir, notice_name, notice_context(settings, notice_name))
     files = options.list_files or settings.list_files
     if not files:
         raise UsageError("no list to send to", hint="set [lists] files in notify.toml or pass --list PATH")
     # Checked before the ledger is touched, so a bad URL changes nothing.
-    transport_probe = from_url(settings.transport_url, root=settings.root, connections=settings.throttle.connections)
+    transport_probe = from_url(
+        settings.transport_url, root=settings.root, connections=settings.throttle.connections
+    )
 
     ledger = SqliteLedger(settings.ledger_path)
     tmp: Path | None = None
@@ -141,8 +147,16 @@ def run_send(settings: Settings, options: SendOptions, *, stdin: TextIO, out: Te
             out.write(f"Dry-run files: {tmp}\n")
 
 
-def _run(settings: Settings, options: SendOptions, ledger: SqliteLedger, notice: Any,
-         transport: Transport, segment: str, due: int, out: TextIO) -> int:
+def _run(
+    settings: Settings,
+    options: SendOptions,
+    ledger: SqliteLedger,
+    notice: Any,
+    transport: Transport,
+    segment: str,
+    due: int,
+    out: TextIO,
+) -> int:
     key = settings.secret or ledger.secret()
     factory = pipeline.MessageFactory(notice, settings.sender, Tokens(key))
     throttle = settings.throttle
@@ -151,7 +165,9 @@ def _run(settings: Settings, options: SendOptions, ledger: SqliteLedger, notice:
     if options.dry_run or not transport.throttled:
         throttle = replace(throttle, rate=1e9, per_domain=None, domains={})
     run_id = ledger.start_run(
-        notice.name, segment, transport.description,
+        notice.name,
+        segment,
+        transport.description,
         {"resend": options.resend, "limit": options.limit, "dry_run": options.dry_run},
     )
 
@@ -174,8 +190,14 @@ def _run(settings: Settings, options: SendOptions, ledger: SqliteLedger, notice:
         await transport.open()
         try:
             return await pipeline.deliver(
-                ledger=ledger, factory=factory, transport=transport, throttle=throttle, run_id=run_id,
-                stop=stop, progress=make_progress(due), limit=options.limit,
+                ledger=ledger,
+                factory=factory,
+                transport=transport,
+                throttle=throttle,
+                run_id=run_id,
+                stop=stop,
+                progress=make_progress(due),
+                limit=options.limit,
                 limiter=RateLimiter(throttle),
             )
         finally:

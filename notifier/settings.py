@@ -180,8 +180,7 @@ def key_lines(text: str) -> dict[str, int]:
 def _check(value: Any, kind: Any, key: str, where: dict[str, Any]) -> Any:
     def fail(expected: str) -> ConfigError:
         return ConfigError(
-            f"[{key.rpartition('.')[0] or key}] {key.rpartition('.')[2]} should be {expected}, "
-            f"not {value!r}",
+            f"[{key.rpartition('.')[0] or key}] {key.rpartition('.')[2]} should be {expected}, not {value!r}",
             key=key,
             **where,
         )
@@ -228,7 +227,7 @@ def _check(value: Any, kind: Any, key: str, where: dict[str, Any]) -> Any:
         try:
             return parse_rate(value)
         except ValueError as exc:
-            raise fail("a rate such as 50 (per second), \"50/s\" or \"3000/min\"") from exc
+            raise fail('a rate such as 50 (per second), "50/s" or "3000/min"') from exc
     if kind == "duration":
         try:
             return parse_duration(value)
@@ -338,14 +337,8 @@ def load(
     campaign = cfg.get("campaign", {})
     throttle_cfg = cfg.get("throttle", {})
     throttle = Throttle(
-        rate=throttle_cfg.get("rate", Throttle.rate),
-        connections=throttle_cfg.get("connections", Throttle.connections),
-        per_domain=throttle_cfg.get("per_domain"),
+        **{k: v for k, v in throttle_cfg.items() if k != "domains"},
         domains={k.lower(): v for k, v in throttle_cfg.get("domains", {}).items()},
-        retry_base=throttle_cfg.get("retry_base", Throttle.retry_base),
-        retry_max=throttle_cfg.get("retry_max", Throttle.retry_max),
-        retry_window=throttle_cfg.get("retry_window", Throttle.retry_window),
-        linger=throttle_cfg.get("linger", Throttle.linger),
     )
     facts = {k: cfg.get(k, {}) for k in ("org", "incident", "contact", "dpo", "categories")}
     ns_env = env.get("NOTIFY_NAMESERVERS", "")

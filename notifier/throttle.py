@@ -89,5 +89,5 @@ def backoff(
     rng: Callable[[], float] = random.random,
 ) -> float:
     """Seconds before retry ``attempt`` (1-based): base·2^(n-1), capped, with ±25% jitter."""
-    raw = min(cap, base * (2 ** max(0, attempt - 1)))
-    return raw * (0.75 + 0.5 * rng())
+    raw = min(cap, base * (2.0 ** max(0, attempt - 1)))
+    return float(raw * (0.75 + 0.5 * rng()))

@@ -15,9 +15,26 @@ __all__ = ["REPORT_COLUMNS", "report_rows", "status_data", "write_report", "writ
 
 STATE_ORDER = [s.value for s in State]
 REPORT_COLUMNS = (
-    "notice", "state", "email", "id", "first_name", "last_name", "country", "region", "postal_address",
-    "attempts", "last_code", "last_reply", "queue_id", "message_id", "first_attempt_at", "last_attempt_at",
-    "sent_at", "possibly_duplicated", "list", "line",
+    "notice",
+    "state",
+    "email",
+    "id",
+    "first_name",
+    "last_name",
+    "country",
+    "region",
+    "postal_address",
+    "attempts",
+    "last_code",
+    "last_reply",
+    "queue_id",
+    "message_id",
+    "first_attempt_at",
+    "last_attempt_at",
+    "sent_at",
+    "possibly_duplicated",
+    "list",
+    "line",
 )
 
 
@@ -32,7 +49,8 @@ def status_data(ledger: SqliteLedger, *, show: int = 20) -> dict[str, Any]:
     for notice in ledger.notices():
         counts = ledger.counts(notice)
         deferred = ledger.query(
-            "SELECT count(*), min(next_attempt_at) FROM messages WHERE notice=? AND state='deferred'", (notice,)
+            "SELECT count(*), min(next_attempt_at) FROM messages WHERE notice=? AND state='deferred'",
+            (notice,),
         )[0]
         errors = ledger.query(
             "SELECT last_code, count(*), max(last_text) FROM messages WHERE notice=? "
@@ -47,17 +65,19 @@ def status_data(ledger: SqliteLedger, *, show: int = 20) -> dict[str, Any]:
             "WHERE m.notice=? AND m.possibly_duplicated=1 ORDER BY m.id LIMIT ?",
             (notice, show),
         )
-        notices.append({
-            "notice": notice,
-            "counts": {s: counts.get(s, 0) for s in STATE_ORDER if counts.get(s, 0)},
-            "total": sum(counts.values()),
-            "retry_queue": {"deferred": deferred[0], "next_retry_at": _iso(deferred[1])},
-            "errors": [
-                {"code": code if code is not None else "no reply", "count": n, "last_reply": text}
-                for code, n, text in errors
-            ],
-            "possibly_duplicated": {"count": dup_total, "recipients": [e for e, _ in dups]},
-        })
+        notices.append(
+            {
+                "notice": notice,
+                "counts": {s: counts.get(s, 0) for s in STATE_ORDER if counts.get(s, 0)},
+                "total": sum(counts.values()),
+                "retry_queue": {"deferred": deferred[0], "next_retry_at": _iso(deferred[1])},
+                "errors": [
+                    {"code": code if code is not None else "no reply", "count": n, "last_reply": text}
+                    for code, n, text in errors
+                ],
+                "possibly_duplicated": {"count": dup_total, "recipients": [e for e, _ in dups]},
+            }
+        )
     lists = [
         {"path": p, "rows": r, "valid": v, "invalid": i, "duplicates": d, "imported_at": _iso(t)}
         for p, r, v, i, d, t in ledger.query(
@@ -66,8 +86,17 @@ def status_data(ledger: SqliteLedger, *, show: int = 20) -> dict[str, Any]:
         )
     ]
     runs = [
-        {"run": i, "notice": n, "segment": s, "status": st, "started_at": _iso(a), "ended_at": _iso(b),
-         "user": u, "host": h, "summary": json.loads(sm)}
+        {
+            "run": i,
+            "notice": n,
+            "segment": s,
+            "status": st,
+            "started_at": _iso(a),
+            "ended_at": _iso(b),
+            "user": u,
+            "host": h,
+            "summary": json.loads(sm),
+        }
         for i, n, s, st, a, b, u, h, sm in ledger.query(
             "SELECT id, notice, segment, status, started_at, ended_at, user, host, summary FROM runs "
             "ORDER BY id DESC LIMIT 5"
@@ -103,7 +132,8 @@ def write_status(data: dict[str, Any], out: TextIO) -> None:
                 out.write(f"    {e['code']!s:<9}{e['count']:>7,}  {e['last_reply']}\n")
     for item in data["lists"][:3]:
         out.write(
-            f"\nList {item['path']}: {item['rows']} rows, {item['valid']} usable, {item['invalid']} rejected, "
+            f"\nList {item['path']}: {item['rows']} rows, {item['valid']} usable, "
+            f"{item['invalid']} rejected, "
             f"{item['duplicates']} duplicates merged (imported {item['imported_at']})"
         )
     if data["lists"]:
@@ -113,7 +143,11 @@ def write_status(data: dict[str, Any], out: TextIO) -> None:
         out.write(
             f"Last run #{run['run']} ({run['notice']}, segment {run['segment']}): {run['status']}, "
             f"started {run['started_at']} by {run['user']}@{run['host']}"
-            + (f"; sent {s.get('sent', 0)}, deferred {s.get('deferred', 0)}, failed {s.get('failed', 0)}" if s else "")
+            + (
+                f"; sent {s.get('sent', 0)}, deferred {s.get('deferred', 0)}, failed {s.get('failed', 0)}"
+                if s
+                else ""
+            )
             + "\n"
         )
 
@@ -139,18 +173,46 @@ def report_rows(
         f"WHERE {' AND '.join(where)} ORDER BY m.notice, m.id"
     )
     for row in ledger.rows(sql, params):
-        (notice_, state, email, rfields, ifields, attempts, code, text, qid, mid, first, last, sent, dup,
-         source, line) = row
+        (
+            notice_,
+            state,
+            email,
+            rfields,
+            ifields,
+            attempts,
+            code,
+            text,
+            qid,
+            mid,
+            first,
+            last,
+            sent,
+            dup,
+            source,
+            line,
+        ) = row
         fields = json.loads(rfields or ifields or "{}")
         yield {
-            "notice": notice_, "state": state, "email": email or "", "id": fields.get("id", ""),
-            "first_name": fields.get("first_name", ""), "last_name": fields.get("last_name", ""),
-            "country": fields.get("country", ""), "region": fields.get("region", ""),
+            "notice": notice_,
+            "state": state,
+            "email": email or "",
+            "id": fields.get("id", ""),
+            "first_name": fields.get("first_name", ""),
+            "last_name": fields.get("last_name", ""),
+            "country": fields.get("country", ""),
+            "region": fields.get("region", ""),
             "postal_address": fields.get("postal_address", ""),
-            "attempts": attempts, "last_code": code if code is not None else "", "last_reply": text or "",
-            "queue_id": qid or "", "message_id": mid or "", "first_attempt_at": _iso(first),
-            "last_attempt_at": _iso(last), "sent_at": _iso(sent), "possibly_duplicated": bool(dup),
-            "list": source or "", "line": line or "",
+            "attempts": attempts,
+            "last_code": code if code is not None else "",
+            "last_reply": text or "",
+            "queue_id": qid or "",
+            "message_id": mid or "",
+            "first_attempt_at": _iso(first),
+            "last_attempt_at": _iso(last),
+            "sent_at": _iso(sent),
+            "possibly_duplicated": bool(dup),
+            "list": source or "",
+            "line": line or "",
         }
 
 

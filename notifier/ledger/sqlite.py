@@ -197,8 +197,15 @@ class SqliteLedger:
                     db.execute(
                         "INSERT INTO list_issues (list_id, line, kind, reason, email, raw, fields) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (list_id, rj.line, rj.kind, rj.reason, rj.email, rj.raw,
-                         json.dumps(rj.fields) if rj.fields is not None else None),
+                        (
+                            list_id,
+                            rj.line,
+                            rj.kind,
+                            rj.reason,
+                            rj.email,
+                            rj.raw,
+                            json.dumps(rj.fields) if rj.fields is not None else None,
+                        ),
                     )
                 else:
                     assert item.recipient is not None
@@ -326,7 +333,8 @@ class SqliteLedger:
                     [(notice, rid) for rid in chosen],
                 )
                 db.executemany(
-                    "INSERT OR IGNORE INTO run_targets SELECT id FROM messages WHERE notice=? AND recipient_id=?",
+                    "INSERT OR IGNORE INTO run_targets "
+                    "SELECT id FROM messages WHERE notice=? AND recipient_id=?",
                     [(notice, rid) for rid in chosen],
                 )
         issues = db.execute(
@@ -402,8 +410,16 @@ class SqliteLedger:
             run_id = db.execute(
                 "INSERT INTO runs (notice, segment, started_at, pid, host, user, transport, status, options) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
-                (notice, segment, time.time(), os.getpid(), socket.gethostname(), user, transport,
-                 json.dumps(options)),
+                (
+                    notice,
+                    segment,
+                    time.time(),
+                    os.getpid(),
+                    socket.gethostname(),
+                    user,
+                    transport,
+                    json.dumps(options),
+                ),
             ).lastrowid
         assert run_id is not None
         self._run_id = run_id
@@ -418,8 +434,9 @@ class SqliteLedger:
             cur = db.execute(
                 "UPDATE messages SET state='pending', possibly_duplicated=1 WHERE state='sending'"
             )
-            db.execute("UPDATE runs SET status='killed' WHERE status='running' AND id != ?",
-                       (self._run_id or 0,))
+            db.execute(
+                "UPDATE runs SET status='killed' WHERE status='running' AND id != ?", (self._run_id or 0,)
+            )
         return cur.rowcount
 
     def claim(self, run_id: int, limit: int, now: float, results: list[Result]) -> list[Claimed]:
@@ -457,17 +474,30 @@ class SqliteLedger:
         if not results:
             return
         self._db.executemany(
-            "UPDATE messages SET state=?, attempts=attempts+1, first_attempt_at=COALESCE(first_attempt_at, ?), "
+            "UPDATE messages SET state=?, attempts=attempts+1, "
+            "first_attempt_at=COALESCE(first_attempt_at, ?), "
             "last_attempt_at=?, next_attempt_at=?, last_code=?, last_text=?, queue_id=?, message_id=?, "
             "sent_at=CASE WHEN ?='sent' THEN ? ELSE sent_at END WHERE id=?",
             [
-                (r.state.value, r.at, r.at, r.next_attempt_at, r.code, r.text, r.queue_id, r.message_id,
-                 r.state.value, r.at, r.row)
+                (
+                    r.state.value,
+                    r.at,
+                    r.at,
+                    r.next_attempt_at,
+                    r.code,
+                    r.text,
+                    r.queue_id,
+                    r.message_id,
+                    r.state.value,
+                    r.at,
+                    r.row,
+                )
                 for r in results
             ],
         )
         self._db.executemany(
-            "INSERT INTO attempts (message, run_id, at, verdict, code, text, queue_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO attempts (message, run_id, at, verdict, code, text, queue_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(r.row, run_id, r.at, r.verdict, r.code, r.text, r.queue_id) for r in results],
         )
 

@@ -51,7 +51,9 @@ class OutboxTransport:
             name = self.deliver(envelope, data)
         except OSError as exc:
             return Outcome(Verdict.TEMPORARY, None, f"cannot write to the outbox: {exc}", at=time.time())
-        return Outcome(Verdict.ACCEPTED, 250, f"written to {self.path.name}/new", queue_id=name, at=time.time())
+        return Outcome(
+            Verdict.ACCEPTED, 250, f"written to {self.path.name}/new", queue_id=name, at=time.time()
+        )
 
     async def close(self) -> None:
         return None

@@ -154,7 +154,7 @@ class SmtpTransport:
             local_hostname=s.helo,
             timeout=s.timeout,
             use_tls=s.tls == "implicit",
-            start_tls=True if s.tls == "starttls" else False,
+            start_tls=s.tls == "starttls",
             tls_context=context,
         )
 

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from notifier import cli
+from notifier.campaign import CONFIG_TEMPLATE, builtin_templates
+
+from .smtpsink import Sink
+
+DATA = Path(__file__).parent / "data"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass
+class Campaign:
+    """A campaign folder in tmp_path, driven through the real CLI in-process."""
+
+    root: Path
+    capsys: pytest.CaptureFixture[str]
+
+    @property
+    def config(self) -> Path:
+        return self.root / "notify.toml"
+
+    def write_list(self, text: str, name: str = "subscribers.csv") -> Path:
+        path = self.root / "lists" / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def edit_config(self, old: str, new: str) -> None:
+        text = self.config.read_text(encoding="utf-8")
+        assert old in text, old
+        self.config.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    def notify(self, *args: str, stdin: str = "") -> Result:
+        self.capsys.readouterr()
+        out = io.StringIO()
+        code = cli.run(["--config", str(self.config), *args], stdin=io.StringIO(stdin), out=out)
+        captured = self.capsys.readouterr()
+        return Result(code, out.getvalue() + captured.out, captured.err)
+
+    def outbox(self) -> list[Path]:
+        return sorted((self.root / "outbox" / "new").glob("*.eml"))
+
+
+SMALL_LIST = """id,email,first_name,last_name,country,region,exposed
+R1,ana@example.com,Ana,Lopez,ES,,email;name
+R2,ben@example.org,Ben,Okafor,US,US-CA,email;password_hash
+R3,chloe@example.net,Chloé,Dubois,FR,,email;name;postal_address
+R4,dan@example.com,Dan,Kim,US,US-NY,
+"""
+
+
+@pytest.fixture
+def campaign(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Campaign:
+    root = tmp_path / "campaign"
+    root.mkdir()
+    shutil.copytree(builtin_templates(), root / "templates")
+    (root / "lists").mkdir()
+    config = CONFIG_TEMPLATE.format(name="test", templates="templates", list="lists/subscribers.csv")
+    config = config.replace('retry_base = "60s"', 'retry_base = "0.05s"').replace(
+        'rate = "50/s"', 'rate = "2000/s"'
+    )
+    config = config.replace("# notice_date = 2026-11-21", "notice_date = 2026-11-21")
+    (root / "notify.toml").write_text(config, encoding="utf-8")
+    c = Campaign(root, capsys)
+    c.write_list(SMALL_LIST)
+    return c
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    s = Sink().start()
+    try:
+        yield s
+    finally:
+        s.stop()

@@ -1,0 +1,150 @@
+"""A real SMTP server on 127.0.0.1 (aiosmtpd) that records what it receives and can
+misbehave on cue: reply codes per recipient, 421 and hang up, slow replies, a
+connection dropped after the message data."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_to: str
+    data: bytes
+
+
+@dataclass
+class Fault:
+    """What to do on the next attempt for one recipient."""
+
+    stage: str  # "rcpt" or "data"
+    reply: str = ""  # SMTP reply to give, e.g. "451 4.3.0 try later"
+    hang_up: bool = False  # close the connection after replying (or instead of replying at DATA)
+    delay: float = 0.0  # seconds to wait before replying
+
+
+@dataclass
+class SinkHandler:
+    received: list[Received] = field(default_factory=list)
+    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    connections: int = 0
+
+    def _next_fault(self, address: str, stage: str) -> Fault | None:
+        with self.lock:
+            queue = self.faults.get(address.lower())
+            if queue and queue[0].stage == stage:
+                return queue.pop(0)
+        return None
+
+    async def _apply(self, server: SMTP, fault: Fault) -> str | None:
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.hang_up:
+            transport = server.transport
+            assert transport is not None
+            if fault.reply:
+                asyncio.get_running_loop().call_later(0.02, transport.close)
+            else:
+                transport.close()
+                return None
+        return fault.reply or None
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        fault = self._next_fault(address, "rcpt")
+        if fault is not None:
+            reply = await self._apply(server, fault)
+            if reply and not reply.startswith("2"):
+                return reply
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        rcpt = envelope.rcpt_tos[0]
+        fault = self._next_fault(rcpt, "data")
+        if fault is not None:
+            reply = await self._apply(server, fault)
+            if reply is None or not reply.startswith("2"):
+                return reply or "451 4.3.0 connection dropped"
+        content: Any = envelope.original_content or envelope.content
+        with self.lock:
+            self.received.append(Received(str(envelope.mail_from), rcpt, bytes(content)))
+            n = len(self.received)
+        return f"250 2.0.0 Ok: queued as Q{n:07d}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Sink:
+    """Start with ``Sink().start()``; ``url`` is the smtp:// URL notify should use."""
+
+    def __init__(self) -> None:
+        self.handler = SinkHandler()
+        self.port = free_port()
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, decode_data=False,
+            enable_SMTPUTF8=True, data_size_limit=10_000_000,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}?tls=none&timeout=5"
+
+    def start(self) -> Sink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def fault(self, address: str, *faults: Fault) -> None:
+        with self.handler.lock:
+            self.handler.faults.setdefault(address.lower(), []).extend(faults)
+
+    @property
+    def received(self) -> list[Received]:
+        with self.handler.lock:
+            return list(self.handler.received)
+
+    def by_recipient(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.received:
+            counts[r.rcpt_to.lower()] = counts.get(r.rcpt_to.lower(), 0) + 1
+        return counts
+
+    def wait_for(self, n: int, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < n and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+if __name__ == "__main__":  # a sink for benchmarks and manual runs: python tests/smtpsink.py PORT
+    import sys
+
+    sink = Sink()
+    if len(sys.argv) > 1:
+        sink.port = int(sys.argv[1])
+        sink.controller = Controller(sink.handler, hostname="127.0.0.1", port=sink.port, decode_data=False)
+    sink.start()
+    print(f"listening on 127.0.0.1:{sink.port}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        sink.stop()
