@@ -58,11 +58,14 @@ def _encode_unstructured(name: str, value: str) -> str:
 
 
 def _address(name: str, display: str, address: str, *, utf8: bool) -> str:
-    display = header_safe(display)
+    display = header_safe(display)[:200]
     if utf8:
         # SMTPUTF8 message (RFC 6532): raw UTF-8 is allowed in headers.
-        value = formataddr((display, address)) if display else address
-        return f"{name}: {value}"
+        if not display:
+            return f"{name}: {address}"
+        if any(c in display for c in '()<>@,;:\\".[]'):
+            display = '"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return f"{name}: {display} <{address}>"
     value = formataddr((display, address), charset="utf-8") if display else address
     return fold(name, value)
 

@@ -182,7 +182,7 @@ def next_state(
         return State.SENT, None, outcome.text
     if outcome.verdict is Verdict.PERMANENT:
         return State.FAILED, None, outcome.text
-    first = claimed.first_attempt_at or now
+    first = claimed.first_attempt_at if claimed.first_attempt_at is not None else now
     if now - first >= throttle.retry_window:
         hours = throttle.retry_window / 3600
         return State.FAILED, None, f"gave up after retrying for {hours:g} h; last reply: {outcome.text}"
@@ -280,6 +280,9 @@ async def deliver(
             limiter.hold(min(30.0, 0.25 * 2 ** (connection_trouble - 1)))
         progress.update(report.sent, report.deferred, report.failed)
 
+    fatal: list[BaseException] = []
+    unsent: list[int] = []
+
     async def worker() -> None:
         nonlocal in_flight
         while True:
@@ -287,9 +290,16 @@ async def deliver(
             if item is None:
                 return
             try:
+                if fatal:
+                    unsent.append(item.claimed.row)  # the transport is gone: hand it back
+                    continue
                 await limiter.acquire(item.envelope.rcpt_to.rpartition("@")[2].lower())
                 outcome = await transport.send(item.envelope, item.data)
                 finish(item, outcome)
+            except Exception as exc:  # e.g. the relay refused our login on a reconnect
+                fatal.append(exc)
+                unsent.append(item.claimed.row)
+                stop.set()
             finally:
                 in_flight -= 1
                 done.set()
@@ -328,9 +338,9 @@ async def deliver(
     try:
         await producer()
     finally:
-        # Whatever is still queued was claimed but never handed over: give it back.
-        unsent = []
-        while not queue.empty():
+        # On a stop, whatever is still queued was claimed but never handed over: give it
+        # back. Otherwise the workers drain the queue before they reach the sentinels.
+        while stop.is_set() and not queue.empty():
             item = queue.get_nowait()
             if item is not None:
                 unsent.append(item.claimed.row)
@@ -341,6 +351,8 @@ async def deliver(
         ledger.record(run_id, results)
         ledger.release(unsent)
         progress.close()
+    if fatal:
+        raise fatal[0]
     report.stopped = stop.is_set()
     report.elapsed = time.monotonic() - started
     if report.next_retry_at is None:

@@ -117,7 +117,7 @@ def read_list(
     Raises ListError when the file cannot be used at all: missing, empty, or
     without an email column. Rows with problems are yielded as rejects.
     """
-    if not path.is_file():
+    if not path.exists() or path.is_dir():
         raise ListError(f"{path}: list file not found", hint="check [lists] files in notify.toml or --list")
     bad_lines: dict[int, str] = {}
     lines = _lines(path, bad_lines)

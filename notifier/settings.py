@@ -182,7 +182,7 @@ def _check(value: Any, kind: Any, key: str, where: dict[str, Any]) -> Any:
         return ConfigError(
             f"[{key.rpartition('.')[0] or key}] {key.rpartition('.')[2]} should be {expected}, not {value!r}",
             key=key,
-            **where,
+            **_strip_lines(where),
         )
 
     if isinstance(kind, dict):
@@ -266,10 +266,7 @@ def validate(data: dict[str, Any], text: str, path: str) -> dict[str, Any]:
     """Check ``data`` (parsed notify.toml) against SCHEMA; return it with values normalised."""
     lines = key_lines(text)
     where: dict[str, Any] = {"path": path, "lines": lines}
-    try:
-        return _check_table(data, SCHEMA, "", where)
-    except ConfigError:
-        raise
+    return _check_table(data, SCHEMA, "", where)
 
 
 def _sender(cfg: dict[str, Any], path: str, lines: dict[str, int]) -> Sender:

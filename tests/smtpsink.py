@@ -98,8 +98,12 @@ class Sink:
         self.handler = SinkHandler()
         self.port = free_port()
         self.controller = Controller(
-            self.handler, hostname="127.0.0.1", port=self.port, decode_data=False,
-            enable_SMTPUTF8=True, data_size_limit=10_000_000,
+            self.handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            decode_data=False,
+            enable_SMTPUTF8=True,
+            data_size_limit=10_000_000,
         )
 
     @property

@@ -19,9 +19,21 @@ IN_FLIGHT_WINDOW = 64  # claim batch + queue + connections, with room to spare
 
 def _spawn(campaign: Campaign, url: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "notifier", "--config", str(campaign.config), "send",
-         "--segment", "all", "--transport", url, "--yes"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "notifier",
+            "--config",
+            str(campaign.config),
+            "send",
+            "--segment",
+            "all",
+            "--transport",
+            url,
+            "--yes",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -30,7 +42,9 @@ def test_kill_9_mid_run_then_resume(campaign: Campaign, sink: Sink) -> None:
     """kill -9 during a 3,000-recipient send; running again delivers to everyone at least once,
     duplicates stay within the in-flight window, and status names each possible duplicate."""
     people = [f"person{i}@example.com" for i in range(3000)]
-    campaign.write_list("email,first_name,exposed\n" + "".join(f"{p},P{i},email\n" for i, p in enumerate(people)))
+    campaign.write_list(
+        "email,first_name,exposed\n" + "".join(f"{p},P{i},email\n" for i, p in enumerate(people))
+    )
     campaign.edit_config('rate = "2000/s"', 'rate = "1000/s"')
     proc = _spawn(campaign, sink.url)
     deadline = time.monotonic() + 60

@@ -106,7 +106,9 @@ def test_faults_leave_ledger_and_server_in_agreement(campaign: Campaign, sink: S
     """421+hang-up, 451, 550, a slow reply and a connection dropped at DATA: afterwards every
     'sent' in the ledger was received exactly once and every 'failed' was not received."""
     people = [f"p{i}@example.com" for i in range(30)]
-    campaign.write_list("email,first_name,exposed\n" + "".join(f"{p},P{i},email\n" for i, p in enumerate(people)))
+    campaign.write_list(
+        "email,first_name,exposed\n" + "".join(f"{p},P{i},email\n" for i, p in enumerate(people))
+    )
     sink.fault(people[2], Fault("rcpt", "421 4.3.2 shutting down", hang_up=True))
     sink.fault(people[5], Fault("rcpt", "451 4.7.1 greylisted"), Fault("rcpt", "451 4.7.1 greylisted"))
     sink.fault(people[7], Fault("rcpt", "550 5.1.1 user unknown"))
@@ -169,7 +171,9 @@ def test_starttls_is_required_unless_turned_off(campaign: Campaign, sink: Sink) 
 
 def test_an_unreachable_server_stops_before_anything_is_claimed(campaign: Campaign) -> None:
     """Connection refused at start: a clear error, and the ledger still has everyone pending."""
-    result = campaign.notify("send", "--segment", "affected", "--transport", "smtp://127.0.0.1:1?tls=none", "--yes")
+    result = campaign.notify(
+        "send", "--segment", "affected", "--transport", "smtp://127.0.0.1:1?tls=none", "--yes"
+    )
     assert result.code == 1
     assert "cannot connect" in result.err
     assert set(ledger_states(campaign).values()) == {"pending"}
@@ -179,6 +183,8 @@ def test_no_password_is_accepted_in_the_url_or_sent_in_clear(campaign: Campaign,
     """Secrets come from the environment only, and AUTH never travels without TLS."""
     r1 = campaign.notify("send", "--segment", "all", "--transport", "smtp://u:pw@127.0.0.1:25", "--yes")
     assert r1.code == 2 and "NOTIFY_SMTP_PASSWORD" in r1.err
-    r2 = campaign.notify("send", "--segment", "all", "--transport", f"smtp://u@127.0.0.1:{sink.port}?tls=none", "--yes")
+    r2 = campaign.notify(
+        "send", "--segment", "all", "--transport", f"smtp://u@127.0.0.1:{sink.port}?tls=none", "--yes"
+    )
     assert r2.code == 2
     assert sink.received == []
