@@ -6,9 +6,10 @@ so the skeleton (fixed headers, boundary layout) is built once per notice by
 
 Safety: every header value passes through :func:`header_safe`, which turns CR, LF and
 other control characters into spaces before encoding (RFC 5322 §2.2: a header is one
-logical line). Bodies are quoted-printable, so no body line exceeds 76 octets
-(RFC 5322 §2.1.1 allows 998) and a literal boundary can never appear in them
-(the boundary holds "=_", which quoted-printable always encodes).
+logical line). Bodies are 7bit when they are ASCII with lines of at most 998 octets
+(RFC 5322 §2.1.1) — HTML almost always is, as non-ASCII characters become character
+references — and quoted-printable otherwise. The boundary holds "=_", which
+quoted-printable always encodes and which the 7bit parts are checked not to contain.
 """
 
 from __future__ import annotations
@@ -70,10 +71,33 @@ def _address(name: str, display: str, address: str, *, utf8: bool) -> str:
     return fold(name, value)
 
 
-def _qp(text: str) -> bytes:
-    normalised = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
-    encoded = binascii.b2a_qp(normalised, quotetabs=False, istext=True, header=False)
-    return encoded.replace(b"\n", CRLF)
+def _body(data: bytes) -> tuple[bytes, bytes]:
+    """(Content-Transfer-Encoding, encoded body) for UTF-8 ``data`` with LF line ends.
+
+    7bit when the part is ASCII with lines of at most 998 octets (RFC 5322 §2.1.1),
+    else quoted-printable. Never 8bit: a relay that downgrades 8bit to QP breaks the
+    DKIM body hash.
+    """
+    if (
+        data.isascii()
+        and b"\r" not in data
+        and b"\x00" not in data
+        and b"=_" not in data  # so no line can ever equal the boundary
+        and max(map(len, data.split(b"\n"))) <= 998
+    ):
+        return b"7bit", data.replace(b"\n", CRLF)
+    encoded = binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
+    return b"quoted-printable", encoded.replace(b"\n", CRLF)
+
+
+def _text_part(text: str) -> tuple[bytes, bytes]:
+    return _body(text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8"))
+
+
+def _html_part(html: str) -> tuple[bytes, bytes]:
+    # Non-ASCII characters become numeric character references (&#233;), which every
+    # HTML reader decodes, so the HTML part is almost always plain 7bit: no encoding cost.
+    return _body(html.replace("\r\n", "\n").replace("\r", "\n").encode("ascii", "xmlcharrefreplace"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,25 +154,16 @@ class MessageTemplate:
             f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode("ascii"),
         ]
         b = boundary.encode("ascii")
-        part_head = b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        text_cte, text = _text_part(rendered.text)
+        html_cte, html = _html_part(rendered.html)
+        cte = b"Content-Transfer-Encoding: "
         body = [
-            b"This is a multi-part message in MIME format.\r\n\r\n--",
-            b,
-            CRLF,
-            b"Content-Type: text/plain; charset=utf-8\r\n",
-            part_head,
-            _qp(rendered.text),
-            CRLF,
-            b"--",
-            b,
-            CRLF,
-            b"Content-Type: text/html; charset=utf-8\r\n",
-            part_head,
-            _qp(rendered.html),
-            CRLF,
-            b"--",
-            b,
-            b"--",
-            CRLF,
+            b"This is a multi-part message in MIME format.\r\n\r\n--" + b + CRLF,
+            b"Content-Type: text/plain; charset=utf-8\r\n" + cte + text_cte + CRLF + CRLF,
+            text,
+            CRLF + b"--" + b + CRLF,
+            b"Content-Type: text/html; charset=utf-8\r\n" + cte + html_cte + CRLF + CRLF,
+            html,
+            CRLF + b"--" + b + b"--" + CRLF,
         ]
         return b"".join(head) + b"".join(body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import html as htmllib
 from email.message import EmailMessage
 
 from hypothesis import given, settings
@@ -87,7 +88,21 @@ def test_bodies_round_trip_exactly() -> None:
     plain, rich = msg.get_body(("plain",)), msg.get_body(("html",))
     assert plain is not None and rich is not None
     assert plain.get_content().replace("\r\n", "\n") == text
-    assert rich.get_content().replace("\r\n", "\n") == html
+    # Non-ASCII in HTML travels as character references, which mean the same characters.
+    assert htmllib.unescape(rich.get_content().replace("\r\n", "\n")) == html
+    assert rich["Content-Transfer-Encoding"] == "7bit"
+
+
+def test_parts_are_7bit_when_they_can_be_and_never_8bit() -> None:
+    """ASCII parts with short lines go as 7bit (cheap, readable); others as quoted-printable;
+    never 8bit, which relays may rewrite and so break a DKIM body hash."""
+    msg = parse(build(text="plain ascii\n", html="<p>é</p>"))
+    assert [p["Content-Transfer-Encoding"] for p in msg.iter_parts()] == ["7bit", "7bit"]
+    msg = parse(build(text="Zoë\n", html="<p>" + "x" * 2000 + "</p>"))
+    assert [p["Content-Transfer-Encoding"] for p in msg.iter_parts()] == [
+        "quoted-printable",
+        "quoted-printable",
+    ]
 
 
 def test_internationalised_address_uses_utf8_headers() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["DDL", "SCHEMA_VERSION"]
+
 SCHEMA_VERSION = 1
 
 DDL = """
