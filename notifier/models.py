@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["Counts", "Envelope", "Outcome", "Recipient", "Reject", "Rendered", "State", "Verdict"]
+
 
 class State(enum.StrEnum):
     """The state of one (notice, recipient) pair in the ledger."""
