@@ -18,6 +18,7 @@ from typing import TextIO
 
 from . import __version__, pipeline
 from .campaign import init_campaign
+from .dnsresolver import make_resolver
 from .errors import NotifierError
 from .ledger import SqliteLedger
 from .send import SendOptions, run_send
@@ -148,7 +149,10 @@ def _lists_check(args: argparse.Namespace, out: TextIO) -> int:
     with tempfile.TemporaryDirectory(prefix="notify-lists-") as tmp:
         ledger = SqliteLedger(Path(tmp) / "check.sqlite")
         try:
-            imports = pipeline.import_lists(ledger, files, check_deliverability=args.check_deliverability)
+            resolver = make_resolver(settings.nameservers, timeout=settings.dns_timeout)
+            imports = pipeline.import_lists(
+                ledger, files, check_deliverability=args.check_deliverability, dns_resolver=resolver
+            )
             ids = [i.list_id for i in imports]
             issues = list(ledger.list_issues(ids, ["invalid", "malformed", "duplicate", "warning"]))
         finally:

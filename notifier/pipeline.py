@@ -76,6 +76,8 @@ def import_lists(
     out = []
     for path in files:
         digest = file_sha256(path) if path.is_file() else ""
+        if check_deliverability:
+            digest += "+mx"  # a list checked against DNS is a different import
         rows = read_list(path, check_deliverability=check_deliverability, dns_resolver=dns_resolver)
         out.append(ledger.import_list(str(path), digest, rows))
     return out

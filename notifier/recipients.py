@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError, EmailUndeliverableError, validate_email
+from email_validator.deliverability import validate_email_deliverability
 
 from .errors import ListError
 from .models import Recipient, Reject
@@ -66,6 +67,35 @@ def _lines(path: Path, bad_lines: dict[int, str]) -> Iterator[str]:
                     "save the file as UTF-8"
                 )
                 yield raw.decode("utf-8", errors="replace")
+
+
+class _DomainCheck:
+    """MX (or A fallback) lookups for --check-deliverability, once per domain.
+
+    A domain that plainly cannot receive mail (NXDOMAIN, null MX, no MX/A/AAAA) rejects
+    the row. A lookup that times out or fails (SERVFAIL) cannot tell either way: the
+    person is kept, with a warning, because dropping them would be worse.
+    """
+
+    def __init__(self, resolver: Any) -> None:
+        self._resolver = resolver
+        self._seen: dict[str, str | EmailUndeliverableError] = {}
+
+    def check(self, ascii_domain: str, domain: str) -> str:
+        """'' when fine, a warning text when unknown. Raises EmailUndeliverableError."""
+        result = self._seen.get(ascii_domain)
+        if result is None:
+            try:
+                info = validate_email_deliverability(ascii_domain, domain, dns_resolver=self._resolver)
+                unknown = info.get("unknown-deliverability")
+                result = f"could not check the mail servers of {domain} ({unknown}); kept" if unknown else ""
+            except EmailUndeliverableError as exc:
+                result = exc
+            if len(self._seen) < 100_000:
+                self._seen[ascii_domain] = result
+        if isinstance(result, EmailUndeliverableError):
+            raise result
+        return result
 
 
 def _sniff_delimiter(header: str) -> str:
@@ -147,6 +177,7 @@ def read_list(
         raise ListError(f"{path}:1: columns appear twice: {', '.join(dupes)}", hint="rename or remove one")
     email_at = email_cols[0]
     source = str(path)
+    domains = _DomainCheck(dns_resolver) if check_deliverability else None
     prev_end = reader.line_num
     while True:
         try:
@@ -212,19 +243,16 @@ def read_list(
             )
             continue
         try:
-            valid = validate_email(
-                address,
-                check_deliverability=check_deliverability,
-                dns_resolver=dns_resolver,
-            )
+            valid = validate_email(address, check_deliverability=False)
+            if domains is not None:
+                warning = domains.check(valid.ascii_domain, valid.domain)
+                if warning:
+                    warnings.append(warning)
         except EmailNotValidError as exc:
             yield ListRow(
                 None, Reject(source, start, f"invalid address: {exc}", "invalid", raw, address, fields)
             )
             continue
-        except Exception as exc:  # a DNS timeout during --check-deliverability: keep the person
-            warnings.append(f"could not check the domain's mail servers: {exc}")
-            valid = validate_email(address, check_deliverability=False)
         email = valid.ascii_email or valid.normalized
         recipient = Recipient(
             email=email,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import pipeline
+from .dnsresolver import make_resolver
 from .errors import Aborted, UsageError
 from .ledger import SqliteLedger
 from .models import State
@@ -100,7 +101,14 @@ def run_send(settings: Settings, options: SendOptions, *, stdin: TextIO, out: Te
                 f"A previous run stopped without recording {recovered} message(s) it had handed over; "
                 "they will be sent again and are marked 'possibly duplicated' (see `notify status`).\n"
             )
-        imports = pipeline.import_lists(ledger, files, check_deliverability=options.check_deliverability)
+        resolver = (
+            make_resolver(settings.nameservers, timeout=settings.dns_timeout)
+            if options.check_deliverability
+            else None
+        )
+        imports = pipeline.import_lists(
+            ledger, files, check_deliverability=options.check_deliverability, dns_resolver=resolver
+        )
         if options.dry_run:
             dry_settings, tmp = _dry_run_copy(settings, ledger, out)
             ledger.close()
