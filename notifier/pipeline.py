@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import RenderError
-from .ledger import Claimed, ImportSummary, PlanSummary, Result, SqliteLedger
+from .ledger import Claimed, ImportSummary, Ledger, PlanSummary, Result
 from .mime import MessageTemplate
 from .models import Envelope, Outcome, State, Verdict
 from .recipients import read_list
@@ -66,7 +66,7 @@ def file_sha256(path: Path) -> str:
 
 
 def import_lists(
-    ledger: SqliteLedger,
+    ledger: Ledger,
     files: Sequence[Path],
     *,
     check_deliverability: bool = False,
@@ -84,7 +84,7 @@ def import_lists(
 
 
 def plan(
-    ledger: SqliteLedger, notice: str, imports: Sequence[ImportSummary], segment: Segment, *, resend: bool
+    ledger: Ledger, notice: str, imports: Sequence[ImportSummary], segment: Segment, *, resend: bool
 ) -> PlanSummary:
     return ledger.plan(
         notice,
@@ -221,7 +221,7 @@ class RunReport:
 
 async def deliver(
     *,
-    ledger: SqliteLedger,
+    ledger: Ledger,
     factory: MessageFactory,
     transport: Transport,
     throttle: Throttle,

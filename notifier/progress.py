@@ -21,15 +21,22 @@ class BarProgress:
     def __init__(self, total: int, stream: TextIO) -> None:
         self._bar = tqdm(total=total, unit="msg", file=stream, dynamic_ncols=True, smoothing=0.1)
         self._done = 0
+        self._counts = (0, 0, 0)
 
     def update(self, sent: int, deferred: int, failed: int) -> None:
         done = sent + deferred + failed
         self._bar.update(done - self._done)
         self._done = done
+        self._counts = (sent, deferred, failed)
         if done % 25 == 0:
-            self._bar.set_postfix(sent=sent, deferred=deferred, failed=failed, refresh=False)
+            self._postfix(refresh=False)
+
+    def _postfix(self, *, refresh: bool) -> None:
+        sent, deferred, failed = self._counts
+        self._bar.set_postfix(sent=sent, deferred=deferred, failed=failed, refresh=refresh)
 
     def close(self) -> None:
+        self._postfix(refresh=True)
         self._bar.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .base import Ledger
 from .sqlite import Claimed, ImportSummary, PlanSummary, Result, SqliteLedger
 
-__all__ = ["Claimed", "ImportSummary", "PlanSummary", "Result", "SqliteLedger"]
+__all__ = ["Claimed", "ImportSummary", "Ledger", "PlanSummary", "Result", "SqliteLedger"]
