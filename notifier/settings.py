@@ -8,6 +8,7 @@ from the file: SMTP passwords and the token key are read from the environment.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import re
 import tomllib
@@ -19,7 +20,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["SCHEMA", "Settings", "Throttle", "load", "parse_duration", "parse_rate"]
+__all__ = ["SCHEMA", "Dkim", "Sender", "Settings", "Throttle", "load", "parse_duration", "parse_rate"]
 
 DEFAULT_CONFIG = "notify.toml"
 
@@ -44,7 +45,14 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "categories": {"*": "str"},
     "contact": {"email": "str", "phone": "str", "url": "str", "postal": "str", "hours": "str"},
     "dpo": {"name": "str", "email": "str", "phone": "str", "postal": "str"},
-    "sender": {"from": "str", "reply_to": "str", "bounce_domain": "str"},
+    "sender": {"from": "str", "reply_to": "str", "bounce_domain": "str", "ips": "list[str]", "helo": "str"},
+    "dkim": {
+        "domain": "str",
+        "selector": "str",
+        "key": "str",
+        "ed25519_selector": "str",
+        "ed25519_key": "str",
+    },
     "transport": {"url": "str"},
     "throttle": {
         "rate": "rate",
@@ -110,6 +118,8 @@ class Sender:
     display_name: str
     reply_to: str
     bounce_domain: str
+    ips: tuple[str, ...] = ()  # outbound IPs the world sees (for SPF and PTR checks)
+    helo: str = ""  # the EHLO name our relay uses
 
     @property
     def domain(self) -> str:
@@ -118,6 +128,15 @@ class Sender:
     @property
     def from_header(self) -> str:
         return f"{self.display_name} <{self.address}>" if self.display_name else self.address
+
+
+@dataclass(frozen=True, slots=True)
+class Dkim:
+    domain: str
+    selector: str
+    key: Path
+    ed25519_selector: str = ""
+    ed25519_key: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +157,7 @@ class Settings:
     nameservers: tuple[str, ...] = ()
     dns_timeout: float = 5.0
     secret: bytes | None = None
+    dkim: Dkim | None = None
 
 
 def config_path(cli_value: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -289,11 +309,58 @@ def _sender(cfg: dict[str, Any], path: str, lines: dict[str, int]) -> Sender:
             key="sender.from",
         )
     domain = address.rpartition("@")[2].lower()
+    ips = tuple(sender.get("ips", []))
+    for ip in ips:
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            raise ConfigError(
+                f"[sender] ips: {ip!r} is not an IP address",
+                path=path,
+                line=lines.get("sender.ips"),
+                key="sender.ips",
+            ) from None
     return Sender(
         address=address,
         display_name=name,
         reply_to=sender.get("reply_to", ""),
         bounce_domain=sender.get("bounce_domain", domain).lower(),
+        ips=ips,
+        helo=sender.get("helo", ""),
+    )
+
+
+def _dkim(
+    cfg: dict[str, Any], root: Path, env: Mapping[str, str], path: str, lines: dict[str, int], sender: Sender
+) -> Dkim | None:
+    """[dkim] with the key path from NOTIFY_DKIM_KEY when set (the key itself never sits in the file)."""
+    table = cfg.get("dkim")
+    key = env.get("NOTIFY_DKIM_KEY") or (table or {}).get("key")
+    if table is None and not key:
+        return None
+    table = table or {}
+    if not key or not table.get("selector"):
+        raise ConfigError(
+            "[dkim] needs both selector and key (a path to the private key, or NOTIFY_DKIM_KEY)",
+            path=path,
+            line=lines.get("dkim"),
+            key="dkim",
+            hint="create one with `notify dkim keygen --domain DOMAIN --selector SELECTOR`",
+        )
+    ed_key = table.get("ed25519_key")
+    if bool(ed_key) != bool(table.get("ed25519_selector")):
+        raise ConfigError(
+            "[dkim] ed25519_key and ed25519_selector go together",
+            path=path,
+            line=lines.get("dkim"),
+            key="dkim",
+        )
+    return Dkim(
+        domain=table.get("domain", sender.domain).lower(),
+        selector=table["selector"],
+        key=root / key,
+        ed25519_selector=table.get("ed25519_selector", ""),
+        ed25519_key=root / ed_key if ed_key else None,
     )
 
 
@@ -349,6 +416,7 @@ def load(
             hint="use a long random value, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`",
         )
     files = cfg.get("lists", {}).get("files", [])
+    sender = _sender(cfg, str(path), lines)
     return Settings(
         path=path,
         root=root,
@@ -356,7 +424,7 @@ def load(
         notice=campaign.get("notice", "breach-notice"),
         templates_dir=(root / campaign.get("templates", "templates")),
         facts=facts,
-        sender=_sender(cfg, str(path), lines),
+        sender=sender,
         transport_url=transport_override or cfg.get("transport", {}).get("url", "outbox:outbox"),
         throttle=throttle,
         list_files=tuple(root / f for f in files),
@@ -366,4 +434,5 @@ def load(
         nameservers=nameservers,
         dns_timeout=cfg.get("dns", {}).get("timeout", 5.0),
         secret=secret_env.encode() if secret_env else None,
+        dkim=_dkim(cfg, root, env, str(path), lines, sender),
     )

@@ -1,0 +1,160 @@
+"""SPF evaluation (RFC 7208) against a real DNS server on 127.0.0.1, with pyspf as an
+independent second opinion on every case."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from notifier.dnscheck.lookup import Lookup
+from notifier.dnscheck.spf import evaluate
+from notifier.dnsresolver import make_resolver
+
+from .dnsserver import DnsServer
+
+ZONE = """
+good.example.       300 IN TXT "v=spf1 ip4:192.0.2.0/24 include:relay.example -all"
+relay.example.      300 IN TXT "v=spf1 ip4:198.51.100.7 ip6:2001:db8::/32 ~all"
+amx.example.        300 IN TXT "v=spf1 a mx/24 -all"
+amx.example.        300 IN A   203.0.113.5
+amx.example.        300 IN MX  10 mail.amx.example.
+mail.amx.example.   300 IN A   203.0.113.77
+redir.example.      300 IN TXT "v=spf1 redirect=good.example"
+redirnone.example.  300 IN TXT "v=spf1 redirect=nospf.example"
+nospf.example.      300 IN TXT "google-site-verification=abc"
+incnone.example.    300 IN TXT "v=spf1 include:nospf.example -all"
+two.example.        300 IN TXT "v=spf1 -all"
+two.example.        300 IN TXT "v=spf1 +all"
+plusall.example.    300 IN TXT "v=spf1 +all"
+neutral.example.    300 IN TXT "v=spf1 ip4:192.0.2.1"
+macro.example.      300 IN TXT "v=spf1 exists:%{ir}.%{l1r+-}._spf.%{d} -all"
+5.113.0.203.alice._spf.macro.example. 300 IN A 127.0.0.2
+exp.example.        300 IN TXT "v=spf1 -all exp=explain.exp.example"
+explain.exp.example. 300 IN TXT "%{i} is not one of %{d}'s senders"
+ptr.example.        300 IN TXT "v=spf1 ptr -all"
+5.113.0.203.in-addr.arpa. 300 IN PTR host.ptr.example.
+host.ptr.example.   300 IN A   203.0.113.5
+many.example.       300 IN TXT "v=spf1 include:l1.example include:l2.example include:l3.example include:l4.example include:l5.example include:l6.example -all"
+l1.example.         300 IN TXT "v=spf1 a:x1.example a:x2.example ~all"
+l2.example.         300 IN TXT "v=spf1 ~all"
+l3.example.         300 IN TXT "v=spf1 ~all"
+l4.example.         300 IN TXT "v=spf1 ~all"
+l5.example.         300 IN TXT "v=spf1 a:x3.example a:x4.example a:x5.example ~all"
+l6.example.         300 IN TXT "v=spf1 ip4:192.0.2.99 ~all"
+x1.example.         300 IN A   192.0.2.200
+x2.example.         300 IN A   192.0.2.201
+x3.example.         300 IN A   192.0.2.202
+x4.example.         300 IN A   192.0.2.203
+x5.example.         300 IN A   192.0.2.204
+voids.example.      300 IN TXT "v=spf1 a:v1.example a:v2.example a:v3.example -all"
+slow.example.       300 IN TXT "v=spf1 include:x.timeout -all"
+badmech.example.    300 IN TXT "v=spf1 ip4:192.0.2.1 foo:bar -all"
+"""
+
+CASES: list[tuple[str, str, str, str]] = [
+    # (ip, mail from, expected result, why)
+    ("192.0.2.10", "a@good.example", "pass", "ip4 in the domain's own range"),
+    ("198.51.100.7", "a@good.example", "pass", "ip4 inside an include"),
+    ("2001:db8::1", "a@good.example", "pass", "ip6 inside an include"),
+    ("203.0.113.9", "a@good.example", "fail", "not listed: -all"),
+    ("203.0.113.5", "a@amx.example", "pass", "a mechanism"),
+    ("203.0.113.80", "a@amx.example", "pass", "mx with a /24"),
+    ("192.0.2.10", "a@redir.example", "pass", "redirect to a passing domain"),
+    ("192.0.2.10", "a@redirnone.example", "permerror", "redirect to a domain without SPF"),
+    ("192.0.2.10", "a@incnone.example", "permerror", "include of a domain without SPF"),
+    ("192.0.2.10", "a@nospf.example", "none", "no SPF record"),
+    ("192.0.2.10", "a@two.example", "permerror", "two SPF records"),
+    ("192.0.2.10", "a@neutral.example", "neutral", "no match and no all"),
+    ("203.0.113.5", "alice@macro.example", "pass", "exists with %{ir} and %{l1r+-} macros"),
+    ("203.0.113.6", "alice@macro.example", "fail", "exists target missing"),
+    ("203.0.113.5", "a@ptr.example", "pass", "ptr forward-confirmed"),
+    ("203.0.113.6", "a@ptr.example", "fail", "ptr without a name"),
+    ("192.0.2.250", "a@many.example", "permerror", "11 DNS lookups"),
+    ("192.0.2.10", "a@voids.example", "permerror", "3 void lookups"),
+    ("192.0.2.10", "a@badmech.example", "permerror", "unknown mechanism"),
+    ("203.0.113.9", "a@exp.example", "fail", "fail with an explanation"),
+]
+
+
+@pytest.fixture(scope="module")
+def dns() -> Iterator[DnsServer]:
+    server = DnsServer(ZONE).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def lookup_for(dns: DnsServer) -> Lookup:
+    return Lookup(make_resolver([dns.nameserver], timeout=1.0))
+
+
+@pytest.mark.parametrize(("ip", "sender", "expected", "why"), CASES, ids=[c[3] for c in CASES])
+def test_check_host(dns: DnsServer, ip: str, sender: str, expected: str, why: str) -> None:
+    result = evaluate(lookup_for(dns), ip, sender)
+    assert result.result == expected, "\n".join(result.trace)
+
+
+@pytest.mark.parametrize(("ip", "sender", "expected", "why"), CASES, ids=[c[3] for c in CASES])
+def test_pyspf_agrees(dns: DnsServer, ip: str, sender: str, expected: str, why: str) -> None:
+    """An independent implementation, asked through the same DNS server, gives the same result."""
+    import spf  # pyspf
+
+    resolver = make_resolver([dns.nameserver], timeout=1.0)
+
+    def lookup(name: str, qtype: str, strict: bool = True, timeout: int = 30) -> list[tuple[Any, Any]]:
+        import dns.resolver as dr
+
+        try:
+            answer = resolver.resolve(name, qtype, raise_on_no_answer=False)
+        except dr.NXDOMAIN:
+            return []
+        out: list[tuple[Any, Any]] = []
+        for r in answer.rrset or []:
+            if qtype in ("A", "AAAA"):
+                out.append(((name, qtype), r.address))
+            elif qtype == "MX":
+                out.append(((name, qtype), (r.preference, r.exchange)))
+            elif qtype == "PTR":
+                out.append(((name, qtype), r.target.to_text(True)))
+            else:
+                out.append(((name, qtype), r.strings))
+        return out
+
+    original = spf.DNSLookup
+    spf.DNSLookup = lookup
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = spf.check2(i=ip, s=sender, h="mta.example")[0]
+    finally:
+        spf.DNSLookup = original
+    assert theirs == expected
+
+
+def test_the_trace_shows_terms_lookups_and_the_count(dns: DnsServer) -> None:
+    result = evaluate(lookup_for(dns), "198.51.100.7", "a@good.example")
+    trace = "\n".join(result.trace)
+    assert "record: v=spf1 ip4:192.0.2.0/24 include:relay.example -all" in trace
+    assert "DNS TXT relay.example -> v=spf1 ip4:198.51.100.7" in trace
+    assert "ip4:198.51.100.7: match" in trace
+    assert result.lookups == 1 and "include:relay.example matched" in result.reason
+
+
+def test_the_lookup_limit_is_named(dns: DnsServer) -> None:
+    result = evaluate(lookup_for(dns), "192.0.2.250", "a@many.example")
+    assert "more than 10 DNS lookups" in result.reason
+
+
+def test_exp_explains_a_failure(dns: DnsServer) -> None:
+    result = evaluate(lookup_for(dns), "203.0.113.9", "a@exp.example")
+    assert result.explanation == "203.0.113.9 is not one of exp.example's senders"
+
+
+def test_a_dns_timeout_is_temperror_never_pass(dns: DnsServer) -> None:
+    result = evaluate(lookup_for(dns), "192.0.2.10", "a@slow.example")
+    assert result.result == "temperror"
+    assert "timed out" in result.reason
