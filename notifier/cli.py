@@ -10,6 +10,7 @@ import argparse
 import csv
 import json
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -18,11 +19,18 @@ from typing import TextIO
 
 from . import __version__, pipeline
 from .campaign import init_campaign
+from .dnscheck.lookup import Lookup
+from .dnscheck.spf import evaluate
 from .dnsresolver import make_resolver
-from .errors import NotifierError
+from .errors import NotifierError, UsageError
 from .ledger import SqliteLedger
-from .send import SendOptions, run_send
+from .preflight import campaign_report
+from .render import load_notice
+from .segments import resolve
+from .send import SendOptions, notice_context, run_send
 from .settings import Settings, config_path, load
+from .signing import generate_key, public_txt
+from .transports import from_url
 from .views import report_rows, status_data, write_report, write_status
 
 __all__ = ["main"]
@@ -108,6 +116,50 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="reject addresses whose domain has no mail server (DNS lookups)",
     )
+    send.add_argument(
+        "--force",
+        action="store_true",
+        help="send even if sender-authentication or message checks fail (asks again on a "
+        "terminal; the override and the full report are kept in the ledger)",
+    )
+
+    check = sub.add_parser(
+        "check",
+        help="will this campaign authenticate and reach the inbox?",
+        description="Check SPF, DKIM, DMARC and alignment, reverse DNS, TLS to the relay, "
+        "mailbox-provider rules, a rendered sample message, the list and the transport. "
+        "Every item is PASS, WARN or FAIL with its check ID and the fix. Exit 1 on any FAIL.",
+    )
+    check.add_argument(
+        "--segment", default="all", help="segment to take the sample message from (default all)"
+    )
+    check.add_argument("--notice", help="notice to check (default: [campaign] notice)")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check_sub = check.add_subparsers(dest="check_command", metavar="WHAT")
+    spf = check_sub.add_parser(
+        "spf",
+        help="evaluate SPF for one sending IP, with the full trace",
+        description="Evaluate SPF (RFC 7208 check_host) for IP sending as MAIL_FROM and "
+        "print the result with every term and DNS lookup. Works without notify.toml.",
+    )
+    spf.add_argument("ip", help="the sending IP address")
+    spf.add_argument("mail_from", help="the envelope sender (an address or a domain)")
+    spf.add_argument("--helo", default="", help="the EHLO name, for the %%{h} macro")
+    spf.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+
+    dkim = sub.add_parser("dkim", help="DKIM keys")
+    dkim_sub = dkim.add_subparsers(dest="dkim_command", metavar="ACTION", required=True)
+    keygen = dkim_sub.add_parser(
+        "keygen",
+        help="make a signing key and print the DNS record to publish",
+        description="Write a new private key (mode 0600) and print the TXT record to "
+        "publish and the [dkim] table for notify.toml.",
+    )
+    keygen.add_argument("--domain", required=True, help="the signing domain (d=), normally the From domain")
+    keygen.add_argument("--selector", required=True, help="the selector (s=), e.g. s2026")
+    keygen.add_argument("--type", choices=("rsa", "ed25519"), default="rsa", help="key type (default rsa)")
+    keygen.add_argument("--bits", type=int, default=2048, help="RSA key size (default 2048)")
+    keygen.add_argument("--out", type=Path, help="where to write the key (default dkim-SELECTOR.pem)")
 
     status = sub.add_parser("status", help="counts by state, retry queue, errors by reply code")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -212,12 +264,90 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args)
+    notice_name = args.notice or settings.notice
+    notice = load_notice(settings.templates_dir, notice_name, notice_context(settings, notice_name))
+    segment = resolve(args.segment, settings.segments, path=str(settings.path), lines=settings.segment_lines)
+    transport = from_url(
+        settings.transport_url,
+        root=settings.root,
+        connections=settings.throttle.connections,
+        helo=settings.sender.helo,
+    )
+    report = campaign_report(settings, transport, notice, segment, settings.list_files)
+    if args.json:
+        report.write_json(out)
+    else:
+        out.write(
+            f"notify check — {settings.campaign}, notice {notice_name}, From {settings.sender.address}\n"
+        )
+        report.write_text(out)
+    return 1 if report.failed else 0
+
+
+def _check_spf(args: argparse.Namespace, out: TextIO) -> int:
+    path = config_path(args.config)
+    nameservers: tuple[str, ...] = ()
+    timeout = 5.0
+    if path.exists():
+        settings = load(path)
+        nameservers, timeout = settings.nameservers, settings.dns_timeout
+    elif os.environ.get("NOTIFY_NAMESERVERS"):
+        nameservers = tuple(n for n in os.environ["NOTIFY_NAMESERVERS"].split(",") if n.strip())
+    lookup = Lookup(make_resolver(nameservers, timeout=timeout))
+    result = evaluate(lookup, args.ip, args.mail_from, helo=args.helo)
+    if getattr(args, "json", False):
+        json.dump(result.as_dict(), out, indent=2)
+        out.write("\n")
+    else:
+        out.write(f"SPF {result.result} for {args.ip} sending as {args.mail_from}\n")
+        out.write(f"  reason:  {result.reason}\n")
+        if result.explanation:
+            out.write(f"  explanation: {result.explanation}\n")
+        out.write(f"  lookups: {result.lookups} of 10, void lookups: {result.voids} of 2\n\ntrace:\n")
+        for line in result.trace:
+            out.write(f"  {line}\n")
+    return 0 if result.result == "pass" else 1
+
+
+def _keygen(args: argparse.Namespace, out: TextIO) -> int:
+    target = args.out or Path(f"dkim-{args.selector}.pem")
+    if target.exists():
+        raise UsageError(f"{target} already exists; refusing to overwrite a key", hint="choose another --out")
+    key = generate_key(target, kind=args.type, bits=args.bits)
+    name = f"{args.selector}._domainkey.{args.domain.lower()}"
+    txt = public_txt(key)
+    chunks = " ".join(f'"{txt[i : i + 250]}"' for i in range(0, len(txt), 250))
+    out.write(f"Wrote the private key to {target} (mode 0600). Keep it secret; never commit it.\n\n")
+    out.write(f"Publish this DNS record:\n\n  {name}. IN TXT {chunks}\n\n")
+    selector_key = "ed25519_selector" if args.type == "ed25519" else "selector"
+    key_key = "ed25519_key" if args.type == "ed25519" else "key"
+    out.write(
+        f'Then add to notify.toml:\n\n  [dkim]\n  domain = "{args.domain.lower()}"\n'
+        f'  {selector_key} = "{args.selector}"\n  {key_key} = "{target}"\n\n'
+        "and run `notify check` once the record is visible in DNS.\n"
+    )
+    return 0
+
+
+def _configure_logging() -> None:
+    """Our own progress lines on stderr; other libraries stay at their defaults."""
+    log = logging.getLogger("notifier")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("notify: %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
 def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
     """Run one command; returns its exit code. Errors are printed, not raised."""
     out = out or sys.stdout
     stdin = stdin or sys.stdin
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="notify: %(message)s", stream=sys.stderr)
+    _configure_logging()
     try:
         if args.command == "init":
             made = init_campaign(args.directory, size=args.size)
@@ -236,6 +366,7 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
                 dry_run=args.dry_run,
                 yes=args.yes,
                 check_deliverability=args.check_deliverability,
+                force=args.force,
             )
             return run_send(_settings(args), options, stdin=stdin, out=out)
         if args.command == "status":
@@ -253,6 +384,10 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
             return 0
         if args.command == "report":
             return _report(args, out)
+        if args.command == "check":
+            return _check_spf(args, out) if args.check_command == "spf" else _check(args, out)
+        if args.command == "dkim":
+            return _keygen(args, out)
     except NotifierError as exc:
         sys.stderr.write(f"notify: error: {exc.message}\n")
         if exc.hint:

@@ -15,6 +15,7 @@ problems, 1 for a job that could not run or finish as asked.
     ├── SegmentError           a segment expression failed for a recipient
     ├── LedgerError            the ledger cannot be opened or is in use
     │   └── LedgerBusyError    another `notify send` holds this campaign
+    ├── ChecksFailed           `notify send` found FAILs in the pre-send checks
     ├── TransportError         the transport cannot be used at all
     │   ├── TransportConfigError   bad URL, TLS required but unavailable, AUTH in clear
     │   └── TransportUnavailable   cannot connect or log in when the run starts
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 __all__ = [
     "Aborted",
+    "ChecksFailed",
     "ConfigError",
     "LedgerBusyError",
     "LedgerError",
@@ -116,6 +118,10 @@ class LedgerError(NotifierError):
 
 class LedgerBusyError(LedgerError):
     """Another `notify send` is running on the same campaign ledger."""
+
+
+class ChecksFailed(NotifierError):
+    """Sender authentication or message checks failed, so nothing was sent."""
 
 
 class TransportError(NotifierError):

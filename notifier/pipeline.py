@@ -27,6 +27,7 @@ from .recipients import read_list
 from .render import Notice
 from .segments import Segment
 from .settings import Sender, Throttle
+from .signing import Signer
 from .throttle import RateLimiter, backoff
 from .tokens import Tokens
 from .transports import Transport
@@ -135,10 +136,13 @@ class Prepared:
 class MessageFactory:
     """Claimed row -> finished message bytes (render + MIME), nothing else."""
 
-    def __init__(self, notice: Notice, sender: Sender, tokens: Tokens) -> None:
+    def __init__(
+        self, notice: Notice, sender: Sender, tokens: Tokens, *, signer: Signer | None = None
+    ) -> None:
         self.notice = notice
         self.sender = sender
         self.tokens = tokens
+        self.signer = signer
         self.template = MessageTemplate(
             from_header=sender.from_header,
             from_display=sender.display_name,
@@ -159,6 +163,8 @@ class MessageFactory:
             utf8=r.smtputf8,
             now=now,
         )
+        if self.signer is not None:
+            data = self.signer.sign(data, now=now)
         envelope = Envelope(
             mail_from=self.tokens.return_path(claimed.row, self.sender.bounce_domain),
             rcpt_to=r.email,

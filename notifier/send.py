@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import pipeline
+from .dnscheck.report import Report
 from .dnsresolver import make_resolver
-from .errors import Aborted, UsageError
+from .errors import Aborted, ChecksFailed, UsageError
 from .ledger import SqliteLedger
 from .models import State
+from .preflight import build_signer, gate_report
 from .progress import make_progress
 from .render import load_notice
 from .segments import resolve
@@ -41,6 +43,7 @@ class SendOptions:
     dry_run: bool = False
     yes: bool = False
     check_deliverability: bool = False
+    force: bool = False
 
 
 def notice_context(settings: Settings, notice: str, *, today: dt.date | None = None) -> dict[str, Any]:
@@ -88,7 +91,10 @@ def run_send(settings: Settings, options: SendOptions, *, stdin: TextIO, out: Te
         raise UsageError("no list to send to", hint="set [lists] files in notify.toml or pass --list PATH")
     # Checked before the ledger is touched, so a bad URL changes nothing.
     transport_probe = from_url(
-        settings.transport_url, root=settings.root, connections=settings.throttle.connections
+        settings.transport_url,
+        root=settings.root,
+        connections=settings.throttle.connections,
+        helo=settings.sender.helo,
     )
 
     ledger = SqliteLedger(settings.ledger_path)
@@ -140,6 +146,10 @@ def run_send(settings: Settings, options: SendOptions, *, stdin: TextIO, out: Te
         if due == 0:
             out.write("Nothing to send: everyone in this segment has been handled.\n")
             return 0 if not summary.count(State.FAILED, State.INVALID) else 1
+        signer = build_signer(settings)
+        key = settings.secret or ledger.secret()
+        factory = pipeline.MessageFactory(notice, settings.sender, Tokens(key), signer=signer)
+        gate = _gate(settings, options, ledger, factory, transport_probe, stdin, out)
         if not options.yes and not options.dry_run:
             if not stdin.isatty():
                 raise UsageError(
@@ -148,25 +158,76 @@ def run_send(settings: Settings, options: SendOptions, *, stdin: TextIO, out: Te
                 )
             if not _confirm(f"Send {due} message(s) now?", stdin, out):
                 raise Aborted("nothing was sent", hint="run the same command again when ready")
-        return _run(settings, options, ledger, notice, transport_probe, segment.name, due, out)
+        return _run(settings, options, ledger, factory, transport_probe, segment.name, due, out, gate)
     finally:
         ledger.close()
         if tmp is not None:
             out.write(f"Dry-run files: {tmp}\n")
 
 
+def _gate(
+    settings: Settings,
+    options: SendOptions,
+    ledger: SqliteLedger,
+    factory: pipeline.MessageFactory,
+    transport: Transport,
+    stdin: TextIO,
+    out: TextIO,
+) -> tuple[str, Report] | None:
+    """Sender authentication and message checks before anything is sent.
+
+    Nothing leaves the machine with an outbox or a dry run, so those skip the DNS checks.
+    Raises ChecksFailed on a FAIL unless --force; with --force on a terminal, asks again.
+    Returns (kind, report) for the ledger's record, or None when skipped.
+    """
+    if options.dry_run or isinstance(transport, OutboxTransport):
+        return None
+    first = next(ledger.targets_to_send(0.0), None)
+    sample = (
+        pipeline.MessageFactory(factory.notice, factory.sender, factory.tokens).prepare(first).data
+        if first
+        else None
+    )
+    report = gate_report(settings, transport, factory.signer, sample)
+    failed = report.failed
+    if not failed:
+        warns = len(report.warnings)
+        out.write(
+            f"Checks:     sender authentication and messages pass "
+            f"({warns} warning(s); `notify check` shows all)\n"
+        )
+        return "gate", report
+    lines = "".join(
+        f"  FAIL {f.id}: {f.found}\n" + (f"       fix: {f.fix}\n" if f.fix else "") for f in failed
+    )
+    if not options.force:
+        raise ChecksFailed(
+            f"nothing was sent: {len(failed)} pre-send check(s) failed — {', '.join(f.id for f in failed)}\n"
+            + lines.rstrip(),
+            hint="fix them and run the same command again (`notify check` shows everything); "
+            "--force sends anyway and records the override in the ledger",
+        )
+    out.write(f"WARNING: sending despite {len(failed)} failed check(s) (--force):\n{lines}")
+    if stdin.isatty():
+        out.write("Receivers may reject or junk these notices. Type FORCE to send anyway: ")
+        out.flush()
+        if stdin.readline().strip() != "FORCE":
+            raise Aborted("nothing was sent", hint="fix the failed checks, or answer FORCE")
+    return "override", report
+
+
 def _run(
     settings: Settings,
     options: SendOptions,
     ledger: SqliteLedger,
-    notice: Any,
+    factory: pipeline.MessageFactory,
     transport: Transport,
     segment: str,
     due: int,
     out: TextIO,
+    gate: tuple[str, Report] | None,
 ) -> int:
-    key = settings.secret or ledger.secret()
-    factory = pipeline.MessageFactory(notice, settings.sender, Tokens(key))
+    notice = factory.notice
     throttle = settings.throttle
     if options.dry_run:
         throttle = replace(throttle, linger=0.0)
@@ -176,8 +237,22 @@ def _run(
         notice.name,
         segment,
         transport.description,
-        {"resend": options.resend, "limit": options.limit, "dry_run": options.dry_run},
+        {
+            "resend": options.resend,
+            "limit": options.limit,
+            "dry_run": options.dry_run,
+            "force": options.force,
+        },
     )
+    if gate is not None:
+        kind, checked = gate
+        ledger.record_check(
+            kind=kind,
+            notice=notice.name,
+            run_id=run_id,
+            failed=[f.id for f in checked.failed],
+            report=checked.as_dict(),
+        )
 
     async def main() -> pipeline.RunReport:
         stop = asyncio.Event()

@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["SCHEMA", "Dkim", "Sender", "Settings", "Throttle", "load", "parse_duration", "parse_rate"]
+__all__ = ["Dkim", "SCHEMA", "Sender", "Settings", "Throttle", "load", "parse_duration", "parse_rate"]
 
 DEFAULT_CONFIG = "notify.toml"
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ import pytest
 from notifier import cli
 from notifier.campaign import CONFIG_TEMPLATE, builtin_templates
 
+from .authzone import Keys, zone
+from .dnsserver import DnsServer
 from .smtpsink import Sink
 
 DATA = Path(__file__).parent / "data"
@@ -44,6 +47,11 @@ class Campaign:
         assert old in text, old
         self.config.write_text(text.replace(old, new, 1), encoding="utf-8")
 
+    def set_nameserver(self, nameserver: str) -> None:
+        text = self.config.read_text(encoding="utf-8")
+        text = re.sub(r"^nameservers = .*$", f'nameservers = ["{nameserver}"]', text, flags=re.M)
+        self.config.write_text(text, encoding="utf-8")
+
     def notify(self, *args: str, stdin: str = "") -> Result:
         self.capsys.readouterr()
         out = io.StringIO()
@@ -63,8 +71,24 @@ R4,dan@example.com,Dan,Kim,US,US-NY,
 """
 
 
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    return Keys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="session")
+def auth_dns(keys: Keys) -> Iterator[DnsServer]:
+    """A DNS server on 127.0.0.1 with example.com set up right (SPF, DKIM, DMARC, PTR for
+    127.0.0.1) and one broken domain per authentication failure."""
+    server = DnsServer(zone(keys)).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def campaign(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Campaign:
+def campaign(tmp_path: Path, capsys: pytest.CaptureFixture[str], keys: Keys, auth_dns: DnsServer) -> Campaign:
     root = tmp_path / "campaign"
     root.mkdir()
     shutil.copytree(builtin_templates(), root / "templates")
@@ -74,6 +98,12 @@ def campaign(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Campaign:
         'rate = "50/s"', 'rate = "2000/s"'
     )
     config = config.replace("# notice_date = 2026-11-21", "notice_date = 2026-11-21")
+    shutil.copy(keys.main, root / "dkim.pem")
+    (root / "dkim.pem").chmod(0o600)
+    config += (
+        f'\n[dns]\nnameservers = ["{auth_dns.nameserver}"]\ntimeout = 1\n'
+        '\n[dkim]\ndomain = "example.com"\nselector = "s1"\nkey = "dkim.pem"\n'
+    )
     (root / "notify.toml").write_text(config, encoding="utf-8")
     c = Campaign(root, capsys)
     c.write_list(SMALL_LIST)
@@ -83,6 +113,16 @@ def campaign(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Campaign:
 @pytest.fixture
 def sink() -> Iterator[Sink]:
     s = Sink().start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+def tls_sink(tmp_path: Path) -> Iterator[Sink]:
+    """The same SMTP server, offering STARTTLS with a certificate the URL's cafile trusts."""
+    s = Sink(tls_folder=tmp_path).start()
     try:
         yield s
     finally:

@@ -41,8 +41,8 @@ class _Resolver(ZoneResolver):  # type: ignore[misc]
 
 
 class DnsServer:
-    def __init__(self, zone: str) -> None:
-        self.port = free_port()
+    def __init__(self, zone: str, *, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.resolver = resolver = _Resolver(zone, glob=False)
         logger = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
         self.udp = DNSServer(resolver, port=self.port, address="127.0.0.1", logger=logger)

@@ -5,14 +5,22 @@ connection dropped after the message data."""
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ipaddress
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 @dataclass
@@ -91,12 +99,50 @@ def free_port() -> int:
         return port
 
 
-class Sink:
-    """Start with ``Sink().start()``; ``url`` is the smtp:// URL notify should use."""
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (and its key), for STARTTLS tests."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
 
-    def __init__(self) -> None:
+
+class Sink:
+    """Start with ``Sink().start()``; ``url`` is the smtp:// URL notify should use.
+    With ``tls_folder`` it offers STARTTLS with a self-signed certificate made there."""
+
+    def __init__(self, tls_folder: Path | None = None) -> None:
         self.handler = SinkHandler()
         self.port = free_port()
+        self.cafile: Path | None = None
+        kwargs: dict[str, Any] = {}
+        if tls_folder is not None:
+            cert, key = self_signed(tls_folder)
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(cert, key)
+            kwargs["tls_context"] = context
+            self.cafile = cert
         self.controller = Controller(
             self.handler,
             hostname="127.0.0.1",
@@ -104,10 +150,13 @@ class Sink:
             decode_data=False,
             enable_SMTPUTF8=True,
             data_size_limit=10_000_000,
+            **kwargs,
         )
 
     @property
     def url(self) -> str:
+        if self.cafile is not None:
+            return f"smtp://127.0.0.1:{self.port}?tls=starttls&cafile={self.cafile}&timeout=5"
         return f"smtp://127.0.0.1:{self.port}?tls=none&timeout=5"
 
     def start(self) -> Sink:

@@ -53,16 +53,26 @@ def check_key(lookup: Lookup, key: DkimKey) -> Iterator[Finding]:
     try:
         records = [r for r in lookup.txt(name).records]
     except DnsUnavailable as exc:
-        yield Finding("DKIM-1", AREA, Status.WARN, f"could not verify {name}: {exc.reason}",
-                      "check the DNS servers, then run `notify check` again")
+        yield Finding(
+            "DKIM-1",
+            AREA,
+            Status.WARN,
+            f"could not verify {name}: {exc.reason}",
+            "check the DNS servers, then run `notify check` again",
+        )
         return
     keys = [r for r in records if "p=" in r]
     if not keys:
         yield Finding("DKIM-1", AREA, Status.FAIL, f"no DKIM key published at {name}", f"publish: {publish}")
         return
     if len(keys) > 1:
-        yield Finding("DKIM-1", AREA, Status.FAIL, f"{len(keys)} TXT records at {name}; verifiers pick one at random",
-                      f"keep exactly one: {publish}")
+        yield Finding(
+            "DKIM-1",
+            AREA,
+            Status.FAIL,
+            f"{len(keys)} TXT records at {name}; verifiers pick one at random",
+            f"keep exactly one: {publish}",
+        )
         return
     yield Finding("DKIM-1", AREA, Status.PASS, f"one key record at {name}")
     try:
@@ -88,32 +98,54 @@ def check_key(lookup: Lookup, key: DkimKey) -> Iterator[Finding]:
             published = _published_key(tags["p"], k)
         except (ValueError, binascii.Error) as exc:
             problems.append(f"p= is not a valid {k} key ({exc})")
-    if problems:
+    if problems or published is None:
         yield Finding("DKIM-2", AREA, Status.FAIL, f"{name}: " + "; ".join(problems), f"publish: {publish}")
         return
     flags = tags.get("t", "").split(":")
     if "y" in flags:
-        yield Finding("DKIM-2", AREA, Status.WARN, f"{name} has t=y (testing): receivers may ignore it",
-                      "remove t=y once signatures verify")
+        yield Finding(
+            "DKIM-2",
+            AREA,
+            Status.WARN,
+            f"{name} has t=y (testing): receivers may ignore it",
+            "remove t=y once signatures verify",
+        )
     else:
         yield Finding("DKIM-2", AREA, Status.PASS, f"{name}: k={k}, tags valid")
     if isinstance(published, rsa.RSAPublicKey):
         bits = published.key_size
         if bits < 1024:
-            yield Finding("DKIM-3", AREA, Status.FAIL, f"{bits}-bit RSA key: Gmail and Yahoo require 1024+",
-                          "make a 2048-bit key: notify dkim keygen --domain D --selector NEW")
+            yield Finding(
+                "DKIM-3",
+                AREA,
+                Status.FAIL,
+                f"{bits}-bit RSA key: Gmail and Yahoo require 1024+",
+                "make a 2048-bit key: notify dkim keygen --domain D --selector NEW",
+            )
         elif bits < 2048:
-            yield Finding("DKIM-3", AREA, Status.WARN, f"{bits}-bit RSA key: 2048 is recommended (Google)",
-                          "rotate to a 2048-bit key: notify dkim keygen --domain D --selector NEW")
+            yield Finding(
+                "DKIM-3",
+                AREA,
+                Status.WARN,
+                f"{bits}-bit RSA key: 2048 is recommended (Google)",
+                "rotate to a 2048-bit key: notify dkim keygen --domain D --selector NEW",
+            )
         else:
             yield Finding("DKIM-3", AREA, Status.PASS, f"{bits}-bit RSA key")
-    mine = key.key.public_key().public_bytes(serialization.Encoding.DER,
-                                             serialization.PublicFormat.SubjectPublicKeyInfo)
-    theirs = published.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    mine = key.key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    theirs = published.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     if mine != theirs:
-        yield Finding("DKIM-4", AREA, Status.FAIL,
-                      f"the key published at {name} is not the public half of our private key",
-                      f"publish the matching key: {publish}")
+        yield Finding(
+            "DKIM-4",
+            AREA,
+            Status.FAIL,
+            f"the key published at {name} is not the public half of our private key",
+            f"publish the matching key: {publish}",
+        )
     else:
         yield Finding("DKIM-4", AREA, Status.PASS, "the published key matches the private key")
 
@@ -141,10 +173,17 @@ def check_signed(lookup: Lookup, signer: Signer, message: bytes) -> Iterator[Fin
             why = "signature does not verify"
         label = f"{key.algorithm.decode()} signature (d={key.domain}, s={key.selector})"
         if ok:
-            yield Finding(check_id, AREA, Status.PASS, f"a real notice signed and verified against DNS: {label}")
+            yield Finding(
+                check_id, AREA, Status.PASS, f"a real notice signed and verified against DNS: {label}"
+            )
         else:
-            yield Finding(check_id, AREA, Status.FAIL, f"canary {label} failed: {why}",
-                          "publish the key shown by DKIM-1/DKIM-4, wait for DNS, run `notify check` again")
+            yield Finding(
+                check_id,
+                AREA,
+                Status.FAIL,
+                f"canary {label} failed: {why}",
+                "publish the key shown by DKIM-1/DKIM-4, wait for DNS, run `notify check` again",
+            )
     headers, _ = split_message(message)
     covered = signer.headers_to_sign(headers)
     missing = []
@@ -157,5 +196,9 @@ def check_signed(lookup: Lookup, signer: Signer, message: bytes) -> Iterator[Fin
     if missing:
         yield Finding("DKIM-6", AREA, Status.FAIL, "; ".join(missing))
     else:
-        yield Finding("DKIM-6", AREA, Status.PASS,
-                      "signed: " + ":".join(h.decode() for h in covered) + " (From oversigned, no l=)")
+        yield Finding(
+            "DKIM-6",
+            AREA,
+            Status.PASS,
+            "signed: " + ":".join(h.decode() for h in covered) + " (From oversigned, no l=)",
+        )

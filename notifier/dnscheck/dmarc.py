@@ -21,9 +21,26 @@ __all__ = ["DmarcRecord", "aligned", "check_dmarc", "discover", "org_domain", "p
 AREA = "Sender authentication"
 _PSL = PublicSuffixList()
 PROVIDER_DOMAINS = {
-    "gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "aol.com", "outlook.com", "hotmail.com",
-    "live.com", "msn.com", "icloud.com", "me.com", "gmx.com", "gmx.de", "web.de", "mail.com", "proton.me",
-    "protonmail.com", "yandex.ru", "mail.ru", "zoho.com",
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "ymail.com",
+    "aol.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "icloud.com",
+    "me.com",
+    "gmx.com",
+    "gmx.de",
+    "web.de",
+    "mail.com",
+    "proton.me",
+    "protonmail.com",
+    "yandex.ru",
+    "mail.ru",
+    "zoho.com",
 }
 _KNOWN = {"v", "p", "sp", "np", "adkim", "aspf", "fo", "rua", "ruf", "rf", "ri", "pct", "psd", "t"}
 _POLICIES = {"none", "quarantine", "reject"}
@@ -96,12 +113,8 @@ def _records_at(lookup: Lookup, name: str) -> tuple[list[str], list[str]]:
 def discover(lookup: Lookup, domain: str) -> tuple[list[str], str, list[str]]:
     """(records, name found at, unrelated TXT there). Tree walk: at most 8 labels upward."""
     labels = domain.lower().rstrip(".").split(".")
-    tried = 0
-    for start in range(len(labels) - 1):
-        if tried >= 8:
-            break
+    for start in range(min(len(labels) - 1, 8)):
         name = "_dmarc." + ".".join(labels[start:])
-        tried += 1
         records, other = _records_at(lookup, name)
         if records:
             return records, name, other
@@ -122,9 +135,13 @@ def check_dmarc(
     from_domain = from_domain.lower()
     org = org_domain(from_domain)
     if from_domain in PROVIDER_DOMAINS or org in PROVIDER_DOMAINS:
-        yield Finding("DMARC-9", AREA, Status.FAIL,
-                      f"From domain {from_domain} is a mailbox provider's; its DMARC policy will reject you",
-                      "send From an address at your own domain")
+        yield Finding(
+            "DMARC-9",
+            AREA,
+            Status.FAIL,
+            f"From domain {from_domain} is a mailbox provider's; its DMARC policy will reject you",
+            "send From an address at your own domain",
+        )
     else:
         yield Finding("DMARC-9", AREA, Status.PASS, f"From domain {from_domain} is not a mailbox provider's")
     suggestion = f'_dmarc.{org}. IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@{org}"'
@@ -132,41 +149,84 @@ def check_dmarc(
         records, found_at, other = discover(lookup, from_domain)
         apex = [t for t in lookup.txt(org).records if t.lower().startswith("v=dmarc1")]
     except DnsUnavailable as exc:
-        yield Finding("DMARC-1", AREA, Status.WARN, f"could not verify DMARC: {exc.reason}",
-                      "check the DNS servers, then run `notify check` again")
+        yield Finding(
+            "DMARC-1",
+            AREA,
+            Status.WARN,
+            f"could not verify DMARC: {exc.reason}",
+            "check the DNS servers, then run `notify check` again",
+        )
         return
     if not records:
         if apex:
-            yield Finding("DMARC-2", AREA, Status.FAIL, f"the DMARC record sits at {org} itself, not at _dmarc.{org}",
-                          f"move it: {suggestion}")
-        yield Finding("DMARC-1", AREA, Status.FAIL,
-                      f"no DMARC record for {from_domain} (Gmail 4.7.31, Yahoo and Outlook require one)",
-                      f"publish: {suggestion}")
+            yield Finding(
+                "DMARC-2",
+                AREA,
+                Status.FAIL,
+                f"the DMARC record sits at {org} itself, not at _dmarc.{org}",
+                f"move it: {suggestion}",
+            )
+        yield Finding(
+            "DMARC-1",
+            AREA,
+            Status.FAIL,
+            f"no DMARC record for {from_domain} (Gmail 4.7.31, Yahoo and Outlook require one)",
+            f"publish: {suggestion}",
+        )
         return
     yield Finding("DMARC-1", AREA, Status.PASS, f"DMARC record found at {found_at}")
     if len(records) > 1:
-        yield Finding("DMARC-2", AREA, Status.FAIL, f"{len(records)} DMARC records at {found_at}: receivers ignore both",
-                      f"keep exactly one: {suggestion}")
+        yield Finding(
+            "DMARC-2",
+            AREA,
+            Status.FAIL,
+            f"{len(records)} DMARC records at {found_at}: receivers ignore both",
+            f"keep exactly one: {suggestion}",
+        )
         return
     if other:
-        yield Finding("DMARC-2", AREA, Status.WARN, f"unrelated TXT records at {found_at}: {other[0][:60]!r}",
-                      f"remove them from {found_at}")
+        yield Finding(
+            "DMARC-2",
+            AREA,
+            Status.WARN,
+            f"unrelated TXT records at {found_at}: {other[0][:60]!r}",
+            f"remove them from {found_at}",
+        )
     record = parse_dmarc(found_at, records[0])
     if record.problems:
-        yield Finding("DMARC-3", AREA, Status.FAIL, f"{found_at}: " + "; ".join(record.problems),
-                      f"publish a valid record: {suggestion}")
+        yield Finding(
+            "DMARC-3",
+            AREA,
+            Status.FAIL,
+            f"{found_at}: " + "; ".join(record.problems),
+            f"publish a valid record: {suggestion}",
+        )
         return
-    yield Finding("DMARC-3", AREA, Status.WARN if record.unknown else Status.PASS,
-                  f"unknown tags: {', '.join(record.unknown)}" if record.unknown else "syntax valid",
-                  "remove the unknown tags" if record.unknown else "")
+    yield Finding(
+        "DMARC-3",
+        AREA,
+        Status.WARN if record.unknown else Status.PASS,
+        f"unknown tags: {', '.join(record.unknown)}" if record.unknown else "syntax valid",
+        "remove the unknown tags" if record.unknown else "",
+    )
     tags = {k: v.lower() for k, v in record.tags.items()}
     policy = tags.get("p")
     if policy is None:
-        yield Finding("DMARC-4", AREA, Status.FAIL, "the record has no p= policy (Gmail 4.7.31)",
-                      f"add p=: {suggestion}")
+        yield Finding(
+            "DMARC-4",
+            AREA,
+            Status.FAIL,
+            "the record has no p= policy (Gmail 4.7.31)",
+            f"add p=: {suggestion}",
+        )
     elif policy == "none":
-        yield Finding("DMARC-4", AREA, Status.WARN, "p=none meets the minimum but does not protect anyone",
-                      "move to p=quarantine, then p=reject, once reports look clean")
+        yield Finding(
+            "DMARC-4",
+            AREA,
+            Status.WARN,
+            "p=none meets the minimum but does not protect anyone",
+            "move to p=quarantine, then p=reject, once reports look clean",
+        )
     else:
         yield Finding("DMARC-4", AREA, Status.PASS, f"p={policy}")
     effective = policy
@@ -178,34 +238,55 @@ def check_dmarc(
     elif effective:
         yield Finding("DMARC-5", AREA, Status.PASS, f"effective policy for {from_domain}: {effective}")
     if "pct" in tags and int(tags["pct"]) < 100:
-        yield Finding("DMARC-6", AREA, Status.WARN, f"pct={tags['pct']}: older receivers apply the policy to part only",
-                      "remove pct= (RFC 9989 dropped it)")
+        yield Finding(
+            "DMARC-6",
+            AREA,
+            Status.WARN,
+            f"pct={tags['pct']}: older receivers apply the policy to part only",
+            "remove pct= (RFC 9989 dropped it)",
+        )
     yield from _rua(lookup, tags.get("rua"), org)
     yield from _alignment(from_domain, tags, dkim_domain, dkim_passes, mail_from_domain, spf_passes)
 
 
 def _rua(lookup: Lookup, rua: str | None, org: str) -> Iterator[Finding]:
     if not rua:
-        yield Finding("DMARC-7", AREA, Status.WARN, "no rua= reporting address: you will not see who fails",
-                      f"add rua=mailto:dmarc-reports@{org}")
+        yield Finding(
+            "DMARC-7",
+            AREA,
+            Status.WARN,
+            "no rua= reporting address: you will not see who fails",
+            f"add rua=mailto:dmarc-reports@{org}",
+        )
         return
     for uri in (u.strip() for u in rua.split(",")):
         m = re.fullmatch(r"mailto:([^@\s!]+)@([^\s!]+)(!\d+[kmgt]?)?", uri, re.I)
         if not m:
-            yield Finding("DMARC-7", AREA, Status.FAIL, f"rua {uri!r} is not a mailto: address", "use rua=mailto:...")
+            yield Finding(
+                "DMARC-7", AREA, Status.FAIL, f"rua {uri!r} is not a mailto: address", "use rua=mailto:..."
+            )
             continue
         dest = m.group(2).lower()
         try:
             if org_domain(dest) != org:
                 auth = lookup.txt(f"{org}._report._dmarc.{dest}").records
                 if not any(a.lower().startswith("v=dmarc1") for a in auth):
-                    yield Finding("DMARC-7", AREA, Status.WARN,
-                                  f"{dest} has not authorised reports for {org}",
-                                  f'{dest} must publish {org}._report._dmarc.{dest}. TXT "v=DMARC1"')
+                    yield Finding(
+                        "DMARC-7",
+                        AREA,
+                        Status.WARN,
+                        f"{dest} has not authorised reports for {org}",
+                        f'{dest} must publish {org}._report._dmarc.{dest}. TXT "v=DMARC1"',
+                    )
                     continue
             if not lookup.query(dest, "MX").records and not lookup.query(dest, "A").records:
-                yield Finding("DMARC-7", AREA, Status.WARN, f"report address domain {dest} cannot receive mail",
-                              f"publish an MX for {dest}")
+                yield Finding(
+                    "DMARC-7",
+                    AREA,
+                    Status.WARN,
+                    f"report address domain {dest} cannot receive mail",
+                    f"publish an MX for {dest}",
+                )
                 continue
         except DnsUnavailable as exc:
             yield Finding("DMARC-7", AREA, Status.WARN, f"could not verify rua {uri}: {exc.reason}")
@@ -213,20 +294,41 @@ def _rua(lookup: Lookup, rua: str | None, org: str) -> Iterator[Finding]:
         yield Finding("DMARC-7", AREA, Status.PASS, f"reports go to {uri}")
 
 
-def _alignment(from_domain: str, tags: dict[str, str], dkim_domain: str | None, dkim_passes: bool,
-               mail_from_domain: str, spf_passes: bool) -> Iterator[Finding]:
+def _alignment(
+    from_domain: str,
+    tags: dict[str, str],
+    dkim_domain: str | None,
+    dkim_passes: bool,
+    mail_from_domain: str,
+    spf_passes: bool,
+) -> Iterator[Finding]:
     adkim, aspf = tags.get("adkim", "r"), tags.get("aspf", "r")
     dkim_ok = dkim_domain is not None and dkim_passes and aligned(from_domain, dkim_domain, adkim)
     spf_ok = spf_passes and aligned(from_domain, mail_from_domain, aspf)
-    found = (f"DKIM d={dkim_domain or 'none'} {'aligned and passing' if dkim_ok else 'not aligned or not passing'}; "
-             f"SPF {mail_from_domain} {'aligned and passing' if spf_ok else 'not aligned or not passing'} "
-             f"(adkim={adkim}, aspf={aspf})")
+
+    def state(ok: bool) -> str:
+        return "aligned and passing" if ok else "not aligned or not passing"
+
+    found = (
+        f"DKIM d={dkim_domain or 'none'} {state(dkim_ok)}; SPF {mail_from_domain} {state(spf_ok)} "
+        f"(adkim={adkim}, aspf={aspf})"
+    )
     if dkim_ok and spf_ok:
         yield Finding("DMARC-8", AREA, Status.PASS, found)
     elif dkim_ok or spf_ok:
-        yield Finding("DMARC-8", AREA, Status.WARN, found,
-                      "align both: sign with d=<From domain> and use a bounce domain under the From domain")
+        yield Finding(
+            "DMARC-8",
+            AREA,
+            Status.WARN,
+            found,
+            "align both: sign with d=<From domain> and use a bounce domain under the From domain",
+        )
     else:
-        yield Finding("DMARC-8", AREA, Status.FAIL, found + " — DMARC fails (Gmail 4.7.32)",
-                      "sign with [dkim] domain = the From domain, and/or set [sender] bounce_domain "
-                      "under the From domain with SPF passing")
+        yield Finding(
+            "DMARC-8",
+            AREA,
+            Status.FAIL,
+            found + " — DMARC fails (Gmail 4.7.32)",
+            "sign with [dkim] domain = the From domain, and/or set [sender] bounce_domain "
+            "under the From domain with SPF passing",
+        )

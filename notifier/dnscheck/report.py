@@ -82,9 +82,9 @@ class Report:
                 continue
             out.write(f"\n{area}\n")
             for f in items:
-                out.write(f"  {f.status.value:<5} {f.id:<9} {f.found}\n")
+                out.write(f"  {f.status.value:<5} {f.id:<12} {f.found}\n")
                 if f.fix and f.status in (Status.FAIL, Status.WARN):
                     for line in f.fix.splitlines():
-                        out.write(f"  {'':<5} {'':<9} fix: {line}\n")
+                        out.write(f"  {'':<5} {'':<12} fix: {line}\n")
         c = self.as_dict()["summary"]
         out.write(f"\n{c['FAIL']} failed, {c['WARN']} warnings, {c['PASS']} passed, {c['INFO']} notes\n")

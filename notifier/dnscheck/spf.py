@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 
 from .lookup import Answer, DnsUnavailable, Lookup
 
-__all__ = ["SpfResult", "evaluate", "find_spf_records", "is_spf_record"]
+__all__ = [
+    "PermError",
+    "SpfResult",
+    "TempError",
+    "evaluate",
+    "find_spf_records",
+    "is_spf_record",
+    "parse_record",
+]
 
 MAX_LOOKUPS = 10
 MAX_VOIDS = 2
@@ -233,7 +241,7 @@ def _in_net(
     return ip in ipaddress.ip_network(f"{other}/{prefix}", strict=False)
 
 
-def _parse(record: str) -> tuple[list[tuple[str, str, str, str]], dict[str, str]]:
+def parse_record(record: str) -> tuple[list[tuple[str, str, str, str]], dict[str, str]]:
     """Terms as (qualifier, mechanism, argument, text) and modifiers. Raises PermError."""
     if not record.isascii():
         raise PermError("the record holds non-ASCII characters")
@@ -281,7 +289,7 @@ def _check_host(st: _State, domain: str) -> tuple[str, str, str]:
     record = records[0]
     st.log(f"record: {record}")
     try:
-        mechanisms, modifiers = _parse(record)
+        mechanisms, modifiers = parse_record(record)
         for qualifier, name, arg, term in mechanisms:
             if name in _DNS_TERMS:
                 st.count(term)
@@ -368,7 +376,7 @@ def evaluate(lookup: Lookup, ip: str, mail_from: str, *, helo: str = "") -> SpfR
     out = SpfResult(result, reason, st.trace, st.lookups, st.voids, record=record)
     if result == "fail" and record:
         try:
-            _, modifiers = _parse(record)
+            _, modifiers = parse_record(record)
             if "exp" in modifiers:
                 target = _domain_spec(modifiers["exp"], st, domain)
                 texts = lookup.txt(target).records

@@ -101,6 +101,17 @@ CREATE TABLE IF NOT EXISTS runs (
     options    TEXT NOT NULL DEFAULT '{}',
     summary    TEXT NOT NULL DEFAULT '{}'
 );
+-- Check reports kept as evidence: each pre-send gate, and every --force override.
+CREATE TABLE IF NOT EXISTS checks (
+    id      INTEGER PRIMARY KEY,
+    at      REAL NOT NULL,
+    user    TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    notice  TEXT NOT NULL,
+    run_id  INTEGER,
+    failed  TEXT NOT NULL,
+    report  TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS suppressions (
     key    TEXT PRIMARY KEY,
     reason TEXT NOT NULL,

@@ -77,6 +77,14 @@ class Result:
     message_id: str
 
 
+def _user() -> str:
+    """The operating-system user, for the record of who did what."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
 def _create_private(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
@@ -402,10 +410,7 @@ class SqliteLedger:
     # ---- a run --------------------------------------------------------------------------
 
     def start_run(self, notice: str, segment: str, transport: str, options: dict[str, Any]) -> int:
-        try:
-            user = getpass.getuser()
-        except (KeyError, OSError):
-            user = str(os.getuid())
+        user = _user()
         with self._tx() as db:
             run_id = db.execute(
                 "INSERT INTO runs (notice, segment, started_at, pid, host, user, transport, status, options) "
@@ -519,6 +524,17 @@ class SqliteLedger:
             (self._notice,),
         ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
+
+    def record_check(
+        self, *, kind: str, notice: str, run_id: int | None, failed: list[str], report: dict[str, Any]
+    ) -> None:
+        """Keep a check report (a pre-send gate, or a --force override) with who and when."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO checks (at, user, kind, notice, run_id, failed, report) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), _user(), kind, notice, run_id, ",".join(failed), json.dumps(report)),
+            )
 
     def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         with self._tx() as db:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import TransportConfigError
@@ -12,7 +13,7 @@ from .smtp import SmtpTransport, parse_smtp_url
 __all__ = ["MemoryTransport", "OutboxTransport", "SmtpTransport", "Transport", "from_url"]
 
 
-def from_url(url: str, *, root: Path, connections: int) -> Transport:
+def from_url(url: str, *, root: Path, connections: int, helo: str = "") -> Transport:
     """Build the transport a URL names. Relative outbox paths are relative to ``root``.
 
     Raises TransportConfigError for an unknown scheme or bad options.
@@ -27,7 +28,10 @@ def from_url(url: str, *, root: Path, connections: int) -> Transport:
         path = Path(rest)
         return OutboxTransport(path if path.is_absolute() else root / path)
     if scheme == "smtp":
-        return SmtpTransport(parse_smtp_url(url), connections=connections)
+        settings = parse_smtp_url(url)
+        if helo and not settings.helo:
+            settings = replace(settings, helo=helo)  # [sender] helo, unless the URL names one
+        return SmtpTransport(settings, connections=connections)
     if scheme == "ses":
         raise TransportConfigError(
             "the ses:// transport is not available in this version",

@@ -1,0 +1,112 @@
+"""Put a check report together for a campaign: what `notify check` prints and what
+`notify send` runs before the first message."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import pipeline
+from .checks import (
+    ListStats,
+    check_auth,
+    check_infra,
+    check_list,
+    check_message,
+    check_providers,
+    check_transport,
+    is_role,
+    sending_ips,
+)
+from .dnscheck.lookup import Lookup
+from .dnscheck.report import Report
+from .dnsresolver import make_resolver
+from .ledger import SqliteLedger
+from .render import Notice
+from .segments import Segment
+from .settings import Settings
+from .signing import DkimKey, Signer, load_key
+from .tokens import Tokens
+from .transports import Transport
+
+__all__ = ["GATE_AREAS", "build_signer", "campaign_report", "gate_report"]
+
+GATE_AREAS = ("Sender authentication", "Messages")
+
+
+def build_signer(settings: Settings) -> Signer | None:
+    """The DKIM signer [dkim] asks for, or None. Raises ConfigError for an unusable key."""
+    if settings.dkim is None:
+        return None
+    d = settings.dkim
+    keys: list[DkimKey] = [load_key(d.key, domain=d.domain, selector=d.selector)]
+    if d.ed25519_key is not None:
+        keys.append(load_key(d.ed25519_key, domain=d.domain, selector=d.ed25519_selector))
+    return Signer(keys)
+
+
+def _lookup(settings: Settings) -> Lookup:
+    return Lookup(make_resolver(settings.nameservers, timeout=settings.dns_timeout))
+
+
+def gate_report(
+    settings: Settings, transport: Transport, signer: Signer | None, sample: bytes | None
+) -> Report:
+    """The checks `notify send` refuses to send without: sender authentication and messages."""
+    report = Report()
+    ips, source = sending_ips(settings, transport)
+    report.extend(check_auth(settings, _lookup(settings), signer, sample, ips, source))
+    report.extend(check_message(settings, sample))
+    return report
+
+
+def campaign_report(
+    settings: Settings,
+    transport: Transport,
+    notice: Notice,
+    segment: Segment,
+    list_files: Sequence[Path],
+) -> Report:
+    """Every area, for `notify check`. Reads the lists into a throw-away ledger, so the
+    campaign ledger is not touched."""
+    signer = build_signer(settings)
+    with tempfile.TemporaryDirectory(prefix="notify-check-") as tmp:
+        ledger = SqliteLedger(Path(tmp) / "check.sqlite")
+        try:
+            imports = pipeline.import_lists(ledger, list_files)
+            pipeline.plan(ledger, notice.name, imports, segment, resend=False)
+            first = next(ledger.targets_to_send(0.0), None)
+            role = sum(1 for c in ledger.targets_to_send(0.0) if is_role(c.recipient.email))
+            factory = pipeline.MessageFactory(notice, settings.sender, Tokens(ledger.secret()), signer=None)
+            sample = factory.prepare(first).data if first is not None else None
+        finally:
+            ledger.close()
+    suppressed = 0
+    if settings.ledger_path.exists():
+        real = SqliteLedger(settings.ledger_path)
+        try:
+            suppressed = real.query("SELECT count(*) FROM suppressions")[0][0]
+        finally:
+            real.close()
+    lookup = _lookup(settings)
+    ips, source = sending_ips(settings, transport)
+    report = Report()
+    report.extend(check_auth(settings, lookup, signer, sample, ips, source))
+    report.extend(check_infra(lookup, ips, settings.sender.domain))
+    report.extend(asyncio.run(check_transport(transport)))
+    report.extend(check_message(settings, signer.sign(sample) if signer and sample else sample))
+    report.extend(
+        check_list(
+            ListStats(
+                rows=sum(i.rows for i in imports),
+                invalid=sum(i.invalid for i in imports),
+                duplicates=sum(i.duplicates for i in imports),
+                suppressed=suppressed,
+                role=role,
+            )
+        )
+    )
+    report.extend(check_providers(report))
+    return report
