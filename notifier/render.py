@@ -144,6 +144,15 @@ def inline_css(html: str) -> str:
     return result
 
 
+_STYLE_BLOCK = re.compile(r"(<style\b[^>]*>)(.*?)(</style>)", re.S | re.I)
+
+
+def _compact_style(m: re.Match[str]) -> str:
+    # The rules premailer keeps (media queries) come indented; CSS does not care, and a body
+    # without runs of spaces is ~10x cheaper to canonicalise for DKIM.
+    return m.group(1) + " ".join(m.group(2).split()) + m.group(3)
+
+
 def preinline(source: str) -> str | None:
     """Inline CSS into a Jinja HTML template once; None when that would not be exact."""
     if _UNSAFE_FOR_PREINLINE.search(source):
@@ -154,7 +163,7 @@ def preinline(source: str) -> str | None:
         tags.append(m.group(0))
         return f"JINJAPH{len(tags) - 1:06d}X"
 
-    inlined = inline_css(_JINJA_TAG.sub(protect, source))
+    inlined = _STYLE_BLOCK.sub(_compact_style, inline_css(_JINJA_TAG.sub(protect, source)))
     restored = _PLACEHOLDER.sub(lambda m: tags[int(m.group(1))], inlined)
     if len(_PLACEHOLDER.findall(inlined)) != len(tags):
         return None  # premailer dropped or duplicated a tag: not safe

@@ -155,7 +155,7 @@ def canonicalize_body(body: bytes) -> bytes:
     ):
         # Bare CR/LF or vertical tab/form feed (which bytes.split() treats as space): the slow exact path.
         body = _WSP_RUN.sub(b" ", _TRAILING_WSP.sub(b"\r\n", body))
-    else:
+    elif b"\t" in body or b"  " in body or b" \r\n" in body or body.endswith(b" "):
         lines = body.split(b"\r\n")
         # The text after the last CRLF is not a line end: dkimpy only folds its runs.
         lines[-1] = _WSP_RUN.sub(b" ", lines[-1]) if lines[-1] else lines[-1]
@@ -197,30 +197,18 @@ class Signer:
     def sign(self, message: bytes, *, now: float | None = None) -> bytes:
         """``message`` with DKIM-Signature header(s) prepended."""
         headers, body = split_message(message)
-        canon_body = canonicalize_body(body)
-        bh = base64.b64encode(hashlib.sha256(canon_body).digest())
+        bh = base64.b64encode(hashlib.sha256(canonicalize_body(body)).digest())
         include = self.headers_to_sign(headers)
-        canon = Relaxed.canonicalize_headers(headers)
-        selected = _select(canon, include)
+        selected = _select(Relaxed.canonicalize_headers(headers), include)
         signed_part = b"".join(name + b":" + value for name, value in selected)
         timestamp = str(int(time.time() if now is None else now)).encode()
         out = []
         for key in self.keys:
             tags = (
-                b"v=1; a="
-                + key.algorithm
-                + b"; c=relaxed/relaxed; d="
-                + key.domain.encode()
-                + b"; s="
-                + key.selector.encode()
-                + b"; t="
-                + timestamp
-                + b";\r\n\th="
-                + b":".join(include)
-                + b";\r\n\tbh="
-                + bh
-                + b";\r\n\tb="
-            )
+                b"v=1; a=" + key.algorithm + b"; c=relaxed/relaxed; d=" + key.domain.encode()
+                + b"; s=" + key.selector.encode() + b"; t=" + timestamp
+                + b";\r\n\th=" + b":".join(include) + b";\r\n\tbh=" + bh + b";\r\n\tb="
+            )  # fmt: skip
             # The signature header is hashed canonicalised, with b= empty and no final CRLF.
             ((sig_name, sig_value),) = Relaxed.canonicalize_headers([(b"DKIM-Signature", b" " + tags)])
             digest_input = signed_part + sig_name + b":" + sig_value.rstrip(b"\r\n")
@@ -228,8 +216,7 @@ class Signer:
                 signature = key.key.sign(digest_input, padding.PKCS1v15(), hashes.SHA256())
             else:
                 signature = key.key.sign(hashlib.sha256(digest_input).digest())
-            b64 = base64.b64encode(signature)
-            out.append(b"DKIM-Signature: " + tags + _fold_b64(b64, 60) + b"\r\n")
+            out.append(b"DKIM-Signature: " + tags + _fold_b64(base64.b64encode(signature), 60) + b"\r\n")
         # Each later signature goes above the earlier ones (RFC 6376 §5.6 prepends).
         return b"".join(reversed(out)) + message
 
