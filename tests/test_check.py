@@ -46,9 +46,13 @@ def finding(data: dict[str, Any], check_id: str) -> dict[str, Any]:
     return next(f for f in data["findings"] if f["id"] == check_id)
 
 
-def test_the_well_configured_domain_passes_everything(campaign: Campaign, tls_sink: Sink) -> None:
-    """example.com with SPF, DKIM, DMARC p=reject, PTR and a STARTTLS relay: no FAIL, no WARN."""
+def test_the_well_configured_domain_passes_everything(campaign: Campaign, tls_sink: Sink, keys: Keys) -> None:
+    """example.com with SPF, DKIM (RSA and a second Ed25519 signature), DMARC p=reject, PTR
+    and a STARTTLS relay: no FAIL, no WARN."""
     campaign.edit_config('url = "outbox:outbox"', f'url = "{tls_sink.url}"')
+    shutil.copy(keys.ed25519, campaign.root / "ed.pem")
+    (campaign.root / "ed.pem").chmod(0o600)
+    campaign.edit_config('key = "dkim.pem"', 'key = "dkim.pem"\ned25519_selector = "e1"\ned25519_key = "ed.pem"')
     code, data, _ = check(campaign)
     bad = [f for f in data["findings"] if f["status"] in ("FAIL", "WARN")]
     assert bad == []
@@ -67,6 +71,7 @@ def test_the_well_configured_domain_passes_everything(campaign: Campaign, tls_si
         "DKIM-4",
         "DKIM-5",
         "DKIM-6",
+        "DKIM-7",
         "DMARC-1",
         "DMARC-3",
         "DMARC-4",

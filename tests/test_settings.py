@@ -86,3 +86,23 @@ def test_segment_syntax_errors_name_the_line(tmp_path: Path) -> None:
     s = load(path, environ={})
     with pytest.raises(ConfigError, match=r"notify.toml:4: segment 'bad'"):
         resolve("bad", s.segments, path=str(path), lines=s.segment_lines)
+
+
+def test_dkim_key_path_comes_from_the_environment_when_set(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[sender]\nfrom = "a@b.example"\n[dkim]\nselector = "s1"\nkey = "in-file.pem"\n')
+    in_file = load(path, environ={}).dkim
+    assert in_file is not None and in_file.key == tmp_path / "in-file.pem"
+    from_env = load(path, environ={"NOTIFY_DKIM_KEY": "/secure/k.pem"}).dkim
+    assert from_env is not None and from_env.key == Path("/secure/k.pem") and from_env.domain == "b.example"
+
+
+def test_dkim_without_a_selector_is_an_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[sender]\nfrom = "a@b.example"\n[dkim]\nkey = "k.pem"\n')
+    with pytest.raises(ConfigError, match="needs both selector and key"):
+        load(path, environ={})
+
+
+def test_sending_ips_must_be_addresses(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[sender]\nfrom = "a@b.example"\nips = ["relay.example"]\n')
+    with pytest.raises(ConfigError, match=r"notify.toml:3: \[sender\] ips: 'relay.example' is not an IP address"):
+        load(path, environ={})
