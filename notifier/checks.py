@@ -14,6 +14,7 @@ import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
 from .dnscheck.dkim import check_key, check_signed
 from .dnscheck.dmarc import check_dmarc
@@ -24,7 +25,7 @@ from .dnscheck.spfcheck import check_spf
 from .errors import TransportError
 from .settings import Settings
 from .signing import Signer
-from .transports import SmtpTransport, Transport
+from .transports import SesTransport, SmtpTransport, Transport
 
 __all__ = [
     "ListStats",
@@ -32,8 +33,10 @@ __all__ = [
     "check_list",
     "check_message",
     "check_providers",
+    "check_ses",
     "check_transport",
     "sending_ips",
+    "ses_easy_dkim",
 ]
 
 ROLE_LOCALS = {
@@ -82,8 +85,13 @@ def check_auth(
     sample: bytes | None,
     ips: Sequence[str],
     ip_source: str,
+    *,
+    provider_dkim: str | None = None,
 ) -> Iterator[Finding]:
-    """Sender authentication: SPF, DKIM, DMARC and alignment."""
+    """Sender authentication: SPF, DKIM, DMARC and alignment.
+
+    ``provider_dkim`` is the domain a sending service signs for (Amazon SES Easy DKIM),
+    when we do not sign ourselves."""
     findings = list(
         check_spf(lookup, settings.sender.bounce_domain, ips, helo=settings.sender.helo, ip_source=ip_source)
     )
@@ -91,7 +99,15 @@ def check_auth(
     spf_passes = bool(ips) and all(f.status is Status.PASS for f in findings if f.id == "SPF-11")
     dkim_passes = False
     dkim_domain = None
-    if signer is None:
+    if signer is None and provider_dkim:
+        dkim_passes, dkim_domain = True, provider_dkim
+        yield Finding(
+            "DKIM-1",
+            "Sender authentication",
+            Status.PASS,
+            f"Amazon SES signs every message with Easy DKIM for d={provider_dkim}",
+        )
+    elif signer is None:
         yield Finding(
             "DKIM-1",
             "Sender authentication",
@@ -280,8 +296,138 @@ def check_providers(report: Report) -> Iterator[Finding]:
             yield Finding(check_id, "Mailbox-provider rules", Status.PASS, f"{label}: requirements met")
 
 
+def ses_easy_dkim(transport: Transport, from_address: str) -> str | None:
+    """The From domain when SES Easy DKIM is verified for it, else None."""
+    if not isinstance(transport, SesTransport):
+        return None
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    domain = from_address.rpartition("@")[2].lower()
+    client, _ = transport.clients()
+    try:
+        identity = client.get_email_identity(EmailIdentity=domain)
+    except (ClientError, BotoCoreError):
+        return None
+    dkim = identity.get("DkimAttributes") or {}
+    return domain if isinstance(dkim, dict) and dkim.get("Status") == "SUCCESS" else None
+
+
+def check_ses(
+    transport: SesTransport, from_address: str, recipients: int, *, own_dkim: bool
+) -> Iterator[Finding]:
+    """SES-1..SES-5: identity, Easy DKIM, custom MAIL FROM, sandbox, quota against the segment."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    area = "Transport"
+    domain = from_address.rpartition("@")[2].lower()
+    client, _ = transport.clients()
+    identity: dict[str, Any] | None = None
+    for name in (domain, from_address):
+        try:
+            identity = client.get_email_identity(EmailIdentity=name)
+            break
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NotFoundException":
+                yield Finding("SES-1", area, Status.WARN, f"could not read the SES identity {name}: {exc}")
+                return
+        except BotoCoreError as exc:
+            yield Finding("SES-1", area, Status.WARN, f"could not reach SES: {exc}")
+            return
+    if identity is None:
+        yield Finding(
+            "SES-1",
+            area,
+            Status.FAIL,
+            f"{domain} is not an SES identity in {transport.settings.region}",
+            f"verify it: aws sesv2 create-email-identity --email-identity {domain}",
+        )
+        return
+    verified = identity.get("VerifiedForSendingStatus") or identity.get("VerificationStatus") == "SUCCESS"
+    yield Finding(
+        "SES-1",
+        area,
+        Status.PASS if verified else Status.FAIL,
+        f"SES identity {domain}: {'verified' if verified else 'not verified'}",
+        "" if verified else "publish the verification records SES shows for the identity",
+    )
+    dkim = identity.get("DkimAttributes") or {}
+    dkim_status = dkim.get("Status") if isinstance(dkim, dict) else None
+    if dkim_status == "SUCCESS":
+        yield Finding("SES-2", area, Status.PASS, "Easy DKIM verified: SES signs for the From domain")
+    elif own_dkim:
+        yield Finding(
+            "SES-2", area, Status.INFO, f"Easy DKIM {dkim_status or 'off'}; notifier signs with [dkim]"
+        )
+    else:
+        yield Finding(
+            "SES-2",
+            area,
+            Status.FAIL,
+            f"Easy DKIM status {dkim_status or 'unknown'} and no [dkim] key",
+            "publish the three CNAME records SES gives for Easy DKIM, or configure [dkim]",
+        )
+    mail_from = identity.get("MailFromAttributes") or {}
+    status = mail_from.get("MailFromDomainStatus") if isinstance(mail_from, dict) else None
+    if status == "SUCCESS":
+        yield Finding(
+            "SES-3", area, Status.PASS, f"custom MAIL FROM {mail_from.get('MailFromDomain')} verified"
+        )
+    else:
+        yield Finding(
+            "SES-3",
+            area,
+            Status.WARN,
+            "no verified custom MAIL FROM domain: SPF aligns with "
+            "amazonses.com, not with you (DMARC then rests on DKIM alone)",
+            f"set a MAIL FROM domain such as bounce.{domain} in SES and publish its MX and SPF",
+        )
+    account = transport.account or transport.read_account()
+    if account.production is False:
+        yield Finding(
+            "SES-4",
+            area,
+            Status.FAIL,
+            "the SES account is in the sandbox: only verified addresses receive, 200 messages a day",
+            "SES console -> Account dashboard -> Request production access (answer within a day)",
+        )
+    elif account.production is None:
+        yield Finding("SES-4", area, Status.WARN, "could not tell whether the account is in the sandbox")
+    else:
+        yield Finding("SES-4", area, Status.PASS, "production access (out of the sandbox)")
+    hours = recipients / account.max_send_rate / 3600 if account.max_send_rate else float("inf")
+    found = (
+        f"{recipients} recipients at {account.max_send_rate:g}/s take {hours:.1f} h; "
+        f"{account.remaining_24h} of {account.max_24h:g} left in the 24-hour quota"
+    )
+    if recipients > account.remaining_24h:
+        days = recipients / account.max_24h if account.max_24h else float("inf")
+        yield Finding(
+            "SES-5",
+            area,
+            Status.WARN,
+            found + f": the send needs about {days:.1f} days of quota",
+            "ask AWS for a higher sending quota, or plan the send over several days "
+            "(notify stops cleanly at the quota and resumes)",
+        )
+    else:
+        yield Finding("SES-5", area, Status.PASS, found)
+
+
 async def check_transport(transport: Transport) -> list[Finding]:
     """Connect, EHLO, STARTTLS and AUTH without sending (TRANSPORT-1, INF-5)."""
+    if isinstance(transport, SesTransport):
+        try:
+            await transport.open()
+        except TransportError as exc:
+            return [Finding("TRANSPORT-1", "Transport", Status.FAIL, exc.message, exc.hint)]
+        return [
+            Finding(
+                "TRANSPORT-1",
+                "Transport",
+                Status.PASS,
+                f"{transport.description}: account read, sending enabled; nothing sent",
+            )
+        ]
     if not isinstance(transport, SmtpTransport):
         return [
             Finding(

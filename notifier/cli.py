@@ -331,11 +331,21 @@ def _keygen(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+class _StderrHandler(logging.Handler):
+    """Writes to whatever sys.stderr is at the time (it may be replaced after set-up)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except (OSError, ValueError):
+            self.handleError(record)
+
+
 def _configure_logging() -> None:
     """Our own progress lines on stderr; other libraries stay at their defaults."""
     log = logging.getLogger("notifier")
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("notify: %(message)s"))
         log.addHandler(handler)
     log.setLevel(logging.INFO)

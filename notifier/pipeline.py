@@ -286,8 +286,9 @@ async def deliver(
             report.deferred += 1
         else:
             report.failed += 1
-        if (outcome.code is None and outcome.verdict is Verdict.TEMPORARY) or outcome.code == 421:
-            # The relay itself is in trouble: pause everyone, longer each time (max 30 s).
+        if outcome.verdict is Verdict.TEMPORARY and outcome.code in (None, 421, 454):
+            # The relay itself is in trouble (down, closing, throttling us): pause everyone,
+            # longer each time (max 30 s).
             connection_trouble += 1
             limiter.hold(min(30.0, 0.25 * 2 ** (connection_trouble - 1)))
         progress.update(report.sent, report.deferred, report.failed)

@@ -16,9 +16,11 @@ from .checks import (
     check_list,
     check_message,
     check_providers,
+    check_ses,
     check_transport,
     is_role,
     sending_ips,
+    ses_easy_dkim,
 )
 from .dnscheck.lookup import Lookup
 from .dnscheck.report import Report
@@ -29,7 +31,7 @@ from .segments import Segment
 from .settings import Settings
 from .signing import DkimKey, Signer, load_key
 from .tokens import Tokens
-from .transports import Transport
+from .transports import SesTransport, Transport
 
 __all__ = ["GATE_AREAS", "build_signer", "campaign_report", "gate_report"]
 
@@ -57,7 +59,8 @@ def gate_report(
     """The checks `notify send` refuses to send without: sender authentication and messages."""
     report = Report()
     ips, source = sending_ips(settings, transport)
-    report.extend(check_auth(settings, _lookup(settings), signer, sample, ips, source))
+    easy = ses_easy_dkim(transport, settings.sender.address) if signer is None else None
+    report.extend(check_auth(settings, _lookup(settings), signer, sample, ips, source, provider_dkim=easy))
     report.extend(check_message(settings, sample))
     return report
 
@@ -93,9 +96,15 @@ def campaign_report(
     lookup = _lookup(settings)
     ips, source = sending_ips(settings, transport)
     report = Report()
-    report.extend(check_auth(settings, lookup, signer, sample, ips, source))
+    easy = ses_easy_dkim(transport, settings.sender.address) if signer is None else None
+    report.extend(check_auth(settings, lookup, signer, sample, ips, source, provider_dkim=easy))
     report.extend(check_infra(lookup, ips, settings.sender.domain))
     report.extend(asyncio.run(check_transport(transport)))
+    if isinstance(transport, SesTransport) and transport.account is not None:
+        recipients = sum(i.valid for i in imports)
+        report.extend(check_ses(transport, settings.sender.address, recipients, own_dkim=signer is not None))
+    if isinstance(transport, SesTransport):
+        asyncio.run(transport.close())
     report.extend(check_message(settings, signer.sign(sample) if signer and sample else sample))
     report.extend(
         check_list(

@@ -24,7 +24,7 @@ class BarProgress:
         self._counts = (0, 0, 0)
 
     def update(self, sent: int, deferred: int, failed: int) -> None:
-        done = sent + deferred + failed
+        done = sent + failed  # final outcomes; a deferral comes back for another try
         self._bar.update(done - self._done)
         self._done = done
         self._counts = (sent, deferred, failed)
@@ -56,16 +56,16 @@ class LogProgress:
 
     def _emit(self, now: float) -> None:
         sent, deferred, failed = self._counts
-        done = sent + deferred + failed
+        done = sent + failed  # final outcomes; a deferral comes back for another try
         rate = done / max(1e-9, now - self._start)
         eta = (self._total - done) / rate if rate and self._total > done else 0
         log.info(
-            "progress: %d/%d attempted, sent %d, deferred %d, failed %d, %.0f msg/s, ETA %.0f s",
+            "progress: %d/%d done, sent %d, failed %d, retried %d, %.0f msg/s, ETA %.0f s",
             done,
             self._total,
             sent,
-            deferred,
             failed,
+            deferred,
             rate,
             eta,
         )

@@ -9,6 +9,7 @@ import os
 import signal
 import sqlite3
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,10 +24,10 @@ from .preflight import build_signer, gate_report
 from .progress import make_progress
 from .render import load_notice
 from .segments import resolve
-from .settings import Settings
+from .settings import Settings, Throttle
 from .throttle import RateLimiter
 from .tokens import Tokens
-from .transports import OutboxTransport, Transport, from_url
+from .transports import OutboxTransport, SesTransport, Transport, from_url
 
 __all__ = ["SendOptions", "notice_context", "run_send"]
 
@@ -95,6 +96,7 @@ def run_send(settings: Settings, options: SendOptions, *, stdin: TextIO, out: Te
         root=settings.root,
         connections=settings.throttle.connections,
         helo=settings.sender.helo,
+        tags={"campaign": settings.campaign, "notice": notice_name},
     )
 
     ledger = SqliteLedger(settings.ledger_path)
@@ -216,6 +218,35 @@ def _gate(
     return "override", report
 
 
+def _account_limits(
+    transport: Transport, throttle: Throttle, limit: int | None, out: TextIO
+) -> tuple[Throttle, int | None]:
+    """For SES: never faster than the account's maximum send rate, and never past its 24-hour
+    quota (stopping cleanly instead). Other transports: unchanged."""
+    account = getattr(transport, "account", None)
+    if not isinstance(transport, SesTransport) or account is None:
+        return throttle, limit
+    rate = min(throttle.rate, account.max_send_rate)
+    left = account.remaining_24h
+    sandbox = " — SANDBOX: only verified addresses receive" if account.production is False else ""
+    out.write(
+        f"SES account: {account.max_send_rate:g} msg/s maximum, {left} of {account.max_24h:g} left in the "
+        f"last 24 h{sandbox}; sending at {rate:g} msg/s\n"
+    )
+    if rate < throttle.rate:
+        out.write(f"(the configured rate {throttle.rate:g}/s is above the account's maximum)\n")
+    return replace(throttle, rate=rate), left if limit is None else min(limit, left)
+
+
+def _quota_resume_time(ledger: SqliteLedger) -> str:
+    """When the oldest send of the last 24 hours leaves the window (an estimate: SES counts
+    sends from other campaigns of the account too)."""
+    now = time.time()
+    oldest = ledger.query("SELECT min(sent_at) FROM messages WHERE sent_at > ?", (now - 86400,))[0][0]
+    at = (oldest or now) + 86400
+    return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _run(
     settings: Settings,
     options: SendOptions,
@@ -254,6 +285,8 @@ def _run(
             report=checked.as_dict(),
         )
 
+    quota_limit: list[int | None] = [None]
+
     async def main() -> pipeline.RunReport:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -271,17 +304,19 @@ def _run(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal)
         await transport.open()
+        run_throttle, limit = _account_limits(transport, throttle, options.limit, out)
+        quota_limit[0] = limit if limit != options.limit else None
         try:
             return await pipeline.deliver(
                 ledger=ledger,
                 factory=factory,
                 transport=transport,
-                throttle=throttle,
+                throttle=run_throttle,
                 run_id=run_id,
                 stop=stop,
-                progress=make_progress(due),
-                limit=options.limit,
-                limiter=RateLimiter(throttle),
+                progress=make_progress(due if limit is None else min(due, limit)),
+                limit=limit,
+                limiter=RateLimiter(run_throttle),
             )
         finally:
             await transport.close()
@@ -296,16 +331,29 @@ def _run(
     status = "stopped" if report.stopped else "finished"
     ledger.end_run(run_id, status, report.as_dict())
     rate = report.attempts / report.elapsed if report.elapsed else 0.0
+    waiting = ledger.query(
+        "SELECT count(*) FROM messages WHERE state='deferred' AND id IN (SELECT id FROM run_targets)"
+    )[0][0]
     out.write(
-        f"Run {run_id} {status}: {report.sent} sent, {report.deferred} deferred, {report.failed} failed "
-        f"in {report.elapsed:.1f} s ({rate:.0f} msg/s).\n"
+        f"Run {run_id} {status}: {report.sent} sent, {report.failed} failed, {waiting} waiting for a retry "
+        f"in {report.elapsed:.1f} s ({rate:.0f} attempts/s).\n"
     )
+    if report.deferred:
+        out.write(f"{report.deferred} temporary failure(s) along the way were retried.\n")
     if report.reply_codes:
         codes = ", ".join(f"{c}: {n}" for c, n in sorted(report.reply_codes.items()))
         out.write(f"Replies other than success: {codes} — `notify status` shows the texts.\n")
+    quota = quota_limit[0]
+    if quota is not None and report.attempts >= quota:
+        resume = _quota_resume_time(ledger)
+        out.write(
+            f"Stopped before the SES 24-hour quota runs out ({quota} sends were left). Sending can resume "
+            f"from about {resume}; run the same command again then — nobody is sent twice.\n"
+        )
+        return 1
     if report.stopped:
         out.write("Stopped cleanly. Run the same command again to resume; nobody is sent twice.\n")
-    elif report.next_retry_at is not None:
+    elif waiting and report.next_retry_at is not None:
         when = dt.datetime.fromtimestamp(report.next_retry_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         out.write(f"Some messages wait for a retry (next at {when}); run the same command again then.\n")
-    return 0 if report.failed == 0 and report.deferred == 0 and not report.stopped else 1
+    return 0 if report.failed == 0 and waiting == 0 and not report.stopped else 1

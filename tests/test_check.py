@@ -52,7 +52,9 @@ def test_the_well_configured_domain_passes_everything(campaign: Campaign, tls_si
     campaign.edit_config('url = "outbox:outbox"', f'url = "{tls_sink.url}"')
     shutil.copy(keys.ed25519, campaign.root / "ed.pem")
     (campaign.root / "ed.pem").chmod(0o600)
-    campaign.edit_config('key = "dkim.pem"', 'key = "dkim.pem"\ned25519_selector = "e1"\ned25519_key = "ed.pem"')
+    campaign.edit_config(
+        'key = "dkim.pem"', 'key = "dkim.pem"\ned25519_selector = "e1"\ned25519_key = "ed.pem"'
+    )
     code, data, _ = check(campaign)
     bad = [f for f in data["findings"] if f["status"] in ("FAIL", "WARN")]
     assert bad == []

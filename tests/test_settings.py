@@ -104,5 +104,7 @@ def test_dkim_without_a_selector_is_an_error(tmp_path: Path) -> None:
 
 def test_sending_ips_must_be_addresses(tmp_path: Path) -> None:
     path = _write(tmp_path, '[sender]\nfrom = "a@b.example"\nips = ["relay.example"]\n')
-    with pytest.raises(ConfigError, match=r"notify.toml:3: \[sender\] ips: 'relay.example' is not an IP address"):
+    with pytest.raises(
+        ConfigError, match=r"notify.toml:3: \[sender\] ips: 'relay.example' is not an IP address"
+    ):
         load(path, environ={})

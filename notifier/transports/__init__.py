@@ -8,12 +8,15 @@ from pathlib import Path
 from ..errors import TransportConfigError
 from .base import MemoryTransport, Transport
 from .outbox import OutboxTransport
+from .ses import SesTransport, parse_ses_url
 from .smtp import SmtpTransport, parse_smtp_url
 
-__all__ = ["MemoryTransport", "OutboxTransport", "SmtpTransport", "Transport", "from_url"]
+__all__ = ["MemoryTransport", "OutboxTransport", "SesTransport", "SmtpTransport", "Transport", "from_url"]
 
 
-def from_url(url: str, *, root: Path, connections: int, helo: str = "") -> Transport:
+def from_url(
+    url: str, *, root: Path, connections: int, helo: str = "", tags: dict[str, str] | None = None
+) -> Transport:
     """Build the transport a URL names. Relative outbox paths are relative to ``root``.
 
     Raises TransportConfigError for an unknown scheme or bad options.
@@ -33,11 +36,8 @@ def from_url(url: str, *, root: Path, connections: int, helo: str = "") -> Trans
             settings = replace(settings, helo=helo)  # [sender] helo, unless the URL names one
         return SmtpTransport(settings, connections=connections)
     if scheme == "ses":
-        raise TransportConfigError(
-            "the ses:// transport is not available in this version",
-            hint="send through SES's SMTP interface with smtp://email-smtp.REGION.amazonaws.com:587",
-        )
+        return SesTransport(parse_ses_url(url), connections=connections, tags=tags)
     raise TransportConfigError(
         f"unknown transport scheme {scheme!r} in {url!r}",
-        hint="use outbox:PATH or smtp://host[:port][?tls=starttls|implicit|none]",
+        hint="use outbox:PATH, smtp://host[:port][?tls=starttls|implicit|none] or ses://REGION",
     )
