@@ -9,13 +9,15 @@ exactly until its slot and the long-run rate stays exact despite coarse timers.
 from __future__ import annotations
 
 import asyncio
+import collections
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 
 from .settings import Throttle as ThrottleSettings
 
-__all__ = ["RateLimiter", "TokenBucket", "backoff"]
+__all__ = ["RateLimiter", "SlidingWindow", "TokenBucket", "backoff"]
 
 Clock = Callable[[], float]
 
@@ -79,6 +81,43 @@ class RateLimiter:
     def hold(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (the relay asked us to back off)."""
         self._not_before = max(self._not_before, self._clock() + seconds)
+
+
+class SlidingWindow:
+    """At most ``limit`` events in any ``seconds`` (thread-safe, blocking).
+
+    The token bucket spaces messages evenly, but threads and sockets add jitter, so a late
+    message can land right before an on-time one. Where a provider counts per second
+    (SES's maximum send rate), this guard at the moment of dispatch keeps every window
+    under the limit.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        seconds: float = 1.0,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.limit = max(1, limit)
+        self.seconds = seconds
+        self._clock = clock
+        self._sleep = sleep
+        self._times: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._times and self._times[0] <= now - self.seconds:
+                    self._times.popleft()
+                if len(self._times) < self.limit:
+                    self._times.append(now)
+                    return
+                delay = self._times[0] + self.seconds - now
+            self._sleep(max(delay, 0.0005))
 
 
 def backoff(

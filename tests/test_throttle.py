@@ -79,3 +79,22 @@ def test_backoff_doubles_within_jitter_and_respects_the_cap(attempt: int, r: flo
     delay = backoff(attempt, base=60, cap=3600, rng=lambda: r)
     raw = min(3600, 60 * 2 ** (attempt - 1))
     assert 0.75 * raw <= delay <= 1.25 * raw
+
+
+def test_sliding_window_never_lets_more_than_the_limit_into_any_window() -> None:
+    """The per-second guard used for SES: however callers bunch up, at most `limit` per window."""
+    from notifier.throttle import SlidingWindow
+
+    clock = FakeClock()
+
+    def sleep(seconds: float) -> None:
+        clock.now += seconds
+
+    window = SlidingWindow(5, seconds=1.0, clock=clock, sleep=sleep)
+    times = []
+    for _ in range(23):
+        window.wait()
+        times.append(clock.now)
+    for i, t in enumerate(times):
+        assert sum(1 for u in times[: i + 1] if u > t - 1.0) <= 5
+    assert times[5] - times[0] >= 1.0  # the sixth waited for the first to leave the window
