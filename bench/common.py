@@ -74,33 +74,36 @@ def run_naive(port: int, count: int, *extra: str) -> float:
     return float(m.group(1))
 
 
-def run_notify(folder: Path, port: int, *extra: str) -> tuple[float, float, str]:
-    """(elapsed seconds of the whole command, messages per second of the send loop, output)."""
-    env = {**os.environ}
-    start = time.perf_counter()
+def notify_send(
+    folder: Path, transport: str, *extra: str, program: tuple[str, ...] = (sys.executable, "-m", "notifier")
+) -> subprocess.CompletedProcess[str]:
+    """Run `notify send --segment all --yes` for the campaign in ``folder``; exit on failure."""
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "notifier",
-            "--config",
-            str(folder / "notify.toml"),
-            "send",
-            "--segment",
-            "all",
-            "--transport",
-            f"smtp://127.0.0.1:{port}?tls=none",
-            "--yes",
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    elapsed = time.perf_counter() - start
+        [*program, "--config", str(folder / "notify.toml"), "send", "--segment", "all",
+         "--transport", transport, "--yes", *extra],
+        capture_output=True, text=True, env={**os.environ}, check=False,
+    )  # fmt: skip
     if proc.returncode != 0:
         raise SystemExit(proc.stdout + proc.stderr)
-    m = re.search(r"finished: (\d+) sent.*\((\d+) msg/s\)", proc.stdout)
+    return proc
+
+
+def signed(folder: Path, key: Path, nameserver: str) -> None:
+    """Make the campaign DKIM-sign with ``key`` and resolve through ``nameserver``."""
+    shutil.copy(key, folder / "dkim.pem")
+    (folder / "dkim.pem").chmod(0o600)
+    with (folder / "notify.toml").open("a", encoding="utf-8") as fh:
+        fh.write(
+            f'\n[dns]\nnameservers = ["{nameserver}"]\ntimeout = 1\n'
+            '\n[dkim]\ndomain = "example.com"\nselector = "s1"\nkey = "dkim.pem"\n'
+        )
+
+
+def run_notify(folder: Path, port: int, *extra: str) -> tuple[float, float, str]:
+    """(elapsed seconds of the whole command, attempts per second of the send loop, output)."""
+    start = time.perf_counter()
+    proc = notify_send(folder, f"smtp://127.0.0.1:{port}?tls=none", *extra)
+    elapsed = time.perf_counter() - start
+    m = re.search(r"finished: (\d+) sent.*\((\d+) attempts/s\)", proc.stdout)
     assert m, proc.stdout
     return elapsed, float(m.group(2)), proc.stdout

@@ -12,12 +12,11 @@ checks (and the DKIM canary) run for real.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from common import ROOT, SinkProcess, make_campaign, run_naive, run_notify
+from common import ROOT, SinkProcess, make_campaign, run_naive, run_notify, signed
 
 
 def main() -> None:
@@ -31,7 +30,8 @@ def main() -> None:
     dns = None
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            extra, naive_args = "", []
+            naive_args: list[str] = []
+            folder = make_campaign(Path(tmp) / "c", args.count, connections=args.connections)
             if args.signed:
                 sys.path.insert(0, str(ROOT))
                 from tests.authzone import Keys, zone
@@ -40,15 +40,8 @@ def main() -> None:
                 keys = Keys(Path(tmp) / "keys")
                 dns = DnsServer(zone(keys)).start()
                 naive_args = ["--dkim-key", str(keys.main), "--dkim-domain", "example.com"]
-                extra = (
-                    f'\n[dns]\nnameservers = ["{dns.nameserver}"]\ntimeout = 1\n'
-                    f'\n[dkim]\ndomain = "example.com"\nselector = "s1"\nkey = "dkim.pem"\n'
-                )
+                signed(folder, keys.main, dns.nameserver)
             naive = run_naive(sink.port, args.naive_count, *naive_args)
-            folder = make_campaign(Path(tmp) / "c", args.count, connections=args.connections, extra=extra)
-            if args.signed:
-                shutil.copy(keys.main, folder / "dkim.pem")
-                (folder / "dkim.pem").chmod(0o600)
             # Unsigned mail fails the pre-send checks by design (DKIM-1): --force for the benchmark.
             elapsed, loop_rate, out = run_notify(folder, sink.port, *([] if args.signed else ["--force"]))
             if args.signed:

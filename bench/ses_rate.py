@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import make_campaign
+from common import make_campaign, notify_send, signed
 
 from tests.authzone import Keys, zone
 from tests.dnsserver import DnsServer
@@ -50,36 +48,10 @@ def main() -> None:
                 ses.verify("example.com")
                 ses.set_account(rate=rate, max_24h=1e9)
                 count = int(rate * args.seconds)
-                extra = (
-                    f'\n[dns]\nnameservers = ["{dns.nameserver}"]\ntimeout = 1\n'
-                    '\n[dkim]\ndomain = "example.com"\nselector = "s1"\nkey = "dkim.pem"\n'
-                )
-                folder = make_campaign(
-                    Path(tmp) / f"c{int(rate)}", count, rate="100000/s", connections=8, extra=extra
-                )
-                shutil.copy(keys.main, folder / "dkim.pem")
-                (folder / "dkim.pem").chmod(0o600)
+                folder = make_campaign(Path(tmp) / f"c{int(rate)}", count, rate="100000/s", connections=8)
+                signed(folder, keys.main, dns.nameserver)
                 start = time.perf_counter()
-                proc = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "notifier",
-                        "--config",
-                        str(folder / "notify.toml"),
-                        "send",
-                        "--segment",
-                        "all",
-                        "--transport",
-                        ses.url(),
-                        "--yes",
-                    ],
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-                if proc.returncode != 0:
-                    raise SystemExit(proc.stdout + proc.stderr)
+                notify_send(folder, ses.url())
                 times = sorted(ses.state.send_times)
                 measured = (len(times) - 1) / (times[-1] - times[0])
                 window = busiest_window(times)
