@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import logging
 import os
@@ -212,7 +213,10 @@ def _lists_check(args: argparse.Namespace, out: TextIO) -> int:
     rejected = [i for i in issues if i["kind"] in ("invalid", "malformed")]
     if args.json:
         json.dump(
-            {"lists": [i.__dict__ for i in imports], "issues": issues}, out, indent=2, ensure_ascii=False
+            {"lists": [dataclasses.asdict(i) for i in imports], "issues": issues},
+            out,
+            indent=2,
+            ensure_ascii=False,
         )
         out.write("\n")
     else:

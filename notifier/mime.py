@@ -17,7 +17,6 @@ from __future__ import annotations
 import binascii
 import re
 import time
-from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate
 
@@ -98,12 +97,6 @@ def _html_part(html: str) -> tuple[bytes, bytes]:
     # Non-ASCII characters become numeric character references (&#233;), which every
     # HTML reader decodes, so the HTML part is almost always plain 7bit: no encoding cost.
     return _body(html.replace("\r\n", "\n").replace("\r", "\n").encode("ascii", "xmlcharrefreplace"))
-
-
-@dataclass(frozen=True, slots=True)
-class Built:
-    data: bytes
-    message_id: str
 
 
 class MessageTemplate:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Counts", "Envelope", "Outcome", "Recipient", "Reject", "Rendered", "State", "Verdict"]
+__all__ = ["Envelope", "Outcome", "Recipient", "Reject", "Rendered", "State", "Verdict"]
 
 
 class State(enum.StrEnum):
@@ -99,13 +99,3 @@ class Outcome:
     @property
     def accepted(self) -> bool:
         return self.verdict is Verdict.ACCEPTED
-
-
-@dataclass(slots=True)
-class Counts:
-    """Counts by state for one notice."""
-
-    by_state: dict[str, int] = field(default_factory=dict)
-
-    def get(self, state: State) -> int:
-        return self.by_state.get(state.value, 0)

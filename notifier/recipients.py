@@ -22,9 +22,8 @@ from email_validator.deliverability import validate_email_deliverability
 from .errors import ListError
 from .models import Recipient, Reject
 
-__all__ = ["KNOWN_COLUMNS", "ListRow", "dedupe_key", "read_list"]
+__all__ = ["ListRow", "dedupe_key", "read_list"]
 
-KNOWN_COLUMNS = ("email", "id", "first_name", "last_name", "locale", "country", "region", "exposed")
 _EMAIL_ALIASES = {"email", "e-mail", "email_address", "emailaddress", "mail"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")

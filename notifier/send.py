@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 import os
 import signal
-import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -69,11 +68,7 @@ def _dry_run_copy(settings: Settings, ledger: SqliteLedger, out: TextIO) -> tupl
     """A private copy of the ledger and a fresh outbox in a 0700 temporary folder."""
     tmp = Path(tempfile.mkdtemp(prefix="notify-dry-run-"))
     copy_path = tmp / "ledger.sqlite"
-    fd = os.open(copy_path, os.O_CREAT | os.O_WRONLY, 0o600)
-    os.close(fd)
-    dest = sqlite3.connect(copy_path)
-    ledger._db.backup(dest)
-    dest.close()
+    ledger.copy_to(copy_path)
     out.write(
         f"Dry run: nothing is sent and the campaign ledger is not changed; messages go to {tmp / 'outbox'}\n"
     )

@@ -169,3 +169,29 @@ def test_logs_hold_no_addresses(campaign: Campaign) -> None:
     """Progress and log lines count messages; they never print who was written to."""
     result = campaign.notify("send", "--segment", "all", "--yes")
     assert "@example" not in result.err
+
+
+def test_lists_check_json_lists_every_issue(campaign: Campaign) -> None:
+    campaign.write_list("email,exposed\nok@example.com,email\nbad,email\n")
+    result = campaign.notify("lists", "check", "--json")
+    data = json.loads(result.out)
+    assert data["lists"][0]["rows"] == 2 and data["lists"][0]["invalid"] == 1
+    assert [(i["line"], i["kind"]) for i in data["issues"]] == [(3, "invalid")]
+
+
+def test_send_list_overrides_the_configured_list(campaign: Campaign) -> None:
+    other = campaign.write_list("email,exposed\nzed@example.com,email\n", name="other.csv")
+    result = campaign.notify("send", "--segment", "all", "--list", str(other), "--yes")
+    assert result.code == 0
+    (eml,) = campaign.outbox()
+    assert b"Delivered-To: zed@example.com" in eml.read_bytes()
+
+
+def test_the_shipped_messy_list_shows_what_lists_check_catches() -> None:
+    """lists/messy.csv is the example of every kind of bad row; it must stay that way."""
+    result = run("--config", str(ROOT / "examples" / "breach-2026" / "notify.toml"), "lists", "check",
+                 "--list", str(ROOT / "lists" / "messy.csv"))
+    assert result.returncode == 1
+    for reason in ("invalid address", "fields, the header has", "same address as line", "the email cell is empty",
+                   "control characters (line breaks) removed"):
+        assert reason in result.stdout, reason

@@ -24,7 +24,6 @@ __all__ = [
     "SpfResult",
     "TempError",
     "evaluate",
-    "find_spf_records",
     "is_spf_record",
     "parse_record",
 ]
@@ -72,11 +71,6 @@ class SpfResult:
 def is_spf_record(text: str) -> bool:
     """RFC 7208 §4.5: exactly "v=spf1" followed by a space or the end, case-insensitive."""
     return text[:6].lower() == "v=spf1" and (len(text) == 6 or text[6] == " ")
-
-
-def find_spf_records(lookup: Lookup, domain: str) -> list[str]:
-    """The SPF records at ``domain``. Raises DnsUnavailable."""
-    return [t for t in lookup.txt(domain).records if is_spf_record(t)]
 
 
 @dataclass

@@ -162,6 +162,15 @@ class SqliteLedger:
         os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
         self._lock_fd = fd
 
+    def copy_to(self, path: Path) -> None:
+        """A consistent copy of the whole ledger (for --dry-run), created 0600."""
+        _create_private(path)
+        dest = sqlite3.connect(path)
+        try:
+            self._db.backup(dest)
+        finally:
+            dest.close()
+
     def close(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
