@@ -25,6 +25,7 @@ from .mime import MessageTemplate
 from .models import Envelope, Outcome, State, Verdict
 from .recipients import read_list
 from .render import Notice
+from .replies import classify_reply
 from .segments import Segment
 from .settings import Sender, Throttle
 from .signing import Signer
@@ -273,6 +274,7 @@ async def deliver(
                 now,
                 next_at,
                 item.message_id,
+                None if outcome.accepted else classify_reply(outcome.code, outcome.text).reason,
             )
         )
         report.attempts += 1

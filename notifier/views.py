@@ -27,6 +27,7 @@ REPORT_COLUMNS = (
     "attempts",
     "last_code",
     "last_reply",
+    "reason",
     "queue_id",
     "message_id",
     "first_attempt_at",
@@ -57,6 +58,11 @@ def status_data(ledger: SqliteLedger, *, show: int = 20) -> dict[str, Any]:
             "AND state IN ('deferred', 'failed') GROUP BY last_code ORDER BY count(*) DESC",
             (notice,),
         )
+        reasons = ledger.query(
+            "SELECT reason, count(*) FROM messages WHERE notice=? AND state IN ('deferred', 'failed') "
+            "AND reason IS NOT NULL GROUP BY reason ORDER BY count(*) DESC",
+            (notice,),
+        )
         dup_total = ledger.query(
             "SELECT count(*) FROM messages WHERE notice=? AND possibly_duplicated=1", (notice,)
         )[0][0]
@@ -76,6 +82,7 @@ def status_data(ledger: SqliteLedger, *, show: int = 20) -> dict[str, Any]:
                     for code, n, text in errors
                 ],
                 "possibly_duplicated": {"count": dup_total, "recipients": [e for e, _ in dups]},
+                "reasons": dict(reasons),
             }
         )
     lists = [
@@ -126,6 +133,10 @@ def write_status(data: dict[str, Any], out: TextIO) -> None:
                 out.write(f"    {email}\n")
             if pd["count"] > len(pd["recipients"]):
                 out.write("    ... all of them: notify report --possibly-duplicated\n")
+        if n["reasons"]:
+            out.write(
+                "  not delivered, by reason: " + ", ".join(f"{r} {c}" for r, c in n["reasons"].items()) + "\n"
+            )
         if n["errors"]:
             out.write("  last errors by reply code:\n")
             for e in n["errors"]:
@@ -167,7 +178,7 @@ def report_rows(
     sql = (
         "SELECT m.notice, m.state, COALESCE(r.email, i.email), r.fields, i.fields, m.attempts, m.last_code, "
         "COALESCE(m.last_text, i.reason), m.queue_id, m.message_id, m.first_attempt_at, m.last_attempt_at, "
-        "m.sent_at, m.possibly_duplicated, COALESCE(r.source, l.path), COALESCE(r.line, i.line) "
+        "m.sent_at, m.possibly_duplicated, COALESCE(r.source, l.path), COALESCE(r.line, i.line), m.reason "
         "FROM messages m LEFT JOIN recipients r ON r.id=m.recipient_id "
         "LEFT JOIN list_issues i ON i.id=m.issue_id LEFT JOIN lists l ON l.id=i.list_id "
         f"WHERE {' AND '.join(where)} ORDER BY m.notice, m.id"
@@ -190,6 +201,7 @@ def report_rows(
             dup,
             source,
             line,
+            reason,
         ) = row
         fields = json.loads(rfields or ifields or "{}")
         yield {
@@ -205,6 +217,7 @@ def report_rows(
             "attempts": attempts,
             "last_code": code if code is not None else "",
             "last_reply": text or "",
+            "reason": reason or ("invalid" if state == "invalid" else ""),
             "queue_id": qid or "",
             "message_id": mid or "",
             "first_attempt_at": _iso(first),

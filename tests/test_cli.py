@@ -189,9 +189,21 @@ def test_send_list_overrides_the_configured_list(campaign: Campaign) -> None:
 
 def test_the_shipped_messy_list_shows_what_lists_check_catches() -> None:
     """lists/messy.csv is the example of every kind of bad row; it must stay that way."""
-    result = run("--config", str(ROOT / "examples" / "breach-2026" / "notify.toml"), "lists", "check",
-                 "--list", str(ROOT / "lists" / "messy.csv"))
+    result = run(
+        "--config",
+        str(ROOT / "examples" / "breach-2026" / "notify.toml"),
+        "lists",
+        "check",
+        "--list",
+        str(ROOT / "lists" / "messy.csv"),
+    )
     assert result.returncode == 1
-    for reason in ("invalid address", "fields, the header has", "same address as line", "the email cell is empty",
-                   "control characters (line breaks) removed"):
+    reasons = (
+        "invalid address",
+        "fields, the header has",
+        "same address as line",
+        "the email cell is empty",
+        "control characters (line breaks) removed",
+    )
+    for reason in reasons:
         assert reason in result.stdout, reason

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["DDL", "SCHEMA_VERSION"]
+__all__ = ["ADDED_COLUMNS", "DDL", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
+
+# Columns added after a table was first created: (table, column, type). Ledgers made by an
+# earlier build get them with ALTER TABLE on open.
+ADDED_COLUMNS = (("messages", "reason", "TEXT"), ("attempts", "reason", "TEXT"))
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -71,6 +75,7 @@ CREATE TABLE IF NOT EXISTS messages (
     message_id          TEXT,
     run_id              INTEGER,
     possibly_duplicated INTEGER NOT NULL DEFAULT 0,
+    reason              TEXT,
     UNIQUE (notice, recipient_id),
     UNIQUE (notice, issue_id)
 );
@@ -84,7 +89,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     verdict  TEXT NOT NULL,
     code     INTEGER,
     text     TEXT NOT NULL,
-    queue_id TEXT NOT NULL DEFAULT ''
+    queue_id TEXT NOT NULL DEFAULT '',
+    reason   TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_message ON attempts (message);
 CREATE TABLE IF NOT EXISTS runs (

@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import LedgerBusyError, LedgerError
 from ..models import Recipient, State
 from ..recipients import ListRow
-from .schema import DDL, SCHEMA_VERSION
+from .schema import ADDED_COLUMNS, DDL, SCHEMA_VERSION
 
 __all__ = ["Claimed", "ImportSummary", "PlanSummary", "Result", "SqliteLedger"]
 
@@ -75,6 +75,7 @@ class Result:
     at: float
     next_attempt_at: float | None
     message_id: str
+    reason: str | None = None  # reply vocabulary (notifier.replies), None when accepted
 
 
 def _user() -> str:
@@ -116,6 +117,10 @@ class SqliteLedger:
     def _migrate(self) -> None:
         db = self._db
         db.executescript(DDL)
+        for table, column, kind in ADDED_COLUMNS:
+            have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:
             db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -491,6 +496,7 @@ class SqliteLedger:
             "UPDATE messages SET state=?, attempts=attempts+1, "
             "first_attempt_at=COALESCE(first_attempt_at, ?), "
             "last_attempt_at=?, next_attempt_at=?, last_code=?, last_text=?, queue_id=?, message_id=?, "
+            "reason=?, "
             "sent_at=CASE WHEN ?='sent' THEN ? ELSE sent_at END WHERE id=?",
             [
                 (
@@ -502,6 +508,7 @@ class SqliteLedger:
                     r.text,
                     r.queue_id,
                     r.message_id,
+                    r.reason,
                     r.state.value,
                     r.at,
                     r.row,
@@ -510,9 +517,9 @@ class SqliteLedger:
             ],
         )
         self._db.executemany(
-            "INSERT INTO attempts (message, run_id, at, verdict, code, text, queue_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(r.row, run_id, r.at, r.verdict, r.code, r.text, r.queue_id) for r in results],
+            "INSERT INTO attempts (message, run_id, at, verdict, code, text, queue_id, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r.row, run_id, r.at, r.verdict, r.code, r.text, r.queue_id, r.reason) for r in results],
         )
 
     def release(self, rows: Iterable[int]) -> None:

@@ -1,0 +1,65 @@
+"""SMTP replies classified into one reason vocabulary; our own problems never look hard."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from notifier.replies import OUR_PROBLEM, classify_reply
+
+from .conftest import Campaign
+from .smtpsink import Fault, Sink
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "reason", "hard"),
+    [
+        (550, "5.1.1 <x@example.org>: Recipient address rejected: User unknown", "user_unknown", True),
+        (550, "5.1.2 Host or domain name not found", "host_unknown", True),
+        (552, "5.2.2 Mailbox full", "mailbox_full", False),
+        (452, "4.2.2 The email account that you tried to reach is over quota", "mailbox_full", False),
+        (451, "4.7.1 Greylisted, please try again later", "policy", False),
+        (421, "4.7.28 Our system has detected an unusual rate of unsolicited mail", "rate_limited", False),
+        (550, "5.7.1 Message rejected as spam by Content Filtering", "spam_detected", False),
+        (550, "5.7.1 Service unavailable; client host blocked using Spamhaus", "blocked", False),
+        (550, "5.7.26 This mail is unauthenticated, which poses a security risk", "authentication", False),
+        (
+            550,
+            "5.7.515 Access denied, sending domain does not meet the required authentication level",
+            "authentication",
+            False,
+        ),
+        (550, "5.1.6 Recipient addresses moved", "has_moved", True),
+        (554, "Transaction failed", "policy", False),
+        (550, "Requested action not taken: mailbox unavailable", "user_unknown", True),
+        (None, "connection lost", "network", False),
+        (454, "Throttling failure: Maximum sending rate exceeded.", "rate_limited", False),
+        (250, "2.0.0 Ok: queued", "delivered", False),
+    ],
+)
+def test_replies_are_classified(code: int | None, text: str, reason: str, hard: bool) -> None:
+    got = classify_reply(code, text)
+    assert (got.reason, got.hard) == (reason, hard)
+
+
+def test_authentication_and_policy_failures_never_suppress() -> None:
+    """5.7.x is about us (reputation, SPF/DKIM/DMARC), not about the recipient's address."""
+    for text in ("5.7.1 blocked", "5.7.26 unauthenticated", "5.7.0 policy", "4.7.0 rate"):
+        got = classify_reply(550, text)
+        assert got.reason in OUR_PROBLEM and not got.suppresses
+
+
+def test_status_and_report_show_the_reason(campaign: Campaign, sink: Sink) -> None:
+    sink.fault("ana@example.com", Fault("rcpt", "550 5.1.1 user unknown"))
+    sink.fault("ben@example.org", Fault("rcpt", "554 5.7.1 rejected as spam"))
+    campaign.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
+    status = json.loads(campaign.notify("status", "--json").out)
+    assert status["notices"][0]["reasons"] == {"user_unknown": 1, "spam_detected": 1}
+    text = campaign.notify("status").out
+    assert "not delivered, by reason:" in text and "user_unknown 1" in text
+    rows = json.loads(campaign.notify("report", "--state", "failed", "--format", "json").out)
+    assert {r["email"]: r["reason"] for r in rows} == {
+        "ana@example.com": "user_unknown",
+        "ben@example.org": "spam_detected",
+    }
