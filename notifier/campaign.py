@@ -20,6 +20,7 @@ CONFIG_TEMPLATE = '''\
 name = "{name}"
 notice = "breach-notice"          # default notice for `notify send`
 templates = "{templates}"          # one folder per notice: subject.txt, body.html, body.txt
+timezone = "Europe/Berlin"         # deadlines are shown in this zone (IANA name)
 
 [org]
 name = "Example Shop"
@@ -29,7 +30,9 @@ website = "https://www.example.com"
 [incident]
 reference = "INC-2026-0117"
 occurred = 2026-11-10              # dates without quotes; add occurred_until for a range
-discovered = 2026-11-18T09:30:00+01:00
+discovered = 2026-11-18T09:30:00+01:00  # every legal clock starts here unless set below
+# aware = 2026-11-18T11:00:00+01:00    # GDPR: when you became reasonably certain (default: discovered)
+# determined = 2026-11-19T12:00:00+01:00  # TX, FL, CO: when the breach was determined (default: discovered)
 contained = 2026-11-18T16:00:00+01:00
 # notice_date = 2026-11-21         # defaults to the day the notice is sent
 law_enforcement_delay = false      # California requires saying whether notice was delayed

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import datetime as dt
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ from typing import TextIO
 
 from . import __version__, pipeline
 from .campaign import init_campaign
+from .deadlines_view import deadline_report, write_deadlines
 from .dnscheck.lookup import Lookup
 from .dnscheck.spf import evaluate
 from .dnsresolver import make_resolver
@@ -147,6 +149,19 @@ def _parser() -> argparse.ArgumentParser:
     spf.add_argument("mail_from", help="the envelope sender (an address or a domain)")
     spf.add_argument("--helo", default="", help="the EHLO name, for the %%{h} macro")
     spf.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+
+    deadlines = sub.add_parser(
+        "deadlines",
+        help="every legal deadline, earliest first, met or not",
+        description="From the incident dates in notify.toml and the recipients per "
+        "jurisdiction: each obligation (individuals, regulators, credit bureaus) with its "
+        "due time, clock start, whether it is met (from the ledger) and its source.",
+    )
+    deadlines.add_argument(
+        "--notice", help="the notice that counts as telling people (default: [campaign] notice)"
+    )
+    deadlines.add_argument("--segment", default="all", help="the people the breach affects (default all)")
+    deadlines.add_argument("--json", action="store_true", help="machine-readable output")
 
     dkim = sub.add_parser("dkim", help="DKIM keys")
     dkim_sub = dkim.add_subparsers(dest="dkim_command", metavar="ACTION", required=True)
@@ -402,6 +417,15 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
             return _check_spf(args, out) if args.check_command == "spf" else _check(args, out)
         if args.command == "dkim":
             return _keygen(args, out)
+        if args.command == "deadlines":
+            settings = _settings(args)
+            segment = resolve(
+                args.segment, settings.segments, path=str(settings.path), lines=settings.segment_lines
+            )
+            obligations, tz = deadline_report(settings, args.notice or settings.notice, segment)
+            now = dt.datetime.now(dt.UTC)
+            write_deadlines(obligations, tz, now, out, as_json=args.json)
+            return 1 if any(o.status(now).upper().startswith("OVERDUE") for o in obligations) else 0
     except NotifierError as exc:
         sys.stderr.write(f"notify: error: {exc.message}\n")
         if exc.hint:
@@ -414,4 +438,8 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
 
 
 def main() -> None:
-    sys.exit(run())
+    try:
+        sys.exit(run())
+    except BrokenPipeError:  # `notify status | head`: the reader left; not an error
+        sys.stderr.close()
+        sys.exit(0)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 
@@ -26,13 +27,15 @@ DEFAULT_CONFIG = "notify.toml"
 
 # A type name per key. "*" stands for any key of a free table.
 SCHEMA: dict[str, dict[str, Any]] = {
-    "campaign": {"name": "str", "notice": "str", "templates": "str"},
+    "campaign": {"name": "str", "notice": "str", "templates": "str", "timezone": "str"},
     "org": {"name": "str", "legal_name": "str", "website": "str"},
     "incident": {
         "reference": "str",
         "occurred": "date",
         "occurred_until": "date",
         "discovered": "datetime",
+        "aware": "datetime",
+        "determined": "datetime",
         "contained": "datetime",
         "notice_date": "date",
         "law_enforcement_delay": "bool",
@@ -145,6 +148,7 @@ class Settings:
     root: Path
     campaign: str
     notice: str
+    timezone: str
     templates_dir: Path
     facts: Mapping[str, Any]
     sender: Sender
@@ -330,6 +334,20 @@ def _sender(cfg: dict[str, Any], path: str, lines: dict[str, int]) -> Sender:
     )
 
 
+def _timezone(name: str, path: str, lines: dict[str, int]) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"[campaign] timezone {name!r} is not a time zone",
+            path=path,
+            line=lines.get("campaign.timezone"),
+            key="campaign.timezone",
+            hint='use an IANA name such as "Europe/Berlin" or "America/New_York"',
+        ) from None
+    return name
+
+
 def _dkim(
     cfg: dict[str, Any], root: Path, env: Mapping[str, str], path: str, lines: dict[str, int], sender: Sender
 ) -> Dkim | None:
@@ -421,6 +439,7 @@ def load(
         path=path,
         root=root,
         campaign=campaign.get("name", root.name),
+        timezone=_timezone(campaign.get("timezone", "UTC"), str(path), lines),
         notice=campaign.get("notice", "breach-notice"),
         templates_dir=(root / campaign.get("templates", "templates")),
         facts=facts,
