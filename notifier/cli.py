@@ -27,6 +27,7 @@ from .dnscheck.spf import evaluate
 from .dnsresolver import make_resolver
 from .errors import NotifierError, UsageError
 from .ledger import SqliteLedger
+from .lint import lint_campaign, write_lint
 from .preflight import campaign_report
 from .render import load_notice
 from .segments import resolve
@@ -149,6 +150,16 @@ def _parser() -> argparse.ArgumentParser:
     spf.add_argument("mail_from", help="the envelope sender (an address or a domain)")
     spf.add_argument("--helo", default="", help="the EHLO name, for the %%{h} macro")
     spf.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+
+    lint = sub.add_parser(
+        "lint",
+        help="does each notice say what the recipient's law requires?",
+        description="Check the rendered notice of every recipient against the content rules "
+        "of their jurisdiction (EU/UK GDPR, US states) and exposed data. Exit 1 on any ERROR.",
+    )
+    lint.add_argument("--segment", default="all", help="who to lint (default all)")
+    lint.add_argument("--notice", help="notice to lint (default: [campaign] notice)")
+    lint.add_argument("--json", action="store_true", help="machine-readable output")
 
     deadlines = sub.add_parser(
         "deadlines",
@@ -417,6 +428,20 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
             return _check_spf(args, out) if args.check_command == "spf" else _check(args, out)
         if args.command == "dkim":
             return _keygen(args, out)
+        if args.command == "lint":
+            settings = _settings(args)
+            name = args.notice or settings.notice
+            notice = load_notice(settings.templates_dir, name, notice_context(settings, name))
+            segment = resolve(
+                args.segment, settings.segments, path=str(settings.path), lines=settings.segment_lines
+            )
+            linted = lint_campaign(settings, notice, segment)
+            if args.json:
+                json.dump(linted.as_dict(), out, indent=2)
+                out.write("\n")
+            else:
+                write_lint(linted, out)
+            return 1 if linted.errors else 0
         if args.command == "deadlines":
             settings = _settings(args)
             segment = resolve(

@@ -23,19 +23,49 @@ from .checks import (
     ses_easy_dkim,
 )
 from .dnscheck.lookup import Lookup
-from .dnscheck.report import Report
+from .dnscheck.report import Finding, Report, Status
 from .dnsresolver import make_resolver
 from .ledger import SqliteLedger
-from .render import Notice
+from .lint import LintReport, lint_recipients, load_content_rules
+from .render import DEFAULT_CATEGORIES, Notice
 from .segments import Segment
 from .settings import Settings
 from .signing import DkimKey, Signer, load_key
 from .tokens import Tokens
 from .transports import SesTransport, Transport
 
-__all__ = ["GATE_AREAS", "build_signer", "campaign_report", "gate_report"]
+__all__ = ["GATE_AREAS", "build_signer", "campaign_report", "content_findings", "gate_report"]
 
 GATE_AREAS = ("Sender authentication", "Messages")
+
+
+def content_findings(linted: LintReport) -> list[Finding]:
+    """`notify lint`'s result as check findings (area "Notice content")."""
+    area = "Notice content"
+    out = []
+    for (rule_id, severity, what), v in sorted(linted.findings.items()):
+        status = Status.FAIL if severity == "ERROR" else Status.WARN
+        places = ", ".join(v["jurisdictions"]) or "all"
+        out.append(
+            Finding(
+                rule_id,
+                area,
+                status,
+                f"{what}: {v['recipients']} recipient(s) in {places} — {v['problem']}",
+                "edit the notice's templates or notify.toml; `notify lint` lists example rows",
+            )
+        )
+    if not out:
+        out.append(
+            Finding(
+                "LINT",
+                area,
+                Status.PASS,
+                f"every applicable content rule met for {linted.recipients} "
+                f"recipients ({linted.groups} jurisdiction and data combinations)",
+            )
+        )
+    return out
 
 
 def build_signer(settings: Settings) -> Signer | None:
@@ -84,6 +114,14 @@ def campaign_report(
             role = sum(1 for c in ledger.targets_to_send(0.0) if is_role(c.recipient.email))
             factory = pipeline.MessageFactory(notice, settings.sender, Tokens(ledger.secret()), signer=None)
             sample = factory.prepare(first).data if first is not None else None
+            people = (
+                (c.recipient.template_view(), f"{c.recipient.source}:{c.recipient.line}")
+                for c in ledger.targets_to_send(0.0)
+            )
+            categories = {**DEFAULT_CATEGORIES, **notice.context.get("categories", {})}
+            linted = lint_recipients(
+                load_content_rules(), notice.render, notice.context, people, categories=categories
+            )
         finally:
             ledger.close()
     suppressed = 0
@@ -117,5 +155,6 @@ def campaign_report(
             )
         )
     )
+    report.extend(content_findings(linted))
     report.extend(check_providers(report))
     return report

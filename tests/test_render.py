@@ -70,10 +70,13 @@ def test_builtin_notice_has_the_california_title_and_headings_in_order(campaign:
     parser.feed(rendered.html)
     assert ("h1", "Notice of Data Breach") in parser.tags
     h2 = [t for tag, t in parser.tags if tag == "h2"]
-    assert h2 == CA_HEADINGS
+    # California allows "Other Important Information" just before the last heading.
+    assert h2 == [*CA_HEADINGS[:4], "Other Important Information", CA_HEADINGS[4]]
     text_headings = [line.title() for line in rendered.text.splitlines() if line.isupper() and line.strip()]
     assert text_headings[0] == "Notice Of Data Breach"
-    assert [h.lower() for h in text_headings[1:]] == [h.lower() for h in CA_HEADINGS]
+    assert [h.lower() for h in text_headings[1:] if h.lower() != "other important information"] == [
+        h.lower() for h in CA_HEADINGS
+    ]
 
 
 def test_builtin_notice_covers_the_gdpr_and_california_content(campaign: Campaign) -> None:
@@ -95,11 +98,17 @@ def test_builtin_notice_covers_the_gdpr_and_california_content(campaign: Campaig
     assert "We will never ask for your password" in text
 
 
-def test_credit_bureau_contacts_appear_only_when_ssn_is_exposed(campaign: Campaign) -> None:
-    """CA-07: CRA toll-free numbers and addresses when SSN or licence numbers are involved."""
+def test_credit_bureau_and_agency_contacts_go_where_the_law_asks(campaign: Campaign) -> None:
+    """CA-07 (SSN or licence numbers), CO-01 and every US resident: credit bureaus, the FTC,
+    fraud alerts and freezes; NY-01: New York's agencies for New York residents only."""
     notice = notice_for(campaign)
-    assert "Equifax" not in notice.render(RECIPIENT).text
-    assert "Equifax: 1-800-685-1111" in notice.render({**RECIPIENT, "exposed": ["ssn"]}).text
+    german = {"email": "a@example.de", "country": "DE", "exposed": ["email"]}
+    assert "Equifax" not in notice.render(german).text
+    assert "Equifax: 1-800-685-1111" in notice.render({**german, "exposed": ["ssn"]}).text
+    us = notice.render(RECIPIENT).text
+    assert "Equifax: 1-800-685-1111" in us and "1-877-438-4338" in us and "security freeze" in us
+    assert "ag.ny.gov" not in us
+    assert "ag.ny.gov" in notice.render({**RECIPIENT, "region": "US-NY"}).text
 
 
 def test_font_sizes_never_go_below_10pt(campaign: Campaign) -> None:

@@ -16,6 +16,7 @@ AREAS = (
     "Infrastructure",
     "Mailbox-provider rules",
     "Messages",
+    "Notice content",
     "List",
     "Transport",
 )
