@@ -91,6 +91,8 @@ class _Html(HTMLParser):
         self.headings: list[str] = []
         self.title = ""
         self.sizes: list[float] = []
+        self.links: list[str] = []
+        self.images_without_alt: list[str] = []
         self._in: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -98,6 +100,11 @@ class _Html(HTMLParser):
             self._in = tag
             if tag != "title":
                 self.headings.append("")
+        attributes = dict(attrs)
+        if tag == "a" and attributes.get("href"):
+            self.links.append(attributes["href"] or "")
+        if tag == "img" and not (attributes.get("alt") or "").strip():
+            self.images_without_alt.append(attributes.get("src") or "?")
         for name, value in attrs:
             if name == "style" and value:
                 self.sizes += [float(s) for s in re.findall(r"font-size:\s*([\d.]+)px", value)]
@@ -202,6 +209,9 @@ def _check(
     if rule.check == "pattern":
         missing = [pat for pat in p["patterns"] if not re.search(pat, rendered.text, re.I | re.S)]
         return f"the text does not match {missing}" if missing else ""
+    if rule.check == "forbid_facts":
+        found = [f for f in p["fields"] if (v := _fact(facts, f)) and str(v)[:80] in rendered.text]
+        return f"the text includes {', '.join(found)}" if found else ""
     if rule.check == "forbid":
         found = [m.group(0) for pat in p["patterns"] if (m := re.search(pat, rendered.text, re.I))]
         return f"the text contains {found}" if found else ""
@@ -218,9 +228,17 @@ def _check(
     if rule.check == "font":
         small = [s for s in html.sizes if s < p["min_px"]]
         return f"font sizes below {p['min_px']}px: {sorted(set(small))}" if small else ""
+    if rule.check == "links":
+        bad = [link for link in html.links if not re.match(r"(https://|mailto:|tel:|#)", link, re.I)]
+        return f"links without https: {bad[:5]}" if bad else ""
+    if rule.check == "images":
+        return f"images without alt text: {html.images_without_alt[:5]}" if html.images_without_alt else ""
+    if rule.check == "size":
+        size = len(rendered.html.encode("utf-8"))
+        return f"the HTML is {size:,} bytes (limit {p['max_bytes']:,})" if size > p["max_bytes"] else ""
     if rule.check == "reading":
         grade = reading_grade(rendered.text)
-        return f"reading grade {grade:.1f} is above {p['max_grade']}" if grade > p["max_grade"] else ""
+        return f"reading grade {grade:.2f} is above {p['max_grade']}" if grade > p["max_grade"] else ""
     raise ValueError(f"rule {rule.id}: unknown check {rule.check!r}")
 
 

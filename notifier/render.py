@@ -218,7 +218,13 @@ def _where(exc: BaseException, templates_dir: Path) -> str:
 
 @dataclass
 class Notice:
-    """A compiled notice: the fast path for sending and the exact path for checking."""
+    """A compiled notice: the fast path for sending and the exact path for checking.
+
+    A notice may have per-jurisdiction variants in ``variants/<CODE>/`` (an ISO 3166-2
+    region such as ``US-MA``, or a country such as ``DE``), each overriding any of the three
+    parts; a recipient gets the variant of their region, else of their country, else the
+    default.
+    """
 
     name: str
     directory: Path
@@ -231,15 +237,38 @@ class Notice:
         self._text_env = _environment(loader, html=False, categories=categories)
         self._html_env = _environment(loader, html=True, categories=categories)
         self._sections = sections(self.context)
-        base = self.directory.name
+        self._parts: dict[str, _Parts] = {"default": self._compile(self.directory.name, None)}
+        variants = self.directory / "variants"
+        if variants.is_dir():
+            for folder in sorted(p for p in variants.iterdir() if p.is_dir()):
+                self._parts[folder.name.upper()] = self._compile(self.directory.name, folder.name)
+
+    @property
+    def variants(self) -> list[str]:
+        return list(self._parts)
+
+    @property
+    def inlined_once(self) -> bool:
+        """True when every variant's CSS was inlined into its template (the fast path)."""
+        return all(p.html_fast is not None for p in self._parts.values())
+
+    def _compile(self, base: str, variant: str | None) -> _Parts:
+        def name(part: str) -> str:
+            if variant is not None and (self.directory / "variants" / variant / part).is_file():
+                return f"{base}/variants/{variant}/{part}"
+            return f"{base}/{part}"
+
         try:
-            self._subject = self._text_env.get_template(f"{base}/subject.txt")
-            self._text = self._text_env.get_template(f"{base}/body.txt")
-            self._html = self._html_env.get_template(f"{base}/body.html")
-            source = (self.directory / "body.html").read_text(encoding="utf-8")
+            html_name = name("body.html")
+            html = self._html_env.get_template(html_name)
+            source = (self.directory.parent / html_name).read_text(encoding="utf-8")
             inlined = preinline(source) if self.fast_html else None
-            self.fast_html = inlined is not None
-            self._html_fast = self._html_env.from_string(inlined) if inlined is not None else self._html
+            return _Parts(
+                subject=self._text_env.get_template(name("subject.txt")),
+                text=self._text_env.get_template(name("body.txt")),
+                html=html,
+                html_fast=self._html_env.from_string(inlined) if inlined is not None else None,
+            )
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
                 f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}",
@@ -248,27 +277,38 @@ class Notice:
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"template not found: {exc.name}") from None
 
+    def variant_for(self, recipient: Mapping[str, Any]) -> str:
+        for key in (str(recipient.get("region", "")).upper(), str(recipient.get("country", "")).upper()):
+            if key and key in self._parts:
+                return key
+        return "default"
+
     def _context(self, recipient: Mapping[str, Any]) -> dict[str, Any]:
         return {**self._sections, "recipient": Section("recipient", recipient)}
 
     def render(self, recipient: Mapping[str, Any]) -> Rendered:
         """The bytes-to-be of one message. Raises RenderFailure naming template and line."""
+        parts = self._parts[self.variant_for(recipient)]
         ctx = self._context(recipient)
         try:
-            subject = " ".join(self._subject.render(ctx).split())
-            text = self._text.render(ctx)
-            html = self._html_fast.render(ctx) if self.fast_html else inline_css(self._html.render(ctx))
+            subject = " ".join(parts.subject.render(ctx).split())
+            text = parts.text.render(ctx)
+            html = (
+                parts.html_fast.render(ctx)
+                if parts.html_fast is not None
+                else inline_css(parts.html.render(ctx))
+            )
         except jinja2.TemplateError as exc:
             # The fast HTML template has no file; re-render the exact path for the location.
-            raise self._failure(ctx) or RenderFailure("template", str(exc)) from None
+            raise self._failure(parts, ctx) or RenderFailure("template", str(exc)) from None
         return Rendered(subject=subject, html=html, text=text)
 
     def check(self, recipient: Mapping[str, Any]) -> RenderFailure | None:
         """Render from the template files (exact line numbers); the failure or None."""
-        return self._failure(self._context(recipient))
+        return self._failure(self._parts[self.variant_for(recipient)], self._context(recipient))
 
-    def _failure(self, ctx: dict[str, Any]) -> RenderFailure | None:
-        for template in (self._subject, self._html, self._text):
+    def _failure(self, parts: _Parts, ctx: dict[str, Any]) -> RenderFailure | None:
+        for template in (parts.subject, parts.html, parts.text):
             try:
                 template.render(ctx)
             except jinja2.TemplateError as exc:
@@ -276,6 +316,14 @@ class Notice:
                 what = exc.message or str(exc)
                 return RenderFailure(where, what)
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    subject: jinja2.Template
+    text: jinja2.Template
+    html: jinja2.Template  # from the file: exact line numbers
+    html_fast: jinja2.Template | None  # CSS inlined once; None when that would not be exact
 
 
 def load_notice(

@@ -99,3 +99,33 @@ def test_reading_grade_rewards_short_plain_sentences() -> None:
         "personally identifiable information necessitated comprehensive organisational remediation."
     )
     assert reading_grade(plain) < 6 < reading_grade(dense)
+
+
+def test_massachusetts_residents_get_their_variant(campaign: Campaign) -> None:
+    """MA-01..03: the US-MA variant leaves out the nature of the breach and states the
+    right to a police report and to a free security freeze; the default notice would not."""
+    settings = load(campaign.config)
+    context = notice_context(settings, "breach-notice", today=dt.date(2026, 11, 21))
+    notice = load_notice(settings.templates_dir, "breach-notice", context)
+    person = {"email": "m@example.com", "country": "US", "region": "US-MA", "exposed": ["email", "ssn"]}
+    assert notice.variant_for(person) == "US-MA" and "US-MA" in notice.variants
+    text = notice.render(person).text
+    assert "unauthorised person signed in" not in text  # the nature of the breach stays out
+    assert "police report" in text and "free of charge" in text
+    assert {r for r, sev, _ in _lint(campaign, person) if sev == "ERROR"} == set()
+    assert notice.variant_for({"country": "US", "region": "US-CA"}) == "default"
+
+
+def test_links_images_and_size_are_checked(campaign: Campaign) -> None:
+    html = campaign.root / "templates" / "breach-notice" / "body.html"
+    html.write_text(
+        html.read_text().replace(
+            "</body>",
+            '<a href="http://example.com/help">help</a><img src="https://example.com/x.png"></body>',
+        ),
+        encoding="utf-8",
+    )
+    found = {rule: problem for rule, _, problem in _lint(campaign, PEOPLE["EU GDPR"])}
+    assert "http://example.com/help" in found["HTML-LINKS"]
+    assert "x.png" in found["HTML-ALT"]
+    assert "HTML-SIZE" not in found

@@ -135,7 +135,7 @@ def test_inlining_the_template_once_equals_inlining_every_message(campaign: Camp
     """The fast path (CSS inlined into the template source) produces the same HTML as
     premailer run on each rendered message, for varied recipients."""
     notice = notice_for(campaign)
-    assert notice.fast_html
+    assert notice.inlined_once
     slow = load_notice(notice.directory.parent, "breach-notice", notice.context, fast_html=False)
     for exposed in (["email"], ["email", "ssn", "password_hash"], [], ["name", "phone", "date_of_birth"]):
         person = {**RECIPIENT, "exposed": exposed, "first_name": "Zoë & <Co>"}
