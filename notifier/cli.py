@@ -29,6 +29,7 @@ from .errors import NotifierError, UsageError
 from .ledger import SqliteLedger
 from .lint import lint_campaign, write_lint
 from .preflight import campaign_report
+from .preview import PreviewApp, make_server
 from .render import load_notice
 from .segments import resolve
 from .send import SendOptions, notice_context, run_send
@@ -150,6 +151,17 @@ def _parser() -> argparse.ArgumentParser:
     spf.add_argument("mail_from", help="the envelope sender (an address or a domain)")
     spf.add_argument("--helo", default="", help="the EHLO name, for the %%{h} macro")
     spf.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+
+    preview = sub.add_parser(
+        "preview",
+        help="see every notice in the browser before it goes out",
+        description="A local web app (127.0.0.1, token-protected): overview, recipient "
+        "browser, each message exactly as send builds it, lint findings, deadlines, and "
+        "test sends to [preview] seeds. Reloads when templates or notify.toml change.",
+    )
+    preview.add_argument("--port", type=int, default=8025, help="port (default 8025)")
+    preview.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; others warn)")
+    preview.add_argument("--open", action="store_true", help="open the browser")
 
     lint = sub.add_parser(
         "lint",
@@ -371,6 +383,33 @@ class _StderrHandler(logging.Handler):
             self.handleError(record)
 
 
+def _preview(args: argparse.Namespace, out: TextIO) -> int:
+    path = config_path(args.config)
+    load(path)  # a broken notify.toml is reported now, not in the browser
+    app = PreviewApp(path)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        sys.stderr.write(
+            f"notify: WARNING: the preview listens on {args.host}: anyone who can reach it and has the URL "
+            "sees breach victims' personal data. Prefer the default 127.0.0.1 (use an SSH tunnel to share).\n"
+        )
+    server = make_server(app, args.host, args.port)
+    url = f"http://{args.host}:{server.server_address[1]}{app.link('/')}"
+    out.write(f"Preview at {url}\n(keep this URL private: the token in it is the only key; Ctrl-C stops)\n")
+    out.flush()
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        app.close()
+    return 0
+
+
 def _configure_logging() -> None:
     """Our own progress lines on stderr; other libraries stay at their defaults."""
     log = logging.getLogger("notifier")
@@ -428,6 +467,8 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
             return _check_spf(args, out) if args.check_command == "spf" else _check(args, out)
         if args.command == "dkim":
             return _keygen(args, out)
+        if args.command == "preview":
+            return _preview(args, out)
         if args.command == "lint":
             settings = _settings(args)
             name = args.notice or settings.notice

@@ -71,6 +71,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "segments": {"*": "str"},
     "ledger": {"path": "str"},
     "dns": {"nameservers": "list[str]", "timeout": "float"},
+    "preview": {"seeds": "list[str]"},
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
@@ -162,6 +163,7 @@ class Settings:
     dns_timeout: float = 5.0
     secret: bytes | None = None
     dkim: Dkim | None = None
+    preview_seeds: tuple[str, ...] = ()
 
 
 def config_path(cli_value: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -454,4 +456,5 @@ def load(
         dns_timeout=cfg.get("dns", {}).get("timeout", 5.0),
         secret=secret_env.encode() if secret_env else None,
         dkim=_dkim(cfg, root, env, str(path), lines, sender),
+        preview_seeds=tuple(cfg.get("preview", {}).get("seeds", [])),
     )

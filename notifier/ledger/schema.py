@@ -118,6 +118,16 @@ CREATE TABLE IF NOT EXISTS checks (
     failed  TEXT NOT NULL,
     report  TEXT NOT NULL
 );
+-- Test sends from the preview to seed addresses: never counted as a notice sent.
+CREATE TABLE IF NOT EXISTS test_sends (
+    id       INTEGER PRIMARY KEY,
+    at       REAL NOT NULL,
+    user     TEXT NOT NULL,
+    notice   TEXT NOT NULL,
+    seed     TEXT NOT NULL,
+    accepted INTEGER NOT NULL,
+    reply    TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS suppressions (
     key    TEXT PRIMARY KEY,
     reason TEXT NOT NULL,

@@ -96,11 +96,12 @@ def _create_private(path: Path) -> None:
 class SqliteLedger:
     """The ledger of one campaign. Not shared between threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, shared: bool = False) -> None:
+        """``shared``: the caller serialises use across threads itself (the preview)."""
         self.path = path
         try:
             _create_private(path)
-            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=not shared)
         except (OSError, sqlite3.Error) as exc:
             raise LedgerError(f"cannot open the ledger {path}: {exc}") from None
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -550,6 +551,14 @@ class SqliteLedger:
                 "INSERT INTO checks (at, user, kind, notice, run_id, failed, report) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (time.time(), _user(), kind, notice, run_id, ",".join(failed), json.dumps(report)),
+            )
+
+    def record_test(self, *, notice: str, seed: str, accepted: bool, reply: str) -> None:
+        """A test send to a seed address (from the preview); kept apart from notices."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO test_sends (at, user, notice, seed, accepted, reply) VALUES (?, ?, ?, ?, ?, ?)",
+                (time.time(), _user(), notice, seed, int(accepted), reply),
             )
 
     def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
