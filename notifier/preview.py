@@ -78,6 +78,7 @@ class PreviewApp:
         self._loaded: _Loaded | None = None
         self._notices: dict[str, Notice] = {}
         self.lock = threading.RLock()  # one request at a time touches the state
+        self.check_summary: tuple[str, dict[str, int]] | None = None  # (version, counts) of the last check
 
     # ---- state ---------------------------------------------------------------------------
 
@@ -237,6 +238,20 @@ def _markup(text: str) -> Any:
     return Markup(text)  # noqa: S704 - built from autoescaped templates below
 
 
+def _check(app: PreviewApp, query: dict[str, str]) -> str:
+    """The full `notify check` report (DNS, transport, messages, content, list), kept until a reload."""
+    st = app.state()
+    notice = app.notice(query.get("notice"))
+    transport = from_url(
+        st.settings.transport_url, root=st.settings.root, connections=1, helo=st.settings.sender.helo
+    )
+    from .preflight import campaign_report
+
+    report = campaign_report(st.settings, transport, notice, resolve("all", {}), st.settings.list_files)
+    app.check_summary = (st.version, report.as_dict()["summary"])
+    return _page("check.html").render(findings=report.findings, summary=report.as_dict()["summary"])
+
+
 def _overview(app: PreviewApp, query: dict[str, str]) -> str:
     st = app.state()
     notice = app.notice(query.get("notice"))
@@ -265,6 +280,7 @@ def _overview(app: PreviewApp, query: dict[str, str]) -> str:
         obligations=obligations,
         now=now,
         tz=tz,
+        check=app.check_summary[1] if app.check_summary and app.check_summary[0] == st.version else None,
     )
 
 
@@ -414,6 +430,7 @@ class _Handler(BaseHTTPRequestHandler):
         app = self.server.app
         routes: dict[str, Callable[[PreviewApp, dict[str, str]], str]] = {
             "/": _overview,
+            "/check": _check,
             "/recipients": _recipients,
             "/message": _message,
         }

@@ -108,9 +108,7 @@ def test_requests_without_the_token_are_refused(preview: tuple[str, PreviewApp])
         info.value.close()
     with pytest.raises(urllib.error.HTTPError) as posted:
         urllib.request.urlopen(
-            urllib.request.Request(
-                f"{base}/send-test", data=b"id=1&seed=qa@example.com", method="POST"
-            ),
+            urllib.request.Request(f"{base}/send-test", data=b"id=1&seed=qa@example.com", method="POST"),
             timeout=10,
         )
     assert posted.value.code == 403
@@ -161,3 +159,15 @@ def test_remote_images_are_blocked_unless_asked(preview: tuple[str, PreviewApp])
         assert "img-src 'self' data: cid:" in r.headers["Content-Security-Policy"]
     with urllib.request.urlopen(f"{base}/message?id=1&images=1&token={app.token}", timeout=10) as r:
         assert "img-src * data:" in r.headers["Content-Security-Policy"]
+
+
+def test_the_overview_offers_the_check_report_and_then_sums_it_up(preview: tuple[str, PreviewApp]) -> None:
+    base, app = preview
+    with urllib.request.urlopen(f"{base}/?token={app.token}", timeout=30) as r:
+        assert b"Run the checks" in r.read()
+    with urllib.request.urlopen(f"{base}/check?token={app.token}", timeout=60) as r:
+        page = r.read().decode()
+    assert "DKIM-5" in page and "SPF-11" in page and "LIST-1" in page
+    with urllib.request.urlopen(f"{base}/?token={app.token}", timeout=30) as r:
+        overview = r.read().decode()
+    assert 'id="check-summary"' in overview and "see the report" in overview
