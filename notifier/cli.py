@@ -393,6 +393,8 @@ def _preview(args: argparse.Namespace, out: TextIO) -> int:
             "sees breach victims' personal data. Prefer the default 127.0.0.1 (use an SSH tunnel to share).\n"
         )
     server = make_server(app, args.host, args.port)
+    sys.stderr.write("notify: reading the lists for the preview...\n")
+    app.state()  # read the lists now, not on the first page view
     url = f"http://{args.host}:{server.server_address[1]}{app.link('/')}"
     out.write(f"Preview at {url}\n(keep this URL private: the token in it is the only key; Ctrl-C stops)\n")
     out.flush()

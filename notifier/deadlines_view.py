@@ -77,13 +77,17 @@ def _notified(settings: Settings, notice: str) -> tuple[dict[tuple[str, str], li
     return out, first
 
 
-def deadline_report(settings: Settings, notice: str, segment: Segment) -> tuple[list[Obligation], ZoneInfo]:
+def deadline_report(
+    settings: Settings, notice: str, segment: Segment, *, counts: dict[tuple[str, str], int] | None = None
+) -> tuple[list[Obligation], ZoneInfo]:
+    """The planner's answer; ``counts`` (people by country and region) when the caller has them."""
     tz = ZoneInfo(settings.timezone)
     clocks = _clocks(settings)
     notified, first = _notified(settings, notice)
     if first is not None:
         clocks["first_send"] = dt.datetime.fromtimestamp(first, dt.UTC)
-    counts = _counts(settings, notice, segment)
+    if counts is None:
+        counts = _counts(settings, notice, segment)
     return plan(load_rules(), clocks=clocks, counts=counts, notified=notified, tz=tz), tz
 
 

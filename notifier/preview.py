@@ -79,6 +79,7 @@ class PreviewApp:
         self._notices: dict[str, Notice] = {}
         self.lock = threading.RLock()  # one request at a time touches the state
         self.check_summary: tuple[str, dict[str, int]] | None = None  # (version, counts) of the last check
+        self.overview_cache: dict[tuple[str, str], tuple[Any, dict[tuple[str, str], int]]] = {}
 
     # ---- state ---------------------------------------------------------------------------
 
@@ -120,21 +121,33 @@ class PreviewApp:
             )
         return self._notices[name]
 
-    def members(self, segment_name: str) -> set[int]:
-        """Recipient ids in a segment (computed once per reload)."""
+    def members(self, segment_name: str) -> set[int] | None:
+        """Recipient ids in a segment, None for everyone. Every defined segment is computed in
+        one pass over the list the first time any is asked for (then kept until a reload)."""
         st = self.state()
-        if segment_name not in st.members:
-            segment = resolve(segment_name, st.settings.segments)
-            ids: set[int] = set()
-            for rid, fields_json, email_addr, source, line in st.ledger.query(
+        if segment_name == "all":
+            return None
+        if not st.members:
+            segments = [resolve(name, st.settings.segments) for name in st.settings.segments]
+            found: dict[str, set[int]] = {s.name: set() for s in segments}
+            for rid, fields_json, email_addr, source, line in st.ledger.rows(
                 "SELECT id, fields, email, source, line FROM recipients"
             ):
                 view = {**json.loads(fields_json), "email": email_addr}
                 view.setdefault("exposed", [])
-                if segment.matches(view, where=f"{source}:{line}"):
-                    ids.add(rid)
-            st.members[segment_name] = ids
+                for segment in segments:
+                    if segment.matches(view, where=f"{source}:{line}"):
+                        found[segment.name].add(rid)
+            st.members.update(found)
+        if segment_name not in st.members:
+            resolve(segment_name, st.settings.segments)  # raises UnknownSegmentError
         return st.members[segment_name]
+
+    def segment_count(self, segment_name: str) -> int:
+        members = self.members(segment_name)
+        if members is None:
+            return int(self.state().ledger.query("SELECT count(*) FROM recipients")[0][0])
+        return len(members)
 
     def recipient(self, rid: int) -> Recipient | None:
         rows = self.state().ledger.query(
@@ -256,15 +269,26 @@ def _overview(app: PreviewApp, query: dict[str, str]) -> str:
     st = app.state()
     notice = app.notice(query.get("notice"))
     segments = sorted({**BUILTIN, **st.settings.segments})
-    counts = {name: len(app.members(name)) for name in segments}
-    rules = load_content_rules()
-    categories = {**DEFAULT_CATEGORIES, **notice.context.get("categories", {})}
-    people = (
-        ({**json.loads(f), "email": e, "exposed": json.loads(f).get("exposed", [])}, f"{s}:{ln}")
-        for f, e, s, ln in st.ledger.query("SELECT fields, email, source, line FROM recipients")
-    )
-    linted = lint_recipients(rules, notice.render, notice.context, people, categories=categories)
-    obligations, tz = deadline_report(st.settings, notice.name, resolve("all", {}))
+    counts = {name: app.segment_count(name) for name in segments}
+    key = (st.version, notice.name)
+    if key not in app.overview_cache:  # computed once per reload: a large list takes seconds
+        rules = load_content_rules()
+        categories = {**DEFAULT_CATEGORIES, **notice.context.get("categories", {})}
+        people = (
+            ({**json.loads(f), "email": e, "exposed": json.loads(f).get("exposed", [])}, f"{s}:{ln}")
+            for f, e, s, ln in st.ledger.rows("SELECT fields, email, source, line FROM recipients")
+        )
+        linted = lint_recipients(rules, notice.render, notice.context, people, categories=categories)
+        by_place = {
+            (c, r): n
+            for c, r, n in st.ledger.query(
+                "SELECT COALESCE(json_extract(fields, '$.country'), ''), "
+                "COALESCE(json_extract(fields, '$.region'), ''), count(*) FROM recipients GROUP BY 1, 2"
+            )
+        }
+        app.overview_cache[key] = (linted, by_place)
+    linted, by_place = app.overview_cache[key]
+    obligations, tz = deadline_report(st.settings, notice.name, resolve("all", {}), counts=by_place)
     now = dt.datetime.now(dt.UTC)
     notices = sorted(p.name for p in st.settings.templates_dir.iterdir() if p.is_dir())
     return _page("overview.html").render(
@@ -312,7 +336,7 @@ def _recipients(app: PreviewApp, query: dict[str, str]) -> str:
         )
         if not batch:
             break
-        rows += [r for r in batch if r[0] in members]
+        rows += [r for r in batch if members is None or r[0] in members]
         after = batch[-1][0]
     rows = rows[:PAGE]
     people = [(r[0], r[1], json.loads(r[2])) for r in rows]
