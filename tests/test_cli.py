@@ -159,7 +159,22 @@ def test_missing_config_says_how_to_start(tmp_path: Path) -> None:
     assert "notify init DIR" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["init", "lists check", "send", "status", "report"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "init",
+        "lists check",
+        "send",
+        "check",
+        "check spf",
+        "dkim keygen",
+        "preview",
+        "lint",
+        "deadlines",
+        "status",
+        "report",
+    ],
+)
 def test_every_command_has_help(command: str) -> None:
     result = run(*command.split(), "--help")
     assert result.returncode == 0 and "usage: notify" in result.stdout

@@ -51,7 +51,22 @@ def test_readme_first_commands_are_the_ci_commands() -> None:
     assert "notify send --segment affected --yes && notify status" in README
 
 
-@pytest.mark.parametrize("command", ["init", "lists check", "send", "status", "report"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "init",
+        "lists check",
+        "send",
+        "check",
+        "check spf",
+        "dkim keygen",
+        "preview",
+        "lint",
+        "deadlines",
+        "status",
+        "report",
+    ],
+)
 def test_readme_lists_each_command(command: str) -> None:
     assert f"`notify {command}" in README
 
