@@ -16,7 +16,19 @@ from .authzone import Keys, zone
 from .dnsserver import DnsServer
 from .smtpsink import Sink
 
-DATA = Path(__file__).parent / "data"
+COMMANDS = [
+    "init",
+    "lists check",
+    "send",
+    "check",
+    "check spf",
+    "dkim keygen",
+    "preview",
+    "lint",
+    "deadlines",
+    "status",
+    "report",
+]
 
 
 @dataclass

@@ -16,7 +16,7 @@ import pytest
 from notifier import cli
 from notifier.samplelist import generate
 
-from .conftest import Campaign
+from .conftest import COMMANDS, Campaign
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -159,22 +159,7 @@ def test_missing_config_says_how_to_start(tmp_path: Path) -> None:
     assert "notify init DIR" in result.stderr
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        "init",
-        "lists check",
-        "send",
-        "check",
-        "check spf",
-        "dkim keygen",
-        "preview",
-        "lint",
-        "deadlines",
-        "status",
-        "report",
-    ],
-)
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command: str) -> None:
     result = run(*command.split(), "--help")
     assert result.returncode == 0 and "usage: notify" in result.stdout

@@ -15,6 +15,8 @@ import pytest
 import notifier
 from notifier.settings import SCHEMA
 
+from .conftest import COMMANDS
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -51,22 +53,7 @@ def test_readme_first_commands_are_the_ci_commands() -> None:
     assert "notify send --segment affected --yes && notify status" in README
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        "init",
-        "lists check",
-        "send",
-        "check",
-        "check spf",
-        "dkim keygen",
-        "preview",
-        "lint",
-        "deadlines",
-        "status",
-        "report",
-    ],
-)
+@pytest.mark.parametrize("command", COMMANDS)
 def test_readme_lists_each_command(command: str) -> None:
     assert f"`notify {command}" in README
 

@@ -377,5 +377,5 @@ def evaluate(lookup: Lookup, ip: str, mail_from: str, *, helo: str = "") -> SpfR
                 if len(texts) == 1:
                     out.explanation = _expand(texts[0], st, domain, exp=True)
         except (PermError, TempError, DnsUnavailable):
-            pass  # §6.2: problems with exp are ignored
+            out.explanation = ""  # §6.2: a broken exp is ignored, the result stands
     return out
