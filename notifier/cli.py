@@ -30,6 +30,7 @@ from .ledger import SqliteLedger
 from .lint import lint_campaign, write_lint
 from .preflight import campaign_report
 from .preview import PreviewApp, make_server
+from .recipients import dedupe_key
 from .render import load_notice
 from .segments import resolve
 from .send import SendOptions, notice_context, run_send
@@ -199,6 +200,22 @@ def _parser() -> argparse.ArgumentParser:
     keygen.add_argument("--type", choices=("rsa", "ed25519"), default="rsa", help="key type (default rsa)")
     keygen.add_argument("--bits", type=int, default=2048, help="RSA key size (default 2048)")
     keygen.add_argument("--out", type=Path, help="where to write the key (default dkim-SELECTOR.pem)")
+
+    suppress = sub.add_parser(
+        "suppress",
+        help="the campaign's suppression list",
+        description="Addresses on the suppression list are skipped (state suppressed, "
+        "counted) by later sends. Hard failures (user unknown, domain does not exist) "
+        "are added automatically; policy and authentication refusals never are.",
+    )
+    ssub = suppress.add_subparsers(dest="suppress_command", metavar="ACTION", required=True)
+    s_add = ssub.add_parser("add", help="suppress addresses")
+    s_add.add_argument("addresses", nargs="+")
+    s_add.add_argument("--reason", default="manual", help="why (kept with the entry; default manual)")
+    s_remove = ssub.add_parser("remove", help="take addresses off the list")
+    s_remove.add_argument("addresses", nargs="+")
+    s_list = ssub.add_parser("list", help="show the list")
+    s_list.add_argument("--format", choices=("text", "csv", "json"), default="text")
 
     status = sub.add_parser("status", help="counts by state, retry queue, errors by reply code")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -383,6 +400,50 @@ class _StderrHandler(logging.Handler):
             self.handleError(record)
 
 
+def _suppress(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args)
+    ledger = SqliteLedger(settings.ledger_path)
+    try:
+        if args.suppress_command == "list":
+            rows = ledger.suppressions()
+            if args.format == "json":
+                json.dump(
+                    [
+                        {
+                            "address": k,
+                            "reason": r,
+                            "at": dt.datetime.fromtimestamp(a, dt.UTC).isoformat(),
+                            "source": s,
+                        }
+                        for k, r, a, s in rows
+                    ],
+                    out,
+                    indent=2,
+                )
+                out.write("\n")
+            elif args.format == "csv":
+                writer = csv.writer(out, lineterminator="\n")
+                writer.writerow(["address", "reason", "at", "source"])
+                writer.writerows(
+                    [(k, r, dt.datetime.fromtimestamp(a, dt.UTC).isoformat(), s) for k, r, a, s in rows]
+                )
+            else:
+                for k, r, a, s in rows:
+                    out.write(f"{k}  {r} ({s}, {dt.datetime.fromtimestamp(a, dt.UTC):%Y-%m-%d %H:%M} UTC)\n")
+                out.write(f"{len(rows)} suppressed\n")
+            return 0
+        keys = [dedupe_key(a.strip()) for a in args.addresses]
+        if args.suppress_command == "add":
+            n = ledger.suppress(keys, reason=args.reason, source="manual")
+            out.write(f"{n} address(es) added to the suppression list ({len(keys) - n} already there)\n")
+        else:
+            n = ledger.unsuppress(keys)
+            out.write(f"{n} address(es) removed from the suppression list\n")
+        return 0
+    finally:
+        ledger.close()
+
+
 def _preview(args: argparse.Namespace, out: TextIO) -> int:
     path = config_path(args.config)
     load(path)  # a broken notify.toml is reported now, not in the browser
@@ -469,6 +530,8 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
             return _check_spf(args, out) if args.check_command == "spf" else _check(args, out)
         if args.command == "dkim":
             return _keygen(args, out)
+        if args.command == "suppress":
+            return _suppress(args, out)
         if args.command == "preview":
             return _preview(args, out)
         if args.command == "lint":

@@ -263,6 +263,7 @@ async def deliver(
         nonlocal connection_trouble
         now = outcome.at or time.time()
         state, next_at, text = next_state(outcome, item.claimed, throttle, now=now)
+        reply = None if outcome.accepted else classify_reply(outcome.code, outcome.text)
         results.append(
             Result(
                 item.claimed.row,
@@ -274,7 +275,8 @@ async def deliver(
                 now,
                 next_at,
                 item.message_id,
-                None if outcome.accepted else classify_reply(outcome.code, outcome.text).reason,
+                None if reply is None else reply.reason,
+                suppress=state is State.FAILED and reply is not None and reply.hard,
             )
         )
         report.attempts += 1

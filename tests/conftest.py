@@ -28,6 +28,8 @@ COMMANDS = [
     "deadlines",
     "status",
     "report",
+    "suppress add",
+    "suppress list",
 ]
 
 

@@ -63,3 +63,36 @@ def test_status_and_report_show_the_reason(campaign: Campaign, sink: Sink) -> No
         "ana@example.com": "user_unknown",
         "ben@example.org": "spam_detected",
     }
+
+
+def test_a_hard_failure_is_suppressed_for_later_notices_and_a_policy_one_is_not(
+    campaign: Campaign, sink: Sink
+) -> None:
+    """550 5.1.1 puts the address on the suppression list; 550 5.7.1 (our reputation) does not.
+    A later notice skips the suppressed address, counts it, and sends it once taken off."""
+    sink.fault("ana@example.com", Fault("rcpt", "550 5.1.1 user unknown"))
+    sink.fault("ben@example.org", Fault("rcpt", "550 5.7.1 blocked using Spamhaus"))
+    campaign.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
+    listed = campaign.notify("suppress", "list", "--format", "json")
+    assert [e["address"] for e in json.loads(listed.out)] == ["ana@example.com"]
+    update = campaign.root / "templates" / "update"
+    import shutil
+
+    shutil.copytree(campaign.root / "templates" / "breach-notice", update)
+    sink.handler.received.clear()
+    result = campaign.notify(
+        "send", "--segment", "affected", "--notice", "update", "--transport", sink.url, "--yes"
+    )
+    assert "1 suppressed" in result.out
+    assert "ana@example.com" not in sink.by_recipient() and "ben@example.org" in sink.by_recipient()
+    assert campaign.notify("suppress", "remove", "ana@example.com").out.startswith("1 address(es) removed")
+    campaign.notify("send", "--segment", "affected", "--notice", "update", "--transport", sink.url, "--yes")
+    assert sink.by_recipient()["ana@example.com"] == 1
+
+
+def test_addresses_can_be_suppressed_by_hand(campaign: Campaign) -> None:
+    added = campaign.notify("suppress", "add", "Dan@Example.com", "--reason", "asked by phone")
+    assert added.out.startswith("1 address(es) added")
+    assert "dan@example.com  asked by phone (manual" in campaign.notify("suppress", "list").out
+    result = campaign.notify("send", "--segment", "all", "--yes")
+    assert "1 suppressed" in result.out and len(campaign.outbox()) == 3

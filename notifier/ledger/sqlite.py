@@ -76,6 +76,7 @@ class Result:
     next_attempt_at: float | None
     message_id: str
     reason: str | None = None  # reply vocabulary (notifier.replies), None when accepted
+    suppress: bool = False  # a hard failure: the address cannot receive mail, skip it in later notices
 
 
 def _user() -> str:
@@ -392,6 +393,17 @@ class SqliteLedger:
                     "UPDATE messages SET state='pending', next_attempt_at=NULL WHERE id IN "
                     "(SELECT id FROM run_targets) AND state IN ('sent', 'failed')"
                 )
+            # The suppression list may have changed since the rows were planned.
+            db.execute(
+                "UPDATE messages SET state='suppressed' WHERE id IN (SELECT id FROM run_targets) "
+                "AND state IN ('pending', 'deferred') AND recipient_id IN "
+                "(SELECT r.id FROM recipients r JOIN suppressions s ON s.key = r.key)"
+            )
+            db.execute(
+                "UPDATE messages SET state='pending' WHERE id IN (SELECT id FROM run_targets) "
+                "AND state='suppressed' AND recipient_id NOT IN "
+                "(SELECT r.id FROM recipients r JOIN suppressions s ON s.key = r.key)"
+            )
         by_state = dict(
             db.execute(
                 "SELECT m.state, count(*) FROM run_targets t JOIN messages m ON m.id=t.id GROUP BY m.state"
@@ -522,6 +534,35 @@ class SqliteLedger:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(r.row, run_id, r.at, r.verdict, r.code, r.text, r.queue_id, r.reason) for r in results],
         )
+        hard = [r for r in results if r.suppress]
+        if hard:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO suppressions (key, reason, at, source) SELECT r.key, ?, ?, 'smtp' "
+                "FROM messages m JOIN recipients r ON r.id = m.recipient_id WHERE m.id = ?",
+                [(r.reason or "hard", r.at, r.row) for r in hard],
+            )
+
+    def suppress(self, keys: Iterable[str], *, reason: str, source: str) -> int:
+        """Add addresses (dedupe keys) to the suppression list; returns how many were new."""
+        with self._tx() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO suppressions (key, reason, at, source) VALUES (?, ?, ?, ?)",
+                [(k, reason, time.time(), source) for k in keys],
+            )
+            return db.total_changes - before
+
+    def unsuppress(self, keys: Iterable[str]) -> int:
+        with self._tx() as db:
+            before = db.total_changes
+            db.executemany("DELETE FROM suppressions WHERE key=?", [(k,) for k in keys])
+            return db.total_changes - before
+
+    def suppressions(self) -> list[tuple[str, str, float, str]]:
+        return [
+            tuple(r)
+            for r in self._db.execute("SELECT key, reason, at, source FROM suppressions ORDER BY key")
+        ]
 
     def release(self, rows: Iterable[int]) -> None:
         """Claimed but never handed over (a clean stop): back to their earlier state."""
