@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__, pipeline
+from .bounces import parse_bounce
 from .campaign import init_campaign
 from .deadlines_view import deadline_report, write_deadlines
 from .dnscheck.lookup import Lookup
@@ -200,6 +201,18 @@ def _parser() -> argparse.ArgumentParser:
     keygen.add_argument("--type", choices=("rsa", "ed25519"), default="rsa", help="key type (default rsa)")
     keygen.add_argument("--bits", type=int, default=2048, help="RSA key size (default 2048)")
     keygen.add_argument("--out", type=Path, help="where to write the key (default dkim-SELECTOR.pem)")
+
+    bounces = sub.add_parser("bounces", help="bounce and complaint mail")
+    bsub = bounces.add_subparsers(dest="bounces_command", metavar="ACTION", required=True)
+    bparse = bsub.add_parser(
+        "parse",
+        help="show what bounce messages say, without touching the ledger",
+        description="For each .eml file: kind (bounce, delay, complaint, auto-reply, not a "
+        "bounce) and per recipient the address, action, status, reply code, reason and "
+        "hard/soft. Reads only; for debugging a bounce mailbox.",
+    )
+    bparse.add_argument("files", nargs="+", type=Path)
+    bparse.add_argument("--json", action="store_true", help="machine-readable output")
 
     suppress = sub.add_parser(
         "suppress",
@@ -400,6 +413,30 @@ class _StderrHandler(logging.Handler):
             self.handleError(record)
 
 
+def _bounces_parse(args: argparse.Namespace, out: TextIO) -> int:
+    results = []
+    for path in args.files:
+        try:
+            parsed = parse_bounce(path.read_bytes())
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        results.append((path, parsed))
+    if args.json:
+        json.dump([{"file": str(p), **b.as_dict()} for p, b in results], out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return 0
+    for path, parsed in results:
+        out.write(f"{path}: {parsed.kind}")
+        if parsed.original_message_id:
+            out.write(f" (original {parsed.original_message_id})")
+        out.write("\n")
+        for r in parsed.recipients:
+            hardness = "hard" if r.hard else "soft"
+            codes = f"{r.status or '-'}, {r.reply_code or '-'}"
+            out.write(f"  {r.address}: {r.action}, {codes}, {r.reason}, {hardness}\n")
+    return 0
+
+
 def _suppress(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
     ledger = SqliteLedger(settings.ledger_path)
@@ -530,6 +567,8 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
             return _check_spf(args, out) if args.check_command == "spf" else _check(args, out)
         if args.command == "dkim":
             return _keygen(args, out)
+        if args.command == "bounces":
+            return _bounces_parse(args, out)
         if args.command == "suppress":
             return _suppress(args, out)
         if args.command == "preview":

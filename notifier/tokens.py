@@ -52,8 +52,8 @@ class Tokens:
             raw = _unb32(token)
         except (ValueError, TypeError):
             return None
-        if len(raw) != 8 + _MAC_BYTES:
-            return None
+        if len(raw) != 8 + _MAC_BYTES or _b32(raw) != token.lower():
+            return None  # only the canonical spelling: the last character has a spare bit
         payload, mac = raw[:8], raw[8:]
         if not hmac.compare_digest(mac, self._mac(b"verp", payload)):
             return None

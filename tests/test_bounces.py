@@ -1,0 +1,166 @@
+"""Reading bounce mail: RFC 3464 reports, RFC 5965 complaints, auto-replies and plain-text
+bounces, from fixtures written for these tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from notifier.bounces import parse_bounce
+
+from .conftest import Campaign
+
+DSN = b"""From: MAILER-DAEMON@mx.example.net
+To: bounces+abcdef@bounces.example.com
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+This is the mail system at host mx.example.net. I'm sorry to have to inform you
+that your message could not be delivered.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: rfc822; gone@example.net
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <gone@example.net>: Recipient address rejected: User unknown
+
+Final-Recipient: rfc822; full@example.net
+Action: delayed
+Status: 4.2.2
+Diagnostic-Code: smtp; 452 4.2.2 Mailbox full
+
+--B
+Content-Type: text/rfc822-headers
+
+From: Example Security <security@example.com>
+To: gone@example.net
+Message-ID: <abc.breach-notice@example.com>
+Subject: Notice of Data Breach
+
+--B--
+"""
+
+ARF = b"""From: feedback@fbl.example.org
+To: abuse@example.com
+Subject: FW: complaint
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="F"
+
+--F
+Content-Type: text/plain
+
+This is an email abuse report.
+
+--F
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: SomeFBL/1.0
+Version: 1
+Original-Mail-From: <bounces+xyz@bounces.example.com>
+Original-Rcpt-To: <angry@example.org>
+
+--F
+Content-Type: message/rfc822
+
+From: Example Security <security@example.com>
+To: angry@example.org
+Message-ID: <def.breach-notice@example.com>
+Subject: Notice of Data Breach
+
+Dear customer
+--F--
+"""
+
+PLAIN = b"""From: Mail Delivery System <Mailer-Daemon@relay.example.org>
+To: bounces+qqq@bounces.example.com
+Subject: Mail delivery failed: returning message to sender
+X-Failed-Recipients: nobody@example.org
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  nobody@example.org
+    SMTP error from remote mail server after RCPT TO:<nobody@example.org>:
+    550 5.1.1 <nobody@example.org>... User Unknown
+
+------ This is a copy of the message, including all the headers. ------
+
+From: Example Security <security@example.com>
+To: nobody@example.org
+Message-ID: <ghi.breach-notice@example.com>
+"""
+
+VACATION = b"""From: Ana <ana@example.org>
+To: security@example.com
+Subject: Out of office: Notice of Data Breach
+Auto-Submitted: auto-replied
+
+I am away until Monday.
+"""
+
+
+def test_a_delivery_status_report_lists_each_recipient() -> None:
+    parsed = parse_bounce(DSN)
+    assert parsed.kind == "bounce"
+    assert parsed.original_message_id == "<abc.breach-notice@example.com>"
+    assert parsed.envelope_to == "bounces+abcdef@bounces.example.com"  # the VERP token comes back
+    gone, full = parsed.recipients
+    assert (gone.address, gone.action, gone.status, gone.reply_code, gone.reason, gone.hard) == (
+        "gone@example.net",
+        "failed",
+        "5.1.1",
+        "550",
+        "user_unknown",
+        True,
+    )
+    assert (full.action, full.reason, full.hard) == ("delayed", "mailbox_full", False)
+
+
+def test_a_feedback_report_is_a_complaint() -> None:
+    parsed = parse_bounce(ARF)
+    assert parsed.kind == "complaint" and parsed.feedback_type == "abuse"
+    assert [r.address for r in parsed.recipients] == ["angry@example.org"]
+    assert parsed.original_message_id == "<def.breach-notice@example.com>"
+
+
+def test_a_plain_text_bounce_names_the_failed_address_not_the_others() -> None:
+    parsed = parse_bounce(PLAIN)
+    assert parsed.kind == "bounce"
+    (r,) = parsed.recipients
+    assert (r.address, r.reason, r.hard) == ("nobody@example.org", "user_unknown", True)
+
+
+def test_an_auto_reply_is_not_a_bounce() -> None:
+    parsed = parse_bounce(VACATION)
+    assert parsed.kind == "auto-reply" and parsed.recipients == []
+
+
+def test_an_ordinary_message_is_not_a_bounce() -> None:
+    assert (
+        parse_bounce(b"From: a@example.org\r\nSubject: hello\r\n\r\nhi bob@example.org\r\n").kind
+        == "not-bounce"
+    )
+
+
+def test_notify_bounces_parse_reads_files_without_touching_the_ledger(
+    campaign: Campaign, tmp_path: Path
+) -> None:
+    (tmp_path / "dsn.eml").write_bytes(DSN)
+    (tmp_path / "arf.eml").write_bytes(ARF)
+    result = campaign.notify("bounces", "parse", str(tmp_path / "dsn.eml"), str(tmp_path / "arf.eml"))
+    assert "gone@example.net: failed, 5.1.1, 550, user_unknown, hard" in result.out
+    assert "arf.eml: complaint" in result.out
+    data = json.loads(campaign.notify("bounces", "parse", "--json", str(tmp_path / "dsn.eml")).out)
+    assert data[0]["recipients"][0]["address"] == "gone@example.net"
+    assert not (campaign.root / "ledger.sqlite").exists()
