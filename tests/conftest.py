@@ -30,6 +30,7 @@ COMMANDS = [
     "report",
     "suppress add",
     "suppress list",
+    "bounces parse",
 ]
 
 
