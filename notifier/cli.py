@@ -27,6 +27,7 @@ from .dnscheck.lookup import Lookup
 from .dnscheck.spf import evaluate
 from .dnsresolver import make_resolver
 from .errors import NotifierError, UsageError
+from .ingest import ingest
 from .ledger import SqliteLedger
 from .lint import lint_campaign, write_lint
 from .preflight import campaign_report
@@ -37,6 +38,7 @@ from .segments import resolve
 from .send import SendOptions, notice_context, run_send
 from .settings import Settings, config_path, load
 from .signing import generate_key, public_txt
+from .tokens import Tokens
 from .transports import from_url
 from .views import report_rows, status_data, write_report, write_status
 
@@ -213,6 +215,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     bparse.add_argument("files", nargs="+", type=Path)
     bparse.add_argument("--json", action="store_true", help="machine-readable output")
+    bingest = bsub.add_parser(
+        "ingest",
+        help="read bounce mail into the ledger",
+        description="Read .eml files, mbox files or Maildir folders (nothing is moved or "
+        "deleted). Matches each bounce by VERP token, then original Message-ID, then "
+        "address; hard bounces and complaints suppress the address. Re-reading the same "
+        "mail changes nothing; unmatched mail is reported.",
+    )
+    bingest.add_argument("sources", nargs="+", type=Path)
 
     suppress = sub.add_parser(
         "suppress",
@@ -437,6 +448,25 @@ def _bounces_parse(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _bounces_ingest(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args)
+    ledger = SqliteLedger(settings.ledger_path)
+    try:
+        report = ingest(ledger, Tokens(settings.secret or ledger.secret()), list(args.sources))
+    finally:
+        ledger.close()
+    matched = ", ".join(f"{n} by {how}" for how, n in sorted(report.matched.items())) or "none"
+    out.write(
+        f"Read {report.messages} message(s): {report.already_seen} seen before, "
+        f"{report.not_bounces} not bounces; "
+        f"{report.recipients} recipient report(s), matched {matched}; {report.suppressed} address(es) "
+        "newly suppressed\n"
+    )
+    for line in report.unmatched:
+        out.write(f"  unmatched: {line}\n")
+    return 1 if report.unmatched else 0
+
+
 def _suppress(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
     ledger = SqliteLedger(settings.ledger_path)
@@ -568,7 +598,9 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
         if args.command == "dkim":
             return _keygen(args, out)
         if args.command == "bounces":
-            return _bounces_parse(args, out)
+            return (
+                _bounces_ingest(args, out) if args.bounces_command == "ingest" else _bounces_parse(args, out)
+            )
         if args.command == "suppress":
             return _suppress(args, out)
         if args.command == "preview":

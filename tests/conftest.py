@@ -31,6 +31,7 @@ COMMANDS = [
     "suppress add",
     "suppress list",
     "bounces parse",
+    "bounces ingest",
 ]
 
 

@@ -4,11 +4,14 @@ bounces, from fixtures written for these tests."""
 from __future__ import annotations
 
 import json
+import mailbox
+import sqlite3
 from pathlib import Path
 
 from notifier.bounces import parse_bounce
 
 from .conftest import Campaign
+from .smtpsink import Sink
 
 DSN = b"""From: MAILER-DAEMON@mx.example.net
 To: bounces+abcdef@bounces.example.com
@@ -164,3 +167,61 @@ def test_notify_bounces_parse_reads_files_without_touching_the_ledger(
     data = json.loads(campaign.notify("bounces", "parse", "--json", str(tmp_path / "dsn.eml")).out)
     assert data[0]["recipients"][0]["address"] == "gone@example.net"
     assert not (campaign.root / "ledger.sqlite").exists()
+
+
+def _bounce_for(
+    received_from: str, to_address: str, message_id: str, code: str = "550 5.1.1 user unknown"
+) -> bytes:
+    return (
+        f"From: MAILER-DAEMON@mx.example.net\r\nTo: {received_from}\r\nSubject: Undelivered Mail\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+        f"Final-Recipient: rfc822; {to_address}\r\nAction: failed\r\nStatus: {code.split()[1]}\r\n"
+        f"Diagnostic-Code: smtp; {code}\r\n\r\n"
+        f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nTo: {to_address}\r\n"
+        f"Message-ID: {message_id}\r\n\r\n--B--\r\n"
+    ).encode()
+
+
+def test_ingest_matches_by_verp_marks_bounced_suppresses_and_is_idempotent(
+    campaign: Campaign, sink: Sink, tmp_path: Path
+) -> None:
+    """A hard bounce sent back to the VERP address of Ana's message marks it bounced and
+    suppresses her; a complaint suppresses Ben; reading the same mailbox again changes nothing;
+    an unknown address is reported, never dropped."""
+    campaign.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
+    ana = next(r for r in sink.received if r.rcpt_to == "ana@example.com")
+    box = mailbox.Maildir(tmp_path / "bounces", create=True)
+    box.add(_bounce_for(ana.mail_from, "ana@example.com", "<unknown@example.com>"))
+    box.add(ARF.replace(b"angry@example.org", b"ben@example.org"))
+    box.add(_bounce_for("someone@example.com", "stranger@example.net", "<x@y>"))
+    first = campaign.notify("bounces", "ingest", str(tmp_path / "bounces"))
+    assert "matched 1 by address, 1 by verp" in first.out
+    assert "unmatched:" in first.out and "stranger@example.net" in first.out
+    assert first.code == 1
+    db = sqlite3.connect(campaign.root / "ledger.sqlite")
+    states = dict(
+        db.execute("SELECT r.email, m.state FROM messages m JOIN recipients r ON r.id=m.recipient_id")
+    )
+    assert states["ana@example.com"] == "bounced" and states["ben@example.org"] == "sent"
+    suppressed = dict(db.execute("SELECT key, reason FROM suppressions"))
+    # The stranger's hard bounce suppresses too: harmless, and it protects a later import.
+    assert suppressed == {"ana@example.com": "user_unknown", "ben@example.org": "complaint",
+                          "stranger@example.net": "user_unknown"}
+    again = campaign.notify("bounces", "ingest", str(tmp_path / "bounces"))
+    assert "3 seen before" in again.out and "0 address(es) newly suppressed" in again.out
+    assert db.execute("SELECT count(*) FROM bounce_events").fetchone()[0] == 3
+    assert len(list((tmp_path / "bounces" / "new").iterdir())) == 3  # nothing moved or deleted
+
+
+def test_ingest_reads_mbox_and_eml_files(campaign: Campaign, tmp_path: Path) -> None:
+    eml = tmp_path / "one.eml"
+    eml.write_bytes(DSN)
+    mbox_path = tmp_path / "box.mbox"
+    box = mailbox.mbox(mbox_path)
+    box.add(PLAIN)
+    box.close()
+    result = campaign.notify("bounces", "ingest", str(eml), str(mbox_path))
+    assert result.out.startswith("Read 2 message(s)")

@@ -118,6 +118,20 @@ CREATE TABLE IF NOT EXISTS checks (
     failed  TEXT NOT NULL,
     report  TEXT NOT NULL
 );
+-- Every bounce, delay, complaint or auto-reply read, once (digest), matched or not.
+CREATE TABLE IF NOT EXISTS bounce_events (
+    id        INTEGER PRIMARY KEY,
+    digest    TEXT NOT NULL,
+    at        REAL NOT NULL,
+    source    TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    address   TEXT NOT NULL DEFAULT '',
+    message   INTEGER,
+    matched   TEXT NOT NULL DEFAULT '',
+    reason    TEXT NOT NULL DEFAULT '',
+    hard      INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (digest, address)
+);
 -- Test sends from the preview to seed addresses: never counted as a notice sent.
 CREATE TABLE IF NOT EXISTS test_sends (
     id       INTEGER PRIMARY KEY,

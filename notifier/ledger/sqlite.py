@@ -564,6 +564,33 @@ class SqliteLedger:
             for r in self._db.execute("SELECT key, reason, at, source FROM suppressions ORDER BY key")
         ]
 
+    def record_bounce(
+        self,
+        *,
+        digest: str,
+        source: str,
+        kind: str,
+        address: str,
+        message: int | None,
+        matched: str,
+        reason: str,
+        hard: bool,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO bounce_events "
+                "(digest, at, source, kind, address, message, matched, reason, hard) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (digest, time.time(), source, kind, address, message, matched, reason, int(hard)),
+            )
+
+    def mark_bounced(self, row: int, *, reason: str) -> None:
+        """Accepted, then bounced for good (the recipient's address cannot receive mail)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE messages SET state='bounced', reason=? WHERE id=? AND state='sent'", (reason, row)
+            )
+
     def release(self, rows: Iterable[int]) -> None:
         """Claimed but never handed over (a clean stop): back to their earlier state."""
         ids = list(rows)
