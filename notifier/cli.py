@@ -263,6 +263,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only messages that may have been delivered twice after a hard stop",
     )
+    report.add_argument(
+        "--unreached",
+        action="store_true",
+        help="people email could not reach (invalid, bounced, failed, suppressed), with their postal "
+        "fields, for a substitute notice",
+    )
     report.add_argument("--notice", help="only this notice")
     report.add_argument("--format", choices=("csv", "json"), default="csv")
     report.add_argument(
@@ -330,6 +336,8 @@ def _lists_check(args: argparse.Namespace, out: TextIO) -> int:
 def _report(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
     states = [s.strip() for arg in args.state for s in arg.split(",") if s.strip()]
+    if args.unreached:
+        states = sorted(set(states) | {"invalid", "bounced", "failed", "suppressed"})
     ledger = SqliteLedger(settings.ledger_path)
     try:
         rows = report_rows(

@@ -208,8 +208,11 @@ def test_ingest_matches_by_verp_marks_bounced_suppresses_and_is_idempotent(
     assert states["ana@example.com"] == "bounced" and states["ben@example.org"] == "sent"
     suppressed = dict(db.execute("SELECT key, reason FROM suppressions"))
     # The stranger's hard bounce suppresses too: harmless, and it protects a later import.
-    assert suppressed == {"ana@example.com": "user_unknown", "ben@example.org": "complaint",
-                          "stranger@example.net": "user_unknown"}
+    assert suppressed == {
+        "ana@example.com": "user_unknown",
+        "ben@example.org": "complaint",
+        "stranger@example.net": "user_unknown",
+    }
     again = campaign.notify("bounces", "ingest", str(tmp_path / "bounces"))
     assert "3 seen before" in again.out and "0 address(es) newly suppressed" in again.out
     assert db.execute("SELECT count(*) FROM bounce_events").fetchone()[0] == 3

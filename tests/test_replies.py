@@ -96,3 +96,20 @@ def test_addresses_can_be_suppressed_by_hand(campaign: Campaign) -> None:
     assert "dan@example.com  asked by phone (manual" in campaign.notify("suppress", "list").out
     result = campaign.notify("send", "--segment", "all", "--yes")
     assert "1 suppressed" in result.out and len(campaign.outbox()) == 3
+
+
+def test_report_unreached_lists_who_needs_a_substitute_notice(campaign: Campaign, sink: Sink) -> None:
+    """Invalid rows, hard failures and suppressed people, with their postal fields."""
+    import csv
+    import io
+
+    campaign.write_list(
+        "email,first_name,postal_address,exposed\n"
+        "ok@example.com,Ok,1 Road,email\n"
+        "gone@example.com,Gone,2 Road,email\n"
+        "not-an-address,Bad,3 Road,email\n"
+    )
+    sink.fault("gone@example.com", Fault("rcpt", "550 5.1.1 user unknown"))
+    campaign.notify("send", "--segment", "all", "--transport", sink.url, "--yes")
+    rows = list(csv.DictReader(io.StringIO(campaign.notify("report", "--unreached").out)))
+    assert {(r["state"], r["postal_address"]) for r in rows} == {("failed", "2 Road"), ("invalid", "3 Road")}
