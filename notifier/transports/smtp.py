@@ -140,6 +140,7 @@ class SmtpTransport:
         self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
         self._open = 0
         self._lock = asyncio.Lock()
+        self._closing: list[object] = []  # protocols of closed connections, awaited in close()
 
     def _client(self) -> aiosmtplib.SMTP:
         s = self.settings
@@ -209,6 +210,7 @@ class SmtpTransport:
 
     def _discard(self, client: aiosmtplib.SMTP) -> None:
         self._open -= 1
+        self._closing.append(client.protocol)
         client.close()
 
     async def send(self, envelope: Envelope, data: bytes) -> Outcome:
@@ -267,8 +269,17 @@ class SmtpTransport:
     async def close(self) -> None:
         while not self._idle.empty():
             client = self._idle.get_nowait()
+            self._closing.append(client.protocol)
             try:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 client.close()
         self._open = 0
+        # Wait until every socket is really closed: a TLS close needs a few more turns of the
+        # event loop, and a loop that ends first leaves the socket open (ResourceWarning).
+        deadline = time.monotonic() + 1.0
+        for protocol in self._closing:
+            # aiosmtplib's protocol drops its transport in connection_lost.
+            while getattr(protocol, "transport", None) is not None and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+        self._closing.clear()
