@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import pipeline
 from .checks import (
@@ -25,7 +26,7 @@ from .checks import (
 from .dnscheck.lookup import Lookup
 from .dnscheck.report import Finding, Report, Status
 from .dnsresolver import make_resolver
-from .ledger import SqliteLedger
+from .ledger import Claimed, SqliteLedger
 from .lint import LintReport, lint_recipients, load_content_rules
 from .render import DEFAULT_CATEGORIES, Notice
 from .segments import Segment
@@ -110,18 +111,24 @@ def campaign_report(
         try:
             imports = pipeline.import_lists(ledger, list_files)
             pipeline.plan(ledger, notice.name, imports, segment, resend=False)
-            first = next(ledger.targets_to_send(0.0), None)
-            role = sum(1 for c in ledger.targets_to_send(0.0) if is_role(c.recipient.email))
-            factory = pipeline.MessageFactory(notice, settings.sender, Tokens(ledger.secret()), signer=None)
-            sample = factory.prepare(first).data if first is not None else None
-            people = (
-                (c.recipient.template_view(), f"{c.recipient.source}:{c.recipient.line}")
-                for c in ledger.targets_to_send(0.0)
-            )
+            # One pass over the segment: the sample message, role addresses and the lint.
+            seen: list[Claimed] = []
+            role = 0
+
+            def people() -> Iterator[tuple[dict[str, Any], str]]:
+                nonlocal role
+                for c in ledger.targets_to_send(0.0):
+                    if not seen:
+                        seen.append(c)
+                    role += is_role(c.recipient.email)
+                    yield c.recipient.template_view(), f"{c.recipient.source}:{c.recipient.line}"
+
             categories = {**DEFAULT_CATEGORIES, **notice.context.get("categories", {})}
             linted = lint_recipients(
-                load_content_rules(), notice.render, notice.context, people, categories=categories
+                load_content_rules(), notice.render, notice.context, people(), categories=categories
             )
+            factory = pipeline.MessageFactory(notice, settings.sender, Tokens(ledger.secret()), signer=None)
+            sample = factory.prepare(seen[0]).data if seen else None
         finally:
             ledger.close()
     suppressed = 0

@@ -64,7 +64,6 @@ class _Loaded:
     settings: Settings
     version: str
     ledger: SqliteLedger
-    segment_counts: dict[str, int]
     members: dict[str, set[int]]
 
 
@@ -108,7 +107,7 @@ class PreviewApp:
             settings = load(self.config)
             ledger = SqliteLedger(Path(self._tmp.name) / f"preview-{version}.sqlite", shared=True)
             pipeline.import_lists(ledger, settings.list_files)
-            self._loaded = _Loaded(settings, version, ledger, {}, {})
+            self._loaded = _Loaded(settings, version, ledger, {})
             self._notices = {}
         return self._loaded
 

@@ -186,18 +186,3 @@ class Sink:
         while len(self.received) < n and time.monotonic() < deadline:
             time.sleep(0.02)
 
-
-if __name__ == "__main__":  # a sink for benchmarks and manual runs: python tests/smtpsink.py PORT
-    import sys
-
-    sink = Sink()
-    if len(sys.argv) > 1:
-        sink.port = int(sys.argv[1])
-        sink.controller = Controller(sink.handler, hostname="127.0.0.1", port=sink.port, decode_data=False)
-    sink.start()
-    print(f"listening on 127.0.0.1:{sink.port}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        sink.stop()
