@@ -18,27 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from notifier.bounces import parse_bounce
+from notifier.reasons import SISIMAI as TO_SISIMAI
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "bounces-dev"
-TO_SISIMAI = {
-    "user_unknown": "userunknown",
-    "host_unknown": "hostunknown",
-    "mailbox_full": "mailboxfull",
-    "mailbox_disabled": "suspend",
-    "has_moved": "hasmoved",
-    "blocked": "blocked",
-    "spam_detected": "spamdetected",
-    "policy": "policyviolation",
-    "authentication": "authfailure",
-    "rate_limited": "toomanyconn",
-    "message_too_big": "mesgtoobig",
-    "expired": "expired",
-    "system": "systemerror",
-    "network": "networkerror",
-    "other": "undefined",
-    "complaint": "feedback",
-    "delivered": "delivered",
-}
 
 
 def main() -> None:

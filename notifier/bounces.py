@@ -10,16 +10,17 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.message
+import email.utils
 import re
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 
-from .replies import classify_reply
+from .reasons import command_in, is_hard, reason_for
 
 __all__ = ["BouncedRecipient", "ParsedBounce", "parse_bounce"]
 
 _ADDRESS = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
+    r"(?:\"[^\"\r\n<>@]+\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
 )
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _CODE = re.compile(r"(?<![\d.])([245]\d\d)(?![\d.])")
@@ -29,11 +30,11 @@ _AUTO_SUBJECT = re.compile(
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|delivery (status|failure|has failed)|returned mail|failure notice|"
     r"mail delivery|could not be delivered|non.?delivery|delivery problem|rejected|"
-    r"failed|warning: could not send",
+    r"failed|failure|warning: could not send|warning: message .{0,60} delayed|delayed mail",
     re.I,
 )
 _NOT_RECIPIENTS = re.compile(
-    r"^(mailer-daemon|postmaster|root|noreply|no-reply|bounce[s]?|mail-daemon)@", re.I
+    r"^(mailer[-_]daemon|post_?master|root|noreply|no-reply|bounce[s]?|mail-daemon)@", re.I
 )
 
 
@@ -55,6 +56,9 @@ class ParsedBounce:
     original_message_id: str = ""
     envelope_to: str = ""  # where the bounce was sent: our VERP address, if it carries one
     feedback_type: str = ""
+    provider_id: str = ""  # the sending provider's message id (Amazon SES), when it says
+    event_id: str = ""  # the notification's own id (SNS MessageId): redelivery detection
+    at: float | None = None  # when it happened, as the report says (Date, SES timestamp)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -62,6 +66,8 @@ class ParsedBounce:
             "original_message_id": self.original_message_id,
             "envelope_to": self.envelope_to,
             "feedback_type": self.feedback_type,
+            "provider_id": self.provider_id,
+            "at": self.at,
             "recipients": [dataclasses.asdict(r) for r in self.recipients],
         }
 
@@ -73,6 +79,13 @@ def _text(value: object) -> str:
         return str(make_header(decode_header(str(value))))
     except Exception:
         return str(value)
+
+
+def _date(value: object) -> float | None:
+    try:
+        return email.utils.parsedate_to_datetime(str(value)).timestamp() if value else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def _addr(value: str) -> str:
@@ -116,60 +129,109 @@ def _original_headers(msg: email.message.Message) -> email.message.Message | Non
     return None
 
 
-_EXPIRED = re.compile(
-    r"giving up|all hosts have been failing|for the last \d+ seconds|retry time(out)? (not "
-    r"reached|exceeded)|could not be delivered (within|for)|delivery time expired|message expired|"
-    r"too long in (the )?queue|time limit",
-    re.I,
-)
-
-
-def _classify(action: str, status: str, diagnostic: str) -> tuple[str, bool, str]:
-    text = f"{status} {diagnostic}"
-    if _EXPIRED.search(text) or status.endswith(".4.7"):
-        return "expired", False, ""
-    if status.endswith(".7.13"):  # account disabled or suspended
-        return "mailbox_disabled", False, status[0] + "50"
+def _classify(
+    action: str, status: str, diagnostic: str, context: str = "", dtype: str = "smtp", near: str = ""
+) -> tuple[str, bool, str]:
+    """Reason, hard and reply code for one recipient. ``context`` is the text the bounce
+    gives about the recipient, ``near`` a wider window: either often names the SMTP
+    command that failed, which tells a filter's verdict (after DATA) from an unknown user."""
     code_m = _CODE.search(diagnostic)
-    code = int(code_m.group(1)) if code_m else None
-    text = f"{status} {diagnostic}".strip()
-    if code is None and status:
-        code = {"5": 550, "4": 450, "2": 250}[status[0]]
-    if action == "delayed":
-        code = code if code and code < 500 else 450
-    c = classify_reply(code, text)
-    reason = c.reason if c.reason != "delivered" or action == "delivered" else "other"
-    hard = c.hard or (reason in ("user_unknown", "host_unknown", "has_moved") and (code or 0) >= 500)
-    return reason, hard and action != "delayed", str(code or "")
+    code = code_m.group(1) if code_m else ""
+    text = diagnostic or context
+    command = command_in(diagnostic) or command_in(context) or command_in(near)
+    reason = reason_for(
+        status=status, code=code, text=text, command=command, action=action, diagnostic_type=dtype
+    )
+    if reason == "delivered" and action != "delivered":
+        reason = "on_hold"
+    klass = code[:1] or status[:1] or ("5" if action == "failed" else "4")
+    hard = action != "delayed" and is_hard(reason, klass)
+    return reason, hard, code
 
 
-def _dsn(msg: email.message.Message) -> list[BouncedRecipient]:
-    out: list[BouncedRecipient] = []
+def _windows(text: str, address: str, width: int = 300) -> str:
+    """Text within ``width`` characters of every mention of ``address``."""
+    low, out, at = text.lower(), [], 0
+    while (at := low.find(address, at)) >= 0:
+        out.append(text[max(0, at - width) : at + len(address) + width])
+        at += len(address)
+    return "\n".join(out)
+
+
+def _telling_line(text: str, address: str) -> str:
+    """The first line that names ``address`` and says something more (a code, a reason)."""
+    for line in text.splitlines():
+        if address in line.lower():
+            rest = line.lower().replace(address, "").strip(" \t<>:;,.()[]")
+            if len(rest) > 8 and (
+                _CODE.search(rest) or _STATUS.search(rest) or _DIAGNOSTIC_WORDS.search(rest)
+            ):
+                return " ".join(line.split())
+    return ""
+
+
+def _around(text: str, address: str) -> str:
+    """The lines of the human-readable part that talk about ``address``."""
+    at = text.lower().find(address)
+    if at < 0:
+        return ""
+    start = text.rfind("\n\n", 0, at)
+    end = text.find("\n\n", at)
+    return " ".join(text[start + 1 if start >= 0 else 0 : end if end >= 0 else None].split())[:800]
+
+
+def _status_blocks(msg: email.message.Message, human: str) -> list[email.message.Message]:
+    """The per-recipient field blocks of a delivery-status report; when the MIME structure
+    is broken (a boundary that never comes), the same fields found in the plain text."""
+    blocks: list[email.message.Message] = []
     for part in msg.walk():
-        if part.get_content_type() != "message/delivery-status":
+        if part.get_content_type() == "message/delivery-status":
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                blocks += [b for b in payload if isinstance(b, email.message.Message)]
+            else:
+                blocks += [email.message_from_string(p) for p in re.split(r"\n\s*\n", str(payload))]
+    if not blocks and re.search(r"^Final-Recipient:", human, re.I | re.M):
+        cut = _RETURNED.search(human)
+        text = human[: cut.start()] if cut else human
+        paragraphs = re.split(r"\n\s*\n", text)
+        blocks = [email.message_from_string(p.strip()) for p in paragraphs if "final-recipient:" in p.lower()]
+    return blocks
+
+
+def _dsn(msg: email.message.Message, human: str) -> list[BouncedRecipient]:
+    out: list[BouncedRecipient] = []
+    for block in _status_blocks(msg, human):
+        if not isinstance(block, email.message.Message):
             continue
-        blocks = part.get_payload()
-        if not isinstance(blocks, list):
-            blocks = [email.message_from_string(str(blocks))]
-        for block in blocks:
-            if not isinstance(block, email.message.Message):
-                continue
-            address = _addr(str(block.get("Final-Recipient") or block.get("Original-Recipient") or ""))
-            if not address:
-                continue
-            action = str(block.get("Action") or "failed").strip().lower()
-            status_m = _STATUS.search(str(block.get("Status") or ""))
-            status = status_m.group(0) if status_m else ""
-            diagnostic = " ".join(str(block.get("Diagnostic-Code") or "").replace("smtp;", " ").split())
-            reason, hard, code = _classify(action, status, diagnostic)
-            out.append(BouncedRecipient(address, action, status, code, diagnostic, reason, hard))
+        address = _addr(str(block.get("Final-Recipient") or block.get("Original-Recipient") or ""))
+        if not address:
+            continue
+        action = str(block.get("Action") or "failed").strip().lower()
+        status_m = _STATUS.search(str(block.get("Status") or ""))
+        status = status_m.group(0) if status_m else ""
+        raw_diagnostic = " ".join(str(block.get("Diagnostic-Code") or "").split())
+        dtype, sep, rest = raw_diagnostic.partition(";")
+        if sep and " " not in dtype.strip():
+            dtype, diagnostic = dtype.strip().lower(), rest.strip()
+        else:
+            dtype, diagnostic = "smtp", raw_diagnostic
+        context = _around(human, address)
+        near = _windows(human, address)
+        if not diagnostic:
+            # The report gives no diagnostic: the line naming the address may (OpenSMTPD,
+            # Sendmail), else the prose around it.
+            context = _telling_line(human, address) or near
+        reason, hard, code = _classify(action, status, diagnostic, context, dtype, near)
+        out.append(BouncedRecipient(address, action, status, code, diagnostic, reason, hard))
     return out
 
 
 _RETURNED = re.compile(
     r"^.{0,12}(-{2,}|={2,}|\*{2,}).{0,40}(original message|copy of the message|returned message|"
     r"below this line|message headers|original headers|unsent message|text of the message)"
-    r"|^content-type: message/rfc822|^(original message|the original message) (was|follows|headers)",
+    r"|^content-type: message/rfc822"
+    r"|^(the )?original message (follows|headers|(was|is) (attached|included|enclosed))",
     re.I | re.M,
 )
 _NOISE_LINE = re.compile(
@@ -180,6 +242,14 @@ _NOISE_LINE = re.compile(
 _ID_LOCAL = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-|^[0-9a-f.]{12,}$|^[0-9]{6,}\.|=|^ca[a-z0-9+_-]{30,}$", re.I
 )
+_DELAY = re.compile(
+    r"has not yet been delivered|will be retried|delivery attempts will continue|delayed \d+ hours|"
+    r"warning: could not send|delivery status notification \(delay\)|still trying|delivery delayed",
+    re.I,
+)
+_PERMANENT = re.compile(r"permanent (error|failure)|failed permanently|giving up|given up", re.I)
+# A line that starts with another address: the next recipient's paragraph (qmail, Exim).
+_NEXT_RECIPIENT = re.compile(r"\n[ \t]*<?[A-Za-z0-9._%+'=-]+@[A-Za-z0-9.-]+>?:?(?=\s)")
 _DIAGNOSTIC_WORDS = re.compile(
     r"\b[245]\d\d\b|\b[245]\.\d+\.\d+\b|unknown|not exist|no such|invalid|"
     r"rejected|full|quota|disabled|failed|refused|denied|unavailable",
@@ -209,7 +279,8 @@ def _plain(
             or "mailfrom=" in line.lower()
         ):
             continue
-        context = notice[line_start : line_start + 600]
+        nxt = _NEXT_RECIPIENT.search(notice, m.end())
+        context = notice[line_start : min(line_start + 600, nxt.start() if nxt else len(notice))]
         found[address] = " ".join(context.split())
     if original_to and set(found) & original_to:
         found = {a: c for a, c in found.items() if a in original_to}
@@ -220,13 +291,17 @@ def _plain(
     for address, context in found.items():
         status_m = _STATUS.search(context)
         status = status_m.group(0) if status_m else ""
-        reason, hard, code = _classify("failed", status, context)
+        reason, hard, code = _classify("failed", status, context, context, "smtp", _windows(notice, address))
         out.append(BouncedRecipient(address, "failed", status, code, context[:300], reason, hard))
     return out
 
 
 def parse_bounce(raw: bytes) -> ParsedBounce:
     """What a message says about delivery. Never raises for a malformed message."""
+    if raw.lstrip()[:1] == b"{":
+        from .sesevents import parse_ses_json
+
+        return parse_ses_json(raw) or ParsedBounce("not-bounce")
     msg = email.message_from_bytes(raw)
     ctype = msg.get_content_type()
     report_type = str(msg.get_param("report-type") or "").lower()
@@ -238,6 +313,21 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     )
     if original is not None:
         parsed.original_message_id = str(original.get("Message-ID") or "").strip()
+    parsed.at = _date(msg.get("Date"))
+    body = _body_text(msg)
+    if not body.strip():  # MIME structure too broken to walk: read the raw text
+        body = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[-1].decode("utf-8", errors="replace")
+    if '"notificationType"' in body or '"eventType"' in body:
+        # Amazon SES forwarding its own JSON notification by mail.
+        from .sesevents import parse_ses_json
+
+        start = body.find("{")
+        blob = body[start : body.rfind("}") + 1] if start >= 0 else ""
+        # Long lines arrive folded ("!" + newline + space, or newline + space).
+        for text in (blob, re.sub(r"!?\r?\n ", "", blob)):
+            ses = parse_ses_json(text.encode()) if text else None
+            if ses is not None:
+                return ses
     sender = _addr(str(msg.get("From") or ""))
     # The bounce goes back to the original sender: neither it nor the reporting system bounced.
     exclude = {sender, _addr(str(msg.get("To") or ""))} - {""}
@@ -264,7 +354,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
             )
         return parsed
 
-    dsn = _dsn(msg)
+    dsn = _dsn(msg, body)
     if dsn:
         failed = [r for r in dsn if r.action not in ("delivered", "relayed", "expanded")]
         if not failed:
@@ -281,7 +371,11 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         or msg.get("X-Autoreply")
         or msg.get("X-Autorespond")
         or _AUTO_SUBJECT.search(subject)
-    ) and not _BOUNCE_SUBJECT.search(subject):
+    ) and not (
+        _BOUNCE_SUBJECT.search(subject)
+        or msg.get("X-Failed-Recipients")
+        or (_NOT_RECIPIENTS.match(sender or "") and not _AUTO_SUBJECT.search(subject))
+    ):
         parsed.kind = "auto-reply"
         return parsed
 
@@ -294,18 +388,22 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     if original is not None:
         original_to = {_addr(str(v)) for v in (original.get_all("To") or [])} - {""}
     failed_header = {_addr(v) for v in str(msg.get("X-Failed-Recipients") or "").split(",")} - {""}
-    recipients = _plain(msg, _body_text(msg), exclude, failed_header or original_to)
+    recipients = _plain(msg, body, exclude, failed_header or original_to)
     if failed_header:
         recipients = [r for r in recipients if r.address in failed_header] or [
-            BouncedRecipient(a, "failed", "", "", "", *(_classify("failed", "", _body_text(msg))[:2]))
+            BouncedRecipient(a, "failed", "", "", "", *(_classify("failed", "", body)[:2]))
             for a in sorted(failed_header)
         ]
     if not recipients and original is not None:
         to = _addr(str(original.get("To") or ""))
         if to:
-            reason, hard, code = _classify("failed", "", _body_text(msg))
+            reason, hard, code = _classify("failed", "", body)
             recipients = [BouncedRecipient(to, "failed", "", code, "", reason, hard)]
-    if recipients:
+    if recipients and _DELAY.search(f"{subject}\n{body[:3000]}") and not _PERMANENT.search(body[:3000]):
+        # A warning that delivery is still being tried: not a bounce, never hard.
+        parsed.kind = "delay"
+        parsed.recipients = [dataclasses.replace(r, action="delayed", hard=False) for r in recipients]
+    elif recipients:
         parsed.kind = "bounce"
         parsed.recipients = recipients
     return parsed

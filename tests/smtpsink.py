@@ -185,4 +185,3 @@ class Sink:
         deadline = time.monotonic() + timeout
         while len(self.received) < n and time.monotonic() < deadline:
             time.sleep(0.02)
-

@@ -31,7 +31,7 @@ from .smtpsink import Fault, Sink
             False,
         ),
         (550, "5.1.6 Recipient addresses moved", "has_moved", True),
-        (554, "Transaction failed", "policy", False),
+        (554, "Transaction failed", "system", False),
         (550, "Requested action not taken: mailbox unavailable", "user_unknown", True),
         (None, "connection lost", "network", False),
         (454, "Throttling failure: Maximum sending rate exceeded.", "rate_limited", False),
