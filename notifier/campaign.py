@@ -98,6 +98,14 @@ passwords = "'password_hash' in recipient.exposed"
 
 [ledger]
 path = "ledger.sqlite"             # created 0600: it holds personal data
+
+# [bounces]
+# soft_threshold = 3               # soft bounces in a row that suppress an address...
+# soft_span = "24h"                # ...when spread over at least this long
+# shared_suppressions = "../suppressed.txt"   # one list for several campaigns
+
+# [serve]                          # `notify serve`: Amazon SES events via SNS
+# sns_topics = ["arn:aws:sns:eu-west-1:123456789012:ses-events"]
 '''
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -27,7 +28,8 @@ from .dnscheck.lookup import Lookup
 from .dnscheck.spf import evaluate
 from .dnsresolver import make_resolver
 from .errors import NotifierError, UsageError
-from .ingest import ingest
+from .imapsource import ingest_imap
+from .ingest import IngestReport, ingest, ingest_policy
 from .ledger import SqliteLedger
 from .lint import lint_campaign, write_lint
 from .preflight import campaign_report
@@ -36,11 +38,15 @@ from .recipients import dedupe_key
 from .render import load_notice
 from .segments import resolve
 from .send import SendOptions, notice_context, run_send
+from .serve import ServeApp, make_serve_server
 from .settings import Settings, config_path, load
 from .signing import generate_key, public_txt
+from .sns import SnsVerifier
+from .suppressions import SharedSuppressions
 from .tokens import Tokens
 from .transports import from_url
-from .views import report_rows, status_data, write_report, write_status
+from .unsubscribe import add_unsubscribe_routes
+from .views import outcome_table, report_rows, status_data, write_outcomes, write_report, write_status
 
 __all__ = ["main"]
 
@@ -167,6 +173,19 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; others warn)")
     preview.add_argument("--open", action="store_true", help="open the browser")
 
+    serve = sub.add_parser(
+        "serve",
+        help="HTTP endpoint for Amazon SES notifications via SNS",
+        description="POST /sns takes SNS notifications (Bounce, Complaint, Delivery, "
+        "DeliveryDelay, Reject; both SES formats). Each is verified (signature v1/v2, "
+        "certificate only from https sns.<region>.amazonaws.com, recent timestamp, TopicArn "
+        "in [serve] sns_topics) and recorded once by its MessageId; subscriptions are "
+        "confirmed only for allowed topics. Binds [serve] host/port (127.0.0.1:8026). "
+        "SIGTERM or Ctrl-C stops it.",
+    )
+    serve.add_argument("--port", type=int, help="port (default [serve] port, 8026)")
+    serve.add_argument("--host", help="bind address (default [serve] host, 127.0.0.1)")
+
     lint = sub.add_parser(
         "lint",
         help="does each notice say what the recipient's law requires?",
@@ -218,12 +237,16 @@ def _parser() -> argparse.ArgumentParser:
     bingest = bsub.add_parser(
         "ingest",
         help="read bounce mail into the ledger",
-        description="Read .eml files, mbox files or Maildir folders (nothing is moved or "
-        "deleted). Matches each bounce by VERP token, then original Message-ID, then "
-        "address; hard bounces and complaints suppress the address. Re-reading the same "
-        "mail changes nothing; unmatched mail is reported.",
+        description="Read .eml files, mbox files, Maildir folders, saved Amazon SES/SNS JSON "
+        "files (none of these is changed) or an IMAP mailbox imaps://USER@HOST[:PORT]/FOLDER "
+        "(password from NOTIFY_IMAP_PASSWORD; each message is flagged $NotifyRecorded, and "
+        "with ?move=FOLDER moved, only after it is recorded). Matches each report by VERP "
+        "token, then SES message id, then original Message-ID, then address. A failed "
+        "delivery marks the notice bounced; hard bounces and complaints suppress the "
+        "address, soft bounces after [bounces] soft_threshold in a row over soft_span. "
+        "Re-reading the same mail changes nothing; unmatched mail is kept and reported.",
     )
-    bingest.add_argument("sources", nargs="+", type=Path)
+    bingest.add_argument("sources", nargs="+", metavar="SOURCE")
 
     suppress = sub.add_parser(
         "suppress",
@@ -268,6 +291,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="people email could not reach (invalid, bounced, failed, suppressed), with their postal "
         "fields, for a substitute notice",
+    )
+    report.add_argument(
+        "--by",
+        choices=("reason", "domain"),
+        help="instead of rows, counts of delivered / accepted / complained / bounced / deferred / "
+        "unreached per reason or per recipient domain",
     )
     report.add_argument("--notice", help="only this notice")
     report.add_argument("--format", choices=("csv", "json"), default="csv")
@@ -340,16 +369,23 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         states = sorted(set(states) | {"invalid", "bounced", "failed", "suppressed"})
     ledger = SqliteLedger(settings.ledger_path)
     try:
-        rows = report_rows(
-            ledger, states=states, notice=args.notice, possibly_duplicated=args.possibly_duplicated
-        )
+
+        def write(fh: TextIO) -> int:
+            if args.by:
+                notice = args.notice or settings.notice
+                return write_outcomes(outcome_table(ledger, notice, args.by), args.by, args.format, fh)
+            rows = report_rows(
+                ledger, states=states, notice=args.notice, possibly_duplicated=args.possibly_duplicated
+            )
+            return write_report(rows, args.format, fh)
+
         if args.output:
             args.output.touch(mode=0o600)
             with args.output.open("w", encoding="utf-8", newline="") as fh:
-                n = write_report(rows, args.format, fh)
+                n = write(fh)
             sys.stderr.write(f"Wrote {n} rows to {args.output}\n")
         else:
-            write_report(rows, args.format, out)
+            write(out)
     finally:
         ledger.close()
     return 0
@@ -459,8 +495,16 @@ def _bounces_parse(args: argparse.Namespace, out: TextIO) -> int:
 def _bounces_ingest(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
     ledger = SqliteLedger(settings.ledger_path)
+    policy = ingest_policy(settings)
+    report = IngestReport()
     try:
-        report = ingest(ledger, Tokens(settings.secret or ledger.secret()), list(args.sources))
+        tokens = Tokens(settings.secret or ledger.secret())
+        for source in args.sources:
+            if source.startswith(("imaps://", "imap://")):
+                ingest_imap(ledger, tokens, source, report, policy, os.environ)
+            else:
+                part = ingest(ledger, tokens, [Path(source)], policy)
+                report.merge(part)
     finally:
         ledger.close()
     matched = ", ".join(f"{n} by {how}" for how, n in sorted(report.matched.items())) or "none"
@@ -508,11 +552,16 @@ def _suppress(args: argparse.Namespace, out: TextIO) -> int:
                 out.write(f"{len(rows)} suppressed\n")
             return 0
         keys = [dedupe_key(a.strip()) for a in args.addresses]
+        shared = SharedSuppressions(settings.shared_suppressions) if settings.shared_suppressions else None
         if args.suppress_command == "add":
             n = ledger.suppress(keys, reason=args.reason, source="manual")
+            if shared is not None:
+                shared.add(keys, args.reason)
             out.write(f"{n} address(es) added to the suppression list ({len(keys) - n} already there)\n")
         else:
             n = ledger.unsuppress(keys)
+            if shared is not None:
+                shared.remove(keys)
             out.write(f"{n} address(es) removed from the suppression list\n")
         return 0
     finally:
@@ -545,6 +594,53 @@ def _preview(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         server.server_close()
         app.close()
+    return 0
+
+
+def _serve(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args)
+    host = args.host or settings.serve_host
+    port = settings.serve_port if args.port is None else args.port
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        sys.stderr.write(
+            f"notify: WARNING: listening on {host}; put a TLS reverse proxy in front of it and expose "
+            "only /sns (and the unsubscribe paths).\n"
+        )
+    if not settings.sns_topics:
+        sys.stderr.write(
+            "notify: WARNING: [serve] sns_topics is empty, so every SNS message will be refused; "
+            "add the TopicArn(s) your SES configuration publishes to.\n"
+        )
+    ledger = SqliteLedger(settings.ledger_path, shared=True)
+    try:
+        app = ServeApp(
+            ledger,
+            Tokens(settings.secret or ledger.secret()),
+            SnsVerifier(frozenset(settings.sns_topics)),
+            ingest_policy(settings),
+        )
+        add_unsubscribe_routes(app, settings)
+        server = make_serve_server(app, host, port)
+    except BaseException:
+        ledger.close()
+        raise
+    out.write(f"Listening on http://{host}:{server.server_address[1]}/sns (Ctrl-C or SIGTERM stops)\n")
+    out.flush()
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.server_close()
+        ledger.close()
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(app.counts.items())) or "nothing"
+    out.write(f"Stopped; handled {counts}\n")
     return 0
 
 
@@ -613,6 +709,8 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
             return _suppress(args, out)
         if args.command == "preview":
             return _preview(args, out)
+        if args.command == "serve":
+            return _serve(args, out)
         if args.command == "lint":
             settings = _settings(args)
             name = args.notice or settings.notice
@@ -644,6 +742,12 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
     except KeyboardInterrupt:
         sys.stderr.write("notify: interrupted\n")
         return 130
+    except OSError as exc:
+        # Disk full, permissions, a vanished file: what was recorded so far stays recorded.
+        where = f" ({exc.filename})" if exc.filename else ""
+        sys.stderr.write(f"notify: error: {exc.strerror or exc}{where}\n")
+        sys.stderr.write("notify: what to do: fix the cause and run the same command again; it resumes\n")
+        return 1
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -24,6 +24,7 @@ from .progress import make_progress
 from .render import load_notice
 from .segments import resolve
 from .settings import Settings, Throttle
+from .suppressions import SharedSuppressions
 from .throttle import RateLimiter
 from .tokens import Tokens
 from .transports import OutboxTransport, SesTransport, Transport, from_url
@@ -98,6 +99,13 @@ def run_send(settings: Settings, options: SendOptions, *, stdin: TextIO, out: Te
     tmp: Path | None = None
     try:
         ledger.lock()
+        if settings.shared_suppressions is not None:
+            # Addresses another campaign found dead or that complained: skip them here too.
+            by_reason: dict[str, list[str]] = {}
+            for address, why in SharedSuppressions(settings.shared_suppressions).entries().items():
+                by_reason.setdefault(why, []).append(address)
+            for why, keys in by_reason.items():
+                ledger.suppress(keys, reason=why, source="shared")
         recovered = ledger.recover_in_flight()
         if recovered:
             out.write(

@@ -72,6 +72,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "ledger": {"path": "str"},
     "dns": {"nameservers": "list[str]", "timeout": "float"},
     "preview": {"seeds": "list[str]"},
+    "bounces": {"soft_threshold": "int", "soft_span": "duration", "shared_suppressions": "str"},
+    "serve": {"host": "str", "port": "int", "sns_topics": "list[str]", "public_url": "str"},
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
@@ -164,6 +166,13 @@ class Settings:
     secret: bytes | None = None
     dkim: Dkim | None = None
     preview_seeds: tuple[str, ...] = ()
+    soft_threshold: int = 3  # soft bounces in a row that suppress an address...
+    soft_span: float = 86400.0  # ...when spread over at least this long (seconds)
+    shared_suppressions: Path | None = None  # a suppression list shared across campaigns
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8026
+    sns_topics: tuple[str, ...] = ()  # TopicArns whose SNS notifications `notify serve` accepts
+    public_url: str = ""  # where `notify serve` is reachable from the internet (unsubscribe links)
 
 
 def config_path(cli_value: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -436,6 +445,8 @@ def load(
             hint="use a long random value, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`",
         )
     files = cfg.get("lists", {}).get("files", [])
+    bounces = cfg.get("bounces", {})
+    serve = cfg.get("serve", {})
     sender = _sender(cfg, str(path), lines)
     return Settings(
         path=path,
@@ -457,4 +468,13 @@ def load(
         secret=secret_env.encode() if secret_env else None,
         dkim=_dkim(cfg, root, env, str(path), lines, sender),
         preview_seeds=tuple(cfg.get("preview", {}).get("seeds", [])),
+        soft_threshold=max(1, int(bounces.get("soft_threshold", 3))),
+        soft_span=float(bounces.get("soft_span", 86400.0)),
+        shared_suppressions=(root / bounces["shared_suppressions"])
+        if "shared_suppressions" in bounces
+        else None,
+        serve_host=serve.get("host", "127.0.0.1"),
+        serve_port=int(serve.get("port", 8026)),
+        sns_topics=tuple(serve.get("sns_topics", [])),
+        public_url=str(serve.get("public_url", "")).rstrip("/"),
     )

@@ -11,7 +11,16 @@ from typing import Any, TextIO
 from .ledger import SqliteLedger
 from .models import State
 
-__all__ = ["REPORT_COLUMNS", "report_rows", "status_data", "write_report", "write_status"]
+__all__ = [
+    "OUTCOMES",
+    "REPORT_COLUMNS",
+    "outcome_table",
+    "report_rows",
+    "status_data",
+    "write_outcomes",
+    "write_report",
+    "write_status",
+]
 
 STATE_ORDER = [s.value for s in State]
 REPORT_COLUMNS = (
@@ -45,6 +54,55 @@ def _iso(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_OUTCOME_SQL = """
+SELECT m.id, substr(r.email, instr(r.email, '@') + 1) AS domain, m.state,
+       coalesce(m.reason, '') AS reason,
+       EXISTS (SELECT 1 FROM bounce_events e WHERE e.message=m.id AND e.kind='delivered') AS delivered,
+       EXISTS (SELECT 1 FROM bounce_events e WHERE e.message=m.id AND e.kind='complaint') AS complained
+FROM messages m JOIN recipients r ON r.id=m.recipient_id WHERE m.notice=?
+"""
+# What each outcome means for "was this person told by email?"
+OUTCOMES = ("delivered", "accepted", "complained", "bounced", "deferred", "unreached")
+_UNREACHED = ("invalid", "bounced", "failed", "suppressed")
+
+
+def outcome_table(ledger: SqliteLedger, notice: str, by: str) -> dict[str, dict[str, int]]:
+    """Counts per outcome, grouped ``by`` "reason" or "domain".
+
+    delivered: the receiving system confirmed delivery (SES Delivery event); accepted: taken
+    by the server, no bounce since; complained: reported as spam (they did receive it);
+    bounced: accepted, then bounced; deferred: still being retried; unreached: email will not
+    reach them (invalid address, bounced, failed, suppressed): a substitute notice is needed.
+    """
+    table: dict[str, dict[str, int]] = {}
+    for _id, domain, state, reason, delivered, complained in ledger.query(_OUTCOME_SQL, (notice,)):
+        key = domain.lower() if by == "domain" else (reason or ("-" if state != "invalid" else "invalid"))
+        if by == "reason" and state in ("sent", "pending", "sending") and not reason:
+            key = "-"
+        row = table.setdefault(key, dict.fromkeys(OUTCOMES, 0))
+        if delivered:
+            row["delivered"] += 1
+        if state == "sent":
+            row["accepted"] += 1
+        if complained:
+            row["complained"] += 1
+        if state == "bounced":
+            row["bounced"] += 1
+        if state == "deferred":
+            row["deferred"] += 1
+        if state in _UNREACHED:
+            row["unreached"] += 1
+    return dict(sorted(table.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])))
+
+
+def _totals(table: dict[str, dict[str, int]]) -> dict[str, int]:
+    out = dict.fromkeys(OUTCOMES, 0)
+    for row in table.values():
+        for k, n in row.items():
+            out[k] += n
+    return out
+
+
 def status_data(ledger: SqliteLedger, *, show: int = 20) -> dict[str, Any]:
     notices = []
     for notice in ledger.notices():
@@ -59,8 +117,9 @@ def status_data(ledger: SqliteLedger, *, show: int = 20) -> dict[str, Any]:
             (notice,),
         )
         reasons = ledger.query(
-            "SELECT reason, count(*) FROM messages WHERE notice=? AND state IN ('deferred', 'failed') "
-            "AND reason IS NOT NULL GROUP BY reason ORDER BY count(*) DESC",
+            "SELECT reason, count(*) FROM messages WHERE notice=? "
+            "AND state IN ('deferred', 'failed', 'bounced') AND reason IS NOT NULL "
+            "GROUP BY reason ORDER BY count(*) DESC",
             (notice,),
         )
         dup_total = ledger.query(
@@ -83,6 +142,9 @@ def status_data(ledger: SqliteLedger, *, show: int = 20) -> dict[str, Any]:
                 ],
                 "possibly_duplicated": {"count": dup_total, "recipients": [e for e, _ in dups]},
                 "reasons": dict(reasons),
+                "outcomes": _totals(by_domain := outcome_table(ledger, notice, "domain")),
+                "by_domain": dict(list(by_domain.items())[:show]),
+                "by_reason": {k: v for k, v in outcome_table(ledger, notice, "reason").items() if k != "-"},
             }
         )
     lists = [
@@ -136,6 +198,26 @@ def write_status(data: dict[str, Any], out: TextIO) -> None:
         if n["reasons"]:
             out.write(
                 "  not delivered, by reason: " + ", ".join(f"{r} {c}" for r, c in n["reasons"].items()) + "\n"
+            )
+        o = n["outcomes"]
+        out.write(
+            f"  by email: {o['delivered']} delivery confirmed, {o['accepted']} accepted, "
+            f"{o['complained']} complained, {o['bounced']} bounced, {o['deferred']} deferred, "
+            f"{o['unreached']} unreached"
+            + (" (substitute notice: notify report --unreached)" if o["unreached"] else "")
+            + "\n"
+        )
+        troubled = {
+            d: r for d, r in n["by_domain"].items() if r["bounced"] or r["deferred"] or r["unreached"]
+        }
+        if troubled:
+            out.write("  domains with trouble: ")
+            out.write(
+                ", ".join(
+                    f"{d} ({r['bounced']} bounced, {r['deferred']} deferred, {r['unreached']} unreached)"
+                    for d, r in list(troubled.items())[:5]
+                )
+                + "\n"
             )
         if n["errors"]:
             out.write("  last errors by reply code:\n")
@@ -244,3 +326,15 @@ def write_report(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
             n += 1
         out.write("\n]\n")
     return n
+
+
+def write_outcomes(table: dict[str, dict[str, int]], by: str, fmt: str, out: TextIO) -> int:
+    """The outcome table as CSV or JSON; returns the number of rows."""
+    if fmt == "json":
+        json.dump([{by: k, **v} for k, v in table.items()], out, indent=2)
+        out.write("\n")
+    else:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([by, *OUTCOMES])
+        writer.writerows([[k, *(v[o] for o in OUTCOMES)] for k, v in table.items()])
+    return len(table)

@@ -14,6 +14,7 @@ from notifier.campaign import CONFIG_TEMPLATE, builtin_templates
 
 from .authzone import Keys, zone
 from .dnsserver import DnsServer
+from .sesproxy import Ses
 from .smtpsink import Sink
 
 COMMANDS = [
@@ -32,6 +33,7 @@ COMMANDS = [
     "suppress list",
     "bounces parse",
     "bounces ingest",
+    "serve",
 ]
 
 
@@ -143,3 +145,28 @@ def tls_sink(tmp_path: Path) -> Iterator[Sink]:
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture(scope="session")
+def ses_server() -> Iterator[Ses]:
+    """moto's SES on 127.0.0.1 behind a fault-injecting proxy."""
+    server = Ses().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def ses(ses_server: Ses, monkeypatch: pytest.MonkeyPatch) -> Ses:
+    """A fresh SES account: the From domain verified, credentials in the environment."""
+    ses_server.reset()
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_SESSION_TOKEN", "testing"),
+    ):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    ses_server.verify("example.com")
+    return ses_server

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,30 +15,6 @@ from .conftest import Campaign
 from .sesproxy import SEND_PATH, Fault, Ses
 
 AFFECTED = {"ana@example.com", "ben@example.org", "chloe@example.net"}
-
-
-@pytest.fixture(scope="module")
-def ses_server() -> Iterator[Ses]:
-    server = Ses().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def ses(ses_server: Ses, monkeypatch: pytest.MonkeyPatch) -> Ses:
-    """A fresh SES account: the From domain verified, credentials in the environment."""
-    ses_server.reset()
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_SESSION_TOKEN", "testing"),
-    ):
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    ses_server.verify("example.com")
-    return ses_server
 
 
 def states(c: Campaign) -> dict[str, tuple[str, str]]:

@@ -8,7 +8,11 @@ SCHEMA_VERSION = 1
 
 # Columns added after a table was first created: (table, column, type). Ledgers made by an
 # earlier build get them with ALTER TABLE on open.
-ADDED_COLUMNS = (("messages", "reason", "TEXT"), ("attempts", "reason", "TEXT"))
+ADDED_COLUMNS = (
+    ("messages", "reason", "TEXT"),
+    ("attempts", "reason", "TEXT"),
+    ("bounce_events", "event_at", "REAL"),  # when it happened, as the report says
+)
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (

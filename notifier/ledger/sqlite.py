@@ -575,17 +575,29 @@ class SqliteLedger:
         matched: str,
         reason: str,
         hard: bool,
+        event_at: float | None = None,
     ) -> None:
+        now = time.time()
         with self._tx() as db:
             db.execute(
                 "INSERT OR IGNORE INTO bounce_events "
-                "(digest, at, source, kind, address, message, matched, reason, hard) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (digest, time.time(), source, kind, address, message, matched, reason, int(hard)),
+                "(digest, at, source, kind, address, message, matched, reason, hard, event_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (digest, now, source, kind, address, message, matched, reason, int(hard), event_at or now),
             )
 
+    def soft_streak(self, address: str) -> tuple[int, float]:
+        """Soft bounces of ``address`` since its last delivery or hard bounce: (count, span in s)."""
+        row = self._db.execute(
+            "SELECT count(*), coalesce(max(event_at) - min(event_at), 0) FROM bounce_events "
+            "WHERE address=? AND kind='bounce' AND hard=0 AND event_at > coalesce("
+            "(SELECT max(event_at) FROM bounce_events WHERE address=? AND (kind='delivered' OR hard=1)), 0)",
+            (address, address),
+        ).fetchone()
+        return int(row[0]), float(row[1])
+
     def mark_bounced(self, row: int, *, reason: str) -> None:
-        """Accepted, then bounced for good (the recipient's address cannot receive mail)."""
+        """Accepted, then bounced: the notice did not reach the recipient."""
         with self._tx() as db:
             db.execute(
                 "UPDATE messages SET state='bounced', reason=? WHERE id=? AND state='sent'", (reason, row)
