@@ -16,11 +16,13 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, pipeline
+from . import __version__, pipeline, schedule
+from .audit import verify as verify_audit
 from .bounces import parse_bounce
 from .campaign import init_campaign
 from .deadlines_view import deadline_report, write_deadlines
@@ -28,6 +30,7 @@ from .dnscheck.lookup import Lookup
 from .dnscheck.spf import evaluate
 from .dnsresolver import make_resolver
 from .errors import NotifierError, UsageError
+from .evidence import export_evidence
 from .imapsource import ingest_imap
 from .ingest import IngestReport, ingest, ingest_policy
 from .ledger import SqliteLedger
@@ -37,9 +40,9 @@ from .preview import PreviewApp, make_server
 from .recipients import dedupe_key
 from .render import load_notice
 from .segments import resolve
-from .send import SendOptions, notice_context, run_send
+from .send import SendOptions, first_notice_at, notice_context, run_send
 from .serve import ServeApp, make_serve_server
-from .settings import Settings, config_path, load
+from .settings import Settings, config_path, load, parse_duration
 from .signing import generate_key, public_txt
 from .sns import SnsVerifier
 from .suppressions import SharedSuppressions
@@ -172,6 +175,55 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--port", type=int, default=8025, help="port (default 8025)")
     preview.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; others warn)")
     preview.add_argument("--open", action="store_true", help="open the browser")
+
+    sched = sub.add_parser(
+        "schedule",
+        help="schedule a follow-up notice; list, cancel or confirm schedules",
+        description="`notify schedule --notice what-we-changed --after 7d [--segment notified] "
+        "[--window 09:00-17:00]` sends a follow-up 7 days after the first notice was first "
+        "accepted (or --at a date and time with its UTC offset), only inside the window in "
+        "each recipient's local time. `notify run-due` (cron) or `notify worker` sends it. A "
+        "schedule missed by more than [schedule] grace waits for `notify schedule confirm ID`.",
+    )
+    sched.add_argument("--notice", help="the follow-up notice (a folder in templates/ with kind = follow-up)")
+    sched.add_argument("--after", help="time after the first notice: 7d, 36h, ...")
+    sched.add_argument("--at", help="an absolute time with UTC offset: 2026-12-08T10:00+01:00")
+    sched.add_argument("--segment", default="notified", help="who gets it (default notified)")
+    sched.add_argument("--window", default="", help="only between these local times, e.g. 09:00-17:00")
+    schsub = sched.add_subparsers(dest="schedule_command", metavar="ACTION")
+    s_list_sched = schsub.add_parser("list", help="every schedule with its state and due time")
+    s_list_sched.add_argument("--json", action="store_true", help="machine-readable output")
+    for verb, what in (("cancel", "cancel a schedule"), ("confirm", "send a schedule that missed its time")):
+        one = schsub.add_parser(verb, help=what)
+        one.add_argument("id", type=int)
+
+    sub.add_parser(
+        "run-due",
+        help="send the follow-ups that are due, then exit (for cron)",
+        description="Looks at every schedule once and sends what is due; running it again "
+        "changes nothing for a schedule that is done. Exit 1 when a schedule needs attention.",
+    )
+    work = sub.add_parser(
+        "worker",
+        help="keep sending due follow-ups until stopped (SIGTERM stops it cleanly)",
+        description="`notify run-due` in a loop. On SIGTERM or Ctrl-C it lets the messages in "
+        "flight finish, records them, and exits 0.",
+    )
+    work.add_argument("--interval", type=float, default=60.0, help="seconds between checks (default 60)")
+
+    audit = sub.add_parser("audit", help="the campaign's tamper-evident audit trail")
+    asub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    asub.add_parser("verify", help="check the hash chain: any edited, reordered or deleted entry is named")
+    a_export = asub.add_parser(
+        "export",
+        help="write an evidence pack for regulators and counsel",
+        description="Writes evidence.json (the audit log, per-notice and per-jurisdiction counts "
+        "with times, deadlines met or missed, per-recipient outcomes by list id) and summary.txt "
+        "(the same in plain words). No message bodies, no names or addresses.",
+    )
+    a_export.add_argument(
+        "--output", type=Path, required=True, metavar="DIR", help="folder to write (created 0700)"
+    )
 
     serve = sub.add_parser(
         "serve",
@@ -505,6 +557,19 @@ def _bounces_ingest(args: argparse.Namespace, out: TextIO) -> int:
             else:
                 part = ingest(ledger, tokens, [Path(source)], policy)
                 report.merge(part)
+        ledger.audit(
+            "bounces.ingest",
+            {
+                "sources": [src.split("@")[-1] for src in args.sources],  # no IMAP user names
+                "messages": report.messages,
+                "seen_before": report.already_seen,
+                "kinds": report.kinds,
+                "matched": report.matched,
+                "unmatched": len(report.unmatched),
+                "suppressed": report.suppressed,
+                "unsubscribed": report.unsubscribed,
+            },
+        )
     finally:
         ledger.close()
     matched = ", ".join(f"{n} by {how}" for how, n in sorted(report.matched.items())) or "none"
@@ -644,6 +709,122 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _schedule(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args)
+    ledger = SqliteLedger(settings.ledger_path)
+    try:
+        command = args.schedule_command
+        if command is None:
+            if not args.notice:
+                raise UsageError(
+                    "which follow-up? --notice NAME", hint="e.g. --notice what-we-changed --after 7d"
+                )
+            after = parse_duration(args.after) if args.after else None
+            at = _parse_at(args.at) if args.at else None
+            schedule_id = schedule.create(
+                settings,
+                ledger,
+                notice=args.notice,
+                segment=args.segment,
+                after_s=after,
+                at=at,
+                window=args.window,
+                now=time.time(),
+            )
+            made = next(x for x in schedule.schedules(ledger) if x.id == schedule_id)
+            window = f", between {args.window} local time" if args.window else ""
+            out.write(
+                f"Schedule {schedule_id}: {args.notice} to segment {args.segment}, "
+                f"{made.describe_when()}{window}. "
+                "Nothing is sent until `notify run-due` or `notify worker` runs.\n"
+            )
+            return 0
+        rows = schedule.schedules(ledger)
+        if command == "list":
+            first = first_notice_at(settings.ledger_path, settings.notice)
+            if args.json:
+                json.dump(
+                    [{**dataclasses.asdict(x), "due_at": schedule.due_time(x, first)} for x in rows],
+                    out,
+                    indent=2,
+                )
+                out.write("\n")
+                return 0
+            if not rows:
+                out.write("No schedules. Add one: notify schedule --notice what-we-changed --after 7d\n")
+            for x in rows:
+                due = schedule.due_time(x, first)
+                when = dt.datetime.fromtimestamp(due, dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if due else "—"
+                window = f" window {x.window}" if x.window else ""
+                out.write(
+                    f"{x.id:>3}  {x.state:<13} {x.notice} to {x.segment}: "
+                    f"{x.describe_when()} (due {when}){window}"
+                    + (f"\n     {x.note}" if x.note else "")
+                    + "\n"
+                )
+            return 0
+        found = next((x for x in rows if x.id == args.id), None)
+        if found is None:
+            raise UsageError(f"no schedule {args.id}", hint="see `notify schedule list`")
+        if command == "cancel":
+            if found.state in ("done", "cancelled"):
+                raise UsageError(f"schedule {args.id} is already {found.state}")
+            schedule.set_state(ledger, args.id, "cancelled", "cancelled by hand")
+            ledger.audit("schedule.cancel", {"id": args.id})
+            out.write(f"Schedule {args.id} cancelled.\n")
+            return 0
+        if found.state in ("done", "cancelled"):
+            raise UsageError(f"schedule {args.id} is {found.state}; nothing to confirm")
+        schedule.set_state(ledger, args.id, "due", "confirmed by hand", confirmed_at=time.time())
+        ledger.audit("schedule.confirm", {"id": args.id})
+        out.write(f"Schedule {args.id} confirmed: the next `notify run-due` sends it.\n")
+        return 0
+    finally:
+        ledger.close()
+
+
+def _parse_at(text: str) -> float:
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--at {text!r} is not a date and time", hint="e.g. 2026-12-08T10:00+01:00"
+        ) from None
+    if when.tzinfo is None:
+        raise UsageError(f"--at {text!r} has no UTC offset", hint="add it, e.g. 2026-12-08T10:00+01:00")
+    return when.timestamp()
+
+
+def _audit(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args)
+    if not settings.ledger_path.exists():
+        raise UsageError(f"no ledger at {settings.ledger_path} yet: nothing has been recorded")
+    ledger = SqliteLedger(settings.ledger_path)
+    try:
+        if args.audit_command == "verify":
+            entries = list(ledger.audit_entries())
+            problems = verify_audit(entries, ledger.audit_head())
+            for p in problems:
+                out.write(f"TAMPERED: {p}\n")
+            head = ledger.audit_head()
+            if problems:
+                out.write(
+                    f"The audit log of {settings.ledger_path} has been altered "
+                    f"({len(problems)} problem(s)).\n"
+                )
+                return 1
+            out.write(
+                f"Audit log intact: {len(entries)} entries, head {head[1] if head else '-'}\n"
+                "Keep this head hash in your incident log: it vouches for every entry up to now.\n"
+            )
+            return 0
+        written = export_evidence(settings, ledger, args.output)
+        out.write("Wrote " + ", ".join(str(p) for p in written) + "\n")
+        return 0
+    finally:
+        ledger.close()
+
+
 def _configure_logging() -> None:
     """Our own progress lines on stderr; other libraries stay at their defaults."""
     log = logging.getLogger("notifier")
@@ -711,6 +892,14 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
             return _preview(args, out)
         if args.command == "serve":
             return _serve(args, out)
+        if args.command == "schedule":
+            return _schedule(args, out)
+        if args.command == "run-due":
+            return schedule.run_due(_settings(args), out, now=time.time, stdin=stdin)
+        if args.command == "worker":
+            return schedule.worker(_settings(args), out, interval=args.interval, now=time.time)
+        if args.command == "audit":
+            return _audit(args, out)
         if args.command == "lint":
             settings = _settings(args)
             name = args.notice or settings.notice

@@ -42,6 +42,7 @@ class IngestReport:
     unmatched: list[str] = field(default_factory=list)  # "source: address (kind)"
     not_bounces: int = 0
     suppressed: int = 0
+    unsubscribed: int = 0
     kinds: dict[str, int] = field(default_factory=dict)  # bounce, delay, complaint, delivered, ...
 
     def merge(self, other: IngestReport) -> None:
@@ -50,6 +51,7 @@ class IngestReport:
         self.recipients += other.recipients
         self.not_bounces += other.not_bounces
         self.suppressed += other.suppressed
+        self.unsubscribed += other.unsubscribed
         self.unmatched += other.unmatched
         for mine, theirs in ((self.matched, other.matched), (self.kinds, other.kinds)):
             for k, n in theirs.items():
@@ -155,6 +157,24 @@ def record(
         report.already_seen += 1
         return False
     report.kinds[parsed.kind] = report.kinds.get(parsed.kind, 0) + 1
+    local = parsed.envelope_to.partition("@")[0]
+    if local.lower().startswith("unsubscribe+"):
+        # The mailto: half of List-Unsubscribe: a person (or their provider) wrote to it.
+        row = tokens.parse_unsubscribe_token(local.partition("+")[2])
+        if row is not None:
+            report.unsubscribed += int(bool(ledger.unsubscribe(row, via="mailto")))
+            ledger.record_bounce(
+                digest=digest,
+                source=label,
+                kind="unsubscribe",
+                address="",
+                message=row,
+                matched="token",
+                reason="",
+                hard=False,
+                event_at=parsed.at,
+            )
+            return True
     if parsed.kind in ("not-bounce", "auto-reply") or not parsed.recipients:
         report.not_bounces += 1
         ledger.record_bounce(

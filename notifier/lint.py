@@ -10,6 +10,7 @@ counted for the whole group.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -47,6 +48,7 @@ class ContentRule:
     params: Mapping[str, Any]
     what: str
     source: str
+    notices: str = "legal"  # legal | follow-up | all
 
     def applies_to(self, places: frozenset[str], exposed: Iterable[str]) -> bool:
         if self.applies is not None and not (self.applies & places):
@@ -54,10 +56,14 @@ class ContentRule:
         return not self.exposed or bool(self.exposed & set(exposed))
 
 
-def load_content_rules() -> list[ContentRule]:
+def load_content_rules(kind: str = "legal") -> list[ContentRule]:
+    """The rules for notices of ``kind`` ("legal" or "follow-up")."""
     text = (resources.files("notifier") / "rules" / "content.toml").read_text(encoding="utf-8")
     rules = []
     for item in tomllib.loads(text)["rule"]:
+        notices = item.pop("notices", "legal")
+        if notices not in (kind, "all"):
+            continue
         applies = item.pop("applies")
         rules.append(
             ContentRule(
@@ -69,6 +75,7 @@ def load_content_rules() -> list[ContentRule]:
                 what=item.pop("what"),
                 source=item.pop("source"),
                 params=item,
+                notices=notices,
             )
         )
     return rules
@@ -172,6 +179,15 @@ def lint_message(
     return broken
 
 
+def _mentioned(text: str, value: Any) -> bool:
+    if value is None or value == "":
+        return False
+    if isinstance(value, dt.date):
+        spelled = f"{value.day} {value:%B} {value.year}"
+        return spelled in text or value.isoformat() in text or f"{value:%B} {value.day}, {value.year}" in text
+    return str(value) in text
+
+
 def _check(
     rule: ContentRule,
     rendered: Rendered,
@@ -206,6 +222,9 @@ def _check(
             if any(_fact(facts, f) for f in p["fields"])
             else f"notify.toml sets none of {', '.join(p['fields'])}"
         )
+    if rule.check == "mentions":
+        missing = [f for f in p["fields"] if not _mentioned(rendered.text, _fact(facts, f))]
+        return f"the text does not mention {', '.join(missing)}" if missing else ""
     if rule.check == "pattern":
         missing = [pat for pat in p["patterns"] if not re.search(pat, rendered.text, re.I | re.S)]
         return f"the text does not match {missing}" if missing else ""
@@ -324,7 +343,9 @@ def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
                 (c.recipient.template_view(), f"{c.recipient.source}:{c.recipient.line}")
                 for c in ledger.targets_to_send(0.0)
             )
-            return lint_recipients(load_content_rules(), notice.render, facts, people, categories=categories)
+            return lint_recipients(
+                load_content_rules(notice.kind), notice.render, facts, people, categories=categories
+            )
         finally:
             ledger.close()
 

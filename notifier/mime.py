@@ -135,8 +135,10 @@ class MessageTemplate:
         message_id: str,
         utf8: bool = False,
         now: float | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
     ) -> bytes:
-        """The complete message, CRLF line ends, ready for DATA."""
+        """The complete message, CRLF line ends, ready for DATA. ``headers`` are per-message
+        extras (List-Unsubscribe), made injection-safe like every other header."""
         boundary = "=_" + message_id.strip("<>").split("@")[0][:24]
         head = [
             self._fixed,
@@ -144,6 +146,7 @@ class MessageTemplate:
             f"Message-ID: {message_id}\r\n".encode("ascii"),
             (_address("To", to_display, to_address, utf8=utf8) + "\r\n").encode("utf-8"),
             (_encode_unstructured("Subject", rendered.subject) + "\r\n").encode("utf-8"),
+            *((fold(name, header_safe(value)) + "\r\n").encode("ascii") for name, value in headers),
             f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode("ascii"),
         ]
         b = boundary.encode("ascii")

@@ -125,9 +125,19 @@ def campaign_report(
 
             categories = {**DEFAULT_CATEGORIES, **notice.context.get("categories", {})}
             linted = lint_recipients(
-                load_content_rules(), notice.render, notice.context, people(), categories=categories
+                load_content_rules(notice.kind),
+                notice.render,
+                notice.context,
+                people(),
+                categories=categories,
             )
-            factory = pipeline.MessageFactory(notice, settings.sender, Tokens(ledger.secret()), signer=None)
+            factory = pipeline.MessageFactory(
+                notice,
+                settings.sender,
+                Tokens(ledger.secret()),
+                signer=None,
+                unsubscribe_base=settings.public_url,
+            )
             sample = factory.prepare(seen[0]).data if seen else None
         finally:
             ledger.close()

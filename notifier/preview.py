@@ -18,6 +18,7 @@ import hashlib
 import http.cookies
 import json
 import secrets
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable
@@ -57,6 +58,32 @@ _ENV = jinja2.Environment(
 
 def _page(name: str) -> jinja2.Template:
     return _ENV.get_template(name)
+
+
+def _campaign_state(ledger_path: Path, notice: str) -> tuple[dict[str, str], set[str]]:
+    """Each recipient's state for the first notice, read from the campaign ledger (if it
+    exists), so the `notified` and `unreached` segments count what `notify send` will see."""
+    if not ledger_path.exists():
+        return {}, set()
+    db = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
+    try:
+        states = dict(
+            db.execute(
+                "SELECT r.key, m.state FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+                "WHERE m.notice=?",
+                (notice,),
+            ).fetchall()
+        )
+        complained = {r[0] for r in db.execute("SELECT address FROM bounce_events WHERE kind='complaint'")}
+        return states, complained
+    except sqlite3.Error:
+        return {}, set()
+    finally:
+        db.close()
+
+
+# Follow-ups previewed before [serve] public_url is set show where the link would go.
+_PREVIEW_BASE = "https://unsubscribe.invalid"
 
 
 @dataclass
@@ -127,13 +154,18 @@ class PreviewApp:
         if segment_name == "all":
             return None
         if not st.members:
-            segments = [resolve(name, st.settings.segments) for name in st.settings.segments]
+            names = [n for n in {**BUILTIN, **st.settings.segments} if n != "all"]
+            segments = [resolve(name, st.settings.segments) for name in names]
             found: dict[str, set[int]] = {s.name: set() for s in segments}
-            for rid, fields_json, email_addr, source, line in st.ledger.rows(
-                "SELECT id, fields, email, source, line FROM recipients"
+            states, complained = _campaign_state(st.settings.ledger_path, st.settings.notice)
+            for rid, fields_json, email_addr, source, line, key in st.ledger.rows(
+                "SELECT id, fields, email, source, line, key FROM recipients"
             ):
                 view = {**json.loads(fields_json), "email": email_addr}
                 view.setdefault("exposed", [])
+                view["first_notice"] = states.get(key, "")
+                view["complained"] = key in complained
+                view["unsubscribed"] = False
                 for segment in segments:
                     if segment.matches(view, where=f"{source}:{line}"):
                         found[segment.name].add(rid)
@@ -169,7 +201,9 @@ class PreviewApp:
         notice = self.notice(notice_name)
         st = self.state()
         key = st.settings.secret or self._campaign_key(st.settings) or b"preview-only-key-000000"
-        factory = pipeline.MessageFactory(notice, st.settings.sender, Tokens(key))
+        factory = pipeline.MessageFactory(
+            notice, st.settings.sender, Tokens(key), unsubscribe_base=st.settings.public_url or _PREVIEW_BASE
+        )
         data = factory.prepare(Claimed(rid, recipient, 0, None, False)).data
         return recipient, notice, data
 
@@ -271,7 +305,7 @@ def _overview(app: PreviewApp, query: dict[str, str]) -> str:
     counts = {name: app.segment_count(name) for name in segments}
     key = (st.version, notice.name)
     if key not in app.overview_cache:  # computed once per reload: a large list takes seconds
-        rules = load_content_rules()
+        rules = load_content_rules(notice.kind)
         categories = {**DEFAULT_CATEGORIES, **notice.context.get("categories", {})}
         people = (
             ({**json.loads(f), "email": e, "exposed": json.loads(f).get("exposed", [])}, f"{s}:{ln}")
@@ -362,7 +396,7 @@ def _message(app: PreviewApp, query: dict[str, str]) -> str:
     view = recipient.template_view()
     categories = {**DEFAULT_CATEGORIES, **notice.context.get("categories", {})}
     findings = lint_message(
-        load_content_rules(), notice.render(view), notice.context, view, categories=categories
+        load_content_rules(notice.kind), notice.render(view), notice.context, view, categories=categories
     )
     mobile = query.get("width") == "mobile"
     images = query.get("images") == "1"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import tomllib
 import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from jinja2 import StrictUndefined
 from .errors import TemplateError
 from .models import Rendered
 
-__all__ = ["DEFAULT_CATEGORIES", "Notice", "RenderFailure", "load_notice"]
+__all__ = ["DEFAULT_CATEGORIES", "Notice", "RenderFailure", "load_notice", "notice_meta"]
 
 PARTS = ("subject.txt", "body.html", "body.txt")
 
@@ -230,6 +231,8 @@ class Notice:
     directory: Path
     context: Mapping[str, Any]
     fast_html: bool  # CSS inlined once into the template source
+    kind: str = "legal"  # "legal" (required by law) or "follow-up" (notice.toml)
+    refers_to: str = ""  # for a follow-up: the notice it follows up on
 
     def __post_init__(self) -> None:
         categories = {**DEFAULT_CATEGORIES, **self.context.get("categories", {})}
@@ -345,4 +348,31 @@ def load_notice(
             f"notice {name!r} is missing {', '.join(missing)} in {directory}",
             hint="every notice needs subject.txt, body.html and body.txt (a text part is always sent)",
         )
-    return Notice(name=name, directory=directory, context=context, fast_html=fast_html)
+    kind, refers_to = notice_meta(directory)
+    return Notice(
+        name=name, directory=directory, context=context, fast_html=fast_html, kind=kind, refers_to=refers_to
+    )
+
+
+def notice_meta(directory: Path) -> tuple[str, str]:
+    """``notice.toml`` beside the templates: ``kind = "follow-up"`` and ``refers_to``."""
+    meta_file = directory / "notice.toml"
+    if not meta_file.is_file():
+        return "legal", ""
+    try:
+        meta = tomllib.loads(meta_file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"{meta_file}: {exc}") from None
+    unknown = sorted(set(meta) - {"kind", "refers_to", "title"})
+    kind = meta.get("kind", "legal")
+    if unknown or kind not in ("legal", "follow-up"):
+        raise TemplateError(
+            f"{meta_file}: unknown key(s) {', '.join(unknown)}" if unknown else f"{meta_file}: kind {kind!r}",
+            hint='use kind = "legal" or "follow-up", and refers_to = "NOTICE" for a follow-up',
+        )
+    if kind == "follow-up" and not meta.get("refers_to"):
+        raise TemplateError(
+            f"{meta_file}: a follow-up must say which notice it follows (refers_to)",
+            hint='add refers_to = "breach-notice"',
+        )
+    return str(kind), str(meta.get("refers_to", ""))

@@ -21,7 +21,14 @@ from .errors import ConfigError, SegmentError, UnknownSegmentError
 
 __all__ = ["BUILTIN", "Segment", "compile_segment", "resolve"]
 
-BUILTIN: dict[str, str] = {"all": "true"}
+BUILTIN: dict[str, str] = {
+    "all": "true",
+    # From the ledger, for follow-ups: their state for the campaign's first notice.
+    "notified": "recipient.first_notice == 'sent' and not recipient.complained",
+    "unreached": "recipient.first_notice in ['bounced', 'failed', 'suppressed']",
+}
+# What segments see of the ledger when a recipient has no ledger state yet (preview, lint).
+_LEDGER_DEFAULTS = {"first_notice": "", "complained": False, "unsubscribed": False}
 
 _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
 
@@ -37,6 +44,8 @@ class Segment:
 
         Raises SegmentError when the expression fails for this recipient.
         """
+        if "first_notice" not in recipient:
+            recipient = {**_LEDGER_DEFAULTS, **recipient}
         try:
             return bool(self.test(recipient=recipient))
         except (UndefinedError, SecurityError, TypeError, ValueError) as exc:

@@ -7,13 +7,17 @@ import datetime as dt
 import logging
 import os
 import signal
+import sqlite3
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from . import pipeline
+from .audit import file_sha256, tree_hashes
 from .dnscheck.report import Report
 from .dnsresolver import make_resolver
 from .errors import Aborted, ChecksFailed, UsageError
@@ -21,7 +25,7 @@ from .ledger import SqliteLedger
 from .models import State
 from .preflight import build_signer, gate_report
 from .progress import make_progress
-from .render import load_notice
+from .render import load_notice, notice_meta
 from .segments import resolve
 from .settings import Settings, Throttle
 from .suppressions import SharedSuppressions
@@ -29,7 +33,7 @@ from .throttle import RateLimiter
 from .tokens import Tokens
 from .transports import OutboxTransport, SesTransport, Transport, from_url
 
-__all__ = ["SendOptions", "notice_context", "run_send"]
+__all__ = ["SendOptions", "first_notice_at", "notice_context", "run_send"]
 
 log = logging.getLogger("notifier.send")
 
@@ -45,17 +49,48 @@ class SendOptions:
     yes: bool = False
     check_deliverability: bool = False
     force: bool = False
+    target_filter: Callable[[Mapping[str, Any]], bool] | None = None  # e.g. a send window
+    interrupted: threading.Event | None = None  # set when SIGINT/SIGTERM stopped the run
 
 
 def notice_context(settings: Settings, notice: str, *, today: dt.date | None = None) -> dict[str, Any]:
     """Campaign facts as templates see them, plus ``notice`` (name, date, reference)."""
     incident = settings.facts.get("incident", {})
-    date = incident.get("notice_date") or today or dt.date.today()
-    return {
+    date = today or dt.date.today()
+    kind, refers_to = notice_meta(settings.templates_dir / notice)
+    context = {
         **settings.facts,
-        "notice": {"name": notice, "date": date, "reference": incident.get("reference", "")},
+        "notice": {"name": notice, "date": date, "reference": incident.get("reference", ""), "kind": kind},
         "campaign": {"name": settings.campaign},
     }
+    if kind == "legal":
+        context["notice"]["date"] = incident.get("notice_date") or date
+    else:
+        # GEN-10: a follow-up names the original notice, its date and reference.
+        first = first_notice_at(settings.ledger_path, refers_to)
+        original = incident.get("notice_date") or (
+            dt.datetime.fromtimestamp(first, dt.UTC).date() if first is not None else date
+        )
+        context["original"] = {
+            "name": refers_to,
+            "date": original,
+            "reference": incident.get("reference", ""),
+        }
+    return context
+
+
+def first_notice_at(ledger_path: Path, notice: str) -> float | None:
+    """When the first message of ``notice`` was accepted, read from the ledger if there is one."""
+    if not ledger_path.exists():
+        return None
+    db = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT min(sent_at) FROM messages WHERE notice=?", (notice,)).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()
+    return None if row is None or row[0] is None else float(row[0])
 
 
 def _confirm(question: str, stdin: TextIO, out: TextIO) -> bool:
@@ -132,8 +167,20 @@ def run_send(settings: Settings, options: SendOptions, *, stdin: TextIO, out: Te
                     f"{imp.path}: {imp.valid} usable, {imp.invalid} rejected, {imp.duplicates} duplicate(s) "
                     "merged — see `notify lists check`\n"
                 )
-        summary = pipeline.plan(ledger, notice_name, imports, segment, resend=options.resend)
+        summary = pipeline.plan(
+            ledger,
+            notice_name,
+            imports,
+            segment,
+            resend=options.resend,
+            first_notice=notice.refers_to or settings.notice,
+            follow_up=notice.kind == "follow-up",
+        )
         due = summary.count(State.PENDING, State.DEFERRED)
+        if options.target_filter is not None:
+            # A send window: only the people whose local time is inside it, this time.
+            due = ledger.keep_targets(options.target_filter)
+            out.write(f"Send window: {due} of them are inside it now; the others wait for a later run.\n")
         if options.limit is not None:
             due = min(due, options.limit)
         pipeline.check_renders(notice, ledger.targets_to_send(0.0))
@@ -153,7 +200,9 @@ def run_send(settings: Settings, options: SendOptions, *, stdin: TextIO, out: Te
             return 0 if not summary.count(State.FAILED, State.INVALID) else 1
         signer = build_signer(settings)
         key = settings.secret or ledger.secret()
-        factory = pipeline.MessageFactory(notice, settings.sender, Tokens(key), signer=signer)
+        factory = pipeline.MessageFactory(
+            notice, settings.sender, Tokens(key), signer=signer, unsubscribe_base=settings.public_url
+        )
         gate = _gate(settings, options, ledger, factory, transport_probe, stdin, out)
         if not options.yes and not options.dry_run:
             if not stdin.isatty():
@@ -189,7 +238,11 @@ def _gate(
         return None
     first = next(ledger.targets_to_send(0.0), None)
     sample = (
-        pipeline.MessageFactory(factory.notice, factory.sender, factory.tokens).prepare(first).data
+        pipeline.MessageFactory(
+            factory.notice, factory.sender, factory.tokens, unsubscribe_base=factory.unsubscribe_base
+        )
+        .prepare(first)
+        .data
         if first
         else None
     )
@@ -278,6 +331,24 @@ def _run(
             "force": options.force,
         },
     )
+    lists = ledger.query(
+        "SELECT path, sha256 FROM lists WHERE complete=1 AND id IN (SELECT max(id) FROM lists GROUP BY path)"
+    )
+    ledger.audit(
+        "send.start",
+        {
+            "run": run_id,
+            "notice": notice.name,
+            "segment": segment,
+            "targets": due,
+            "transport": transport.description.split("://")[0].split(":")[0],
+            "templates": tree_hashes(settings.templates_dir / notice.name),
+            "lists": {path: digest for path, digest in lists},
+            "config_sha256": file_sha256(settings.path),
+            "dry_run": options.dry_run,
+            "resend": options.resend,
+        },
+    )
     if gate is not None:
         kind, checked = gate
         ledger.record_check(
@@ -303,6 +374,8 @@ def _run(
                 os._exit(130)
             out.write("\nStopping after the messages in flight (Ctrl-C again to stop at once)...\n")
             stop.set()
+            if options.interrupted is not None:
+                options.interrupted.set()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal)

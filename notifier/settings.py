@@ -46,6 +46,18 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "what_you_can_do": "list[str]",
     },
     "categories": {"*": "str"},
+    # Facts for the follow-up notices (what-we-changed, investigation-complete, final-update).
+    "changes": {
+        "credentials_reset": "str",
+        "two_factor": "str",
+        "integrations_reviewed": "str",
+        "audit": "str",
+        "staff_training": "str",
+        "software_updates": "str",
+        "other": "list[str]",
+    },
+    "investigation": {"completed": "date", "findings": "list[str]", "root_cause": "str", "by": "str"},
+    "final_update": {"summary": "list[str]", "support_until": "date", "closing": "str"},
     "contact": {"email": "str", "phone": "str", "url": "str", "postal": "str", "hours": "str"},
     "dpo": {"name": "str", "email": "str", "phone": "str", "postal": "str"},
     "sender": {"from": "str", "reply_to": "str", "bounce_domain": "str", "ips": "list[str]", "helo": "str"},
@@ -74,6 +86,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "preview": {"seeds": "list[str]"},
     "bounces": {"soft_threshold": "int", "soft_span": "duration", "shared_suppressions": "str"},
     "serve": {"host": "str", "port": "int", "sns_topics": "list[str]", "public_url": "str"},
+    "schedule": {"grace": "duration", "timezones": {"*": "str"}},
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
@@ -173,6 +186,8 @@ class Settings:
     serve_port: int = 8026
     sns_topics: tuple[str, ...] = ()  # TopicArns whose SNS notifications `notify serve` accepts
     public_url: str = ""  # where `notify serve` is reachable from the internet (unsubscribe links)
+    grace: float = 86400.0  # a schedule missed by more than this waits for `notify schedule confirm`
+    timezones: Mapping[str, str] = field(default_factory=dict)  # country/region -> IANA zone overrides
 
 
 def config_path(cli_value: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -304,6 +319,18 @@ def validate(data: dict[str, Any], text: str, path: str) -> dict[str, Any]:
     return _check_table(data, SCHEMA, "", where)
 
 
+def _public_url(serve: dict[str, Any], path: str, lines: dict[str, int]) -> str:
+    url = str(serve.get("public_url", "")).rstrip("/")
+    if url and (not url.startswith("https://") or not url.isascii() or any(c in url for c in ' <>,"')):
+        raise ConfigError(
+            f"[serve] public_url {url!r} must be a plain https:// URL",
+            path=path,
+            line=lines.get("serve.public_url"),
+            key="serve.public_url",
+        )
+    return url
+
+
 def _sender(cfg: dict[str, Any], path: str, lines: dict[str, int]) -> Sender:
     sender = cfg.get("sender", {})
     raw_from = sender.get("from")
@@ -433,7 +460,19 @@ def load(
         **{k: v for k, v in throttle_cfg.items() if k != "domains"},
         domains={k.lower(): v for k, v in throttle_cfg.get("domains", {}).items()},
     )
-    facts = {k: cfg.get(k, {}) for k in ("org", "incident", "contact", "dpo", "categories")}
+    facts = {
+        k: cfg.get(k, {})
+        for k in (
+            "org",
+            "incident",
+            "contact",
+            "dpo",
+            "categories",
+            "changes",
+            "investigation",
+            "final_update",
+        )
+    }
     ns_env = env.get("NOTIFY_NAMESERVERS", "")
     nameservers = tuple(n.strip() for n in ns_env.split(",") if n.strip()) or tuple(
         cfg.get("dns", {}).get("nameservers", [])
@@ -476,5 +515,7 @@ def load(
         serve_host=serve.get("host", "127.0.0.1"),
         serve_port=int(serve.get("port", 8026)),
         sns_topics=tuple(serve.get("sns_topics", [])),
-        public_url=str(serve.get("public_url", "")).rstrip("/"),
+        public_url=_public_url(serve, str(path), lines),
+        grace=float(cfg.get("schedule", {}).get("grace", 86400.0)),
+        timezones=dict(cfg.get("schedule", {}).get("timezones", {})),
     )

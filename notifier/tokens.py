@@ -41,13 +41,12 @@ class Tokens:
     def _pad(self) -> bytes:
         return hmac.new(self._key, b"verp-pad", hashlib.sha256).digest()[:8]
 
-    def verp_token(self, message_row: int) -> str:
+    def _token(self, purpose: bytes, message_row: int) -> str:
         # The row id is masked with a keyed pad so tokens look random and reveal no counts.
         payload = bytes(a ^ b for a, b in zip(struct.pack(">Q", message_row), self._pad(), strict=True))
-        return _b32(payload + self._mac(b"verp", payload))
+        return _b32(payload + self._mac(purpose, payload))
 
-    def parse_verp_token(self, token: str) -> int | None:
-        """The message row id inside a token, or None when it is malformed or forged."""
+    def _parse(self, purpose: bytes, token: str) -> int | None:
         try:
             raw = _unb32(token)
         except (ValueError, TypeError):
@@ -55,11 +54,26 @@ class Tokens:
         if len(raw) != 8 + _MAC_BYTES or _b32(raw) != token.lower():
             return None  # only the canonical spelling: the last character has a spare bit
         payload, mac = raw[:8], raw[8:]
-        if not hmac.compare_digest(mac, self._mac(b"verp", payload)):
+        if not hmac.compare_digest(mac, self._mac(purpose, payload)):
             return None
         plain = bytes(a ^ b for a, b in zip(payload, self._pad(), strict=True))
         row: int = struct.unpack(">Q", plain)[0]
         return row
+
+    def verp_token(self, message_row: int) -> str:
+        return self._token(b"verp", message_row)
+
+    def parse_verp_token(self, token: str) -> int | None:
+        """The message row id inside a token, or None when it is malformed or forged."""
+        return self._parse(b"verp", token)
+
+    def unsubscribe_token(self, message_row: int) -> str:
+        """For one-click unsubscribe links: a different purpose, so a VERP token found in a
+        bounce cannot be replayed as an unsubscribe, nor the other way round."""
+        return self._token(b"unsubscribe", message_row)
+
+    def parse_unsubscribe_token(self, token: str) -> int | None:
+        return self._parse(b"unsubscribe", token)
 
     def return_path(self, message_row: int, bounce_domain: str) -> str:
         return f"bounces+{self.verp_token(message_row)}@{bounce_domain}"

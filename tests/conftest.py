@@ -34,6 +34,14 @@ COMMANDS = [
     "bounces parse",
     "bounces ingest",
     "serve",
+    "schedule",
+    "schedule list",
+    "schedule cancel",
+    "schedule confirm",
+    "run-due",
+    "worker",
+    "audit verify",
+    "audit export",
 ]
 
 

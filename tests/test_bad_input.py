@@ -138,7 +138,8 @@ def test_line_breaks_in_names_cannot_inject_headers(campaign: Campaign, sink: Si
 def test_unknown_segment_lists_the_defined_ones(campaign: Campaign) -> None:
     result = campaign.notify("send", "--segment", "afected", "--yes")
     assert result.code == 2
-    assert "unknown segment 'afected'; defined segments: affected, all, eu, passwords, us" in result.err
+    defined = "affected, all, eu, notified, passwords, unreached, us"
+    assert f"unknown segment 'afected'; defined segments: {defined}" in result.err
     assert not (campaign.root / "ledger.sqlite").exists()
 
 

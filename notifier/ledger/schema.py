@@ -152,4 +152,43 @@ CREATE TABLE IF NOT EXISTS suppressions (
     at     REAL NOT NULL,
     source TEXT NOT NULL DEFAULT ''
 );
+-- Append-only, hash-chained record of every action (notifier/audit.py). Triggers refuse
+-- updates and deletes through SQLite; `notify audit verify` catches edits made any other way.
+CREATE TABLE IF NOT EXISTS audit (
+    seq     INTEGER PRIMARY KEY,
+    at      REAL NOT NULL,
+    user    TEXT NOT NULL,
+    host    TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    details TEXT NOT NULL,
+    prev    TEXT NOT NULL,
+    hash    TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+-- Follow-ups people opted out of (RFC 8058 one-click, or the confirmation page). Never
+-- applied to legally required notices.
+CREATE TABLE IF NOT EXISTS unsubscribes (
+    key     TEXT PRIMARY KEY,
+    at      REAL NOT NULL,
+    message INTEGER,
+    via     TEXT NOT NULL
+);
+-- Scheduled follow-up notices.
+CREATE TABLE IF NOT EXISTS schedules (
+    id          INTEGER PRIMARY KEY,
+    notice      TEXT NOT NULL,
+    segment     TEXT NOT NULL,
+    after_s     REAL,            -- relative to the first notice of the campaign...
+    at          REAL,            -- ...or an absolute time
+    window      TEXT NOT NULL DEFAULT '',  -- "09:00-17:00" in each recipient's local time
+    state       TEXT NOT NULL,   -- waiting, due, sending, done, cancelled, needs-confirm
+    created_at  REAL NOT NULL,
+    created_by  TEXT NOT NULL,
+    confirmed_at REAL,
+    last_run_at REAL,
+    note        TEXT NOT NULL DEFAULT ''
+);
 """

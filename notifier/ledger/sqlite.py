@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import getpass
+import hashlib
 import json
 import os
 import secrets
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..audit import GENESIS, AuditEntry, canonical, entry_hash, operator
 from ..errors import LedgerBusyError, LedgerError
 from ..models import Recipient, State
 from ..recipients import ListRow
@@ -255,6 +257,18 @@ class SqliteLedger:
                 "WHERE id=?",
                 (n, valid, invalid, dupes, warns, list_id),
             )
+            self._audit(
+                db,
+                "list.import",
+                {
+                    "list": path,
+                    "sha256": sha256,
+                    "rows": n,
+                    "valid": valid,
+                    "rejected": invalid,
+                    "merged": dupes,
+                },
+            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -321,11 +335,16 @@ class SqliteLedger:
         include: Callable[[dict[str, Any], str], bool],
         *,
         resend: bool = False,
+        first_notice: str = "",
+        follow_up: bool = False,
     ) -> PlanSummary:
         """Choose this run's targets: every member of the lists that ``include`` accepts.
 
         Creates missing (notice, recipient) rows as pending, or suppressed when the address
-        is on the suppression list, and rows in state invalid for unusable list rows.
+        is on the suppression list, and rows in state invalid for unusable list rows. Segments
+        also see each recipient's ledger state: ``first_notice`` (their state for that notice,
+        "" if none), ``complained`` and ``unsubscribed``. A ``follow_up`` skips people who
+        unsubscribed from follow-ups or complained (state suppressed, with that reason).
         """
         db = self._db
         db.execute("DELETE FROM run_targets")
@@ -343,10 +362,16 @@ class SqliteLedger:
                 break
             last = batch[-1][0]
             chosen = []
-            for rid, fields_json, email, source, line, _key in batch:
+            first_states, complained, unsubscribed = self._ledger_state(
+                [b[0] for b in batch], [b[5] for b in batch], first_notice
+            )
+            for rid, fields_json, email, source, line, key in batch:
                 view = json.loads(fields_json)
                 view["email"] = email
                 view.setdefault("exposed", [])
+                view["first_notice"] = first_states.get(rid, "")
+                view["complained"] = rid in complained or key in complained
+                view["unsubscribed"] = key in unsubscribed
                 if include(view, f"{source}:{line}"):
                     chosen.append(rid)
             with self._tx():
@@ -393,6 +418,23 @@ class SqliteLedger:
                     "UPDATE messages SET state='pending', next_attempt_at=NULL WHERE id IN "
                     "(SELECT id FROM run_targets) AND state IN ('sent', 'failed')"
                 )
+            if follow_up:
+                for why, condition in (
+                    ("unsubscribed", "r.key IN (SELECT key FROM unsubscribes)"),
+                    (
+                        "complained",
+                        "r.key IN (SELECT address FROM bounce_events WHERE kind='complaint') OR r.id IN "
+                        "(SELECT m2.recipient_id FROM bounce_events e JOIN messages m2 ON m2.id=e.message "
+                        "WHERE e.kind='complaint')",
+                    ),
+                ):
+                    db.execute(
+                        "UPDATE messages SET state='suppressed', reason=? "
+                        "WHERE id IN (SELECT id FROM run_targets) AND state IN ('pending', 'deferred') "
+                        "AND recipient_id IN "
+                        f"(SELECT r.id FROM recipients r WHERE {condition})",
+                        (why,),
+                    )
             # The suppression list may have changed since the rows were planned.
             db.execute(
                 "UPDATE messages SET state='suppressed' WHERE id IN (SELECT id FROM run_targets) "
@@ -401,8 +443,8 @@ class SqliteLedger:
             )
             db.execute(
                 "UPDATE messages SET state='pending' WHERE id IN (SELECT id FROM run_targets) "
-                "AND state='suppressed' AND recipient_id NOT IN "
-                "(SELECT r.id FROM recipients r JOIN suppressions s ON s.key = r.key)"
+                "AND state='suppressed' AND coalesce(reason, '') NOT IN ('unsubscribed', 'complained') "
+                "AND recipient_id NOT IN (SELECT r.id FROM recipients r JOIN suppressions s ON s.key = r.key)"
             )
         by_state = dict(
             db.execute(
@@ -410,6 +452,49 @@ class SqliteLedger:
             ).fetchall()
         )
         return PlanSummary(targets=sum(by_state.values()), by_state=by_state)
+
+    def _ledger_state(
+        self, ids: list[int], keys: list[str], notice: str
+    ) -> tuple[dict[int, str], set[int | str], set[str]]:
+        marks = ",".join("?" * len(ids))
+        states: dict[int, str] = {}
+        if notice:
+            states = dict(
+                self._db.execute(
+                    f"SELECT recipient_id, state FROM messages WHERE notice=? AND recipient_id IN ({marks})",
+                    (notice, *ids),
+                ).fetchall()
+            )
+        complained: set[int | str] = {
+            r[0]
+            for r in self._db.execute(
+                "SELECT m.recipient_id FROM bounce_events e JOIN messages m ON m.id=e.message "
+                f"WHERE e.kind='complaint' AND m.recipient_id IN ({marks})",
+                ids,
+            )
+        }
+        key_marks = ",".join("?" * len(keys))
+        complained |= {
+            r[0]
+            for r in self._db.execute(
+                f"SELECT address FROM bounce_events WHERE kind='complaint' AND address IN ({key_marks})", keys
+            )
+        }
+        unsubscribed = {
+            r[0] for r in self._db.execute(f"SELECT key FROM unsubscribes WHERE key IN ({key_marks})", keys)
+        }
+        return states, complained, unsubscribed
+
+    def keep_targets(self, keep: Callable[[dict[str, Any]], bool]) -> int:
+        """Narrow this run's due targets to those ``keep`` accepts; returns how many are due."""
+        rows = self._db.execute(
+            "SELECT t.id, r.fields, r.email FROM run_targets t JOIN messages m ON m.id=t.id "
+            "JOIN recipients r ON r.id=m.recipient_id WHERE m.state IN ('pending', 'deferred')"
+        ).fetchall()
+        drop = [(i,) for i, fields, email in rows if not keep({**json.loads(fields), "email": email})]
+        with self._tx() as db:
+            db.executemany("DELETE FROM run_targets WHERE id=?", drop)
+        return len(rows) - len(drop)
 
     def targets_to_send(self, now: float) -> Iterator[Claimed]:
         """Every target this run would attempt (pending, or deferred and due), in send order."""
@@ -550,13 +635,19 @@ class SqliteLedger:
                 "INSERT OR IGNORE INTO suppressions (key, reason, at, source) VALUES (?, ?, ?, ?)",
                 [(k, reason, time.time(), source) for k in keys],
             )
-            return db.total_changes - before
+            added = db.total_changes - before
+            if added:
+                self._audit(db, "suppress.add", {"added": added, "reason": reason, "source": source})
+            return added
 
     def unsuppress(self, keys: Iterable[str]) -> int:
         with self._tx() as db:
             before = db.total_changes
             db.executemany("DELETE FROM suppressions WHERE key=?", [(k,) for k in keys])
-            return db.total_changes - before
+            removed = db.total_changes - before
+            if removed:
+                self._audit(db, "suppress.remove", {"removed": removed})
+            return removed
 
     def suppressions(self) -> list[tuple[str, str, float, str]]:
         return [
@@ -632,6 +723,17 @@ class SqliteLedger:
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (time.time(), _user(), kind, notice, run_id, ",".join(failed), json.dumps(report)),
             )
+            self._audit(
+                db,
+                "check.override" if kind == "override" else "check.report",
+                {
+                    "kind": kind,
+                    "notice": notice,
+                    "run": run_id,
+                    "failed": failed,
+                    "report_sha256": hashlib.sha256(canonical(report).encode()).hexdigest(),
+                },
+            )
 
     def record_test(self, *, notice: str, seed: str, accepted: bool, reply: str) -> None:
         """A test send to a seed address (from the preview); kept apart from notices."""
@@ -647,6 +749,68 @@ class SqliteLedger:
                 "UPDATE runs SET ended_at=?, status=?, summary=? WHERE id=?",
                 (time.time(), status, json.dumps(summary), run_id),
             )
+            self._audit(db, "send.stop", {"run": run_id, "status": status, "summary": summary})
+
+    def unsubscribe(self, message_row: int, *, via: str) -> bool | None:
+        """Opt the recipient of ``message_row`` out of follow-ups. True when new, False when
+        they already were, None when no such message exists."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT r.key FROM messages m JOIN recipients r ON r.id=m.recipient_id WHERE m.id=?",
+                (message_row,),
+            ).fetchone()
+            if row is None:
+                return None
+            before = db.total_changes
+            db.execute(
+                "INSERT OR IGNORE INTO unsubscribes (key, at, message, via) VALUES (?, ?, ?, ?)",
+                (row[0], time.time(), message_row, via),
+            )
+            new = db.total_changes > before
+            if new:
+                self._audit(db, "unsubscribe", {"message": message_row, "via": via})
+            return new
+
+    def is_unsubscribed(self, message_row: int) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+            "JOIN unsubscribes u ON u.key=r.key WHERE m.id=?",
+            (message_row,),
+        ).fetchone()
+        return row is not None
+
+    # ---- audit trail ----------------------------------------------------------------------
+
+    def audit(self, action: str, details: dict[str, Any]) -> None:
+        """Append one entry to the hash-chained audit log (and move its head)."""
+        with self._tx() as db:
+            self._audit(db, action, details)
+
+    def _audit(self, db: sqlite3.Connection, action: str, details: dict[str, Any]) -> None:
+        row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+        user, host = operator()
+        at, text = time.time(), canonical(details)
+        digest = entry_hash(seq, at, user, host, action, text, prev)
+        db.execute(
+            "INSERT INTO audit (seq, at, user, host, action, details, prev, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, at, user, host, action, text, prev, digest),
+        )
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (f"{seq}:{digest}",))
+
+    def audit_entries(self) -> Iterator[AuditEntry]:
+        for row in self._db.execute(
+            "SELECT seq, at, user, host, action, details, prev, hash FROM audit ORDER BY rowid"
+        ):
+            yield AuditEntry(*row)
+
+    def audit_head(self) -> tuple[int, str] | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key='audit_head'").fetchone()
+        if row is None:
+            return None
+        count, _, digest = str(row[0]).partition(":")
+        return int(count), digest
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -657,6 +821,11 @@ class SqliteLedger:
         return dict(
             self._db.execute("SELECT state, count(*) FROM messages WHERE notice=? GROUP BY state", (notice,))
         )
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> None:
+        """One write statement in its own transaction (schedules and other small tables)."""
+        with self._tx() as db:
+            db.execute(sql, tuple(params))
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         """Read-only helper for status and report views."""
