@@ -17,11 +17,15 @@ Pure decisions (:func:`decide`) are apart from the ledger and the send.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import io
+import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from .audit import operator
@@ -284,6 +288,19 @@ def worker(
 ) -> int:
     """`notify run-due` every ``interval`` seconds until SIGTERM/SIGINT (or ``stop``)."""
     stop = stop or threading.Event()
+    lock_path = Path(f"{settings.ledger_path}.worker.lock")
+    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+        os.close(fd)
+        raise LedgerBusyError(
+            f"another notify worker is already running for this campaign ({holder or 'unknown'})",
+            hint="one worker per campaign is enough; stop the other one first",
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
     in_main = threading.current_thread() is threading.main_thread()
     previous = {}
     if in_main:
@@ -312,6 +329,7 @@ def worker(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        os.close(fd)
     out.write("Worker stopped.\n")
     out.flush()
     return 0
