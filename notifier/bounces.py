@@ -129,6 +129,9 @@ def _original_headers(msg: email.message.Message) -> email.message.Message | Non
     return None
 
 
+_VAGUE_REASONS = frozenset({"on_hold", "other", "system"})
+
+
 def _classify(
     action: str, status: str, diagnostic: str, context: str = "", dtype: str = "smtp", near: str = ""
 ) -> tuple[str, bool, str]:
@@ -144,6 +147,13 @@ def _classify(
     )
     if reason == "delivered" and action != "delivered":
         reason = "on_hold"
+    if reason in _VAGUE_REASONS and near and near != text:
+        # The lines about this recipient say little: the prose around them may say more.
+        wider = reason_for(
+            status=status, code=code, text=near, command=command, action=action, diagnostic_type=dtype
+        )
+        if wider not in _VAGUE_REASONS and wider != "delivered":
+            reason = wider
     klass = code[:1] or status[:1] or ("5" if action == "failed" else "4")
     hard = action != "delayed" and is_hard(reason, klass)
     return reason, hard, code
@@ -291,7 +301,14 @@ def _plain(
     for address, context in found.items():
         status_m = _STATUS.search(context)
         status = status_m.group(0) if status_m else ""
-        reason, hard, code = _classify("failed", status, context, context, "smtp", _windows(notice, address))
+        reason, hard, code = _classify(
+            "failed",
+            status,
+            context,
+            context,
+            "smtp",
+            notice[:3000] if len(found) == 1 else _windows(notice, address),
+        )
         out.append(BouncedRecipient(address, "failed", status, code, context[:300], reason, hard))
     return out
 

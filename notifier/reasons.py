@@ -323,7 +323,7 @@ _WORDS: dict[str, re.Pattern[str]] = {
         r"\bptr\b.{0,30}(record|resource|lookup|missing)|reverse (dns|lookup)",
         r"ip name lookup failed|cannot (find|resolve) your (hostname|host name|address)",
         r"mismatches client ip|unresolvable relay host|rdns|generic dns",
-        r"forward dns entry does not point to the sending ip|unverifiable sending ip",
+        r"forward dns entry does not point to the sending ip|unverif[iy]able sending ip",
     ),
     "not_compliant": _words(
         r"not (rfc|rfc ?5322|rfc ?2822)[- ]?compliant|rfc ?(5322|2822|822) (violation|compliance)",
@@ -402,7 +402,7 @@ _WORDS: dict[str, re.Pattern[str]] = {
         r"(malformed|unexpected) (or unexpected )?name server reply|dns query failed",
         r"mail forwarding loop|too many hops|hop count exceeded|routing loop|message looping",
         r"unrouteable mail domain|unable to resolve route|could not connect and send",
-        r"dns records for the destination",
+        r"dns records for the destination|dns error|had no relevant answers",
     ),
     "system_full": _words(r"(mail )?system (is )?full|disk (is )?full|out of (disk )?space"),
     "not_accept": _words(
@@ -420,7 +420,9 @@ _WORDS: dict[str, re.Pattern[str]] = {
     ),
     "starttls": _words(r"starttls|tls (is )?required|must issue a starttls|encryption required"),
     "security": _words(r"security (policy|violation|reasons)|authentication (required|failed)"),
-    "mailer_error": _words(r"mailer error|exit status|command (died|failed)|procmail|x-unix|pipe to \|"),
+    "mailer_error": _words(
+        r"mailer error|exit status|command (died|failed)|procmail|x-unix|pipe to \||no such file or directory"
+    ),
     "syntax_error": _words(r"syntax error|improper sequence|bad sequence of commands|command unrecognized"),
     "vacation": _words(r"out of (the )?office|vacation|auto(matic)?[ -]?reply"),
 }
@@ -508,6 +510,7 @@ _SPECIFIC: tuple[tuple[str, Callable[[str, str, str, str], bool]], ...] = (
     ("bad_reputation", _probe("bad_reputation")),
     ("content_error", _probe("content_error")),
     ("rejected", _rejected),
+    ("not_accept", _probe("not_accept")),
     ("host_unknown", _host_unknown),
     ("spam_detected", _spam),
     ("rate_limited", _probe("rate_limited")),
@@ -544,6 +547,8 @@ _COMMANDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(in reply to|after|>>>|our|response to) mail( from)?\b|mail from:<[^>]*>\s*size=", "MAIL"),
         (r"(in reply to|after|>>>|our) (ehlo|helo)\b|while connect|initial connection|greeting", "HELO"),
         (r"(in reply to|after|>>>) starttls", "STARTTLS"),
+        # Local delivery agents look the mailbox up themselves: like an answer to RCPT.
+        (r"\bmail\.local\b|local delivery|\bvdeliver|\bmaildrop\b|\bdovecot-lda\b", "RCPT"),
     )
 )
 

@@ -461,3 +461,17 @@ def test_the_evidence_pack_says_who_was_told_when_without_personal_data(
     for secret in ("ana@example.com", "ben@example.org", "Lopez", "Okafor", "Dear "):
         assert secret not in text
     assert "hash chain intact" in summary and "FR: 1 people" in summary
+
+
+def test_an_older_notify_refuses_a_newer_ledger(campaign: Campaign) -> None:
+    campaign.notify("lists", "check")
+    campaign.notify("send", "--segment", "affected", "--yes")
+    db = sqlite3.connect(campaign.root / "ledger.sqlite")
+    try:
+        assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
+        db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+        db.commit()
+    finally:
+        db.close()
+    result = campaign.notify("status")
+    assert result.code != 0 and "written by a newer notify (schema 99" in result.err

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 __all__ = ["ADDED_COLUMNS", "DDL", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 1
+# 1: the core ledger. 2: bounce event times, audit trail, unsubscribes, schedules (an older
+# notify must not write to a ledger whose audit trail it would leave out).
+SCHEMA_VERSION = 2
 
 # Columns added after a table was first created: (table, column, type). Ledgers made by an
 # earlier build get them with ALTER TABLE on open.

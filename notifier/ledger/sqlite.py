@@ -134,6 +134,8 @@ class SqliteLedger:
                 f"{SCHEMA_VERSION})",
                 hint="upgrade notify before using this campaign",
             )
+        elif int(row[0]) < SCHEMA_VERSION:
+            db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
         db.execute("CREATE TEMP TABLE IF NOT EXISTS run_targets (id INTEGER PRIMARY KEY)")
 
     def secret(self) -> bytes:
