@@ -33,7 +33,7 @@ from .errors import NotifierError, UsageError
 from .evidence import export_evidence
 from .imapsource import ingest_imap
 from .ingest import IngestReport, ingest, ingest_policy
-from .ledger import SqliteLedger
+from .ledger import SqliteLedger, ledger_exists, open_ledger
 from .lint import lint_campaign, write_lint
 from .preflight import campaign_report
 from .preview import PreviewApp, make_server
@@ -419,7 +419,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     states = [s.strip() for arg in args.state for s in arg.split(",") if s.strip()]
     if args.unreached:
         states = sorted(set(states) | {"invalid", "bounced", "failed", "suppressed"})
-    ledger = SqliteLedger(settings.ledger_path)
+    ledger = open_ledger(settings)
     try:
 
         def write(fh: TextIO) -> int:
@@ -546,7 +546,7 @@ def _bounces_parse(args: argparse.Namespace, out: TextIO) -> int:
 
 def _bounces_ingest(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
-    ledger = SqliteLedger(settings.ledger_path)
+    ledger = open_ledger(settings)
     policy = ingest_policy(settings)
     report = IngestReport()
     try:
@@ -586,7 +586,7 @@ def _bounces_ingest(args: argparse.Namespace, out: TextIO) -> int:
 
 def _suppress(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
-    ledger = SqliteLedger(settings.ledger_path)
+    ledger = open_ledger(settings)
     try:
         if args.suppress_command == "list":
             rows = ledger.suppressions()
@@ -676,7 +676,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
             "notify: WARNING: [serve] sns_topics is empty, so every SNS message will be refused; "
             "add the TopicArn(s) your SES configuration publishes to.\n"
         )
-    ledger = SqliteLedger(settings.ledger_path, shared=True)
+    ledger = open_ledger(settings, shared=True)
     try:
         app = ServeApp(
             ledger,
@@ -711,7 +711,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
 
 def _schedule(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
-    ledger = SqliteLedger(settings.ledger_path)
+    ledger = open_ledger(settings)
     try:
         command = args.schedule_command
         if command is None:
@@ -741,7 +741,7 @@ def _schedule(args: argparse.Namespace, out: TextIO) -> int:
             return 0
         rows = schedule.schedules(ledger)
         if command == "list":
-            first = first_notice_at(settings.ledger_path, settings.notice)
+            first = first_notice_at(settings, settings.notice)
             if args.json:
                 json.dump(
                     [{**dataclasses.asdict(x), "due_at": schedule.due_time(x, first)} for x in rows],
@@ -797,9 +797,9 @@ def _parse_at(text: str) -> float:
 
 def _audit(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
-    if not settings.ledger_path.exists():
+    if not ledger_exists(settings):
         raise UsageError(f"no ledger at {settings.ledger_path} yet: nothing has been recorded")
-    ledger = SqliteLedger(settings.ledger_path)
+    ledger = open_ledger(settings)
     try:
         if args.audit_command == "verify":
             entries = list(ledger.audit_entries())
@@ -865,7 +865,7 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
             return run_send(_settings(args), options, stdin=stdin, out=out)
         if args.command == "status":
             settings = _settings(args)
-            ledger = SqliteLedger(settings.ledger_path)
+            ledger = open_ledger(settings)
             try:
                 data = status_data(ledger)
             finally:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from . import pipeline
 from .deadlines import Obligation, load_rules, plan, rules_version
 from .errors import ConfigError
-from .ledger import SqliteLedger
+from .ledger import SqliteLedger, ledger_exists, open_ledger
 from .segments import Segment
 from .settings import Settings
 
@@ -59,9 +59,9 @@ def _counts(settings: Settings, notice: str, segment: Segment) -> dict[tuple[str
 def _notified(settings: Settings, notice: str) -> tuple[dict[tuple[str, str], list[float]], float | None]:
     """Accepted-at times of the notice, by (country, region), and the first of them."""
     out: dict[tuple[str, str], list[float]] = defaultdict(list)
-    if not settings.ledger_path.exists():
+    if not ledger_exists(settings):
         return out, None
-    ledger = SqliteLedger(settings.ledger_path)
+    ledger = open_ledger(settings)
     try:
         for country, region, sent_at in ledger.query(
             "SELECT COALESCE(json_extract(r.fields, '$.country'), ''), "

@@ -366,6 +366,7 @@ async def deliver(
             flush = results[:]
             results.clear()
             rows = ledger.claim(run_id, want, time.time(), flush)
+            limiter.set_share(ledger.rate_share())  # several senders share the campaign rate
             if not rows:
                 if in_flight:
                     done.clear()

@@ -26,7 +26,7 @@ from .checks import (
 from .dnscheck.lookup import Lookup
 from .dnscheck.report import Finding, Report, Status
 from .dnsresolver import make_resolver
-from .ledger import Claimed, SqliteLedger
+from .ledger import Claimed, SqliteLedger, ledger_exists, open_ledger
 from .lint import LintReport, lint_recipients, load_content_rules
 from .render import DEFAULT_CATEGORIES, Notice
 from .segments import Segment
@@ -142,8 +142,8 @@ def campaign_report(
         finally:
             ledger.close()
     suppressed = 0
-    if settings.ledger_path.exists():
-        real = SqliteLedger(settings.ledger_path)
+    if ledger_exists(settings):
+        real = open_ledger(settings)
         try:
             suppressed = real.query("SELECT count(*) FROM suppressions")[0][0]
         finally:

@@ -18,7 +18,6 @@ import hashlib
 import http.cookies
 import json
 import secrets
-import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable
@@ -33,7 +32,7 @@ import jinja2
 
 from . import pipeline
 from .deadlines_view import deadline_report
-from .ledger import Claimed, SqliteLedger
+from .ledger import Claimed, SqliteLedger, ledger_exists, open_ledger
 from .lint import lint_message, lint_recipients, load_content_rules
 from .models import Envelope, Recipient
 from .render import DEFAULT_CATEGORIES, Notice, load_notice
@@ -60,26 +59,24 @@ def _page(name: str) -> jinja2.Template:
     return _ENV.get_template(name)
 
 
-def _campaign_state(ledger_path: Path, notice: str) -> tuple[dict[str, str], set[str]]:
+def _campaign_state(settings: Settings, notice: str) -> tuple[dict[str, str], set[str]]:
     """Each recipient's state for the first notice, read from the campaign ledger (if it
     exists), so the `notified` and `unreached` segments count what `notify send` will see."""
-    if not ledger_path.exists():
+    if not ledger_exists(settings):
         return {}, set()
-    db = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
+    ledger = open_ledger(settings)
     try:
         states = dict(
-            db.execute(
+            ledger.query(
                 "SELECT r.key, m.state FROM messages m JOIN recipients r ON r.id=m.recipient_id "
                 "WHERE m.notice=?",
                 (notice,),
-            ).fetchall()
+            )
         )
-        complained = {r[0] for r in db.execute("SELECT address FROM bounce_events WHERE kind='complaint'")}
+        complained = {r[0] for r in ledger.query("SELECT address FROM bounce_events WHERE kind='complaint'")}
         return states, complained
-    except sqlite3.Error:
-        return {}, set()
     finally:
-        db.close()
+        ledger.close()
 
 
 # Follow-ups previewed before [serve] public_url is set show where the link would go.
@@ -157,7 +154,7 @@ class PreviewApp:
             names = [n for n in {**BUILTIN, **st.settings.segments} if n != "all"]
             segments = [resolve(name, st.settings.segments) for name in names]
             found: dict[str, set[int]] = {s.name: set() for s in segments}
-            states, complained = _campaign_state(st.settings.ledger_path, st.settings.notice)
+            states, complained = _campaign_state(st.settings, st.settings.notice)
             for rid, fields_json, email_addr, source, line, key in st.ledger.rows(
                 "SELECT id, fields, email, source, line, key FROM recipients"
             ):
@@ -208,9 +205,9 @@ class PreviewApp:
         return recipient, notice, data
 
     def _campaign_key(self, settings: Settings) -> bytes | None:
-        if not settings.ledger_path.exists():
+        if not ledger_exists(settings):
             return None
-        real = SqliteLedger(settings.ledger_path)
+        real = open_ledger(settings)
         try:
             return real.secret()
         finally:
@@ -265,7 +262,7 @@ class PreviewApp:
                 await transport.close()
 
         outcome = asyncio.run(go())
-        real = SqliteLedger(st.settings.ledger_path)
+        real = open_ledger(st.settings)
         try:
             real.record_test(
                 notice=notice.name,

@@ -30,7 +30,7 @@ from typing import TextIO
 
 from .audit import operator
 from .errors import LedgerBusyError, NotifierError, UsageError
-from .ledger import SqliteLedger
+from .ledger import SqliteLedger, open_ledger
 from .render import notice_meta
 from .segments import resolve
 from .send import SendOptions, first_notice_at, run_send
@@ -180,10 +180,10 @@ def run_due(
     interrupted: threading.Event | None = None,
 ) -> int:
     """Send every due schedule once; returns 0, or 1 when one needs attention."""
-    ledger = SqliteLedger(settings.ledger_path)
+    ledger = open_ledger(settings)
     try:
         pending = [s for s in schedules(ledger) if s.state in OPEN]
-        first_at = first_notice_at(settings.ledger_path, settings.notice)
+        first_at = first_notice_at(settings, settings.notice)
     finally:
         ledger.close()
     if not pending:
@@ -253,7 +253,7 @@ def run_due(
 
 
 def _remaining(settings: Settings, notice: str) -> int:
-    ledger = SqliteLedger(settings.ledger_path)
+    ledger = open_ledger(settings)
     try:
         return int(
             ledger.query(
@@ -269,7 +269,7 @@ def _remaining(settings: Settings, notice: str) -> int:
 def _update(
     settings: Settings, schedule_id: int, state: str, note: str, *, audit: str = "", **extra: float
 ) -> None:
-    ledger = SqliteLedger(settings.ledger_path)
+    ledger = open_ledger(settings)
     try:
         set_state(ledger, schedule_id, state, note, **extra)
         if audit:
@@ -288,19 +288,23 @@ def worker(
 ) -> int:
     """`notify run-due` every ``interval`` seconds until SIGTERM/SIGINT (or ``stop``)."""
     stop = stop or threading.Event()
-    lock_path = Path(f"{settings.ledger_path}.worker.lock")
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
-        os.close(fd)
-        raise LedgerBusyError(
-            f"another notify worker is already running for this campaign ({holder or 'unknown'})",
-            hint="one worker per campaign is enough; stop the other one first",
-        ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
+    # One scheduler per campaign: with SQLite a lock file; with PostgreSQL every worker may run
+    # (on any machine) and the one holding the leader lock sends; if it dies, another takes over.
+    leader = open_ledger(settings) if settings.ledger_url else None
+    fd = -1
+    if leader is None:
+        fd = os.open(Path(f"{settings.ledger_path}.worker.lock"), os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+            os.close(fd)
+            raise LedgerBusyError(
+                f"another notify worker is already running for this campaign ({holder or 'unknown'})",
+                hint="one worker per campaign is enough; stop the other one first",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
     in_main = threading.current_thread() is threading.main_thread()
     previous = {}
     if in_main:
@@ -314,11 +318,22 @@ def worker(
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda signum, frame: stop.set())
 
+    standing_by = False
     out.write(f"Worker started: checking schedules every {interval:g} s (SIGTERM stops it)\n")
     out.flush()
     try:
         while not stop.is_set():
             listen()
+            if leader is not None and not leader.try_lead():
+                if not standing_by:
+                    out.write("Another worker leads this campaign; standing by to take over.\n")
+                standing_by = True
+                out.flush()
+                stop.wait(interval)
+                continue
+            if standing_by:
+                out.write("Now leading this campaign's schedules.\n")
+                standing_by = False
             try:
                 run_due(settings, out, now=now, interrupted=stop)
             except NotifierError as exc:
@@ -329,7 +344,10 @@ def worker(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-        os.close(fd)
+        if fd >= 0:
+            os.close(fd)
+        if leader is not None:
+            leader.close()
     out.write("Worker stopped.\n")
     out.flush()
     return 0

@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 import os
 import signal
-import sqlite3
 import tempfile
 import threading
 import time
@@ -21,7 +20,7 @@ from .audit import file_sha256, tree_hashes
 from .dnscheck.report import Report
 from .dnsresolver import make_resolver
 from .errors import Aborted, ChecksFailed, UsageError
-from .ledger import SqliteLedger
+from .ledger import SqliteLedger, ledger_exists, open_ledger
 from .models import State
 from .preflight import build_signer, gate_report
 from .progress import make_progress
@@ -67,7 +66,7 @@ def notice_context(settings: Settings, notice: str, *, today: dt.date | None = N
         context["notice"]["date"] = incident.get("notice_date") or date
     else:
         # GEN-10: a follow-up names the original notice, its date and reference.
-        first = first_notice_at(settings.ledger_path, refers_to)
+        first = first_notice_at(settings, refers_to)
         original = incident.get("notice_date") or (
             dt.datetime.fromtimestamp(first, dt.UTC).date() if first is not None else date
         )
@@ -79,18 +78,16 @@ def notice_context(settings: Settings, notice: str, *, today: dt.date | None = N
     return context
 
 
-def first_notice_at(ledger_path: Path, notice: str) -> float | None:
+def first_notice_at(settings: Settings, notice: str) -> float | None:
     """When the first message of ``notice`` was accepted, read from the ledger if there is one."""
-    if not ledger_path.exists():
+    if not ledger_exists(settings):
         return None
-    db = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
+    ledger = open_ledger(settings)
     try:
-        row = db.execute("SELECT min(sent_at) FROM messages WHERE notice=?", (notice,)).fetchone()
-    except sqlite3.Error:
-        return None
+        row = ledger.query("SELECT min(sent_at) FROM messages WHERE notice=?", (notice,))
     finally:
-        db.close()
-    return None if row is None or row[0] is None else float(row[0])
+        ledger.close()
+    return None if not row or row[0][0] is None else float(row[0][0])
 
 
 def _confirm(question: str, stdin: TextIO, out: TextIO) -> bool:
@@ -130,7 +127,7 @@ def run_send(settings: Settings, options: SendOptions, *, stdin: TextIO, out: Te
         tags={"campaign": settings.campaign, "notice": notice_name},
     )
 
-    ledger = SqliteLedger(settings.ledger_path)
+    ledger = open_ledger(settings)
     tmp: Path | None = None
     try:
         ledger.lock()

@@ -81,7 +81,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     },
     "lists": {"files": "list[str]"},
     "segments": {"*": "str"},
-    "ledger": {"path": "str"},
+    "ledger": {"path": "str", "url": "str", "lease": "duration"},
     "dns": {"nameservers": "list[str]", "timeout": "float"},
     "preview": {"seeds": "list[str]"},
     "bounces": {"soft_threshold": "int", "soft_span": "duration", "shared_suppressions": "str"},
@@ -174,6 +174,8 @@ class Settings:
     segments: Mapping[str, str]
     segment_lines: Mapping[str, int]
     ledger_path: Path
+    ledger_url: str = ""  # postgresql://user@host/db: a ledger shared by several senders
+    lease: float = 30.0  # how long a sender's claim lasts without a heartbeat (PostgreSQL)
     nameservers: tuple[str, ...] = ()
     dns_timeout: float = 5.0
     secret: bytes | None = None
@@ -317,6 +319,28 @@ def validate(data: dict[str, Any], text: str, path: str) -> dict[str, Any]:
     lines = key_lines(text)
     where: dict[str, Any] = {"path": path, "lines": lines}
     return _check_table(data, SCHEMA, "", where)
+
+
+def _ledger_url(ledger: dict[str, Any], env: Mapping[str, str], path: str, lines: dict[str, int]) -> str:
+    url = str(env.get("NOTIFY_LEDGER") or ledger.get("url", ""))
+    if url.startswith("sqlite:"):
+        return ""  # the embedded default; [ledger] path names the file
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f"[ledger] url {url.split('@')[-1]!r} is neither sqlite:PATH nor postgresql://USER@HOST/DB",
+            path=path,
+            line=lines.get("ledger.url"),
+            key="ledger.url",
+        )
+    if re.match(r"postgres(ql)?://[^/@:]+:[^/@]*@", url):
+        raise ConfigError(
+            "[ledger] url must not contain a password (notify.toml is not a secret)",
+            path=path,
+            line=lines.get("ledger.url"),
+            key="ledger.url",
+            hint="remove it and set PGPASSWORD, or put it in ~/.pgpass (chmod 600)",
+        )
+    return url
 
 
 def _public_url(serve: dict[str, Any], path: str, lines: dict[str, int]) -> str:
@@ -502,6 +526,8 @@ def load(
         segments=dict(cfg.get("segments", {})),
         segment_lines={k: lines.get(f"segments.{k}", 0) for k in cfg.get("segments", {})},
         ledger_path=root / cfg.get("ledger", {}).get("path", "ledger.sqlite"),
+        ledger_url=_ledger_url(cfg.get("ledger", {}), env, str(path), lines),
+        lease=float(cfg.get("ledger", {}).get("lease", 30.0)),
         nameservers=nameservers,
         dns_timeout=cfg.get("dns", {}).get("timeout", 5.0),
         secret=secret_env.encode() if secret_env else None,

@@ -52,6 +52,8 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._global = TokenBucket(settings.rate, clock=clock)
+        self._base_rate = settings.rate
+        self._share = 1.0
         self._per_domain_default = settings.per_domain
         self._domain_rates: Mapping[str, float] = settings.domains
         self._domains: dict[str, TokenBucket] = {}
@@ -63,7 +65,7 @@ class RateLimiter:
             rate = self._domain_rates.get(domain, self._per_domain_default)
             if rate is None:
                 return None
-            bucket = self._domains[domain] = TokenBucket(rate, clock=self._clock)
+            bucket = self._domains[domain] = TokenBucket(rate * self._share, clock=self._clock)
         return bucket
 
     def delay_for(self, domain: str) -> float:
@@ -77,6 +79,18 @@ class RateLimiter:
         wait = self.delay_for(domain)
         if wait > 0:
             await self._sleep(wait)  # type: ignore[misc]
+
+    def set_share(self, share: float) -> None:
+        """Take only ``share`` of every configured rate (several senders split the campaign's)."""
+        share = min(1.0, max(1e-6, share))
+        if share == self._share:
+            return
+        self._share = share
+        self._global.rate = self._base_rate * share
+        for domain, bucket in self._domains.items():
+            base = self._domain_rates.get(domain, self._per_domain_default)
+            if base is not None:
+                bucket.rate = base * share
 
     def hold(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (the relay asked us to back off)."""

@@ -171,7 +171,14 @@ def status_data(ledger: SqliteLedger, *, show: int = 20) -> dict[str, Any]:
             "ORDER BY id DESC LIMIT 5"
         )
     ]
-    return {"ledger": str(ledger.path), "notices": notices, "lists": lists, "runs": runs}
+    return {
+        "ledger": ledger.label,
+        "notices": notices,
+        "lists": lists,
+        "runs": runs,
+        "senders": ledger.live_senders(),
+        "stale_leases": ledger.stale_leases(),
+    }
 
 
 def write_status(data: dict[str, Any], out: TextIO) -> None:
@@ -223,6 +230,19 @@ def write_status(data: dict[str, Any], out: TextIO) -> None:
             out.write("  last errors by reply code:\n")
             for e in n["errors"]:
                 out.write(f"    {e['code']!s:<9}{e['count']:>7,}  {e['last_reply']}\n")
+    if data.get("senders"):
+        out.write("\nSenders:\n")
+        for x in data["senders"]:
+            state = "alive" if x["alive"] else "SILENT (its claims return to the pool when the lease ends)"
+            out.write(
+                f"  {x['host']} pid {x['pid']}: {x['notice']}, claimed {x['claimed']}, sent {x['sent']}, "
+                f"{x['rate']}/s, last heartbeat {x['last_heartbeat_s']} s ago, {state}\n"
+            )
+    if data.get("stale_leases"):
+        out.write(
+            f"  {data['stale_leases']} message(s) claimed by a sender that stopped: the next sender resends "
+            "them, flagged 'possibly duplicated'\n"
+        )
     for item in data["lists"][:3]:
         out.write(
             f"\nList {item['path']}: {item['rows']} rows, {item['valid']} usable, "

@@ -28,6 +28,7 @@ class Received:
     mail_from: str
     rcpt_to: str
     data: bytes
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 @dataclass
@@ -87,7 +88,7 @@ class SinkHandler:
                 return reply or "451 4.3.0 connection dropped"
         content: Any = envelope.original_content or envelope.content
         with self.lock:
-            self.received.append(Received(str(envelope.mail_from), rcpt, bytes(content)))
+            self.received.append(Received(str(envelope.mail_from), rcpt, bytes(content), time.monotonic()))
             n = len(self.received)
         return f"250 2.0.0 Ok: queued as Q{n:07d}"
 

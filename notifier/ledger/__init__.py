@@ -1,8 +1,39 @@
-"""The ledger: every (notice, recipient) with its state, and every attempt."""
+"""The ledger: every (notice, recipient) with its state, and every attempt.
+
+SQLite (one file beside notify.toml) is the embedded default; ``[ledger] url =
+"postgresql://..."`` (or ``NOTIFY_LEDGER``) shares one ledger between several senders.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from .base import Ledger
 from .sqlite import Claimed, ImportSummary, PlanSummary, Result, SqliteLedger
 
-__all__ = ["Claimed", "ImportSummary", "Ledger", "PlanSummary", "Result", "SqliteLedger"]
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+__all__ = [
+    "Claimed",
+    "ImportSummary",
+    "Ledger",
+    "PlanSummary",
+    "Result",
+    "SqliteLedger",
+    "ledger_exists",
+    "open_ledger",
+]
+
+
+def open_ledger(settings: Settings, *, shared: bool = False) -> SqliteLedger:
+    """The campaign's ledger: PostgreSQL when [ledger] url says so, else the SQLite file."""
+    if settings.ledger_url:
+        from .postgres import PgLedger
+
+        return PgLedger(settings.ledger_url, shared=shared, lease=settings.lease)
+    return SqliteLedger(settings.ledger_path, shared=shared)
+
+
+def ledger_exists(settings: Settings) -> bool:
+    return bool(settings.ledger_url) or settings.ledger_path.exists()

@@ -781,6 +781,24 @@ class SqliteLedger:
         ).fetchone()
         return row is not None
 
+    @property
+    def label(self) -> str:
+        """Where the ledger lives, for people (no secrets)."""
+        return str(self.path)
+
+    def rate_share(self) -> float:
+        """This sender's part of the campaign rate (one SQLite sender: all of it)."""
+        return 1.0
+
+    def live_senders(self) -> list[dict[str, Any]]:
+        return []
+
+    def stale_leases(self) -> int:
+        return 0
+
+    def try_lead(self) -> bool:
+        return True
+
     # ---- audit trail ----------------------------------------------------------------------
 
     def audit(self, action: str, details: dict[str, Any]) -> None:
@@ -803,7 +821,7 @@ class SqliteLedger:
 
     def audit_entries(self) -> Iterator[AuditEntry]:
         for row in self._db.execute(
-            "SELECT seq, at, user, host, action, details, prev, hash FROM audit ORDER BY rowid"
+            "SELECT seq, at, user, host, action, details, prev, hash FROM audit ORDER BY seq"
         ):
             yield AuditEntry(*row)
 

@@ -1,0 +1,404 @@
+"""The campaign ledger in PostgreSQL, shared by any number of `notify send` processes.
+
+Same schema, same states and the same code as the SQLite ledger (this class extends it): the
+statements are written once, in the SQL both databases speak, and the few SQLite spellings are
+translated here (``?`` placeholders, ``INSERT OR IGNORE``, ``json_extract``, reserved column
+names). What differs is what several senders need:
+
+- **claims**: ``FOR UPDATE SKIP LOCKED`` hands each batch to exactly one sender, with a lease
+  (``[ledger] lease``, 30 s) that every claim renews; a claim whose sender died (kill -9, a lost
+  machine, a network cut) returns to the pool when its lease runs out, is sent by someone else
+  and is flagged ``possibly duplicated``, like the in-flight messages of a killed SQLite run;
+- **one rate**: live senders register in ``senders`` with a heartbeat; each takes
+  ``1 / live senders`` of the campaign and per-domain rates, rebalanced at every claim;
+- **one scheduler**: `notify worker` leads through a session advisory lock; when the leader's
+  session ends (it died), another worker takes over;
+- list imports and audit appends are serialised with advisory locks.
+
+Driver: psycopg 3 (maintained, libpq-based, so ``PGPASSWORD`` and ``.pgpass`` work as in psql;
+a synchronous driver fits the ledger, which is called between batches and not per message).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import re
+import socket
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import LedgerError, UsageError
+from .schema import ADDED_COLUMNS, DDL, SCHEMA_VERSION
+from .sqlite import Claimed, ImportSummary, Result, SqliteLedger
+
+__all__ = ["PgLedger", "translate"]
+
+_LOCK_IMPORT, _LOCK_AUDIT, _LOCK_LEADER = 7310001, 7310002, 7310003
+_RESERVED = re.compile(r'(?<![\w."])(user|window)(?![\w"])')
+_JSON = re.compile(r"json_extract\(([\w.]+), '\$\.(\w+)'\)")
+
+
+@functools.lru_cache(maxsize=1024)
+def translate(sql: str) -> str:
+    """SQLite's spelling of one of our statements -> PostgreSQL's."""
+    parts = sql.split("'")
+    for i in range(0, len(parts), 2):  # outside string literals only
+        p = parts[i]
+        p = p.replace("%", "%%").replace("?", "%s")
+        p = _RESERVED.sub(r'"\1"', p)
+        p = p.replace("BEGIN IMMEDIATE", "BEGIN").replace("instr(", "strpos(")
+        parts[i] = p
+    out = "'".join(parts)
+    out = _JSON.sub(r"(\1::jsonb ->> '\2')", out)
+    if "INSERT OR IGNORE INTO" in out:
+        out = out.replace("INSERT OR IGNORE INTO", "INSERT INTO") + " ON CONFLICT DO NOTHING"
+    if "INSERT OR REPLACE INTO meta" in out:
+        out = out.replace("INSERT OR REPLACE INTO", "INSERT INTO") + (
+            " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+        )
+    return out
+
+
+def _pg_ddl() -> list[str]:
+    text = re.sub(r"--[^\n]*", "", DDL)
+    text = re.sub(r"CREATE TRIGGER.*?END;", "", text, flags=re.S)
+    text = text.replace(") WITHOUT ROWID;", ");")
+    text = text.replace("INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY")
+    text = re.sub(r"\bINTEGER\b", "BIGINT", text)
+    text = re.sub(r"\bREAL\b", "DOUBLE PRECISION", text)
+    text = _RESERVED.sub(r'"\1"', text)
+    statements = [s.strip() for s in text.split(";") if s.strip()]
+    statements += [
+        "CREATE OR REPLACE FUNCTION notify_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
+        "DROP TRIGGER IF EXISTS audit_no_change ON audit",
+        "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit "
+        "FOR EACH ROW EXECUTE FUNCTION notify_audit_append_only()",
+        # Several senders: who holds a claim, until when; and who is alive.
+        "ALTER TABLE messages ADD COLUMN IF NOT EXISTS claimed_by TEXT",
+        "ALTER TABLE messages ADD COLUMN IF NOT EXISTS lease_until DOUBLE PRECISION",
+        "CREATE INDEX IF NOT EXISTS messages_lease ON messages (notice, state, lease_until)",
+        "CREATE TABLE IF NOT EXISTS senders (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid BIGINT NOT NULL, "
+        "notice TEXT NOT NULL, run_id BIGINT, started_at DOUBLE PRECISION NOT NULL, "
+        "heartbeat DOUBLE PRECISION NOT NULL, claimed BIGINT NOT NULL DEFAULT 0, "
+        "sent BIGINT NOT NULL DEFAULT 0, "
+        "stopped_at DOUBLE PRECISION)",
+    ]
+    return statements
+
+
+class _Cursor:
+    def __init__(self, conn: Any, cursor: Any) -> None:
+        self._conn, self._cur = conn, cursor
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone() if self._cur.description else None
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cur.fetchall()) if self._cur.description else []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cur.rowcount)
+
+    @property
+    def lastrowid(self) -> int:
+        row = self._conn.execute("SELECT lastval()").fetchone()
+        return int(row[0])
+
+
+class _Connection:
+    """The few sqlite3.Connection methods the ledger uses, on a psycopg connection."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self.total_changes = 0
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
+        try:
+            cur = self._conn.execute(translate(sql), tuple(params) or None)
+        except Exception as exc:
+            raise _error(exc) from None
+        if cur.rowcount and cur.rowcount > 0 and not cur.description:
+            self.total_changes += cur.rowcount
+        return _Cursor(self._conn, cur)
+
+    def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> None:
+        rows = [tuple(r) for r in seq]
+        if not rows:
+            return
+        with self._conn.cursor() as cur:
+            try:
+                cur.executemany(translate(sql), rows)
+            except Exception as exc:
+                raise _error(exc) from None
+            if cur.rowcount and cur.rowcount > 0:
+                self.total_changes += cur.rowcount
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _error(exc: Exception) -> Exception:
+    import psycopg
+
+    if isinstance(exc, psycopg.errors.RaiseException):
+        return sqlite3.DatabaseError(str(exc).splitlines()[0])
+    if isinstance(exc, psycopg.OperationalError):
+        return LedgerError(f"the PostgreSQL ledger is unreachable: {str(exc).splitlines()[0]}")
+    return exc
+
+
+class PgLedger(SqliteLedger):
+    """The ledger of one campaign in PostgreSQL. Safe for many processes on many machines."""
+
+    def __init__(self, url: str, *, shared: bool = False, lease: float = 30.0) -> None:
+        import psycopg
+
+        self.url = url
+        self.path = Path(_redacted(url))
+        self.lease = lease
+        self.sender_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        try:
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise LedgerError(
+                f"cannot open the ledger {_redacted(url)}: {str(exc).strip().splitlines()[0]}",
+                hint="check the URL; the password comes from PGPASSWORD or ~/.pgpass, never the URL",
+            ) from None
+        self._db = _Connection(conn)  # type: ignore[assignment]
+        self._lock_fd = None
+        self._run_id = None
+        self._notice = ""
+        self._cursor = 0
+        self._share = 1.0
+        self._last_beat = 0.0
+        self._migrate()
+
+    # ---- set-up -------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        db = self._db
+        db.execute("SELECT pg_advisory_lock(7310000)")
+        try:
+            for statement in _pg_ddl():
+                db.execute(statement)
+            for table, column, kind in ADDED_COLUMNS:
+                kind = {"REAL": "DOUBLE PRECISION", "INTEGER": "BIGINT"}.get(kind, kind)
+                db.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise LedgerError(
+                    f"{self.path} was written by a newer notify (schema {row[0]}, this one knows "
+                    f"{SCHEMA_VERSION})",
+                    hint="upgrade notify on every sending machine before using this campaign",
+                )
+            elif int(row[0]) < SCHEMA_VERSION:
+                db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+        finally:
+            db.execute("SELECT pg_advisory_unlock(7310000)")
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS run_targets (id BIGINT PRIMARY KEY)")
+
+    def secret(self) -> bytes:
+        row = self._db.execute("SELECT value FROM meta WHERE key='token_key'").fetchone()
+        if row:
+            return bytes.fromhex(row[0])
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('token_key', ?)", (os.urandom(32).hex(),))
+        return self.secret()
+
+    def lock(self) -> None:
+        """Several senders may work one campaign: nothing to lock, but say we are here."""
+        self._beat(force=True)
+
+    def copy_to(self, path: Path) -> None:
+        raise UsageError(
+            "--dry-run is not available with a PostgreSQL ledger",
+            hint="preview the messages with `notify preview`, or send to an outbox: --transport outbox:DIR",
+        )
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # closing must not fail because the server went away
+            self._db.execute("UPDATE senders SET stopped_at=? WHERE id=?", (time.time(), self.sender_id))
+        self._db.close()
+
+    def _tx(self) -> Any:
+        return super()._tx()
+
+    # ---- serialised writers ---------------------------------------------------------------
+
+    def import_list(self, path: str, sha256: str, rows: Iterable[Any]) -> ImportSummary:
+        self._db.execute("SELECT pg_advisory_lock(?)", (_LOCK_IMPORT,))
+        try:
+            return super().import_list(path, sha256, rows)
+        finally:
+            self._db.execute("SELECT pg_advisory_unlock(?)", (_LOCK_IMPORT,))
+
+    def _audit(self, db: Any, action: str, details: dict[str, Any]) -> None:
+        db.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK_AUDIT,))
+        super()._audit(db, action, details)
+
+    # ---- several senders ------------------------------------------------------------------
+
+    def _beat(self, *, force: bool = False) -> None:
+        now = time.time()
+        if not force and now - self._last_beat < 1.0:
+            return
+        self._last_beat = now
+        db = self._db
+        db.execute(
+            "INSERT INTO senders (id, host, pid, notice, run_id, started_at, heartbeat) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET heartbeat=EXCLUDED.heartbeat, notice=EXCLUDED.notice, "
+            "run_id=EXCLUDED.run_id",
+            (self.sender_id, socket.gethostname(), os.getpid(), self._notice, self._run_id, now, now),
+        )
+        db.execute(
+            "UPDATE messages SET lease_until=? WHERE claimed_by=? AND state='sending'",
+            (now + self.lease, self.sender_id),
+        )
+        live = db.execute(
+            "SELECT count(*) FROM senders WHERE stopped_at IS NULL AND heartbeat > ? AND notice=? "
+            "AND run_id IS NOT NULL",
+            (now - max(3.0, self.lease / 3), self._notice),
+        ).fetchone()
+        self._share = 1.0 / max(1, int(live[0]) if live else 1)
+
+    @property
+    def label(self) -> str:
+        return _redacted(self.url)
+
+    def rate_share(self) -> float:
+        return self._share
+
+    def start_run(self, notice: str, segment: str, transport: str, options: dict[str, Any]) -> int:
+        run_id = super().start_run(notice, segment, transport, options)
+        self._notice = notice
+        self._beat(force=True)
+        return run_id
+
+    def recover_in_flight(self) -> int:
+        """Claims whose sender stopped renewing them: back to the pool, flagged."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE messages SET state='pending', possibly_duplicated=1, claimed_by=NULL "
+                "WHERE state='sending' AND (lease_until IS NULL OR lease_until < ?)",
+                (time.time(),),
+            )
+            db.execute(
+                "UPDATE runs SET status='killed' WHERE status='running' AND id IN "
+                "(SELECT run_id FROM senders WHERE stopped_at IS NULL AND heartbeat < ?)",
+                (time.time() - self.lease,),
+            )
+        return int(cur.rowcount)
+
+    def claim(self, run_id: int, limit: int, now: float, results: list[Result]) -> list[Claimed]:
+        db = self._db
+        with self._tx():
+            self._record(run_id, results)
+            rows = db.execute(
+                "UPDATE messages SET possibly_duplicated = CASE WHEN state='sending' THEN 1 "
+                "ELSE possibly_duplicated END, state='sending', run_id=?, claimed_by=?, lease_until=? "
+                "WHERE id IN (SELECT m.id FROM messages m JOIN run_targets t ON t.id=m.id "
+                "WHERE m.notice=? AND (m.state='pending' OR (m.state='deferred' AND m.next_attempt_at <= ?) "
+                "OR (m.state='sending' AND m.lease_until < ?)) ORDER BY m.id LIMIT ? "
+                "FOR UPDATE OF m SKIP LOCKED) "
+                "RETURNING id",
+                (run_id, self.sender_id, now + self.lease, self._notice, now, now, limit),
+            ).fetchall()
+            ids = [r[0] for r in rows]
+            claimed = (
+                db.execute(
+                    "SELECT m.id, m.attempts, m.first_attempt_at, m.possibly_duplicated, r.email, r.key, "
+                    "r.fields, r.source, r.line, r.smtputf8 FROM messages m "
+                    "JOIN recipients r ON r.id=m.recipient_id "
+                    f"WHERE m.id IN ({','.join('?' * len(ids))}) ORDER BY m.id",
+                    ids,
+                ).fetchall()
+                if ids
+                else []
+            )
+            if ids or results:
+                sent = sum(1 for r in results if r.state.value == "sent")
+                db.execute(
+                    "UPDATE senders SET claimed=claimed+?, sent=sent+? WHERE id=?",
+                    (len(ids), sent, self.sender_id),
+                )
+        self._beat()
+        return [self._claimed(r) for r in claimed]
+
+    def _record(self, run_id: int, results: list[Result]) -> None:
+        super()._record(run_id, results)
+        if results:
+            self._db.executemany(
+                "UPDATE messages SET claimed_by=NULL, lease_until=NULL WHERE id=? AND state != 'sending'",
+                [(r.row,) for r in results],
+            )
+
+    def next_retry_at(self) -> float | None:
+        """The next deferred retry, or the end of a lease another sender holds (it may die)."""
+        mine = super().next_retry_at()
+        row = self._db.execute(
+            "SELECT min(lease_until) FROM messages WHERE notice=? AND state='sending' AND claimed_by != ? "
+            "AND id IN (SELECT id FROM run_targets)",
+            (self._notice, self.sender_id),
+        ).fetchone()
+        theirs = None if row is None or row[0] is None else float(row[0])
+        times = [t for t in (mine, theirs) if t is not None]
+        return min(times) if times else None
+
+    def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        super().end_run(run_id, status, summary)
+        self._db.execute("UPDATE senders SET stopped_at=? WHERE id=?", (time.time(), self.sender_id))
+
+    def live_senders(self) -> list[dict[str, Any]]:
+        now = time.time()
+        rows = self._db.execute(
+            "SELECT host, pid, notice, claimed, sent, started_at, heartbeat FROM senders "
+            "WHERE stopped_at IS NULL AND heartbeat > ? ORDER BY started_at",
+            (now - 3600,),
+        ).fetchall()
+        out = []
+        for host, pid, notice, claimed, sent, started, beat in rows:
+            elapsed = max(1e-9, beat - started)
+            out.append(
+                {
+                    "host": host,
+                    "pid": pid,
+                    "notice": notice,
+                    "claimed": claimed,
+                    "sent": sent,
+                    "rate": round(sent / elapsed, 1),
+                    "last_heartbeat_s": round(now - beat, 1),
+                    "alive": now - beat < self.lease,
+                }
+            )
+        return out
+
+    def stale_leases(self) -> int:
+        row = self._db.execute(
+            "SELECT count(*) FROM messages WHERE state='sending' AND lease_until < ?", (time.time(),)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def try_lead(self) -> bool:
+        """Become the one scheduler (held until this connection ends)."""
+        row = self._db.execute("SELECT pg_try_advisory_lock(?)", (_LOCK_LEADER,)).fetchone()
+        return bool(row and row[0])
+
+    def rows(self, sql: str, params: Iterable[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        yield from self._db.execute(sql, tuple(params))
+
+
+def _redacted(url: str) -> str:
+    return re.sub(r"//([^:@/]+):[^@/]*@", r"//\1:***@", url)

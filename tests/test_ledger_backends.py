@@ -1,0 +1,299 @@
+"""The ledger on both backends: the embedded SQLite file and a real PostgreSQL server on
+127.0.0.1 (Debian's postgresql, started by .ci/run), through the same `notify` commands; then
+what only PostgreSQL allows: several senders on one campaign, a sender killed mid-run, one
+rate for all, one scheduler.
+
+PostgreSQL tests need NOTIFY_TEST_PG_URL (a role that may create databases, e.g.
+postgresql://notify@127.0.0.1/postgres with PGPASSWORD set); without it they skip and say so."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from notifier.ledger import open_ledger
+from notifier.settings import load
+
+from .conftest import Campaign
+from .smtpsink import Fault, Sink
+
+PG_URL = os.environ.get("NOTIFY_TEST_PG_URL", "")
+SKIP_PG = (
+    "PostgreSQL tests skipped: set NOTIFY_TEST_PG_URL=postgresql://USER@127.0.0.1/postgres "
+    "(a role that may create databases; .ci/run starts Debian's postgresql and sets it)"
+)
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    if not PG_URL:
+        pytest.skip(SKIP_PG)
+    import psycopg
+
+    name = f"notify_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, campaign: Campaign) -> Campaign:
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_database")
+        campaign.edit_config('path = "ledger.sqlite"', f'url = "{url}"\nlease = "2s"')
+    return campaign
+
+
+def query(campaign: Campaign, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    ledger = open_ledger(load(campaign.config))
+    try:
+        return ledger.query(sql, params)
+    finally:
+        ledger.close()
+
+
+def states(campaign: Campaign) -> dict[str, str]:
+    rows = query(
+        campaign,
+        "SELECT r.email, m.state FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE m.notice='breach-notice'",
+    )
+    return {e: s for e, s in rows}
+
+
+# ---- the same behaviour on both backends ---------------------------------------------------
+
+
+def test_each_recipient_is_sent_once_and_a_rerun_sends_nothing(backend: Campaign, sink: Sink) -> None:
+    first = backend.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
+    assert first.code == 0, first.err
+    assert sink.by_recipient() == {"ana@example.com": 1, "ben@example.org": 1, "chloe@example.net": 1}
+    again = backend.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
+    assert "Nothing to send" in again.out and len(sink.received) == 3
+    status = json.loads(backend.notify("status", "--json").out)
+    assert status["notices"][0]["counts"] == {"sent": 3}
+
+
+def test_temporary_failures_are_retried_and_hard_ones_suppress(backend: Campaign, sink: Sink) -> None:
+    sink.fault("ana@example.com", Fault("rcpt", "451 4.3.0 try later"))
+    sink.fault("ben@example.org", Fault("rcpt", "550 5.1.1 no such user"))
+    backend.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
+    assert states(backend) == {
+        "ana@example.com": "sent",
+        "ben@example.org": "failed",
+        "chloe@example.net": "sent",
+    }
+    attempts = dict(
+        query(
+            backend,
+            "SELECT r.email, m.attempts FROM messages m JOIN recipients r ON r.id=m.recipient_id",
+        )
+    )
+    assert attempts["ana@example.com"] == 2
+    assert query(backend, "SELECT key, reason FROM suppressions") == [("ben@example.org", "user_unknown")]
+
+
+def test_a_killed_run_is_recovered_and_flagged(backend: Campaign, sink: Sink) -> None:
+    backend.notify("lists", "check")
+    backend.notify("send", "--segment", "affected", "--transport", sink.url, "--yes", "--limit", "1")
+    # A run that died holding a claim (SQLite: no live run; PostgreSQL: its lease ran out).
+    ledger = open_ledger(load(backend.config))
+    try:
+        ledger.execute(
+            "UPDATE messages SET state='sending' "
+            "WHERE id=(SELECT max(id) FROM messages WHERE state='pending')"
+        )
+        if hasattr(ledger, "url"):
+            ledger.execute("UPDATE messages SET lease_until=1 WHERE state='sending'")
+    finally:
+        ledger.close()
+    result = backend.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
+    assert "possibly duplicated" in result.out or "possibly duplicated" in backend.notify("status").out
+    assert set(states(backend).values()) == {"sent"}
+    assert query(backend, "SELECT count(*) FROM messages WHERE possibly_duplicated=1") == [(1,)]
+
+
+def test_bounces_unsubscribes_schedules_and_the_audit_trail_work_on_both(
+    backend: Campaign, sink: Sink
+) -> None:
+    backend.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
+    backend.notify("schedule", "--notice", "what-we-changed", "--after", "7d", "--window", "09:00-17:00")
+    listed = backend.notify("schedule", "list", "--json")
+    assert [s["state"] for s in json.loads(listed.out)] == ["waiting"]
+    backend.notify("suppress", "add", "dan@example.com")
+    verified = backend.notify("audit", "verify")
+    assert verified.code == 0, verified.out + verified.err
+    actions = [a for (a,) in query(backend, "SELECT action FROM audit ORDER BY seq")]
+    assert actions == [
+        "list.import",
+        "send.start",
+        "check.report",
+        "send.stop",
+        "schedule.create",
+        "suppress.add",
+    ]
+
+
+# ---- several senders (PostgreSQL) -------------------------------------------------------------
+
+
+def big_list(campaign: Campaign, n: int) -> None:
+    rows = ["id,email,first_name,last_name,country,region,exposed"]
+    rows += [f"P{i},person{i}@example.com,P{i},Test,FR,,email" for i in range(n)]
+    campaign.write_list("\n".join(rows) + "\n")
+
+
+def senders(campaign: Campaign, n: int, *extra: str) -> list[subprocess.Popen[str]]:
+    env = dict(os.environ, NOTIFY_CONFIG=str(campaign.config))
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "notifier", "send", "--segment", "all", "--yes", *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=campaign.root,
+        )
+        for _ in range(n)
+    ]
+
+
+def finish(procs: list[subprocess.Popen[str]], timeout: float = 120) -> list[tuple[int, str, str]]:
+    out = []
+    for p in procs:
+        try:
+            stdout, stderr = p.communicate(timeout=timeout)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        out.append((p.returncode, stdout, stderr))
+    return out
+
+
+@pytest.fixture
+def shared(campaign: Campaign, pg_database: str, sink: Sink) -> Campaign:
+    campaign.edit_config('path = "ledger.sqlite"', f'url = "{pg_database}"\nlease = "2s"')
+    campaign.edit_config('url = "outbox:outbox"', f'url = "{sink.url}"')
+    # One import before the senders start, so each of them finds the list in the ledger.
+    assert campaign.notify("lists", "check").code == 0
+    return campaign
+
+
+def test_three_senders_share_one_campaign_and_everyone_gets_exactly_one(shared: Campaign, sink: Sink) -> None:
+    big_list(shared, 3000)
+    shared.edit_config('rate = "2000/s"', 'rate = "3000/s"')
+    results = finish(senders(shared, 3))
+    assert all(code == 0 for code, _, _ in results), [err for _, _, err in results]
+    counts = sink.by_recipient()
+    assert len(counts) == 3000 and set(counts.values()) == {1}
+    sent_by = [int(out.split("Run ")[1].split(":")[1].split()[0]) for _, out, _ in results if "Run " in out]
+    assert sum(sent_by) == 3000 and all(n > 0 for n in sent_by)  # the work was shared
+    assert query(shared, "SELECT state, count(*) FROM messages GROUP BY state") == [("sent", 3000)]
+
+
+def test_a_sender_killed_mid_run_is_finished_by_the_others(shared: Campaign, sink: Sink) -> None:
+    big_list(shared, 3000)
+    shared.edit_config('rate = "2000/s"', 'rate = "300/s"')
+    procs = senders(shared, 3)
+    deadline = time.monotonic() + 30
+    while len(sink.received) < 300 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    procs[0].send_signal(signal.SIGKILL)
+    results = finish(procs)
+    assert all(code == 0 for code, _, _ in results[1:]), [err for _, _, err in results[1:]]
+    counts = sink.by_recipient()
+    assert len(counts) == 3000  # nobody forgotten
+    duplicates = sum(n - 1 for n in counts.values())
+    flagged = query(shared, "SELECT count(*) FROM messages WHERE possibly_duplicated=1")[0][0]
+    assert duplicates <= flagged <= 64  # only the dead sender's in-flight window
+    assert query(shared, "SELECT count(*) FROM messages WHERE state != 'sent'") == [(0,)]
+    status = shared.notify("status").out
+    assert "possibly duplicated" in status or flagged == 0
+
+
+def test_the_campaign_rate_holds_across_all_senders(shared: Campaign, sink: Sink) -> None:
+    """150/s for the campaign, three senders: about 50/s each, 150/s at the sink (within 5%)."""
+    big_list(shared, 3600)
+    shared.edit_config('rate = "2000/s"', 'rate = "150/s"')
+    procs = senders(shared, 3)
+    try:
+        deadline = time.monotonic() + 40
+        while len(sink.received) < 300 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        start_n, start_t = len(sink.received), time.monotonic()
+        time.sleep(20)
+        got = len(sink.received) - start_n
+        elapsed = time.monotonic() - start_t
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGINT)
+        finish(procs)
+    rate = got / elapsed
+    assert 150 * 0.95 <= rate <= 150 * 1.05, f"{rate:.1f} msg/s"
+
+
+def _workers(campaign: Campaign, n: int) -> list[tuple[subprocess.Popen[str], list[str]]]:
+    """Worker processes, each with a list that collects its output lines as they come."""
+    env = dict(os.environ, NOTIFY_CONFIG=str(campaign.config))
+    out = []
+    for _ in range(n):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "notifier", "worker", "--interval", "0.3"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            cwd=campaign.root,
+        )
+        lines: list[str] = []
+        assert proc.stdout is not None
+        threading.Thread(target=lambda f=proc.stdout, keep=lines: keep.extend(f), daemon=True).start()
+        out.append((proc, lines))
+    return out
+
+
+def test_one_worker_leads_and_another_takes_over_when_it_dies(shared: Campaign, sink: Sink) -> None:
+    shared.config.write_text(
+        shared.config.read_text()
+        + '\n[serve]\npublic_url = "https://notify.example.com"\n'
+        + '\n[changes]\ntwo_factor = "Two-step sign-in is required for all staff."\n'
+    )
+    assert shared.notify("send", "--segment", "affected", "--yes").code == 0
+    shared.notify("schedule", "--notice", "what-we-changed", "--after", "0s")
+    workers = _workers(shared, 2)
+    try:
+        sink.wait_for(6, timeout=30)
+        time.sleep(1.0)  # both workers have looked at the schedules by now
+        assert len(sink.received) == 6  # sent once, not once per worker
+        assert query(shared, "SELECT state FROM schedules") == [("done",)]
+        leader = next(i for i, (_, lines) in enumerate(workers) if any("sending" in ln for ln in lines))
+        standby = 1 - leader
+        assert any("standing by" in ln for ln in workers[standby][1])
+        workers[leader][0].kill()  # kill -9: its session ends, and with it the leader lock
+        workers[leader][0].wait()
+        shared.notify("schedule", "--notice", "investigation-complete", "--after", "0s")
+        sink.wait_for(9, timeout=30)
+        assert len(sink.received) == 9
+        assert any("Now leading" in ln for ln in workers[standby][1])
+    finally:
+        for proc, _ in workers:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
