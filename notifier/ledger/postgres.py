@@ -84,6 +84,9 @@ def _pg_ddl() -> list[str]:
         "ALTER TABLE messages ADD COLUMN IF NOT EXISTS claimed_by TEXT",
         "ALTER TABLE messages ADD COLUMN IF NOT EXISTS lease_until DOUBLE PRECISION",
         "CREATE INDEX IF NOT EXISTS messages_lease ON messages (notice, state, lease_until)",
+        "CREATE INDEX IF NOT EXISTS messages_claims ON messages (claimed_by) WHERE state='sending'",
+        # Claims walk pending rows in id order from each sender's cursor.
+        "CREATE INDEX IF NOT EXISTS messages_pending ON messages (notice, id) WHERE state='pending'",
         "CREATE TABLE IF NOT EXISTS senders (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid BIGINT NOT NULL, "
         "notice TEXT NOT NULL, run_id BIGINT, started_at DOUBLE PRECISION NOT NULL, "
         "heartbeat DOUBLE PRECISION NOT NULL, claimed BIGINT NOT NULL DEFAULT 0, "
@@ -303,20 +306,26 @@ class PgLedger(SqliteLedger):
         return int(cur.rowcount)
 
     def claim(self, run_id: int, limit: int, now: float, results: list[Result]) -> list[Claimed]:
+        """Record ``results``, then take up to ``limit`` due targets no other sender holds.
+
+        Pending rows are taken in id order from this sender's cursor (so no claim rescans what
+        is already sent); when those run short, due retries, expired leases of dead senders and
+        anything released behind the cursor."""
         db = self._db
         with self._tx():
             self._record(run_id, results)
-            rows = db.execute(
-                "UPDATE messages SET possibly_duplicated = CASE WHEN state='sending' THEN 1 "
-                "ELSE possibly_duplicated END, state='sending', run_id=?, claimed_by=?, lease_until=? "
-                "WHERE id IN (SELECT m.id FROM messages m JOIN run_targets t ON t.id=m.id "
-                "WHERE m.notice=? AND (m.state='pending' OR (m.state='deferred' AND m.next_attempt_at <= ?) "
-                "OR (m.state='sending' AND m.lease_until < ?)) ORDER BY m.id LIMIT ? "
-                "FOR UPDATE OF m SKIP LOCKED) "
-                "RETURNING id",
-                (run_id, self.sender_id, now + self.lease, self._notice, now, now, limit),
-            ).fetchall()
-            ids = [r[0] for r in rows]
+            ids = self._take("m.state='pending' AND m.id > ?", (self._cursor,), run_id, now, limit)
+            if ids:
+                self._cursor = max(self._cursor, max(ids))
+            if len(ids) < limit:
+                ids += self._take(
+                    "(m.state='pending' OR (m.state='deferred' AND m.next_attempt_at <= ?) "
+                    "OR (m.state='sending' AND m.lease_until < ?))",
+                    (now, now),
+                    run_id,
+                    now,
+                    limit - len(ids),
+                )
             claimed = (
                 db.execute(
                     "SELECT m.id, m.attempts, m.first_attempt_at, m.possibly_duplicated, r.email, r.key, "
@@ -337,12 +346,68 @@ class PgLedger(SqliteLedger):
         self._beat()
         return [self._claimed(r) for r in claimed]
 
+    def _take(
+        self, condition: str, params: tuple[Any, ...], run_id: int, now: float, limit: int
+    ) -> list[int]:
+        rows = self._db.execute(
+            "UPDATE messages SET possibly_duplicated = CASE WHEN state='sending' THEN 1 "
+            "ELSE possibly_duplicated END, state='sending', run_id=?, claimed_by=?, lease_until=? "
+            "WHERE id IN (SELECT m.id FROM messages m WHERE m.notice=? "
+            f"AND m.id IN (SELECT id FROM run_targets) AND {condition} ORDER BY m.id LIMIT ? "
+            "FOR UPDATE SKIP LOCKED) RETURNING id",
+            (run_id, self.sender_id, now + self.lease, self._notice, *params, limit),
+        ).fetchall()
+        return sorted(int(r[0]) for r in rows)
+
     def _record(self, run_id: int, results: list[Result]) -> None:
-        super()._record(run_id, results)
-        if results:
-            self._db.executemany(
-                "UPDATE messages SET claimed_by=NULL, lease_until=NULL WHERE id=? AND state != 'sending'",
-                [(r.row,) for r in results],
+        """The same updates as SQLite's, as one statement per table for the whole batch: with
+        a server over the network, round trips are what a ledger write costs."""
+        if not results:
+            return
+        db = self._db
+        values = ", ".join(
+            ["(?::bigint, ?::text, ?::float8, ?::float8, ?::bigint, ?::text, ?::text, ?::text, ?::text)"]
+            * len(results)
+        )
+        flat: list[Any] = []
+        for r in results:
+            flat += [
+                r.row,
+                r.state.value,
+                r.at,
+                r.next_attempt_at,
+                r.code,
+                r.text,
+                r.queue_id,
+                r.message_id,
+                r.reason,
+            ]
+        db.execute(
+            "UPDATE messages AS m SET state=v.state, attempts=m.attempts+1, "
+            "first_attempt_at=COALESCE(m.first_attempt_at, v.at), last_attempt_at=v.at, "
+            "next_attempt_at=v.next_at, last_code=v.code, last_text=v.txt, queue_id=v.queue_id, "
+            "message_id=v.message_id, reason=v.reason, "
+            "sent_at=CASE WHEN v.state='sent' THEN v.at ELSE m.sent_at END, "
+            "claimed_by=NULL, lease_until=NULL "
+            f"FROM (VALUES {values}) AS v(id, state, at, next_at, code, txt, queue_id, message_id, reason) "
+            "WHERE m.id = v.id",
+            flat,
+        )
+        rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(results))
+        flat = []
+        for r in results:
+            flat += [r.row, run_id, r.at, r.verdict, r.code, r.text, r.queue_id, r.reason]
+        db.execute(
+            "INSERT INTO attempts (message, run_id, at, verdict, code, text, queue_id, reason) "
+            f"VALUES {rows}",
+            flat,
+        )
+        hard = [r for r in results if r.suppress]
+        if hard:
+            db.executemany(
+                "INSERT OR IGNORE INTO suppressions (key, reason, at, source) SELECT r.key, ?, ?, 'smtp' "
+                "FROM messages m JOIN recipients r ON r.id = m.recipient_id WHERE m.id = ?",
+                [(r.reason or "hard", r.at, r.row) for r in hard],
             )
 
     def next_retry_at(self) -> float | None:
@@ -353,7 +418,9 @@ class PgLedger(SqliteLedger):
             "AND id IN (SELECT id FROM run_targets)",
             (self._notice, self.sender_id),
         ).fetchone()
-        theirs = None if row is None or row[0] is None else float(row[0])
+        # Another sender's claim: look again within a second (it usually finishes; if it
+        # died, its lease ends and the rows come back).
+        theirs = None if row is None or row[0] is None else min(float(row[0]), time.time() + 1.0)
         times = [t for t in (mine, theirs) if t is not None]
         return min(times) if times else None
 
