@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--config", metavar="PATH", help="campaign configuration (default ./notify.toml, or $NOTIFY_CONFIG)"
     )
+    p.add_argument(
+        "--ledger",
+        metavar="URL",
+        help="postgresql://USER@HOST/DB or sqlite:PATH instead of [ledger] (password: PGPASSWORD, ~/.pgpass)",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     init = sub.add_parser(
@@ -359,7 +364,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load(config_path(args.config), transport_override=getattr(args, "transport", None))
+    environ = dict(os.environ)
+    if getattr(args, "ledger", None):
+        environ["NOTIFY_LEDGER"] = args.ledger
+    return load(
+        config_path(args.config), environ=environ, transport_override=getattr(args, "transport", None)
+    )
 
 
 def _lists_check(args: argparse.Namespace, out: TextIO) -> int:

@@ -321,10 +321,17 @@ def validate(data: dict[str, Any], text: str, path: str) -> dict[str, Any]:
     return _check_table(data, SCHEMA, "", where)
 
 
+def _ledger_path(root: Path, ledger: dict[str, Any], env: Mapping[str, str]) -> Path:
+    url = str(env.get("NOTIFY_LEDGER") or ledger.get("url", ""))
+    if url.startswith("sqlite:") and url[len("sqlite:") :]:
+        return root / url[len("sqlite:") :]
+    return root / str(ledger.get("path", "ledger.sqlite"))
+
+
 def _ledger_url(ledger: dict[str, Any], env: Mapping[str, str], path: str, lines: dict[str, int]) -> str:
     url = str(env.get("NOTIFY_LEDGER") or ledger.get("url", ""))
     if url.startswith("sqlite:"):
-        return ""  # the embedded default; [ledger] path names the file
+        return ""  # the embedded default; [ledger] path (or sqlite:PATH via _ledger_path) names the file
     if url and not url.startswith(("postgresql://", "postgres://")):
         raise ConfigError(
             f"[ledger] url {url.split('@')[-1]!r} is neither sqlite:PATH nor postgresql://USER@HOST/DB",
@@ -525,7 +532,7 @@ def load(
         list_files=tuple(root / f for f in files),
         segments=dict(cfg.get("segments", {})),
         segment_lines={k: lines.get(f"segments.{k}", 0) for k in cfg.get("segments", {})},
-        ledger_path=root / cfg.get("ledger", {}).get("path", "ledger.sqlite"),
+        ledger_path=_ledger_path(root, cfg.get("ledger", {}), env),
         ledger_url=_ledger_url(cfg.get("ledger", {}), env, str(path), lines),
         lease=float(cfg.get("ledger", {}).get("lease", 30.0)),
         nameservers=nameservers,

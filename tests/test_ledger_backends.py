@@ -297,3 +297,17 @@ def test_one_worker_leads_and_another_takes_over_when_it_dies(shared: Campaign, 
             proc.wait()
             if proc.stdout:
                 proc.stdout.close()
+
+
+def test_the_ledger_url_is_checked_and_never_holds_a_password(campaign: Campaign) -> None:
+    campaign.edit_config('path = "ledger.sqlite"', 'url = "postgresql://notify:hunter2@db.internal/breach"')
+    result = campaign.notify("status")
+    assert result.code == 2 and "must not contain a password" in result.err and "hunter2" not in result.err
+    campaign.edit_config(
+        'url = "postgresql://notify:hunter2@db.internal/breach"', 'url = "mysql://db.internal/breach"'
+    )
+    assert "neither sqlite:PATH nor postgresql://" in campaign.notify("status").err
+    # --ledger overrides the file: sqlite:PATH names another file.
+    campaign.edit_config('url = "mysql://db.internal/breach"', 'path = "ledger.sqlite"')
+    ok = campaign.notify("--ledger", "sqlite:other.sqlite", "status")
+    assert ok.code == 0 and "other.sqlite" in ok.out
