@@ -220,6 +220,7 @@ def test_a_sender_killed_mid_run_is_finished_by_the_others(shared: Campaign, sin
     assert len(counts) == 3000  # nobody forgotten
     duplicates = sum(n - 1 for n in counts.values())
     flagged = query(shared, "SELECT count(*) FROM messages WHERE possibly_duplicated=1")[0][0]
+    print(f"killed sender: {duplicates} duplicates, {flagged} flagged possibly duplicated")
     assert duplicates <= flagged <= 64  # only the dead sender's in-flight window
     assert query(shared, "SELECT count(*) FROM messages WHERE state != 'sent'") == [(0,)]
     status = shared.notify("status").out
@@ -244,6 +245,7 @@ def test_the_campaign_rate_holds_across_all_senders(shared: Campaign, sink: Sink
             p.send_signal(signal.SIGINT)
         finish(procs)
     rate = got / elapsed
+    print(f"campaign rate across three senders: {rate:.1f} msg/s over {elapsed:.1f} s")
     assert 150 * 0.95 <= rate <= 150 * 1.05, f"{rate:.1f} msg/s"
 
 
