@@ -313,3 +313,18 @@ def test_the_ledger_url_is_checked_and_never_holds_a_password(campaign: Campaign
     campaign.edit_config('url = "mysql://db.internal/breach"', 'path = "ledger.sqlite"')
     ok = campaign.notify("--ledger", "sqlite:other.sqlite", "status")
     assert ok.code == 0 and "other.sqlite" in ok.out
+
+
+def test_duplicates_in_a_list_merge_with_every_exposed_category(backend: Campaign, sink: Sink) -> None:
+    backend.write_list(
+        "id,email,first_name,last_name,country,region,exposed\n"
+        "R1,ana@example.com,Ana,Lopez,ES,,email\n"
+        "R2,Ana@Example.com,Ana,Lopez,ES,,email;password_hash\n"
+        "R3,ben@example.org,Ben,Okafor,US,US-CA,email\n"
+    )
+    backend.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
+    assert sink.by_recipient() == {"ana@example.com": 1, "ben@example.org": 1}
+    fields = query(backend, "SELECT fields FROM recipients WHERE key='ana@example.com'")[0][0]
+    assert json.loads(fields)["exposed"] == ["email", "password_hash"]
+    status = json.loads(backend.notify("status", "--json").out)
+    assert status["lists"][0]["duplicates"] == 1

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import re
 import socket
@@ -246,6 +247,19 @@ class PgLedger(SqliteLedger):
             return super().import_list(path, sha256, rows)
         finally:
             self._db.execute("SELECT pg_advisory_unlock(?)", (_LOCK_IMPORT,))
+
+    def _upsert(self, list_id: int, r: Any) -> bool:
+        """One round trip for someone new (the common case of a first import); the SQLite
+        path, with its merge rules, for everyone seen before."""
+        row = self._db.execute(
+            "WITH ins AS (INSERT INTO recipients (key, email, fields, source, line, smtputf8) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING id) "
+            "INSERT INTO list_members SELECT ?, id FROM ins RETURNING recipient_id",
+            (r.key, r.email, json.dumps(r.fields), r.source, r.line, int(r.smtputf8), list_id),
+        ).fetchone()
+        if row is not None:
+            return False
+        return super()._upsert(list_id, r)
 
     def _audit(self, db: Any, action: str, details: dict[str, Any]) -> None:
         db.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK_AUDIT,))
