@@ -72,6 +72,8 @@ class ServeApp:
                 return exc.status, str(exc)
             self._count("subscribed")
             log.info("confirmed the SNS subscription to %s", message["TopicArn"])
+            with self.lock:
+                self.ledger.audit("sns.subscribe", {"topic": str(message["TopicArn"])})
             return 200, "subscription confirmed"
         if kind == "UnsubscribeConfirmation":
             log.warning("SNS says the subscription to %s was removed", message["TopicArn"])
@@ -90,6 +92,17 @@ class ServeApp:
             new = record(
                 self.ledger, self.tokens, body, parsed, f"sns:{parsed.event_id}", report, self.policy
             )
+            if new:
+                self.ledger.audit(
+                    "sns.event",
+                    {
+                        "sns_message_id": parsed.event_id,
+                        "kind": parsed.kind,
+                        "recipients": report.recipients,
+                        "matched": report.matched,
+                        "suppressed": report.suppressed,
+                    },
+                )
         self._count(parsed.kind if new else "redelivered")
         unmatched = f", {len(report.unmatched)} unmatched" if report.unmatched else ""
         return 200, (f"recorded {parsed.kind}{unmatched}" if new else "already recorded")

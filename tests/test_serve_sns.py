@@ -150,6 +150,8 @@ def test_signed_events_are_matched_by_ses_message_id_and_recorded_once(
         k: r for k, r, _, _ in ledger_rows(campaign, "SELECT key, reason, at, source FROM suppressions")
     }
     assert suppressed == {"ana@example.com": "user_unknown", "ben@example.org": "complaint"}
+    audited = ledger_rows(campaign, "SELECT action FROM audit WHERE action='sns.event'")
+    assert len(audited) == 3  # one entry per event, none for the redelivery
     status = json.loads(campaign.notify("status", "--json").out)
     notice = status["notices"][0]
     assert notice["counts"]["bounced"] == 1
