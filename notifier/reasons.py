@@ -543,7 +543,10 @@ _COMMANDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p, re.I), c)
     for p, c in (
         (r"(in reply to|after|>>>|our|response to|sending) (end of )?(data|message body)\b", "DATA"),
-        (r"(in reply to|after|>>>|our|response to) rcpt( to)?\b|does not like recipient|rcpt to:<", "RCPT"),
+        (
+            r"(in reply to|after|>>>|our|response to) rcpt( to)?\b|does not like recipient|rcpt to: ?<?[^\s@]+@",
+            "RCPT",
+        ),
         (r"(in reply to|after|>>>|our|response to) mail( from)?\b|mail from:<[^>]*>\s*size=", "MAIL"),
         (r"(in reply to|after|>>>|our) (ehlo|helo)\b|while connect|initial connection|greeting", "HELO"),
         (r"(in reply to|after|>>>) starttls", "STARTTLS"),
