@@ -544,7 +544,8 @@ _COMMANDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for p, c in (
         (r"(in reply to|after|>>>|our|response to|sending) (end of )?(data|message body)\b", "DATA"),
         (
-            r"(in reply to|after|>>>|our|response to) rcpt( to)?\b|does not like recipient|rcpt to: ?<?[^\s@]+@",
+            r"(in reply to|after|>>>|our|response to) rcpt( to)?\b|does not like recipient"
+            r"|rcpt to: ?<?[^\s@]+@",
             "RCPT",
         ),
         (r"(in reply to|after|>>>|our|response to) mail( from)?\b|mail from:<[^>]*>\s*size=", "MAIL"),
