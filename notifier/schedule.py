@@ -28,9 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from . import pipeline
 from .audit import operator
 from .errors import LedgerBusyError, NotifierError, UsageError
 from .ledger import SqliteLedger, open_ledger
+from .models import State
 from .render import notice_meta
 from .segments import resolve
 from .send import SendOptions, first_notice_at, run_send
@@ -233,7 +235,7 @@ def run_due(
             _update(settings, s.id, "due", f"last attempt failed: {exc.message}", last_run_at=t)
             continue
         out.write(buffer.getvalue())
-        remaining = _remaining(settings, s.notice)
+        remaining = _remaining(settings, s)
         if remaining == 0 and code == 0:
             _update(
                 settings,
@@ -252,16 +254,17 @@ def run_due(
     return 1 if attention else 0
 
 
-def _remaining(settings: Settings, notice: str) -> int:
+def _remaining(settings: Settings, s: Schedule) -> int:
+    """People of this schedule's segment still waiting for its notice (not of other schedules
+    of the same notice). Planning again changes nothing: the rows exist; it only counts."""
     ledger = open_ledger(settings)
     try:
-        return int(
-            ledger.query(
-                "SELECT count(*) FROM messages WHERE notice=? "
-                "AND state IN ('pending', 'deferred', 'sending')",
-                (notice,),
-            )[0][0]
+        imports = pipeline.import_lists(ledger, settings.list_files)
+        segment = resolve(s.segment, settings.segments, path=str(settings.path), lines=settings.segment_lines)
+        summary = pipeline.plan(
+            ledger, s.notice, imports, segment, resend=False, first_notice=settings.notice, follow_up=True
         )
+        return summary.count(State.PENDING, State.DEFERRED, State.SENDING)
     finally:
         ledger.close()
 

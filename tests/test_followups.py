@@ -475,3 +475,36 @@ def test_an_older_notify_refuses_a_newer_ledger(campaign: Campaign) -> None:
         db.close()
     result = campaign.notify("status")
     assert result.code != 0 and "written by a newer notify (schema 99" in result.err
+
+
+def test_two_schedules_of_one_notice_finish_on_their_own_segments(campaign: Campaign) -> None:
+    follow_up_campaign(campaign)
+    campaign.notify("send", "--segment", "affected", "--yes")
+    first = first_sent_at(campaign)
+    campaign.notify(
+        "schedule",
+        "--notice",
+        "what-we-changed",
+        "--after",
+        "1d",
+        "--segment",
+        "eu",
+        "--window",
+        "09:00-17:00",
+    )
+    campaign.notify(
+        "schedule",
+        "--notice",
+        "what-we-changed",
+        "--after",
+        "1d",
+        "--segment",
+        "us",
+        "--window",
+        "09:00-17:00",
+    )
+    noon_utc = dt.datetime.fromtimestamp(first + 2 * DAY, dt.UTC).replace(hour=11, minute=0).timestamp()
+    # 11:00 UTC: noon in Paris and Madrid, 03:00 in California.
+    run_due(load(campaign.config), io.StringIO(), now=lambda: noon_utc)
+    by_id = {s.id: s.state for s in _schedules(campaign)}
+    assert by_id == {1: "done", 2: "sending"}  # the US schedule waits for California's morning
