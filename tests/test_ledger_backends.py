@@ -237,7 +237,10 @@ def test_the_campaign_rate_holds_across_all_senders(shared: Campaign, sink: Sink
         while len(sink.received) < 300 and time.monotonic() < deadline:
             time.sleep(0.05)
         start_n, start_t = len(sink.received), time.monotonic()
-        time.sleep(20)
+        live = json.loads(shared.notify("status", "--json").out)["senders"]
+        assert len(live) == 3 and all(x["alive"] and x["pid"] and x["host"] for x in live)
+        assert "Senders:" in shared.notify("status").out
+        time.sleep(20 - (time.monotonic() - start_t))
         got = len(sink.received) - start_n
         elapsed = time.monotonic() - start_t
     finally:
