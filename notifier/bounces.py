@@ -15,14 +15,13 @@ import re
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 
-from .reasons import command_in, is_hard, reason_for
+from .reasons import command_in, is_hard, reason_for, status_in
 
 __all__ = ["BouncedRecipient", "ParsedBounce", "parse_bounce"]
 
 _ADDRESS = re.compile(
     r"(?:\"[^\"\r\n<>@]+\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
 )
-_STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _CODE = re.compile(r"(?<![\d.])([245]\d\d)(?![\d.])")
 _AUTO_SUBJECT = re.compile(
     r"out of (the )?office|auto(matic)?[ -]?(reply|response)|vacation|abwesenheit|absence", re.I
@@ -173,9 +172,7 @@ def _telling_line(text: str, address: str) -> str:
     for line in text.splitlines():
         if address in line.lower():
             rest = line.lower().replace(address, "").strip(" \t<>:;,.()[]")
-            if len(rest) > 8 and (
-                _CODE.search(rest) or _STATUS.search(rest) or _DIAGNOSTIC_WORDS.search(rest)
-            ):
+            if len(rest) > 8 and (_CODE.search(rest) or status_in(rest) or _DIAGNOSTIC_WORDS.search(rest)):
                 return " ".join(line.split())
     return ""
 
@@ -218,8 +215,7 @@ def _dsn(msg: email.message.Message, human: str) -> list[BouncedRecipient]:
         if not address:
             continue
         action = str(block.get("Action") or "failed").strip().lower()
-        status_m = _STATUS.search(str(block.get("Status") or ""))
-        status = status_m.group(0) if status_m else ""
+        status = status_in(str(block.get("Status") or ""))
         raw_diagnostic = " ".join(str(block.get("Diagnostic-Code") or "").split())
         dtype, sep, rest = raw_diagnostic.partition(";")
         if sep and " " not in dtype.strip():
@@ -299,8 +295,7 @@ def _plain(
         found = flagged or found
     out = []
     for address, context in found.items():
-        status_m = _STATUS.search(context)
-        status = status_m.group(0) if status_m else ""
+        status = status_in(context)
         reason, hard, code = _classify(
             "failed",
             status,

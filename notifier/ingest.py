@@ -102,6 +102,14 @@ def digest_of(raw: bytes, parsed: ParsedBounce) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+_ROW = "SELECT m.id FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+# After the VERP token: the provider's message id (SES), then the original Message-ID.
+_BY_ID = (
+    ("provider-id", _ROW + "WHERE m.queue_id=? AND r.key=?"),
+    ("message-id", _ROW + "WHERE m.message_id=? AND r.key=?"),
+)
+
+
 def _match(
     ledger: SqliteLedger, tokens: Tokens, parsed: ParsedBounce, address: str
 ) -> tuple[int | None, str]:
@@ -109,26 +117,13 @@ def _match(
     if row is not None and ledger.query("SELECT 1 FROM messages WHERE id=?", (row,)):
         return row, "verp"
     key = dedupe_key(address)
-    if parsed.provider_id:
-        found = ledger.query(
-            "SELECT m.id FROM messages m JOIN recipients r ON r.id=m.recipient_id "
-            "WHERE m.queue_id=? AND r.key=?",
-            (parsed.provider_id, key),
-        )
-        if found:
-            return int(found[0][0]), "provider-id"
-    if parsed.original_message_id:
-        found = ledger.query(
-            "SELECT m.id FROM messages m JOIN recipients r ON r.id=m.recipient_id "
-            "WHERE m.message_id=? AND r.key=?",
-            (parsed.original_message_id, key),
-        )
-        if found:
-            return int(found[0][0]), "message-id"
+    for (how, sql), value in zip(_BY_ID, (parsed.provider_id, parsed.original_message_id), strict=True):
+        if value:
+            found = ledger.query(sql, (value, key))
+            if found:
+                return int(found[0][0]), how
     found = ledger.query(
-        "SELECT m.id FROM messages m JOIN recipients r ON r.id=m.recipient_id WHERE r.key=? "
-        "AND m.sent_at IS NOT NULL ORDER BY m.sent_at DESC LIMIT 1",
-        (key,),
+        _ROW + "WHERE r.key=? AND m.sent_at IS NOT NULL ORDER BY m.sent_at DESC LIMIT 1", (key,)
     )
     return (int(found[0][0]), "address") if found else (None, "")
 

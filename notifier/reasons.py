@@ -34,7 +34,7 @@ __all__ = [
     "command_in",
     "is_hard",
     "reason_for",
-    "status_reason",
+    "status_in",
 ]
 
 # name -> what it means, for `notify report` and the README.
@@ -144,7 +144,6 @@ OUR_PROBLEM = frozenset(
 )
 # Reasons a status code gives that words may still overrule.
 _TENTATIVE = frozenset({"", "other", "on_hold", "system", "security", "expired", "network"})
-_TENTATIVE_PLUS_ADDRESS = _TENTATIVE | {"user_unknown", "host_unknown"}
 _BEFORE_DATA = frozenset({"CONN", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT"})
 
 # RFC 3463 / IANA enhanced status codes -> reason. Codes absent here say too little on their own.
@@ -539,6 +538,14 @@ _VAGUE = (
 )
 
 _ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
+def status_in(text: str) -> str:
+    """The first RFC 3463 enhanced status code in ``text`` ("5.1.1"), or ""."""
+    m = _ENHANCED.search(text or "")
+    return m.group(0) if m else ""
+
+
 _COMMANDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p, re.I), c)
     for p, c in (
@@ -567,11 +574,6 @@ def command_in(text: str) -> str:
     return best[1] if best else ""
 
 
-def status_reason(status: str) -> str:
-    """What an enhanced status code alone says (``""`` when it says too little)."""
-    return _STATUS.get(status, "")
-
-
 def reason_for(
     *,
     status: str = "",
@@ -586,9 +588,9 @@ def reason_for(
         return "delivered"
     if not status or status.endswith(".0.0"):
         # A generic report status: the reply quoted in the text is usually more precise.
-        m = _ENHANCED.search(text)
-        if m and not m.group(0).endswith(".0.0"):
-            status = m.group(0)
+        quoted = status_in(text)
+        if quoted and not quoted.endswith(".0.0"):
+            status = quoted
     status_name = _STATUS.get(status, "")
     if not status_name and status.startswith("5.1.") and status not in ("5.1.0",):
         status_name = "user_unknown"  # a provider's own addressing detail (Outlook 5.1.351)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .reasons import OUR_PROBLEM, is_hard, reason_for
+from .reasons import OUR_PROBLEM, is_hard, reason_for, status_in
 
 __all__ = ["Classification", "OUR_PROBLEM", "classify_reply"]
 
@@ -31,10 +31,7 @@ def classify_reply(code: int | None, text: str, command: str = "RCPT") -> Classi
     """Classify one reply to ``command``. ``code`` None means no reply at all (connection trouble)."""
     if code is not None and 200 <= code < 300:
         return Classification("delivered", False, "")
-    from .reasons import _ENHANCED
-
-    m = _ENHANCED.search(text or "")
-    status = m.group(0) if m else ""
+    status = status_in(text)
     if code is None:
         reason = reason_for(status=status, text=text or "", command=command) if status else "network"
         return Classification(reason if reason not in ("on_hold", "other") else "network", False, status)

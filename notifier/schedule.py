@@ -17,11 +17,9 @@ Pure decisions (:func:`decide`) are apart from the ledger and the send.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import io
 import os
 import signal
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from . import pipeline
 from .audit import operator
 from .errors import LedgerBusyError, NotifierError, UsageError
 from .ledger import SqliteLedger, open_ledger
+from .locks import hold_lock
 from .models import State
 from .render import notice_meta
 from .segments import resolve
@@ -296,18 +295,11 @@ def worker(
     leader = open_ledger(settings) if settings.ledger_url else None
     fd = -1
     if leader is None:
-        fd = os.open(Path(f"{settings.ledger_path}.worker.lock"), os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
-            os.close(fd)
-            raise LedgerBusyError(
-                f"another notify worker is already running for this campaign ({holder or 'unknown'})",
-                hint="one worker per campaign is enough; stop the other one first",
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
+        fd = hold_lock(
+            Path(f"{settings.ledger_path}.worker.lock"),
+            "another notify worker is already running for this campaign ({holder})",
+            "one worker per campaign is enough; stop the other one first",
+        )
     in_main = threading.current_thread() is threading.main_thread()
     previous = {}
     if in_main:

@@ -46,7 +46,7 @@ class ServeApp:
         default_factory=dict
     )
 
-    def _count(self, what: str) -> None:
+    def count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
 
     def sns(self, body: bytes) -> tuple[int, str]:
@@ -54,14 +54,14 @@ class ServeApp:
         try:
             message = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            self._count("malformed")
+            self.count("malformed")
             return 400, "not JSON"
         if not isinstance(message, dict):
             return 400, "not an SNS message"
         try:
             self.verifier.verify(message)
         except SnsError as exc:
-            self._count("refused")
+            self.count("refused")
             log.warning("refused an SNS message: %s", exc)
             return exc.status, f"refused: {exc}"
         kind = message["Type"]
@@ -70,7 +70,7 @@ class ServeApp:
                 self.verifier.confirm(message)
             except SnsError as exc:
                 return exc.status, str(exc)
-            self._count("subscribed")
+            self.count("subscribed")
             log.info("confirmed the SNS subscription to %s", message["TopicArn"])
             with self.lock:
                 self.ledger.audit("sns.subscribe", {"topic": str(message["TopicArn"])})
@@ -84,7 +84,7 @@ class ServeApp:
             event = None
         parsed = parse_ses_event(event) if isinstance(event, dict) else None
         if parsed is None:
-            self._count("not-ses")
+            self.count("not-ses")
             return 200, "not an SES event: ignored"
         parsed.event_id = str(message["MessageId"])
         report = IngestReport()
@@ -103,7 +103,7 @@ class ServeApp:
                         "suppressed": report.suppressed,
                     },
                 )
-        self._count(parsed.kind if new else "redelivered")
+        self.count(parsed.kind if new else "redelivered")
         unmatched = f", {len(report.unmatched)} unmatched" if report.unmatched else ""
         return 200, (f"recorded {parsed.kind}{unmatched}" if new else "already recorded")
 

@@ -40,6 +40,14 @@ def ses_timestamp(value: object) -> float | None:
         return None
 
 
+def _diagnostic(recipient: dict[str, Any]) -> tuple[str, str]:
+    """(the reply text without its "smtp;" type, its three-digit code or "")."""
+    raw = str(recipient.get("diagnosticCode") or "")
+    kind, sep, rest = raw.partition(";")
+    text = rest.strip() if sep and kind.strip().lower() == "smtp" else raw
+    return text, text[:3] if text[:3].isdigit() else ""
+
+
 def _bounced(info: dict[str, Any]) -> list[BouncedRecipient]:
     kind = str(info.get("bounceType") or "Undetermined")
     subtype = str(info.get("bounceSubType") or "").lower()
@@ -48,9 +56,7 @@ def _bounced(info: dict[str, Any]) -> list[BouncedRecipient]:
         if not isinstance(r, dict) or not r.get("emailAddress"):
             continue
         status = str(r.get("status") or "")
-        raw = str(r.get("diagnosticCode") or "")
-        diagnostic = raw.split(";", 1)[1].strip() if raw.lower().startswith("smtp;") else raw
-        code = diagnostic[:3] if diagnostic[:3].isdigit() else ""
+        diagnostic, code = _diagnostic(r)
         reason = _SUBTYPE_REASON.get(subtype, "")
         if not reason and (diagnostic or status):
             reason = reason_for(status=status, code=code, text=diagnostic)
@@ -96,12 +102,12 @@ def parse_ses_event(event: dict[str, Any]) -> ParsedBounce | None:
         at = info.get("timestamp") or at
         for r in info.get("delayedRecipients") or []:
             if isinstance(r, dict) and r.get("emailAddress"):
-                raw = str(r.get("diagnosticCode") or "")
+                diagnostic, code = _diagnostic(r)
                 status = str(r.get("status") or "")
-                reason = reason_for(status=status, text=raw, action="delayed")
+                reason = reason_for(status=status, code=code, text=diagnostic, action="delayed")
                 parsed.recipients.append(
                     BouncedRecipient(
-                        str(r["emailAddress"]).lower(), "delayed", status, raw[6:9], raw, reason, False
+                        str(r["emailAddress"]).lower(), "delayed", status, code, diagnostic, reason, False
                     )
                 )
     elif kind == "Complaint":

@@ -321,17 +321,14 @@ def validate(data: dict[str, Any], text: str, path: str) -> dict[str, Any]:
     return _check_table(data, SCHEMA, "", where)
 
 
-def _ledger_path(root: Path, ledger: dict[str, Any], env: Mapping[str, str]) -> Path:
-    url = str(env.get("NOTIFY_LEDGER") or ledger.get("url", ""))
-    if url.startswith("sqlite:") and url[len("sqlite:") :]:
-        return root / url[len("sqlite:") :]
-    return root / str(ledger.get("path", "ledger.sqlite"))
-
-
-def _ledger_url(ledger: dict[str, Any], env: Mapping[str, str], path: str, lines: dict[str, int]) -> str:
+def _ledger(
+    root: Path, ledger: dict[str, Any], env: Mapping[str, str], path: str, lines: dict[str, int]
+) -> tuple[Path, str]:
+    """(the SQLite file, the PostgreSQL URL or "") from [ledger] and $NOTIFY_LEDGER / --ledger."""
+    file = root / str(ledger.get("path", "ledger.sqlite"))
     url = str(env.get("NOTIFY_LEDGER") or ledger.get("url", ""))
     if url.startswith("sqlite:"):
-        return ""  # the embedded default; [ledger] path (or sqlite:PATH via _ledger_path) names the file
+        return (root / url[len("sqlite:") :] if url[len("sqlite:") :] else file), ""
     if url and not url.startswith(("postgresql://", "postgres://")):
         raise ConfigError(
             f"[ledger] url {url.split('@')[-1]!r} is neither sqlite:PATH nor postgresql://USER@HOST/DB",
@@ -347,7 +344,7 @@ def _ledger_url(ledger: dict[str, Any], env: Mapping[str, str], path: str, lines
             key="ledger.url",
             hint="remove it and set PGPASSWORD, or put it in ~/.pgpass (chmod 600)",
         )
-    return url
+    return file, url
 
 
 def _public_url(serve: dict[str, Any], path: str, lines: dict[str, int]) -> str:
@@ -516,6 +513,7 @@ def load(
         )
     files = cfg.get("lists", {}).get("files", [])
     bounces = cfg.get("bounces", {})
+    ledger_file, ledger_url = _ledger(root, cfg.get("ledger", {}), env, str(path), lines)
     serve = cfg.get("serve", {})
     sender = _sender(cfg, str(path), lines)
     return Settings(
@@ -532,8 +530,8 @@ def load(
         list_files=tuple(root / f for f in files),
         segments=dict(cfg.get("segments", {})),
         segment_lines={k: lines.get(f"segments.{k}", 0) for k in cfg.get("segments", {})},
-        ledger_path=_ledger_path(root, cfg.get("ledger", {}), env),
-        ledger_url=_ledger_url(cfg.get("ledger", {}), env, str(path), lines),
+        ledger_path=ledger_file,
+        ledger_url=ledger_url,
         lease=float(cfg.get("ledger", {}).get("lease", 30.0)),
         nameservers=nameservers,
         dns_timeout=cfg.get("dns", {}).get("timeout", 5.0),

@@ -96,9 +96,7 @@ def add_unsubscribe_routes(app: ServeApp, settings: Settings) -> None:
             result = app.ledger.unsubscribe(row, via="one-click" if one_click else "page")
         if result is None:
             return invalid()
-        app.counts["unsubscribed" if result else "unsubscribe-repeated"] = (
-            app.counts.get("unsubscribed" if result else "unsubscribe-repeated", 0) + 1
-        )
+        app.count("unsubscribed" if result else "unsubscribe-repeated")
         return (
             200,
             "text/html; charset=utf-8",

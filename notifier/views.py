@@ -15,6 +15,7 @@ __all__ = [
     "OUTCOMES",
     "REPORT_COLUMNS",
     "outcome_table",
+    "outcome_tables",
     "report_rows",
     "status_data",
     "write_outcomes",
@@ -66,33 +67,38 @@ OUTCOMES = ("delivered", "accepted", "complained", "bounced", "deferred", "unrea
 _UNREACHED = ("invalid", "bounced", "failed", "suppressed")
 
 
-def outcome_table(ledger: SqliteLedger, notice: str, by: str) -> dict[str, dict[str, int]]:
-    """Counts per outcome, grouped ``by`` "reason" or "domain".
+def outcome_tables(ledger: SqliteLedger, notice: str) -> dict[str, dict[str, dict[str, int]]]:
+    """Counts per outcome, grouped by "reason" and by "domain", in one pass over the notice.
 
     delivered: the receiving system confirmed delivery (SES Delivery event); accepted: taken
     by the server, no bounce since; complained: reported as spam (they did receive it);
     bounced: accepted, then bounced; deferred: still being retried; unreached: email will not
     reach them (invalid address, bounced, failed, suppressed): a substitute notice is needed.
     """
-    table: dict[str, dict[str, int]] = {}
+    tables: dict[str, dict[str, dict[str, int]]] = {"reason": {}, "domain": {}}
     for _id, domain, state, reason, delivered, complained in ledger.query(_OUTCOME_SQL, (notice,)):
-        key = domain.lower() if by == "domain" else (reason or ("-" if state != "invalid" else "invalid"))
-        if by == "reason" and state in ("sent", "pending", "sending") and not reason:
-            key = "-"
-        row = table.setdefault(key, dict.fromkeys(OUTCOMES, 0))
-        if delivered:
-            row["delivered"] += 1
-        if state == "sent":
-            row["accepted"] += 1
-        if complained:
-            row["complained"] += 1
-        if state == "bounced":
-            row["bounced"] += 1
-        if state == "deferred":
-            row["deferred"] += 1
-        if state in _UNREACHED:
-            row["unreached"] += 1
-    return dict(sorted(table.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])))
+        counts = (
+            bool(delivered),
+            state == "sent",
+            bool(complained),
+            state == "bounced",
+            state == "deferred",
+            state in _UNREACHED,
+        )
+        keys = {"domain": domain.lower(), "reason": reason or ("invalid" if state == "invalid" else "-")}
+        for by, key in keys.items():
+            row = tables[by].setdefault(key, dict.fromkeys(OUTCOMES, 0))
+            for outcome, hit in zip(OUTCOMES, counts, strict=True):
+                row[outcome] += hit
+    return {
+        by: dict(sorted(table.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])))
+        for by, table in tables.items()
+    }
+
+
+def outcome_table(ledger: SqliteLedger, notice: str, by: str) -> dict[str, dict[str, int]]:
+    """One of :func:`outcome_tables`: ``by`` is "reason" or "domain"."""
+    return outcome_tables(ledger, notice)[by]
 
 
 def _totals(table: dict[str, dict[str, int]]) -> dict[str, int]:
@@ -142,9 +148,9 @@ def status_data(ledger: SqliteLedger, *, show: int = 20) -> dict[str, Any]:
                 ],
                 "possibly_duplicated": {"count": dup_total, "recipients": [e for e, _ in dups]},
                 "reasons": dict(reasons),
-                "outcomes": _totals(by_domain := outcome_table(ledger, notice, "domain")),
-                "by_domain": dict(list(by_domain.items())[:show]),
-                "by_reason": {k: v for k, v in outcome_table(ledger, notice, "reason").items() if k != "-"},
+                "outcomes": _totals((tables := outcome_tables(ledger, notice))["domain"]),
+                "by_domain": dict(list(tables["domain"].items())[:show]),
+                "by_reason": {k: v for k, v in tables["reason"].items() if k != "-"},
             }
         )
     lists = [

@@ -123,7 +123,7 @@ _COUNTRIES = {
         "Europe/Berlin",
     ),
     **dict.fromkeys(["BG", "CY", "EE", "FI", "GR", "LT", "LV", "RO", "UA", "MD"], "Europe/Helsinki"),
-    **dict.fromkeys(["GB", "IE", "PT", "IS"], "Europe/London"),
+    "GB": "Europe/London",
     "IS": "Atlantic/Reykjavik",
     "PT": "Europe/Lisbon",
     "IE": "Europe/Dublin",

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +87,17 @@ class Campaign:
         code = cli.run(["--config", str(self.config), *args], stdin=io.StringIO(stdin), out=out)
         captured = self.capsys.readouterr()
         return Result(code, out.getvalue() + captured.out, captured.err)
+
+    def spawn(self, *args: str, stderr: int = subprocess.PIPE) -> subprocess.Popen[str]:
+        """`notify ARGS` as a separate process (a sender, a worker, the server) for this campaign."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "notifier", *args],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=dict(os.environ, NOTIFY_CONFIG=str(self.config)),
+            cwd=self.root,
+        )
 
     def outbox(self) -> list[Path]:
         return sorted((self.root / "outbox" / "new").glob("*.eml"))

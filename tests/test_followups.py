@@ -9,16 +9,10 @@ import email
 import email.policy
 import io
 import json
-import os
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,14 +20,12 @@ import pytest
 
 from notifier.ledger import SqliteLedger
 from notifier.schedule import Schedule, decide, run_due, schedules
-from notifier.serve import ServeApp, make_serve_server
 from notifier.settings import load
 from notifier.sns import SnsVerifier
-from notifier.tokens import Tokens
-from notifier.unsubscribe import add_unsubscribe_routes
 from notifier.windows import parse_window
 
 from .conftest import Campaign
+from .servehelp import RunningServe
 from .smtpsink import Sink
 
 FOLLOW_UP_FACTS = """
@@ -229,42 +221,15 @@ def test_a_follow_up_needs_a_public_unsubscribe_address(campaign: Campaign) -> N
 # ---- one-click unsubscribe over real HTTP -------------------------------------------------------
 
 
-class Serve:
-    def __init__(self, campaign: Campaign) -> None:
-        settings = load(campaign.config)
-        self.ledger = SqliteLedger(campaign.root / "ledger.sqlite", shared=True)
-        self.tokens = Tokens(self.ledger.secret())
-        self.app = ServeApp(self.ledger, self.tokens, SnsVerifier(frozenset()))
-        add_unsubscribe_routes(self.app, settings)
-        self.server = make_serve_server(self.app, "127.0.0.1", 0)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever)
-        self.thread.start()
-
-    def request(self, path: str, body: bytes | None = None) -> tuple[int, str]:
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        try:
-            with urllib.request.urlopen(
-                urllib.request.Request(self.base + path, body, headers), timeout=10
-            ) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as exc:
-            with exc:
-                return exc.code, exc.read().decode()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-        self.ledger.close()
+Served = tuple[Campaign, RunningServe]
 
 
 @pytest.fixture
-def served(campaign: Campaign) -> Iterator[tuple[Campaign, Serve]]:
+def served(campaign: Campaign) -> Iterator[Served]:
     follow_up_campaign(campaign)
     campaign.notify("send", "--segment", "affected", "--yes")
     campaign.notify("send", "--segment", "notified", "--notice", "what-we-changed", "--yes")
-    serve = Serve(campaign)
+    serve = RunningServe(campaign, SnsVerifier(frozenset()), unsubscribe=True)
     try:
         yield campaign, serve
     finally:
@@ -281,7 +246,7 @@ def _token_for(campaign: Campaign, address: str) -> str:
 
 
 def test_one_click_unsubscribe_is_immediate_idempotent_and_unforgeable(
-    served: tuple[Campaign, Serve],
+    served: Served,
 ) -> None:
     campaign, serve = served
     token = _token_for(campaign, "ana@example.com")
@@ -301,7 +266,9 @@ def test_one_click_unsubscribe_is_immediate_idempotent_and_unforgeable(
     assert "already unsubscribed" in serve.request(f"/u/{token}")[1]
 
 
-def test_unsubscribing_shrinks_the_follow_ups_never_the_legal_notice(served: tuple[Campaign, Serve]) -> None:
+def test_unsubscribing_shrinks_the_follow_ups_never_the_legal_notice(
+    served: Served,
+) -> None:
     campaign, serve = served
     serve.request(f"/u/{_token_for(campaign, 'ana@example.com')}", b"List-Unsubscribe=One-Click")
     before = {str(m["To"]) for m in messages(campaign) if "investigation" in str(m["Subject"])}
@@ -325,7 +292,7 @@ def test_unsubscribing_shrinks_the_follow_ups_never_the_legal_notice(served: tup
     assert len(legal_to_ana) == 2
 
 
-def test_mail_to_the_unsubscribe_address_is_honoured(served: tuple[Campaign, Serve], tmp_path: Path) -> None:
+def test_mail_to_the_unsubscribe_address_is_honoured(served: Served, tmp_path: Path) -> None:
     campaign, _serve = served
     token = _token_for(campaign, "chloe@example.net")
     mail = tmp_path / "unsub.eml"
@@ -346,14 +313,7 @@ def test_a_worker_sends_a_due_follow_up_and_stops_cleanly_on_sigterm(campaign: C
     assert campaign.notify("send", "--segment", "affected", "--yes").code == 0
     first_wave = len(sink.received)
     campaign.notify("schedule", "--notice", "what-we-changed", "--after", "0s")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "notifier", "worker", "--interval", "0.3"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ, NOTIFY_CONFIG=str(campaign.config)),
-        cwd=campaign.root,
-    )
+    proc = campaign.spawn("worker", "--interval", "0.3")
     try:
         sink.wait_for(first_wave * 2, timeout=30)
         deadline = time.monotonic() + 20

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -158,18 +157,7 @@ def big_list(campaign: Campaign, n: int) -> None:
 
 
 def senders(campaign: Campaign, n: int, *extra: str) -> list[subprocess.Popen[str]]:
-    env = dict(os.environ, NOTIFY_CONFIG=str(campaign.config))
-    return [
-        subprocess.Popen(
-            [sys.executable, "-m", "notifier", "send", "--segment", "all", "--yes", *extra],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=campaign.root,
-        )
-        for _ in range(n)
-    ]
+    return [campaign.spawn("send", "--segment", "all", "--yes", *extra) for _ in range(n)]
 
 
 def finish(procs: list[subprocess.Popen[str]], timeout: float = 120) -> list[tuple[int, str, str]]:
@@ -254,17 +242,9 @@ def test_the_campaign_rate_holds_across_all_senders(shared: Campaign, sink: Sink
 
 def _workers(campaign: Campaign, n: int) -> list[tuple[subprocess.Popen[str], list[str]]]:
     """Worker processes, each with a list that collects its output lines as they come."""
-    env = dict(os.environ, NOTIFY_CONFIG=str(campaign.config))
     out = []
     for _ in range(n):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "notifier", "worker", "--interval", "0.3"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=env,
-            cwd=campaign.root,
-        )
+        proc = campaign.spawn("worker", "--interval", "0.3", stderr=subprocess.DEVNULL)
         lines: list[str] = []
         assert proc.stdout is not None
         threading.Thread(target=lambda f=proc.stdout, keep=lines: keep.extend(f), daemon=True).start()

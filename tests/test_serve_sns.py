@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,13 +15,10 @@ from typing import Any
 
 import pytest
 
-from notifier.ingest import IngestPolicy
-from notifier.ledger import SqliteLedger
-from notifier.serve import ServeApp, make_serve_server
 from notifier.sns import SnsError, SnsTrust, SnsVerifier
-from notifier.tokens import Tokens
 
 from .conftest import Campaign
+from .servehelp import RunningServe
 from .sesproxy import Ses
 from .snsfake import TOPIC, FakeSns
 
@@ -34,37 +30,6 @@ def fake_sns(tmp_path: Path) -> Iterator[FakeSns]:
         yield sns
     finally:
         sns.stop()
-
-
-class Endpoint:
-    def __init__(self, ledger_path: Path, sns: FakeSns) -> None:
-        self.ledger = SqliteLedger(ledger_path, shared=True)
-        self.app = ServeApp(
-            self.ledger,
-            Tokens(self.ledger.secret()),
-            SnsVerifier(frozenset({TOPIC}), sns.trust),
-            IngestPolicy(),
-        )
-        self.server = make_serve_server(self.app, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sns"
-        self.thread = threading.Thread(target=self.server.serve_forever)
-        self.thread.start()
-
-    def post(self, message: dict[str, Any] | bytes) -> tuple[int, str]:
-        data = message if isinstance(message, bytes) else json.dumps(message).encode()
-        request = urllib.request.Request(self.url, data, {"Content-Type": "text/plain; charset=UTF-8"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            with exc:
-                return exc.code, exc.read().decode()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-        self.ledger.close()
 
 
 def sent_through_ses(campaign: Campaign, ses: Ses) -> dict[str, str]:
@@ -111,7 +76,7 @@ def test_signed_events_are_matched_by_ses_message_id_and_recorded_once(
     campaign: Campaign, ses: Ses, fake_sns: FakeSns
 ) -> None:
     ids = sent_through_ses(campaign, ses)
-    endpoint = Endpoint(campaign.root / "ledger.sqlite", fake_sns)
+    endpoint = RunningServe(campaign, SnsVerifier(frozenset({TOPIC}), fake_sns.trust))
     try:
         hard = fake_sns.notification(bounce(ids["ana@example.com"], "ana@example.com"), version="1")
         complaint = fake_sns.notification(
@@ -174,7 +139,7 @@ def test_forged_replayed_wrong_topic_and_foreign_certificates_are_refused(
     campaign: Campaign, ses: Ses, fake_sns: FakeSns
 ) -> None:
     ids = sent_through_ses(campaign, ses)
-    endpoint = Endpoint(campaign.root / "ledger.sqlite", fake_sns)
+    endpoint = RunningServe(campaign, SnsVerifier(frozenset({TOPIC}), fake_sns.trust))
     event = bounce(ids["ana@example.com"], "ana@example.com")
     try:
         forged = fake_sns.notification(event)
@@ -202,7 +167,7 @@ def test_forged_replayed_wrong_topic_and_foreign_certificates_are_refused(
 
 def test_subscriptions_are_confirmed_only_for_allowed_topics(campaign: Campaign, fake_sns: FakeSns) -> None:
     campaign.notify("lists", "check")
-    endpoint = Endpoint(campaign.root / "ledger.sqlite", fake_sns)
+    endpoint = RunningServe(campaign, SnsVerifier(frozenset({TOPIC}), fake_sns.trust))
     try:
         assert endpoint.post(fake_sns.subscription(topic="arn:aws:sns:eu-west-1:1:other"))[0] == 403
         assert fake_sns.confirmations == []
@@ -226,20 +191,9 @@ def test_production_trust_accepts_only_https_amazon_sns_hosts() -> None:
 
 
 def test_notify_serve_starts_on_loopback_and_stops_on_sigterm(campaign: Campaign) -> None:
-    import os
     import signal
-    import subprocess
-    import sys
 
-    env = dict(os.environ, NOTIFY_CONFIG=str(campaign.config))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "notifier", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=campaign.root,
-    )
+    proc = campaign.spawn("serve", "--port", "0")
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LedgerError, UsageError
-from .schema import ADDED_COLUMNS, DDL, SCHEMA_VERSION
+from .schema import ADDED_COLUMNS, DDL
 from .sqlite import Claimed, ImportSummary, Result, SqliteLedger
 
 __all__ = ["PgLedger", "translate"]
@@ -199,17 +199,7 @@ class PgLedger(SqliteLedger):
             for table, column, kind in ADDED_COLUMNS:
                 kind = {"REAL": "DOUBLE PRECISION", "INTEGER": "BIGINT"}.get(kind, kind)
                 db.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
-            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise LedgerError(
-                    f"{self.path} was written by a newer notify (schema {row[0]}, this one knows "
-                    f"{SCHEMA_VERSION})",
-                    hint="upgrade notify on every sending machine before using this campaign",
-                )
-            elif int(row[0]) < SCHEMA_VERSION:
-                db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+            self._check_schema_version("upgrade notify on every sending machine before using this campaign")
         finally:
             db.execute("SELECT pg_advisory_unlock(7310000)")
         db.execute("CREATE TEMP TABLE IF NOT EXISTS run_targets (id BIGINT PRIMARY KEY)")
@@ -235,9 +225,6 @@ class PgLedger(SqliteLedger):
         with contextlib.suppress(Exception):  # closing must not fail because the server went away
             self._db.execute("UPDATE senders SET stopped_at=? WHERE id=?", (time.time(), self.sender_id))
         self._db.close()
-
-    def _tx(self) -> Any:
-        return super()._tx()
 
     # ---- serialised writers ---------------------------------------------------------------
 
@@ -476,9 +463,6 @@ class PgLedger(SqliteLedger):
         """Become the one scheduler (held until this connection ends)."""
         row = self._db.execute("SELECT pg_try_advisory_lock(?)", (_LOCK_LEADER,)).fetchone()
         return bool(row and row[0])
-
-    def rows(self, sql: str, params: Iterable[Any] = ()) -> Iterator[tuple[Any, ...]]:
-        yield from self._db.execute(sql, tuple(params))
 
 
 def _redacted(url: str) -> str:

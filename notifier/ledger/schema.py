@@ -138,6 +138,9 @@ CREATE TABLE IF NOT EXISTS bounce_events (
     hard      INTEGER NOT NULL DEFAULT 0,
     UNIQUE (digest, address)
 );
+-- status looks up each message's delivery and complaint events; soft bounces go by address.
+CREATE INDEX IF NOT EXISTS bounce_events_message ON bounce_events (message, kind);
+CREATE INDEX IF NOT EXISTS bounce_events_address ON bounce_events (address, kind);
 -- Test sends from the preview to seed addresses: never counted as a notice sent.
 CREATE TABLE IF NOT EXISTS test_sends (
     id       INTEGER PRIMARY KEY,

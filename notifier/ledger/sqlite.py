@@ -11,8 +11,6 @@ an exclusive lock on ``<ledger>.lock``.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import getpass
 import hashlib
 import json
 import os
@@ -26,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..audit import GENESIS, AuditEntry, canonical, entry_hash, operator
-from ..errors import LedgerBusyError, LedgerError
+from ..errors import LedgerError
+from ..locks import hold_lock
 from ..models import Recipient, State
 from ..recipients import ListRow
 from .schema import ADDED_COLUMNS, DDL, SCHEMA_VERSION
@@ -83,10 +82,7 @@ class Result:
 
 def _user() -> str:
     """The operating-system user, for the record of who did what."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
+    return operator()[0]
 
 
 def _create_private(path: Path) -> None:
@@ -125,18 +121,23 @@ class SqliteLedger:
             have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
             if column not in have:
                 db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        self._check_schema_version("upgrade notify before using this campaign")
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS run_targets (id INTEGER PRIMARY KEY)")
+
+    def _check_schema_version(self, hint: str) -> None:
+        """Record this build's schema version, or refuse a ledger a newer notify wrote."""
+        db = self._db
         row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:
             db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) > SCHEMA_VERSION:
             raise LedgerError(
-                f"{self.path} was written by a newer notify (schema {row[0]}, this one knows "
+                f"{self.label} was written by a newer notify (schema {row[0]}, this one knows "
                 f"{SCHEMA_VERSION})",
-                hint="upgrade notify before using this campaign",
+                hint=hint,
             )
         elif int(row[0]) < SCHEMA_VERSION:
             db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS run_targets (id INTEGER PRIMARY KEY)")
 
     def secret(self) -> bytes:
         """The campaign's token key, made on first use and kept in this 0600 file."""
@@ -159,18 +160,11 @@ class SqliteLedger:
 
     def lock(self) -> None:
         """Take the campaign's send lock. Raises LedgerBusyError if another send holds it."""
-        fd = os.open(f"{self.path}.lock", os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 100).decode(errors="replace").strip()
-            os.close(fd)
-            raise LedgerBusyError(
-                f"another `notify send` is running on this campaign ({holder or 'unknown process'})",
-                hint="wait for it to finish, or stop it with Ctrl-C; two senders would duplicate work",
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
+        fd = hold_lock(
+            Path(f"{self.path}.lock"),
+            "another `notify send` is running on this campaign ({holder})",
+            "wait for it to finish, or stop it with Ctrl-C; two senders would duplicate work",
+        )
         self._lock_fd = fd
 
     def copy_to(self, path: Path) -> None:
