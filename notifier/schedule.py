@@ -328,6 +328,7 @@ def worker(
                 continue
             if standing_by:
                 out.write("Now leading this campaign's schedules.\n")
+                out.flush()  # before the sends: whoever watches the log sees the hand-over first
                 standing_by = False
             try:
                 run_due(settings, out, now=now, interrupted=stop)

@@ -274,6 +274,9 @@ def test_one_worker_leads_and_another_takes_over_when_it_dies(shared: Campaign, 
         shared.notify("schedule", "--notice", "investigation-complete", "--after", "0s")
         sink.wait_for(9, timeout=30)
         assert len(sink.received) == 9
+        deadline = time.monotonic() + 5  # its output reaches us through a pipe and a thread
+        while not any("Now leading" in ln for ln in workers[standby][1]) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert any("Now leading" in ln for ln in workers[standby][1])
     finally:
         for proc, _ in workers:
