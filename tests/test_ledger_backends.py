@@ -45,8 +45,23 @@ def pg_database() -> Iterator[str]:
     try:
         yield PG_URL.rsplit("/", 1)[0] + "/" + name
     finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        _drop_database(name)
+
+
+def _drop_database(name: str) -> None:
+    """Drop a test database. PostgreSQL refuses FORCE for a moment while one of its own
+    (superuser) background workers, such as autovacuum, is connected to it: wait and retry."""
+    import psycopg
+
+    for attempt in range(20):
+        try:
+            with psycopg.connect(PG_URL, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -138,6 +153,7 @@ def test_bounces_unsubscribes_schedules_and_the_audit_trail_work_on_both(
     assert verified.code == 0, verified.out + verified.err
     actions = [a for (a,) in query(backend, "SELECT action FROM audit ORDER BY seq")]
     assert actions == [
+        "ledger.create",
         "list.import",
         "send.start",
         "check.report",
