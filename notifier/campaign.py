@@ -133,5 +133,6 @@ def init_campaign(directory: Path, *, size: int = 1000) -> list[Path]:
         name=directory.resolve().name, templates="templates", list="lists/subscribers.csv"
     )
     (directory / "notify.toml").write_text(config, encoding="utf-8")
-    (directory / ".gitignore").write_text("ledger.sqlite*\noutbox/\n", encoding="utf-8")
+    # .notify/ holds the audit key: never commit it beside notify.toml.
+    (directory / ".gitignore").write_text("ledger.sqlite*\noutbox/\n.notify/\n", encoding="utf-8")
     return [directory / "notify.toml", directory / "templates", directory / "lists" / "subscribers.csv"]

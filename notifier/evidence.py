@@ -16,13 +16,29 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .audit import verify
+from .audit import AuditEntry, Verdict, verify
 from .deadlines_view import deadline_report
 from .ledger import SqliteLedger
 from .segments import resolve
 from .settings import Settings
 
-__all__ = ["export_evidence", "gather"]
+__all__ = ["check_audit", "export_evidence", "gather"]
+
+
+def check_audit(ledger: SqliteLedger, *, recorded: str | None = None) -> tuple[list[AuditEntry], Verdict]:
+    """The log and what `verify` finds in it, under the campaign's audit key (ConfigError,
+    exit 2, when the key is not here: without it nothing can be vouched for)."""
+    key = ledger.audit_source.for_reading()
+    entries = list(ledger.audit_entries())
+    verdict = verify(
+        entries,
+        ledger.audit_head(),
+        key,
+        stored_key_id=ledger.audit_key_id(),
+        activity=ledger.audit_activity(),
+        recorded=recorded,
+    )
+    return entries, verdict
 
 
 def _iso(ts: float | None) -> str | None:
@@ -35,9 +51,8 @@ def _jurisdiction(country: str, region: str) -> str:
 
 def gather(settings: Settings, ledger: SqliteLedger, *, now: dt.datetime | None = None) -> dict[str, Any]:
     now = now or dt.datetime.now(dt.UTC)
-    entries = list(ledger.audit_entries())
+    entries, verdict = check_audit(ledger)
     head = ledger.audit_head()
-    problems = verify(entries, head)
     notices: dict[str, Any] = {}
     for notice in ledger.notices():
         per: dict[str, dict[str, Any]] = defaultdict(lambda: {"targets": 0, "states": defaultdict(int)})
@@ -116,9 +131,11 @@ def gather(settings: Settings, ledger: SqliteLedger, *, now: dt.datetime | None 
         "recipients": recipients,
         "audit": {
             "entries": [e.as_dict() for e in entries],
-            "head": {"count": head[0], "hash": head[1]} if head else None,
-            "intact": not problems,
-            "problems": problems,
+            "head": {"count": head.count, "hash": head.hash} if head else None,
+            "intact": verdict.intact,
+            "problems": verdict.problems,
+            "warnings": verdict.warnings,
+            "keyed": verdict.keyed,
         },
     }
 
@@ -134,7 +151,7 @@ def _summary(data: dict[str, Any]) -> str:
     if audit["intact"]:
         head = audit["head"]
         lines.append(
-            f"Audit log: {len(audit['entries'])} entries, hash chain intact"
+            f"Audit log: {len(audit['entries'])} entries, keyed hash chain intact"
             + (f"; head {head['hash']}" if head else "")
         )
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..audit import AuditKey
 from .base import Ledger
 from .sqlite import Claimed, ImportSummary, PlanSummary, Result, SqliteLedger
 
@@ -21,6 +22,7 @@ __all__ = [
     "PlanSummary",
     "Result",
     "SqliteLedger",
+    "audit_key",
     "ledger_exists",
     "open_ledger",
 ]
@@ -31,8 +33,16 @@ def open_ledger(settings: Settings, *, shared: bool = False) -> SqliteLedger:
     if settings.ledger_url:
         from .postgres import PgLedger
 
-        return PgLedger(settings.ledger_url, shared=shared, lease=settings.lease)
-    return SqliteLedger(settings.ledger_path, shared=shared)
+        return PgLedger(
+            settings.ledger_url, shared=shared, lease=settings.lease, audit_key=audit_key(settings)
+        )
+    return SqliteLedger(settings.ledger_path, shared=shared, audit_key=audit_key(settings))
+
+
+def audit_key(settings: Settings) -> AuditKey:
+    """The campaign's audit key: NOTIFY_AUDIT_KEY, else .notify/audit.key beside notify.toml,
+    never in the ledger (whoever can write the ledger must not be able to sign entries)."""
+    return AuditKey(settings.root / ".notify" / "audit.key")
 
 
 def ledger_exists(settings: Settings) -> bool:
