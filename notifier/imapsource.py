@@ -1,22 +1,30 @@
 """Bounce mail from an IMAP mailbox: ``imaps://USER@HOST[:PORT]/FOLDER[?move=FOLDER]``.
 
 The password comes only from the environment (``NOTIFY_IMAP_PASSWORD``), never the URL.
-Messages already carrying the ``$NotifyRecorded`` keyword are skipped; every other message
-is read, recorded in the ledger, and only then flagged ``$NotifyRecorded`` (and ``\\Seen``),
-and with ``?move=FOLDER`` moved there. A message is never deleted: one that is not a bounce
-or matches no recipient is flagged and left where it is, and the ledger keeps it reportable.
-If the run stops half-way, unflagged messages are read again next time, and the ledger's
-digest makes that harmless.
+
+Several campaigns may read one mailbox. Each has its own keyword, ``$Notify-`` and ten
+characters derived from the campaign key (not its name, which another campaign could share):
+a campaign reads every message that does not carry its keyword, records it in its ledger, and
+only then flags the messages that are tied to one of its own messages (its VERP token, provider
+message id or Message-ID) with its keyword and ``\\Seen``, and with ``?move=FOLDER`` moves
+those, and only those. Another campaign's bounces, forged ones, and mail that is nobody's are
+left exactly as they were, so every campaign, in whatever order they run, sees the mail that
+is its own. A message is never deleted. If a run stops half-way, unflagged messages are read
+again next time, and the ledger's digest makes that harmless (a message that is not ours is
+read again on every run, and found already recorded).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import imaplib
 import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .bounces import parse_bounce
@@ -25,9 +33,15 @@ from .ingest import IngestPolicy, IngestReport, record
 from .ledger import SqliteLedger
 from .tokens import Tokens
 
-__all__ = ["ImapSource", "RECORDED", "ingest_imap", "parse_imap_url"]
+__all__ = ["ImapSource", "campaign_keyword", "ingest_imap", "parse_imap_url"]
 
-RECORDED = "$NotifyRecorded"
+
+def campaign_keyword(tokens: Tokens) -> str:
+    """This campaign's IMAP keyword. It is derived from the campaign key through a VERP token
+    for row 0 (a row that never exists), hashed again so the keyword itself is no token: two
+    campaigns never share it, and it says nothing about the key."""
+    digest = hashlib.sha256(b"notify-imap-keyword\x00" + tokens.verp_token(0).encode()).digest()
+    return "$Notify-" + base64.b32encode(digest).decode("ascii")[:10].lower()
 
 
 @dataclass(frozen=True)
@@ -99,30 +113,35 @@ def ingest_imap(
             ) from None
         status, data = client.select(_quote(source.folder))
         _check(status, data, f"to open {source.folder}")
-        status, data = client.uid("SEARCH", "UNKEYWORD", RECORDED)
+        keyword = campaign_keyword(tokens)
+        status, data = client.uid("SEARCH", "UNKEYWORD", keyword)
         _check(status, data, "the search")
-        uids = [u.decode() for u in (data[0] or b"").split()] if data else []
-        moved: list[str] = []
-        for uid in uids:
+        for uid in _uids(data):
             status, fetched = client.uid("FETCH", uid, "(BODY.PEEK[])")
             _check(status, fetched, f"to fetch message {uid}")
             raw = next((p[1] for p in fetched if isinstance(p, tuple) and len(p) > 1), None)
             if not isinstance(raw, bytes):
                 continue
-            parsed = parse_bounce(raw)
-            before = len(report.unmatched)
-            record(ledger, tokens, raw, parsed, f"{source.label}#{uid}", report, policy)
+            done = record(ledger, tokens, raw, parse_bounce(raw), f"{source.label}#{uid}", report, policy)
+            if not done.ours:
+                continue  # another campaign's, forged, or nobody's: leave it as it was for them
             # Recorded (and committed): only now mark it on the server.
-            status, data = client.uid("STORE", uid, "+FLAGS", f"({RECORDED} \\Seen)")
+            status, data = client.uid("STORE", uid, "+FLAGS", f"({keyword} \\Seen)")
             _check(status, data, f"to flag message {uid}")
-            matched = len(report.unmatched) == before and parsed.recipients
-            if source.move_to and matched:
-                moved.append(uid)
-        if moved:
-            _move(client, ",".join(moved), source.move_to)
+        if source.move_to:
+            # Everything carrying our keyword is ours: this run's, and any a stopped run flagged
+            # but did not get to move.
+            status, data = client.uid("SEARCH", "KEYWORD", keyword)
+            _check(status, data, "the search")
+            if ours := _uids(data):
+                _move(client, ",".join(ours), source.move_to)
     finally:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             client.logout()
+
+
+def _uids(data: list[Any] | None) -> list[str]:
+    return [u.decode() for u in (data[0] or b"").split()] if data else []
 
 
 def _quote(folder: str) -> str:

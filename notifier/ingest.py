@@ -4,20 +4,29 @@ Sources: .eml files, mbox files, Maildir folders, saved Amazon SES / SNS JSON fi
 only: nothing is moved or deleted), and IMAP mailboxes (``notifier.imapsource``). `notify serve`
 records SNS notifications through the same :func:`record` call.
 
-Each reported recipient is matched to its (notice, recipient) row by the VERP token the bounce
-was sent to, else the provider's message id (SES), else the original Message-ID, else the
-address (its most recent notice). A failed delivery marks the message ``bounced`` (the notice
-did not reach that person: they belong on the unreached list); hard bounces and complaints
-also suppress the address for later notices, and so do soft bounces once
-``[bounces] soft_threshold`` of them in a row span ``soft_span``. Every event is recorded once
-by its digest, so ingesting the same mail again changes nothing; unmatched ones are kept and
-reported.
+Trust: a report changes something only when it is tied to a message THIS campaign sent: the
+VERP token it was sent back to verifies under the campaign key and names a row of this ledger,
+or its provider message id (SES) or original Message-ID is one this campaign sent to the
+recipient it names. Anyone can write a bounce naming an address, so a report tied only by
+address is recorded as ``unverified`` (message NULL), reported, and changes nothing; one that
+names nobody we wrote to is ``unmatched`` and changes nothing either. Another campaign's
+bounces in a shared mailbox are therefore never taken for ours.
+
+A tied failed delivery marks the message ``bounced`` (the notice did not reach that person:
+they belong on the unreached list); tied hard bounces and complaints also suppress the
+recipient's address for later notices, and so do tied soft bounces once
+``[bounces] soft_threshold`` of them in a row span ``soft_span``. The event, the state and the
+suppressions are written in one transaction, so a crash leaves all or nothing and the next
+ingest records it whole. Every event is recorded once by its digest, taken over the message
+with its line endings normalised (the same DSN read from a Maildir with LF and over IMAP with
+CRLF is one event), so ingesting the same mail again changes nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import mailbox
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +34,25 @@ from pathlib import Path
 from .bounces import ParsedBounce, parse_bounce
 from .errors import UsageError
 from .ledger import SqliteLedger
+from .ledger.sqlite import BounceEntry
 from .recipients import dedupe_key
 from .settings import Settings
 from .suppressions import SharedSuppressions
 from .tokens import Tokens
 
-__all__ = ["IngestPolicy", "IngestReport", "digest_of", "ingest", "ingest_policy", "messages_in", "record"]
+__all__ = [
+    "UNVERIFIED",
+    "IngestPolicy",
+    "IngestReport",
+    "Recorded",
+    "digest_of",
+    "ingest",
+    "ingest_policy",
+    "messages_in",
+    "record",
+]
+
+UNVERIFIED = "names an address we sent to, but carries none of our tokens; nothing changed"
 
 
 @dataclass
@@ -38,8 +60,9 @@ class IngestReport:
     messages: int = 0
     already_seen: int = 0
     recipients: int = 0
-    matched: dict[str, int] = field(default_factory=dict)  # by how: verp, provider-id, message-id, address
+    matched: dict[str, int] = field(default_factory=dict)  # by how: verp, provider-id, message-id
     unmatched: list[str] = field(default_factory=list)  # "source: address (kind)"
+    unverified: list[str] = field(default_factory=list)  # "source: address (kind)": by address only
     not_bounces: int = 0
     suppressed: int = 0
     unsubscribed: int = 0
@@ -53,9 +76,18 @@ class IngestReport:
         self.suppressed += other.suppressed
         self.unsubscribed += other.unsubscribed
         self.unmatched += other.unmatched
+        self.unverified += other.unverified
         for mine, theirs in ((self.matched, other.matched), (self.kinds, other.kinds)):
             for k, n in theirs.items():
                 mine[k] = mine.get(k, 0) + n
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What :func:`record` did with one message or event."""
+
+    new: bool  # False: recorded before, nothing changed
+    ours: bool  # tied to a message this campaign sent (its token, provider id or Message-ID)
 
 
 @dataclass(frozen=True)
@@ -94,46 +126,71 @@ def messages_in(source: Path) -> Iterator[tuple[str, bytes]]:
     yield str(source), source.read_bytes()
 
 
+_LINE_END = re.compile(rb"[ \t]*(?:\r\n|\r|\n)")
+_MBOX_QUOTED = re.compile(rb"^>+(?=From )", re.M)
+
+
+def normalised(raw: bytes) -> bytes:
+    """The message as any store would give it back: LF line ends (a Maildir keeps LF, IMAP
+    sends CRLF), no trailing blanks on a line or at the end, mbox ``>From`` quoting undone."""
+    text = _LINE_END.sub(b"\n", raw).rstrip(b" \t\r\n")
+    return _MBOX_QUOTED.sub(b"", text)
+
+
 def digest_of(raw: bytes, parsed: ParsedBounce) -> str:
     """The event's identity: an SNS notification is the same event however often it is
-    delivered (its MessageId); mail is its bytes."""
+    delivered (its MessageId); mail is its normalised bytes, so one bounce read from two
+    stores is one event."""
     if parsed.event_id:
         return hashlib.sha256(b"sns:" + parsed.event_id.encode()).hexdigest()
-    return hashlib.sha256(raw).hexdigest()
+    return hashlib.sha256(normalised(raw)).hexdigest()
+
+
+def _legacy_digest(raw: bytes, parsed: ParsedBounce) -> str:
+    """How earlier versions identified mail (its exact bytes): still recognised as seen."""
+    return digest_of(raw, parsed) if parsed.event_id else hashlib.sha256(raw).hexdigest()
 
 
 _ROW = "SELECT m.id FROM messages m JOIN recipients r ON r.id=m.recipient_id "
-# After the VERP token: the provider's message id (SES), then the original Message-ID.
+# After the VERP token: the provider's message id (SES), then the original Message-ID, each only
+# for the recipient the report names (a Message-ID alone would let one report speak for others).
 _BY_ID = (
     ("provider-id", _ROW + "WHERE m.queue_id=? AND r.key=?"),
     ("message-id", _ROW + "WHERE m.message_id=? AND r.key=?"),
 )
 
 
-def _match(
-    ledger: SqliteLedger, tokens: Tokens, parsed: ParsedBounce, address: str
-) -> tuple[int | None, str]:
+def _verp(ledger: SqliteLedger, tokens: Tokens, parsed: ParsedBounce) -> tuple[int, str] | None:
+    """(message row, its recipient's key) when the report came back to a VERP address whose
+    token verifies under this campaign's key and names a row of this ledger."""
     row = tokens.parse_return_path(parsed.envelope_to) if parsed.envelope_to else None
-    if row is not None and ledger.query("SELECT 1 FROM messages WHERE id=?", (row,)):
-        return row, "verp"
+    if row is None:
+        return None
+    found = ledger.query(
+        "SELECT r.key FROM messages m JOIN recipients r ON r.id=m.recipient_id WHERE m.id=?", (row,)
+    )
+    return (row, str(found[0][0])) if found else None
+
+
+def _match(
+    ledger: SqliteLedger, parsed: ParsedBounce, address: str, verp: tuple[int, str] | None
+) -> tuple[int | None, str, str]:
+    """(message row or None, recipient key, how): how is verp, provider-id or message-id when
+    the report is tied to a message we sent, ``unverified`` when only the address is one we
+    sent to, "" when it is nobody's."""
+    if verp is not None:
+        # The token names the message, and so whom it was for: whatever address the report
+        # names (a forwarding target, say), it speaks for that recipient and nobody else.
+        return verp[0], verp[1], "verp"
     key = dedupe_key(address)
     for (how, sql), value in zip(_BY_ID, (parsed.provider_id, parsed.original_message_id), strict=True):
         if value:
             found = ledger.query(sql, (value, key))
             if found:
-                return int(found[0][0]), how
-    found = ledger.query(
-        _ROW + "WHERE r.key=? AND m.sent_at IS NOT NULL ORDER BY m.sent_at DESC LIMIT 1", (key,)
-    )
-    return (int(found[0][0]), "address") if found else (None, "")
-
-
-def _suppress(
-    ledger: SqliteLedger, policy: IngestPolicy, address: str, reason: str, report: IngestReport
-) -> None:
-    report.suppressed += ledger.suppress([dedupe_key(address)], reason=reason, source="bounce")
-    if policy.shared is not None:
-        policy.shared.add([dedupe_key(address)], reason)
+                return int(found[0][0]), key, how
+    if ledger.query(_ROW + "WHERE r.key=? AND m.sent_at IS NOT NULL LIMIT 1", (key,)):
+        return None, key, "unverified"
+    return None, key, ""
 
 
 def record(
@@ -144,75 +201,113 @@ def record(
     label: str,
     report: IngestReport,
     policy: IngestPolicy,
-) -> bool:
-    """Record one parsed message or event; False when it was recorded before (nothing changes)."""
+) -> Recorded:
+    """Record one parsed message or event, and what it changes, in one ledger transaction."""
     report.messages += 1
-    digest = digest_of(raw, parsed)
-    if ledger.query("SELECT 1 FROM bounce_events WHERE digest=? LIMIT 1", (digest,)):
-        report.already_seen += 1
-        return False
-    report.kinds[parsed.kind] = report.kinds.get(parsed.kind, 0) + 1
+    digest, legacy = digest_of(raw, parsed), _legacy_digest(raw, parsed)
     local = parsed.envelope_to.partition("@")[0]
     if local.lower().startswith("unsubscribe+"):
         # The mailto: half of List-Unsubscribe: a person (or their provider) wrote to it.
         row = tokens.parse_unsubscribe_token(local.partition("+")[2])
-        if row is not None:
-            report.unsubscribed += int(bool(ledger.unsubscribe(row, via="mailto")))
-            ledger.record_bounce(
-                digest=digest,
-                source=label,
-                kind="unsubscribe",
-                address="",
-                message=row,
-                matched="token",
-                reason="",
-                hard=False,
-                event_at=parsed.at,
+        if row is not None and ledger.query("SELECT 1 FROM messages WHERE id=?", (row,)):
+            seen = ledger.query(
+                "SELECT 1 FROM bounce_events WHERE digest IN (?, ?) LIMIT 1", (digest, legacy)
             )
-            return True
+            if seen:
+                report.already_seen += 1
+                return Recorded(new=False, ours=True)
+            # Its own transaction, before the event: a crash in between is repaired by the
+            # next ingest (unsubscribing twice changes nothing).
+            report.unsubscribed += int(bool(ledger.unsubscribe(row, via="mailto")))
+            new = _write(
+                ledger,
+                policy,
+                report,
+                digest,
+                legacy,
+                label,
+                "unsubscribe",
+                parsed,
+                [BounceEntry(message=row, matched="token")],
+            )
+            if new:
+                report.kinds["unsubscribe"] = report.kinds.get("unsubscribe", 0) + 1
+            return Recorded(new=new, ours=True)
+    verp = _verp(ledger, tokens, parsed)
     if parsed.kind in ("not-bounce", "auto-reply") or not parsed.recipients:
-        report.not_bounces += 1
-        ledger.record_bounce(
-            digest=digest,
-            source=label,
-            kind=parsed.kind,
-            address="",
-            message=None,
-            matched="",
-            reason="",
-            hard=False,
-            event_at=parsed.at,
-        )
-        return True
+        # Nothing about delivery; kept (with the message it answers, if it carries our token).
+        entry = BounceEntry(message=verp[0], matched="verp") if verp else BounceEntry()
+        new = _write(ledger, policy, report, digest, legacy, label, parsed.kind, parsed, [entry])
+        if new:
+            report.not_bounces += 1
+            report.kinds[parsed.kind] = report.kinds.get(parsed.kind, 0) + 1
+        return Recorded(new=new, ours=verp is not None)
+    entries: list[BounceEntry] = []
+    lines: list[tuple[str, str]] = []  # (how, "label: address (kind)")
     for r in parsed.recipients:
-        report.recipients += 1
-        row, how = _match(ledger, tokens, parsed, r.address)
-        if row is None:
-            report.unmatched.append(f"{label}: {r.address} ({parsed.kind})")
-        else:
-            report.matched[how] = report.matched.get(how, 0) + 1
-        ledger.record_bounce(
-            digest=digest,
-            source=label,
-            kind=parsed.kind,
-            address=r.address,
-            message=row,
-            matched=how,
-            reason=r.reason,
-            hard=r.hard,
-            event_at=parsed.at,
+        row, key, how = _match(ledger, parsed, r.address, verp)
+        lines.append((how, f"{label}: {r.address} ({parsed.kind})"))
+        failed = parsed.kind == "bounce" and r.action != "delayed"
+        suppress = "complaint" if parsed.kind == "complaint" else r.reason if failed and r.hard else ""
+        entries.append(
+            BounceEntry(
+                address=r.address,
+                message=row,
+                matched=how,
+                reason=r.reason,
+                hard=r.hard,
+                key=key,
+                bounced=failed,
+                suppress=suppress,
+                soft=failed and not r.hard,
+            )
         )
-        if parsed.kind == "bounce" and r.action != "delayed":
-            if row is not None:
-                ledger.mark_bounced(row, reason=r.reason)
-            if r.hard:
-                _suppress(ledger, policy, r.address, r.reason, report)
+    new = _write(ledger, policy, report, digest, legacy, label, parsed.kind, parsed, entries)
+    if new:
+        report.kinds[parsed.kind] = report.kinds.get(parsed.kind, 0) + 1
+        for how, line in lines:
+            report.recipients += 1
+            if how == "unverified":
+                report.unverified.append(line)
+            elif not how:
+                report.unmatched.append(line)
             else:
-                count, span = ledger.soft_streak(r.address)
-                if count >= policy.soft_threshold and span >= policy.soft_span:
-                    _suppress(ledger, policy, r.address, "soft_bounces", report)
-        elif parsed.kind == "complaint":
-            _suppress(ledger, policy, r.address, "complaint", report)
+                report.matched[how] = report.matched.get(how, 0) + 1
+    return Recorded(new=new, ours=any(e.message is not None for e in entries))
+
+
+def _write(
+    ledger: SqliteLedger,
+    policy: IngestPolicy,
+    report: IngestReport,
+    digest: str,
+    legacy: str,
+    label: str,
+    kind: str,
+    parsed: ParsedBounce,
+    entries: list[BounceEntry],
+) -> bool:
+    shared = policy.shared
+
+    def share(key: str, reason: str) -> None:
+        if shared is not None:
+            shared.add([key], reason)
+
+    added = ledger.record_bounce_outcome(
+        digest=digest,
+        source=label,
+        kind=kind,
+        entries=entries,
+        event_at=parsed.at,
+        also_seen_as=[legacy] if legacy != digest else [],
+        soft_threshold=policy.soft_threshold,
+        soft_span=policy.soft_span,
+        on_suppress=share,
+    )
+    if added is None:
+        report.already_seen += 1
+        return False
+    report.suppressed += added
     return True
 
 

@@ -91,7 +91,7 @@ class ServeApp:
         with self.lock:
             new = record(
                 self.ledger, self.tokens, body, parsed, f"sns:{parsed.event_id}", report, self.policy
-            )
+            ).new
             if new:
                 self.ledger.audit(
                     "sns.event",
@@ -100,12 +100,16 @@ class ServeApp:
                         "kind": parsed.kind,
                         "recipients": report.recipients,
                         "matched": report.matched,
+                        "unverified": len(report.unverified),
                         "suppressed": report.suppressed,
                     },
                 )
         self.count(parsed.kind if new else "redelivered")
+        # Unverified: SNS proves the event came from SES, not which campaign's message it is
+        # about (an account may serve several); tied only by address, it changes nothing.
         unmatched = f", {len(report.unmatched)} unmatched" if report.unmatched else ""
-        return 200, (f"recorded {parsed.kind}{unmatched}" if new else "already recorded")
+        unverified = f", {len(report.unverified)} unverified" if report.unverified else ""
+        return 200, (f"recorded {parsed.kind}{unmatched}{unverified}" if new else "already recorded")
 
 
 class _Handler(BaseHTTPRequestHandler):

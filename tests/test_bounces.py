@@ -3,6 +3,7 @@ bounces, from fixtures written for these tests."""
 
 from __future__ import annotations
 
+import email
 import json
 import mailbox
 import sqlite3
@@ -189,16 +190,23 @@ def test_ingest_matches_by_verp_marks_bounced_suppresses_and_is_idempotent(
     campaign: Campaign, sink: Sink, tmp_path: Path
 ) -> None:
     """A hard bounce sent back to the VERP address of Ana's message marks it bounced and
-    suppresses her; a complaint suppresses Ben; reading the same mailbox again changes nothing;
-    an unknown address is reported, never dropped."""
+    suppresses her; a complaint carrying the Message-ID we sent Ben suppresses Ben; reading the
+    same mailbox again changes nothing; an unknown address is reported, never dropped, and
+    suppresses nobody."""
     campaign.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
     ana = next(r for r in sink.received if r.rcpt_to == "ana@example.com")
+    ben = next(r for r in sink.received if r.rcpt_to == "ben@example.org")
+    ben_id = email.message_from_bytes(ben.data)["Message-ID"]
     box = mailbox.Maildir(tmp_path / "bounces", create=True)
     box.add(_bounce_for(ana.mail_from, "ana@example.com", "<unknown@example.com>"))
-    box.add(ARF.replace(b"angry@example.org", b"ben@example.org"))
+    box.add(
+        ARF.replace(b"angry@example.org", b"ben@example.org").replace(
+            b"<def.breach-notice@example.com>", ben_id.encode()
+        )
+    )
     box.add(_bounce_for("someone@example.com", "stranger@example.net", "<x@y>"))
     first = campaign.notify("bounces", "ingest", str(tmp_path / "bounces"))
-    assert "matched 1 by address, 1 by verp" in first.out
+    assert "matched 1 by message-id, 1 by verp" in first.out
     assert "unmatched:" in first.out and "stranger@example.net" in first.out
     assert first.code == 1
     db = sqlite3.connect(campaign.root / "ledger.sqlite")
@@ -207,12 +215,8 @@ def test_ingest_matches_by_verp_marks_bounced_suppresses_and_is_idempotent(
     )
     assert states["ana@example.com"] == "bounced" and states["ben@example.org"] == "sent"
     suppressed = dict(db.execute("SELECT key, reason FROM suppressions"))
-    # The stranger's hard bounce suppresses too: harmless, and it protects a later import.
-    assert suppressed == {
-        "ana@example.com": "user_unknown",
-        "ben@example.org": "complaint",
-        "stranger@example.net": "user_unknown",
-    }
+    # The stranger's bounce is tied to nothing we sent: anyone could have written it.
+    assert suppressed == {"ana@example.com": "user_unknown", "ben@example.org": "complaint"}
     again = campaign.notify("bounces", "ingest", str(tmp_path / "bounces"))
     assert "3 seen before" in again.out and "0 address(es) newly suppressed" in again.out
     assert db.execute("SELECT count(*) FROM bounce_events").fetchone()[0] == 3

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from notifier import imapsource, ingest
+from notifier.tokens import Tokens
 
 from .conftest import Campaign
 from .imapserver import DOVECOT, PASSWORD, USER, Dovecot
@@ -42,8 +43,8 @@ def client(server: Dovecot) -> imaplib.IMAP4_SSL:
     return c
 
 
-def folder_state(server: Dovecot, folder: str) -> list[tuple[str, bool]]:
-    """(subject, flagged recorded) for every message in ``folder``."""
+def folder_state(server: Dovecot, folder: str, keyword: str) -> list[tuple[str, bool]]:
+    """(subject, flagged with ``keyword``) for every message in ``folder``."""
     c = client(server)
     try:
         if c.select(f'"{folder}"')[0] != "OK":
@@ -54,16 +55,28 @@ def folder_state(server: Dovecot, folder: str) -> list[tuple[str, bool]]:
             _, fetched = c.uid("FETCH", uid.decode(), "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
             meta = fetched[0][0].decode() if isinstance(fetched[0], tuple) else ""
             subject = fetched[0][1].decode().strip() if isinstance(fetched[0], tuple) else ""
-            out.append((subject, imapsource.RECORDED in meta))
+            out.append((subject, keyword in meta))
         return sorted(out)
     finally:
         c.logout()
 
 
+def campaign_keyword(campaign: Campaign) -> str:
+    db = sqlite3.connect(campaign.root / "ledger.sqlite")
+    try:
+        (key,) = db.execute("SELECT value FROM meta WHERE key='token_key'").fetchone()
+    finally:
+        db.close()
+    return imapsource.campaign_keyword(Tokens(bytes.fromhex(key)))
+
+
 def test_imap_bounces_are_recorded_then_flagged_and_moved_never_deleted(
     campaign: Campaign, sink: Sink, imap: Dovecot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Our bounce is flagged with the campaign's keyword only once recorded, then moved; mail
+    that is not ours (an unknown address, an auto-reply) stays where it was, unflagged."""
     campaign.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
+    keyword = campaign_keyword(campaign)
     ana = next(r for r in sink.received if r.rcpt_to == "ana@example.com")
     c = client(imap)
     for raw, subject in (
@@ -79,7 +92,7 @@ def test_imap_bounces_are_recorded_then_flagged_and_moved_never_deleted(
     real_record = ingest.record
     calls = []
 
-    def failing_record(*args: object, **kwargs: object) -> bool:
+    def failing_record(*args: object, **kwargs: object) -> ingest.Recorded:
         calls.append(1)
         if len(calls) == 2:
             raise OSError("disk full")
@@ -88,17 +101,17 @@ def test_imap_bounces_are_recorded_then_flagged_and_moved_never_deleted(
     monkeypatch.setattr(imapsource, "record", failing_record)
     broken = campaign.notify("bounces", "ingest", url)
     assert broken.code != 0
-    flagged = [flag for _, flag in folder_state(imap, "INBOX")]
+    flagged = [flag for _, flag in folder_state(imap, "INBOX", keyword)]
     assert flagged.count(True) == 1 and len(flagged) == 3  # only the recorded one is marked
 
     monkeypatch.setattr(imapsource, "record", real_record)
     result = campaign.notify("bounces", "ingest", url)
     assert "unmatched:" in result.out and "stranger@example.net" in result.out
-    # Matched bounces are moved; the unmatched one and the auto-reply stay, flagged; none is lost.
-    inbox, processed = folder_state(imap, "INBOX"), folder_state(imap, "Processed")
-    assert len(inbox) + len(processed) == 3
-    assert all(flag for _, flag in inbox + processed)
-    assert any("stranger" in s for s, _ in inbox) and any("vacation" in s for s, _ in inbox)
+    # Our bounce is moved, flagged; the unmatched one and the auto-reply stay as they were.
+    inbox, processed = folder_state(imap, "INBOX", keyword), folder_state(imap, "Processed", keyword)
+    assert [s.split()[1] for s, flag in processed if flag] == ["ana"]
+    assert sorted(s.split()[1] for s, flag in inbox if not flag) == ["stranger", "vacation"]
+    assert len(inbox) == 2
     db = sqlite3.connect(campaign.root / "ledger.sqlite")
     try:
         assert dict(db.execute("SELECT address, matched FROM bounce_events WHERE address != ''")) == {
@@ -108,7 +121,7 @@ def test_imap_bounces_are_recorded_then_flagged_and_moved_never_deleted(
     finally:
         db.close()
     again = campaign.notify("bounces", "ingest", url)
-    assert again.out.startswith("Read 0 message(s)")
+    assert again.out.startswith("Read 2 message(s): 2 seen before")
 
 
 def test_imap_errors_name_the_problem(
@@ -124,7 +137,7 @@ def test_imap_errors_name_the_problem(
     assert untrusted.code != 0 and "certificate" in untrusted.err
 
 
-def ses_bounce(address: str, at: str, kind: str = "Transient") -> dict[str, object]:
+def ses_bounce(address: str, at: str, kind: str = "Transient", source: str = "") -> dict[str, object]:
     return {
         "Type": "Notification",
         "MessageId": f"sns-{address}-{at}",
@@ -137,24 +150,26 @@ def ses_bounce(address: str, at: str, kind: str = "Transient") -> dict[str, obje
                     "bouncedRecipients": [{"emailAddress": address, "status": "4.2.2"}],
                     "timestamp": at,
                 },
-                "mail": {"messageId": "none", "destination": [address]},
+                "mail": {"messageId": "none", "source": source, "destination": [address]},
             }
         ),
     }
 
 
 def test_three_soft_bounces_over_a_day_suppress_but_a_burst_does_not(
-    campaign: Campaign, tmp_path: Path
+    campaign: Campaign, sink: Sink, tmp_path: Path
 ) -> None:
-    """Default [bounces] soft_threshold = 3 in a row, spread over at least soft_span = 24h."""
-    campaign.notify("lists", "check")
+    """Default [bounces] soft_threshold = 3 in a row, spread over at least soft_span = 24h;
+    only events tied to our messages count (here: SES used our VERP return path)."""
+    campaign.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
+    verp = {r.rcpt_to: r.mail_from for r in sink.received}
     days = ["2026-12-01T08:00:00Z", "2026-12-01T20:00:00Z", "2026-12-02T09:00:00Z"]
     burst = ["2026-12-01T08:00:00Z", "2026-12-01T08:05:00Z", "2026-12-01T08:10:00Z"]
     files = []
     for who, times in (("ana@example.com", days), ("ben@example.org", burst)):
         for i, at in enumerate(times):
             path = tmp_path / f"{who}-{i}.json"
-            path.write_text(json.dumps(ses_bounce(who, at)))
+            path.write_text(json.dumps(ses_bounce(who, at, source=verp[who])))
             files.append(str(path))
     campaign.notify("bounces", "ingest", *files)
     listed = campaign.notify("suppress", "list", "--format", "json").out
