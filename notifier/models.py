@@ -95,6 +95,12 @@ class Outcome:
     text: str
     queue_id: str = ""
     at: float = 0.0
+    # The SMTP command the reply answered ("MAIL", "RCPT", "DATA"; "" when unknown): the same
+    # words mean a dead address at RCPT and a content filter after DATA.
+    command: str = ""
+    # The message data was sent in full but no reply came (connection lost, timeout): the
+    # server may have accepted it, so a resend is possibly a duplicate.
+    possibly_delivered: bool = False
 
     @property
     def accepted(self) -> bool:

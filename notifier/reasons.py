@@ -437,6 +437,10 @@ def _probe(reason: str) -> Callable[[str, str, str, str], bool]:
 def _user_unknown(text: str, status_name: str, command: str, code: str) -> bool:
     if command == "MAIL":
         return False  # refused before any recipient was named
+    if command == "DATA":
+        # The server took the recipient at RCPT and refused only once it saw the message: a
+        # filter's verdict on the content, whatever status it quotes (``filtered``, soft).
+        return False
     if status_name == "user_unknown":
         # 5.1.1 with words that say the refusal was about us, the mailbox or our sender.
         return not any(
@@ -597,6 +601,8 @@ def reason_for(
     if status_name == "delivered":
         return "delivered"
     command = command or command_in(text)
+    if command == "DATA" and status_name == "user_unknown":
+        status_name = "filtered"  # see _user_unknown: after DATA it is the content's verdict
     if diagnostic_type in ("", "smtp"):
         for reason, probe in _SPECIFIC:
             if probe(text, status_name, command, code):

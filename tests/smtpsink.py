@@ -1,6 +1,7 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that records what it receives and can
 misbehave on cue: reply codes per recipient, 421 and hang up, slow replies, a
-connection dropped after the message data."""
+connection dropped after the message data (with the message queued or not), and a relay
+that refuses every recipient alike."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class Fault:
     reply: str = ""  # SMTP reply to give, e.g. "451 4.3.0 try later"
     hang_up: bool = False  # close the connection after replying (or instead of replying at DATA)
     delay: float = 0.0  # seconds to wait before replying
+    keep: bool = False  # at DATA with hang_up: queue the message first, then drop (the reply is lost)
 
 
 @dataclass
@@ -47,6 +49,8 @@ class SinkHandler:
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     connections: int = 0
+    refuse_all: str = ""  # a reply every RCPT gets (a relay that refuses us; "{rcpt}" is the address)
+    data_delay: float = 0.0  # seconds every message takes to be accepted (a slow relay)
 
     def _next_fault(self, address: str, stage: str) -> Fault | None:
         with self.lock:
@@ -71,6 +75,8 @@ class SinkHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
+        if self.refuse_all:
+            return self.refuse_all.replace("{rcpt}", address)
         fault = self._next_fault(address, "rcpt")
         if fault is not None:
             reply = await self._apply(server, fault)
@@ -82,15 +88,21 @@ class SinkHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         rcpt = envelope.rcpt_tos[0]
         fault = self._next_fault(rcpt, "data")
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        if fault is not None and fault.keep:
+            self._keep(envelope, rcpt)  # the server has the message; its reply will be lost
         if fault is not None:
             reply = await self._apply(server, fault)
             if reply is None or not reply.startswith("2"):
                 return reply or "451 4.3.0 connection dropped"
+        return f"250 2.0.0 Ok: queued as Q{self._keep(envelope, rcpt):07d}"
+
+    def _keep(self, envelope: Envelope, rcpt: str) -> int:
         content: Any = envelope.original_content or envelope.content
         with self.lock:
             self.received.append(Received(str(envelope.mail_from), rcpt, bytes(content), time.monotonic()))
-            n = len(self.received)
-        return f"250 2.0.0 Ok: queued as Q{n:07d}"
+            return len(self.received)
 
 
 def free_port() -> int:

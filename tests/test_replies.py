@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from notifier.replies import OUR_PROBLEM, classify_reply
+from notifier.replies import OUR_PROBLEM, classify_reply, quote_reply
 
 from .conftest import Campaign
 from .smtpsink import Fault, Sink
@@ -113,3 +113,35 @@ def test_report_unreached_lists_who_needs_a_substitute_notice(campaign: Campaign
     campaign.notify("send", "--segment", "all", "--transport", sink.url, "--yes")
     rows = list(csv.DictReader(io.StringIO(campaign.notify("report", "--unreached").out)))
     assert {(r["state"], r["postal_address"]) for r in rows} == {("failed", "2 Road"), ("invalid", "3 Road")}
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "reason"),
+    [
+        (550, "5.1.1 user unknown", "filtered"),
+        (550, "5.1.1 <x@example.org>: Recipient address rejected: User unknown", "filtered"),
+        (554, "5.1.1 message refused", "filtered"),
+        (550, "5.7.1 Message rejected as spam by Content Filtering", "spam_detected"),
+    ],
+)
+def test_user_unknown_after_data_is_the_content_filter_not_the_address(
+    code: int, text: str, reason: str
+) -> None:
+    """The server took the recipient at RCPT; refusing the message after DATA, whatever status it
+    quotes, is a content refusal that never suppresses the address."""
+    got = classify_reply(code, text, command="DATA")
+    assert (got.reason, got.hard, got.suppresses) == (reason, False, False)
+
+
+@pytest.mark.parametrize("text", ["4.3.2 Service shutting down", "4.1.1 mailbox unavailable, closing"])
+def test_a_421_never_names_the_address(text: str) -> None:
+    """421 is the server closing the channel: temporary, and its reason is about the server."""
+    got = classify_reply(421, text, command="RCPT")
+    assert got.reason == "system" and not got.hard
+
+
+def test_reply_texts_are_printed_without_addresses() -> None:
+    """A relay's reply quoted in a message to the operator blanks every address and stays one line."""
+    assert quote_reply(554, "5.7.1 <ana@example.com>: client host\r\nblocked") == (
+        "554 5.7.1 <address>: client host blocked"
+    )

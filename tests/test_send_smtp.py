@@ -7,8 +7,14 @@ import email.policy
 import json
 import re
 import sqlite3
+import threading
+import time
 from email.message import EmailMessage
+from pathlib import Path
 
+import pytest
+
+from notifier import pipeline
 from notifier.tokens import Tokens
 
 from .conftest import Campaign
@@ -188,3 +194,49 @@ def test_no_password_is_accepted_in_the_url_or_sent_in_clear(campaign: Campaign,
     )
     assert r2.code == 2
     assert sink.received == []
+
+
+@pytest.mark.parametrize("connections", [4, 10])
+def test_messages_in_flight_never_exceed_the_documented_bound(
+    campaign: Campaign, sink: Sink, connections: int
+) -> None:
+    """Against a slow relay, the messages claimed but not yet recorded ('sending' in the ledger,
+    what a kill -9 would resend as possibly duplicated) never exceed 2·max(16, 4·connections) +
+    connections, the figure the README states."""
+    campaign.edit_config("connections = 4", f"connections = {connections}")
+    campaign.write_list("email,exposed\n" + "".join(f"p{i}@example.com,email\n" for i in range(400)))
+    sink.handler.data_delay = 0.01  # the relay, not rendering, is the bottleneck: the pipeline fills
+    seen: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        path = campaign.root / "ledger.sqlite"
+        while not done.is_set():
+            try:
+                db = sqlite3.connect(path, timeout=0.1)
+                try:
+                    seen.append(
+                        db.execute("SELECT count(*) FROM messages WHERE state='sending'").fetchone()[0]
+                    )
+                finally:
+                    db.close()
+            except sqlite3.Error:
+                pass  # not created yet, or busy for a moment
+            time.sleep(0.0005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        result = campaign.notify("send", "--segment", "all", "--transport", sink.url, "--yes")
+    finally:
+        done.set()
+        watcher.join()
+    assert result.code == 0, result.err
+    bound = pipeline.in_flight_bound(connections)
+    assert max(seen) <= bound
+    assert max(seen) >= pipeline.batch_size(connections)  # the measurement saw a full pipeline
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"at most 2 × max\(16, 4 × `connections`\) \+ `connections` messages", readme)
+    assert stated, "the README states the in-flight bound"
+    assert f"{pipeline.in_flight_bound(4)} with the default 4 connections" in readme
+    assert f"{pipeline.in_flight_bound(10)} with 10" in readme

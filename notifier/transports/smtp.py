@@ -15,7 +15,7 @@ import re
 import ssl
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
@@ -221,10 +221,20 @@ class SmtpTransport:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             outcome, _ = classify(exc)
             return outcome
+        stage: list[str] = [""]  # the command in progress, set by _transaction
         try:
-            reply = await self._transaction(client, envelope, data)
+            reply = await self._transaction(client, envelope, data, stage)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             outcome, usable = classify(exc)
+            # No reply after DATA: the server may have received the whole message and queued
+            # it before the connection died, so the retry is possibly a duplicate. (aiosmtplib
+            # sends DATA and the content in one call, so a drop before the 354 counts too:
+            # "possibly" errs on the side of telling.)
+            outcome = replace(
+                outcome,
+                command=stage[0],
+                possibly_delivered=stage[0] == "DATA" and outcome.code is None,
+            )
             if usable and client.is_connected:
                 try:
                     await client.rset()  # a clean envelope for the next message
@@ -237,14 +247,19 @@ class SmtpTransport:
             return outcome
         self._idle.put_nowait(client)
         return Outcome(
-            Verdict.ACCEPTED, reply.code, reply.message, queue_id=queue_id(reply.message), at=time.time()
+            Verdict.ACCEPTED,
+            reply.code,
+            reply.message,
+            queue_id=queue_id(reply.message),
+            at=time.time(),
+            command="DATA",
         )
 
     @staticmethod
     async def _transaction(
-        client: aiosmtplib.SMTP, envelope: Envelope, data: bytes
+        client: aiosmtplib.SMTP, envelope: Envelope, data: bytes, stage: list[str]
     ) -> aiosmtplib.SMTPResponse:
-        """MAIL, RCPT, DATA for one recipient.
+        """MAIL, RCPT, DATA for one recipient; ``stage[0]`` names the command in progress.
 
         aiosmtplib's sendmail() re-parses both addresses with the stdlib address parser on
         every message (a quarter of the sender's CPU in profiles); ours are already
@@ -256,14 +271,17 @@ class SmtpTransport:
             if not client.supports_extension("smtputf8"):
                 raise aiosmtplib.SMTPNotSupported("SMTPUTF8, needed for an internationalised address")
             options.append(b"SMTPUTF8")
+        stage[0] = "MAIL"
         reply = await client.execute_command(
             b"MAIL", b"FROM:<" + envelope.mail_from.encode(encoding) + b">", *options
         )
         if reply.code != 250:
             raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, envelope.mail_from)
+        stage[0] = "RCPT"
         reply = await client.execute_command(b"RCPT", b"TO:<" + envelope.rcpt_to.encode(encoding) + b">")
         if reply.code not in (250, 251):
             raise aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, envelope.rcpt_to)
+        stage[0] = "DATA"
         return await client.data(data)
 
     async def close(self) -> None:
