@@ -6,7 +6,12 @@ so the skeleton (fixed headers, boundary layout) is built once per notice by
 
 Safety: every header value passes through :func:`header_safe`, which turns CR, LF and
 other control characters into spaces before encoding (RFC 5322 §2.2: a header is one
-logical line). Bodies are 7bit when they are ASCII with lines of at most 998 octets
+logical line). Values are encoded from their text, never passed through as if already
+encoded: a value holding ``=?`` (the start of an RFC 2047 encoded word, which a reader would
+decode, into CR LF "Bcc:" for instance) is itself encoded, so a reader decodes it back to the
+same literal text. No header line exceeds 998 octets (RFC 5322 §2.1.1) whatever the value:
+text is folded at spaces, and a value with a word too long to fold is sent as encoded words,
+which split anywhere. Bodies are 7bit when they are ASCII with lines of at most 998 octets
 (RFC 5322 §2.1.1) — HTML almost always is, as non-ASCII characters become character
 references — and quoted-printable otherwise. The boundary holds "=_", which
 quoted-printable always encodes and which the 7bit parts are checked not to contain.
@@ -17,6 +22,7 @@ from __future__ import annotations
 import binascii
 import re
 import time
+from email.charset import Charset
 from email.header import Header
 from email.utils import formataddr, formatdate
 
@@ -49,25 +55,48 @@ def fold(name: str, value: str) -> str:
     return "\r\n".join(out)
 
 
+MAX_LINE = 998  # octets, without CRLF (RFC 5322 §2.1.1)
+_UTF8 = Charset("utf-8")
+
+
+def _encoded_words(name: str, value: str) -> str:
+    """``value`` as RFC 2047 encoded words (UTF-8), folded to lines of at most 78 octets."""
+    return Header(value, "utf-8", header_name=name, maxlinelen=78).encode(linesep="\r\n")
+
+
+def _plain(value: str) -> bool:
+    """True when ``value`` can go as it is: ASCII with nothing a reader would decode."""
+    return value.isascii() and "=?" not in value
+
+
 def _encode_unstructured(name: str, value: str) -> str:
     value = header_safe(value)
-    if value.isascii():
-        return fold(name, value)
-    encoded = Header(value, "utf-8", header_name=name, maxlinelen=78).encode(linesep="\r\n")
-    return f"{name}: {encoded}"
+    if _plain(value):
+        folded = fold(name, value)
+        # Cheap common case first: a short header cannot hold a long line.
+        if len(folded) <= MAX_LINE or all(len(line) <= MAX_LINE for line in folded.split("\r\n")):
+            return folded
+    return f"{name}: {_encoded_words(name, value)}"
 
 
 def _address(name: str, display: str, address: str, *, utf8: bool) -> str:
-    display = header_safe(display)[:200]
+    display = header_safe(header_safe(display)[:200])
+    if not display:
+        return f"{name}: {address}" if utf8 else fold(name, address)
+    if "=?" in display:
+        # Quoting would not help: readers decode encoded words inside quotes too.
+        return f"{name}: {_encoded_words(name, display)} <{address}>"
     if utf8:
         # SMTPUTF8 message (RFC 6532): raw UTF-8 is allowed in headers.
-        if not display:
-            return f"{name}: {address}"
         if any(c in display for c in '()<>@,;:\\".[]'):
             display = '"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"'
         return f"{name}: {display} <{address}>"
-    value = formataddr((display, address), charset="utf-8") if display else address
-    return fold(name, value)
+    if not display.isascii():
+        word = _UTF8.header_encode(display)  # one encoded word: the fast, common case
+        if len(word) > 75:  # RFC 2047 §2; a long name as one word could pass 998 octets
+            word = _encoded_words(name, display)
+        return f"{name}: {word} <{address}>"
+    return fold(name, formataddr((display, address)))
 
 
 def _body(data: bytes) -> tuple[bytes, bytes]:

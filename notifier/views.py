@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from . import csvsafe
 from .ledger import SqliteLedger
 from .models import State
 
@@ -201,8 +201,9 @@ def write_status(data: dict[str, Any], out: TextIO) -> None:
         pd = n["possibly_duplicated"]
         if pd["count"]:
             out.write(
-                f"  possibly duplicated: {pd['count']} — in flight when a run was killed; they were sent "
-                "again, so some may have received two copies:\n"
+                f"  possibly duplicated: {pd['count']} — in flight when a run was killed, or the connection "
+                "was lost before the server's reply to the message; they were sent again, so some may have "
+                "received two copies:\n"
             )
             for email in pd["recipients"]:
                 out.write(f"    {email}\n")
@@ -340,7 +341,7 @@ def report_rows(
 def write_report(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
     n = 0
     if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=REPORT_COLUMNS, lineterminator="\n")
+        writer = csvsafe.dict_writer(out, REPORT_COLUMNS)  # list values and remote replies: no formulas
         writer.writeheader()
         for row in rows:
             writer.writerow(row)
@@ -360,7 +361,7 @@ def write_outcomes(table: dict[str, dict[str, int]], by: str, fmt: str, out: Tex
         json.dump([{by: k, **v} for k, v in table.items()], out, indent=2)
         out.write("\n")
     else:
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csvsafe.writer(out)  # a domain or reason cell comes from outside
         writer.writerow([by, *OUTCOMES])
         writer.writerows([[k, *(v[o] for o in OUTCOMES)] for k, v in table.items()])
     return len(table)
