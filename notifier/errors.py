@@ -14,24 +14,31 @@ problems, 1 for a job that could not run or finish as asked.
     │   └── RenderError        templates failed for some recipients (grouped report)
     ├── SegmentError           a segment expression failed for a recipient
     ├── LedgerError            the ledger cannot be opened or is in use
+    │   ├── LedgerDamaged      the file is not a notify ledger, or is damaged          (exit 2)
     │   └── LedgerBusyError    another `notify send` holds this campaign
     ├── ChecksFailed           `notify send` found FAILs in the pre-send checks
     ├── TransportError         the transport cannot be used at all
     │   ├── TransportConfigError   bad URL, TLS required but unavailable, AUTH in clear
-    │   └── TransportUnavailable   cannot connect or log in when the run starts
-    └── Aborted                the user declined the confirmation prompt
+    │   ├── TransportUnavailable   cannot connect or log in when the run starts
+    │   └── RelayRefused           the relay refused every recent recipient alike: our problem
+    └── Aborted                the user declined the confirmation prompt            (exit 0)
 """
 
 from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
 
 __all__ = [
     "Aborted",
     "ChecksFailed",
     "ConfigError",
     "LedgerBusyError",
+    "LedgerDamaged",
     "LedgerError",
     "ListError",
     "NotifierError",
+    "RelayRefused",
     "RenderError",
     "SegmentError",
     "TemplateError",
@@ -40,6 +47,7 @@ __all__ = [
     "TransportUnavailable",
     "UnknownSegmentError",
     "UsageError",
+    "did_you_mean",
 ]
 
 
@@ -116,6 +124,12 @@ class LedgerError(NotifierError):
     """The ledger cannot be opened, or holds data this version cannot read."""
 
 
+class LedgerDamaged(LedgerError):
+    """The ledger file is not a notify ledger (a wrong path) or is damaged: restore a backup."""
+
+    exit_code = 2
+
+
 class LedgerBusyError(LedgerError):
     """Another `notify send` is running on the same campaign ledger."""
 
@@ -138,5 +152,26 @@ class TransportUnavailable(TransportError):
     """The transport could not be reached or refused our login when the run started."""
 
 
+class RelayRefused(TransportError):
+    """The relay (or the receivers behind it) gave every recent recipient the same refusal about
+    us: our reputation or set-up. The run stopped; nobody was marked failed for it."""
+
+    def __init__(self, message: str, *, hint: str = "", summary: dict[str, object] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.summary = summary or {}  # the run's figures, for the ledger's record of the run
+
+
 class Aborted(NotifierError):
-    """The user answered no at a confirmation prompt."""
+    """The user answered no at a confirmation prompt.
+
+    Not a failure: the user chose, nothing was sent, so the exit code is 0 and the CLI
+    says "Cancelled, nothing sent" rather than "error".
+    """
+
+    exit_code = 0
+
+
+def did_you_mean(name: str, names: Iterable[str]) -> str:
+    """``"did you mean 'affected'?"`` for the closest of ``names`` to a mistyped ``name``, or ""."""
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""

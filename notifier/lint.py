@@ -5,7 +5,9 @@ is linted against the rules of their own jurisdiction (country, US state) and ex
 data. Rendering every person of a million-row list would add nothing: what the rules
 look at depends on the jurisdiction and the exposed categories, so one representative
 per (jurisdiction, exposed categories) group is rendered and linted, and findings are
-counted for the whole group.
+counted for the whole group. Whether each person's notice renders at all (a value missing
+from their row) is still checked person by person, as `notify send` does before sending,
+and reported as a RENDER finding naming the rows rather than stopping the lint.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from importlib import resources
 from typing import Any
 
 from .models import Rendered
+from .render import RenderFailure
 
 __all__ = [
     "ContentRule",
@@ -290,17 +293,27 @@ def lint_recipients(
     *,
     categories: Mapping[str, str],
     examples: int = 3,
+    check: Callable[[Mapping[str, Any]], RenderFailure | None] | None = None,
 ) -> LintReport:
     """Lint everyone: ``recipients`` yields (template view, "file:line"); ``render`` turns a
-    view into a Rendered. One render per (jurisdiction, exposed) group."""
+    view into a Rendered. One render per (jurisdiction, exposed) group; ``check`` (the
+    notice's) is asked for each person, so a value missing in some rows is a finding."""
     report = LintReport()
     groups: dict[tuple[frozenset[str], tuple[str, ...]], list[tuple[ContentRule, str]]] = {}
     for view, where in recipients:
         report.recipients += 1
         key = (jurisdictions(view), tuple(sorted(view.get("exposed", []))))
+        failure = check(view) if check is not None else None
         broken = groups.get(key)
+        if broken is None and failure is None:
+            try:
+                broken = groups[key] = lint_message(rules, render(view), facts, view, categories=categories)
+            except RenderFailure as exc:
+                failure = exc
+        if failure is not None:
+            _render_finding(report, failure, key[0], where, examples)
         if broken is None:
-            broken = groups[key] = lint_message(rules, render(view), facts, view, categories=categories)
+            continue  # this person's notice does not render; the group is linted through another
         for rule, problem in broken:
             entry = report.findings.setdefault(
                 (rule.id, rule.severity, rule.what),
@@ -321,6 +334,28 @@ def lint_recipients(
     for entry in report.findings.values():
         entry["jurisdictions"] = sorted(entry["jurisdictions"])
     return report
+
+
+def _render_finding(
+    report: LintReport, failure: RenderFailure, places: frozenset[str], where: str, examples: int
+) -> None:
+    """Count one person whose notice does not render under the failure's template line."""
+    entry = report.findings.setdefault(
+        ("RENDER", "ERROR", f"{failure.where}: {failure.what}"),
+        {
+            "recipients": 0,
+            "problem": "the notice does not render for these recipients, and `notify send` will not "
+            "start until it does",
+            "examples": [],
+            "jurisdictions": set(),
+            "source": "fill in the value in the list, or guard it in the template with "
+            "{% if recipient.COLUMN is defined %}",
+        },
+    )
+    entry["recipients"] += 1
+    entry["jurisdictions"] |= {p for p in places if "-" in p} or set(places)
+    if len(entry["examples"]) < examples:
+        entry["examples"].append(where)
 
 
 def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
@@ -344,7 +379,12 @@ def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
                 for c in ledger.targets_to_send(0.0)
             )
             return lint_recipients(
-                load_content_rules(notice.kind), notice.render, facts, people, categories=categories
+                load_content_rules(notice.kind),
+                notice.render,
+                facts,
+                people,
+                categories=categories,
+                check=notice.check,
             )
         finally:
             ledger.close()

@@ -17,7 +17,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .errors import ConfigError, SegmentError, UnknownSegmentError
+from .errors import ConfigError, SegmentError, UnknownSegmentError, did_you_mean
 
 __all__ = ["BUILTIN", "Segment", "compile_segment", "resolve"]
 
@@ -76,8 +76,12 @@ def resolve(
     everything = {**BUILTIN, **defined}
     if name not in everything:
         names = ", ".join(sorted(everything))
+        # A near miss is a typo, not a new segment: offering a template for "afected" would
+        # invite defining a second, different audience under a misspelt name.
+        close = did_you_mean(name, everything)
         raise UnknownSegmentError(
             f"unknown segment {name!r}; defined segments: {names}",
-            hint=f"add it under [segments] in notify.toml, e.g.  {name} = \"recipient.country == 'US'\"",
+            hint=close
+            or f"add it under [segments] in notify.toml, e.g.  {name} = \"recipient.country == 'US'\"",
         )
     return compile_segment(name, everything[name], path=path, line=(lines or {}).get(name))

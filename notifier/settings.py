@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import math
 import os
 import re
 import tomllib
@@ -17,11 +18,25 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 
-__all__ = ["Dkim", "SCHEMA", "Sender", "Settings", "Throttle", "load", "parse_duration", "parse_rate"]
+__all__ = [
+    "BOUNDS",
+    "Bounds",
+    "Dkim",
+    "HEADER_BOUND",
+    "SCHEMA",
+    "Sender",
+    "Settings",
+    "Throttle",
+    "check_url",
+    "load",
+    "parse_duration",
+    "parse_rate",
+]
 
 DEFAULT_CONFIG = "notify.toml"
 
@@ -88,6 +103,61 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "serve": {"host": "str", "port": "int", "sns_topics": "list[str]", "public_url": "str"},
     "schedule": {"grace": "duration", "timezones": {"*": "str"}},
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """The sane range of one numeric key (after units are applied: seconds, messages/s)."""
+
+    low: float
+    high: float
+    text: str  # how the range reads in an error and in the README
+    above: bool = False  # True: the value must be more than ``low``, not equal to it
+
+    def holds(self, value: float) -> bool:
+        if isinstance(value, float) and not math.isfinite(value):
+            return False  # nan slips past every comparison; inf is no limit at all
+        return (value > self.low if self.above else value >= self.low) and value <= self.high
+
+
+_DAY = 86400.0
+# Every numeric key has a range: nan, inf, negative and absurd values are mistakes that would
+# silently unthrottle a run, retry in a tight loop or never time out. "*" covers a free table.
+BOUNDS: dict[str, Bounds] = {
+    "throttle.rate": Bounds(1 / 3600, 100_000, "a rate from 1/h to 100000/s"),
+    "throttle.per_domain": Bounds(1 / 3600, 100_000, "a rate from 1/h to 100000/s"),
+    "throttle.domains.*": Bounds(1 / 3600, 100_000, "a rate from 1/h to 100000/s"),
+    "throttle.connections": Bounds(1, 100, "a whole number from 1 to 100"),
+    "throttle.retry_base": Bounds(0.01, _DAY, 'a duration from "10ms" to "24h"'),
+    "throttle.retry_max": Bounds(0.01, 7 * _DAY, 'a duration from "10ms" to "7d"'),
+    "throttle.retry_window": Bounds(0, 30 * _DAY, 'a duration from 0 to "30d"'),
+    "throttle.linger": Bounds(0, 7 * _DAY, 'a duration from 0 to "7d"'),
+    "ledger.lease": Bounds(1, 3600, 'a duration from "1s" to "1h"'),
+    "dns.timeout": Bounds(0, 60, "a number of seconds above 0 and at most 60", above=True),
+    "bounces.soft_threshold": Bounds(1, 100, "a whole number from 1 to 100"),
+    "bounces.soft_span": Bounds(0, 365 * _DAY, 'a duration from 0 to "365d"'),
+    "serve.port": Bounds(1, 65535, "a port number from 1 to 65535"),
+    "schedule.grace": Bounds(0, 365 * _DAY, 'a duration from 0 to "365d"'),
+}
+
+# Values that end up in a mail header, an SMTP command or a URL we put in a header: a line
+# break there would start a header or command of the file's choosing.
+HEADER_BOUND = frozenset(
+    {
+        "sender.from",
+        "sender.reply_to",
+        "sender.bounce_domain",
+        "sender.helo",
+        "dkim.domain",
+        "dkim.selector",
+        "dkim.ed25519_selector",
+        "transport.url",
+        "ledger.url",
+        "serve.public_url",
+        "serve.host",
+    }
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, None: 1}
@@ -229,10 +299,24 @@ def key_lines(text: str) -> dict[str, int]:
     return lines
 
 
-def _check(value: Any, kind: Any, key: str, where: dict[str, Any]) -> Any:
+def _check(
+    value: Any,
+    kind: Any,
+    key: str,
+    where: dict[str, Any],
+    *,
+    table: str = "",
+    bounds: Bounds | None = None,
+) -> Any:
+    # ``table`` is given for keys of free tables, whose names may hold dots ("gmail.com").
+    if table:
+        name = key[len(table) + 1 :]
+    else:
+        table, name = key.rpartition(".")[0] or key, key.rpartition(".")[2]
+
     def fail(expected: str) -> ConfigError:
         return ConfigError(
-            f"[{key.rpartition('.')[0] or key}] {key.rpartition('.')[2]} should be {expected}, not {value!r}",
+            f"[{table}] {name} should be {expected}, not {value!r}",
             key=key,
             **_strip_lines(where),
         )
@@ -241,18 +325,32 @@ def _check(value: Any, kind: Any, key: str, where: dict[str, Any]) -> Any:
         if not isinstance(value, dict):
             raise fail("a table")
         return _check_table(value, kind, key, where)
+    if kind in ("str", "list[str]"):
+        texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        for text in texts:
+            if isinstance(text, str) and key in HEADER_BOUND and _CONTROL.search(text):
+                raise ConfigError(
+                    f"[{table}] {name} contains a line break or another control character",
+                    key=key,
+                    hint="it goes into a mail header or SMTP command, so it must be one plain line",
+                    **_strip_lines(where),
+                )
+            if isinstance(text, str) and "\0" in text:
+                raise ConfigError(
+                    f"[{table}] {name} contains a NUL character", key=key, **_strip_lines(where)
+                )
     if kind == "str":
         if not isinstance(value, str):
             raise fail("a string in quotes")
         return value
     if kind == "int":
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise fail("a whole number of at least 1")
-        return value
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise fail(bounds.text if bounds else "a whole number")
+        return _within(value, value, bounds, fail)
     if kind == "float":
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-            raise fail("a number above zero")
-        return float(value)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise fail(bounds.text if bounds else "a number")
+        return _within(float(value), value, bounds, fail)
     if kind == "bool":
         if not isinstance(value, bool):
             raise fail("true or false")
@@ -276,16 +374,27 @@ def _check(value: Any, kind: Any, key: str, where: dict[str, Any]) -> Any:
             return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
         raise fail("a date and time such as 2026-11-20T09:30:00+01:00 (no quotes)")
     if kind == "rate":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return _within(float(value), value, bounds, fail)  # nan, inf, 0 and -5 get the range
         try:
-            return parse_rate(value)
+            return _within(parse_rate(value), value, bounds, fail)
         except ValueError as exc:
             raise fail('a rate such as 50 (per second), "50/s" or "3000/min"') from exc
     if kind == "duration":
         try:
-            return parse_duration(value)
+            return _within(parse_duration(value), value, bounds, fail)
         except ValueError as exc:
             raise fail('a duration such as "30s", "15m", "48h" or "7d"') from exc
     raise AssertionError(f"unknown schema type {kind!r}")
+
+
+def _within(number: float, value: Any, bounds: Bounds | None, fail: Any) -> Any:
+    """``number`` when it lies in ``bounds``; else the ConfigError ``fail`` builds. Every
+    numeric key has bounds (a test holds us to it); without, only finiteness is checked."""
+    ok = bounds.holds(number) if bounds else not (isinstance(number, float) and not math.isfinite(number))
+    if not ok:
+        raise fail(bounds.text if bounds else "a finite number")
+    return number
 
 
 def _check_table(
@@ -306,7 +415,11 @@ def _check_table(
                 hint=f"known keys there: {known}" if known else "",
                 **line_where,
             )
-        out[key] = _check(value, kind, full, {**line_where, "lines": lines})
+        wild = key not in schema  # a key of a free table such as [throttle.domains]
+        bounds = BOUNDS.get(f"{prefix}.*" if wild else full)
+        out[key] = _check(
+            value, kind, full, {**line_where, "lines": lines}, table=prefix if wild else "", bounds=bounds
+        )
     return out
 
 
@@ -336,6 +449,8 @@ def _ledger(
             line=lines.get("ledger.url"),
             key="ledger.url",
         )
+    if url:
+        check_url(url, what="[ledger] url", path=path, line=lines.get("ledger.url"), key="ledger.url")
     if re.match(r"postgres(ql)?://[^/@:]+:[^/@]*@", url):
         raise ConfigError(
             "[ledger] url must not contain a password (notify.toml is not a secret)",
@@ -345,6 +460,48 @@ def _ledger(
             hint="remove it and set PGPASSWORD, or put it in ~/.pgpass (chmod 600)",
         )
     return file, url
+
+
+def check_url(url: str, *, what: str, path: str = "", line: int | None = None, key: str = "") -> str:
+    """``url`` when its port and numeric options are in range and it holds no control
+    characters (also percent-encoded ones in options that reach an SMTP command).
+
+    ``what`` names it in the error: "[transport] url" or "--transport". Raises ConfigError.
+    """
+
+    def bad(problem: str, hint: str = "") -> ConfigError:
+        return ConfigError(f"{what} {_redact(url)!r}: {problem}", path=path, line=line, key=key, hint=hint)
+
+    if _CONTROL.search(url):
+        raise bad("contains a line break or another control character", "write the URL on one plain line")
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "postgresql", "postgres") or not parts.netloc:
+        return url
+    try:
+        parts.port  # noqa: B018 -- urllib checks the range when asked
+    except ValueError:
+        raise bad(
+            f"port {parts.netloc.rpartition(':')[2]!r} is not a port number from 1 to 65535",
+            "use a port from 1 to 65535, e.g. :587 (STARTTLS) or :465 (TLS)",
+        ) from None
+    if parts.port == 0:
+        raise bad("port 0 is not a port a server listens on", "use a port from 1 to 65535, e.g. :587")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if any(_CONTROL.search(v) for v in query.values()):
+        raise bad("an option holds an encoded line break or control character")
+    if parts.scheme == "smtp" and "timeout" in query:
+        try:
+            timeout = float(query["timeout"])
+        except ValueError:
+            timeout = math.nan
+        if not (math.isfinite(timeout) and 0 < timeout <= 3600):
+            raise bad(f"timeout={query['timeout']} must be a number of seconds above 0 and at most 3600")
+    return url
+
+
+def _redact(url: str) -> str:
+    """The URL without any password (it should not be there; it must not be echoed either)."""
+    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", url)
 
 
 def _public_url(serve: dict[str, Any], path: str, lines: dict[str, int]) -> str:
@@ -484,6 +641,24 @@ def load(
     root = path.resolve().parent
     campaign = cfg.get("campaign", {})
     throttle_cfg = cfg.get("throttle", {})
+    if throttle_cfg.get("retry_max", math.inf) < throttle_cfg.get("retry_base", 0):
+        raise ConfigError(
+            "[throttle] retry_max is shorter than retry_base",
+            path=str(path),
+            line=lines.get("throttle.retry_max"),
+            key="throttle.retry_max",
+            hint="retries start after retry_base and double up to retry_max: make retry_max at least as long",
+        )
+    if transport_override:
+        transport_url = check_url(transport_override, what="--transport")
+    else:
+        transport_url = check_url(
+            cfg.get("transport", {}).get("url", "outbox:outbox"),
+            what="[transport] url",
+            path=str(path),
+            line=lines.get("transport.url"),
+            key="transport.url",
+        )
     throttle = Throttle(
         **{k: v for k, v in throttle_cfg.items() if k != "domains"},
         domains={k.lower(): v for k, v in throttle_cfg.get("domains", {}).items()},
@@ -525,7 +700,7 @@ def load(
         templates_dir=(root / campaign.get("templates", "templates")),
         facts=facts,
         sender=sender,
-        transport_url=transport_override or cfg.get("transport", {}).get("url", "outbox:outbox"),
+        transport_url=transport_url,
         throttle=throttle,
         list_files=tuple(root / f for f in files),
         segments=dict(cfg.get("segments", {})),

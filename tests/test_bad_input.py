@@ -8,7 +8,9 @@ import email.policy
 import io
 import sqlite3
 
-from .conftest import Campaign
+import pytest
+
+from .conftest import Campaign, Result
 from .smtpsink import Sink
 
 MESSY = (
@@ -187,7 +189,7 @@ def test_wrong_type_names_the_key_and_what_is_expected(campaign: Campaign) -> No
     campaign.edit_config("connections = 4", 'connections = "four"')
     result = campaign.notify("status")
     assert result.code == 2
-    assert "[throttle] connections should be a whole number of at least 1, not 'four'" in result.err
+    assert "[throttle] connections should be a whole number from 1 to 100, not 'four'" in result.err
 
 
 def test_a_date_without_utc_offset_is_refused(campaign: Campaign) -> None:
@@ -204,3 +206,285 @@ def test_sending_without_confirmation_off_a_terminal_is_refused(campaign: Campai
     assert result.code == 2
     assert "refusing to send without confirmation" in result.err
     assert sink.received == []
+
+
+# ---- no user mistake ends in a traceback: every command, every kind of bad input ---------
+
+# One way to start each command that reads the campaign.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "send": ("send", "--segment", "all", "--yes"),
+    "check": ("check",),
+    "lint": ("lint",),
+    "status": ("status",),
+    "report": ("report",),
+    "schedule": ("schedule", "--notice", "what-we-changed", "--after", "7d"),
+    "run-due": ("run-due",),
+    "lists check": ("lists", "check"),
+    "bounces ingest": ("bounces", "ingest", "MAILDIR"),
+    "suppress": ("suppress", "add", "someone@example.com"),
+    "deadlines": ("deadlines",),
+    "audit verify": ("audit", "verify"),
+}
+
+# (edit in notify.toml, the key the error must name with its line)
+BAD_SETTINGS = {
+    "rate nan": ('rate = "2000/s"', "rate = nan", "[throttle] rate"),
+    "retry_base negative": ('retry_base = "0.05s"', "retry_base = -5", "[throttle] retry_base"),
+    "connections absurd": ("connections = 4", "connections = 100000", "[throttle] connections"),
+    "dns timeout nan": ("timeout = 1", "timeout = nan", "[dns] timeout"),
+    "helo with CR LF": (
+        'reply_to = "privacy@example.com"',
+        'reply_to = "privacy@example.com"\nhelo = "relay.example.com\\r\\nRSET"',
+        "[sender] helo",
+    ),
+    "port 70000": ('url = "outbox:outbox"', 'url = "smtp://127.0.0.1:70000"', "[transport] url"),
+}
+
+
+def _run(campaign: Campaign, command: str) -> Result:
+    args = [str(campaign.root / "mail") if a == "MAILDIR" else a for a in COMMANDS[command]]
+    for sub in ("cur", "new", "tmp"):
+        (campaign.root / "mail" / sub).mkdir(parents=True, exist_ok=True)
+    return campaign.notify(*args)
+
+
+def _argv(campaign: Campaign, *args: str) -> Result:
+    """Like campaign.notify, for mistakes argparse itself reports (it exits 2)."""
+    try:
+        return campaign.notify(*args)
+    except SystemExit as exc:
+        captured = campaign.capsys.readouterr()
+        return Result(int(str(exc.code)), captured.out, captured.err)
+
+
+@pytest.mark.parametrize("bad", list(BAD_SETTINGS))
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_names_a_bad_setting_with_its_line(campaign: Campaign, command: str, bad: str) -> None:
+    """A bad value in notify.toml stops every command with the file, line and key (exit 2)."""
+    old, new, key = BAD_SETTINGS[bad]
+    campaign.edit_config(old, new)
+    line = next(
+        i
+        for i, text in enumerate(campaign.config.read_text(encoding="utf-8").splitlines(), 1)
+        if text.startswith(new.splitlines()[-1])
+    )
+    result = _run(campaign, command)
+    assert result.code == 2, result.err
+    assert "Traceback" not in result.err
+    assert f"notify.toml:{line}: {key} " in result.err
+
+
+# Commands that never open the campaign ledger (they read the lists into a scratch one).
+NO_LEDGER = {"lint", "lists check"}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_names_a_file_that_is_not_a_ledger(campaign: Campaign, command: str) -> None:
+    """A garbage ledger.sqlite is named with "restore it from a backup" (exit 2), never a traceback."""
+    ledger = campaign.root / "ledger.sqlite"
+    ledger.write_bytes(b"this is not a database at all\n" * 200)
+    result = _run(campaign, command)
+    assert "Traceback" not in result.err
+    if command in NO_LEDGER:
+        assert result.code in (0, 1) and "ledger" not in result.err
+        return
+    assert result.code == 2
+    assert f"the ledger {ledger} is not a notify ledger or is damaged" in result.err
+    assert "restore it from a backup" in result.err
+
+
+@pytest.mark.parametrize("command", ["status", "report", "send"])
+def test_damage_deep_inside_a_ledger_is_named_too(campaign: Campaign, command: str) -> None:
+    """A ledger whose pages are overwritten mid-file (opens, then fails on a query) is named, exit 2."""
+    campaign.write_list("email,exposed\n" + "".join(f"p{i}@example.com,email\n" for i in range(400)))
+    assert _run(campaign, "send").code == 0
+    ledger = campaign.root / "ledger.sqlite"
+    db = sqlite3.connect(ledger)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    size = ledger.stat().st_size
+    with ledger.open("r+b") as fh:
+        fh.seek(size // 3)
+        fh.write(b"\xff" * (size // 3))
+    result = _run(campaign, command)
+    assert "Traceback" not in result.err
+    assert result.code == 2, result.err
+    assert str(ledger) in result.err and "backup" in result.err
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_that_reads_the_lists_names_a_missing_list(campaign: Campaign, command: str) -> None:
+    """A list file that is not there is named with the setting to fix; commands that do not read
+    the lists are not disturbed by it."""
+    path = campaign.root / "lists" / "subscribers.csv"
+    path.unlink()
+    result = _run(campaign, command)
+    assert "Traceback" not in result.err
+    if command in ("send", "check", "lint", "lists check", "deadlines"):
+        assert result.code == 1
+        assert f"{path}: list file not found" in result.err
+        assert "check [lists] files in notify.toml" in result.err
+    else:
+        assert str(path) not in result.err
+
+
+@pytest.mark.parametrize("after", ["7x", "nan", "1y", "7 days", "99999d"])
+def test_a_bad_after_is_a_usage_error_naming_the_formats(campaign: Campaign, after: str) -> None:
+    result = _argv(campaign, "schedule", "--notice", "what-we-changed", "--after", after)
+    assert result.code == 2
+    assert "Traceback" not in result.err
+    assert f"argument --after: {after!r} is " in result.err
+    assert "7d, 36h, 90m or 30s" in result.err or "more than two years" in result.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("worker", "--interval", "nan"),
+        ("worker", "--interval", "-1"),
+        ("preview", "--port", "70000"),
+        ("serve", "--port", "-1"),
+        ("send", "--segment", "all", "--limit", "-3"),
+        ("init", "elsewhere", "--size", "-5"),
+        ("dkim", "keygen", "--domain", "example.com", "--selector", "s", "--bits", "12"),
+    ],
+)
+def test_a_number_out_of_range_on_the_command_line_is_a_usage_error(
+    campaign: Campaign, args: tuple[str, ...]
+) -> None:
+    """Options that take numbers refuse nan, negatives and impossible ports before anything starts."""
+    result = _argv(campaign, *args)
+    assert result.code == 2
+    assert "Traceback" not in result.err
+    assert f"argument {args[-2]}: " in result.err and args[-1] in result.err  # option and value named
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("send", "--segment", "afected", "--yes"),
+        ("check", "--segment", "afected"),
+        ("lint", "--segment", "afected"),
+        ("deadlines", "--segment", "afected"),
+        ("schedule", "--notice", "what-we-changed", "--after", "7d", "--segment", "afected"),
+    ],
+)
+def test_a_mistyped_segment_gets_the_closest_name(campaign: Campaign, args: tuple[str, ...]) -> None:
+    """A near miss is a typo: suggest the segment, do not offer a template for a new one."""
+    result = campaign.notify(*args)
+    assert result.code == 2
+    assert "unknown segment 'afected'" in result.err
+    assert "did you mean 'affected'?" in result.err
+    assert "add it under [segments]" not in result.err
+
+
+def test_a_segment_unlike_any_other_still_gets_the_template(campaign: Campaign) -> None:
+    result = campaign.notify("lint", "--segment", "zzz")
+    assert result.code == 2
+    assert "did you mean" not in result.err
+    assert "add it under [segments] in notify.toml" in result.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("send", "--segment", "all", "--notice", "what-we-chnged", "--yes"),
+        ("check", "--notice", "what-we-chnged"),
+        ("lint", "--notice", "what-we-chnged"),
+        ("deadlines", "--notice", "what-we-chnged"),
+        ("schedule", "--notice", "what-we-chnged", "--after", "7d"),
+    ],
+)
+def test_a_mistyped_notice_gets_the_closest_name(campaign: Campaign, args: tuple[str, ...]) -> None:
+    result = campaign.notify(*args)
+    assert result.code == 2
+    assert "unknown notice 'what-we-chnged'" in result.err
+    assert "did you mean 'what-we-changed'?" in result.err
+    assert not (campaign.root / "ledger.sqlite").exists()
+
+
+class _Terminal(io.StringIO):
+    """Answers typed at a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_answering_no_at_the_prompt_cancels_cleanly(campaign: Campaign, sink: Sink) -> None:
+    """Answering n at "Send N message(s) now?" says "Cancelled, nothing sent." and exits 0."""
+    from notifier import cli
+
+    out = io.StringIO()
+    code = cli.run(
+        ["--config", str(campaign.config), "send", "--segment", "all", "--transport", sink.url],
+        stdin=_Terminal("n\n"),
+        out=out,
+    )
+    err = campaign.capsys.readouterr().err
+    assert code == 0
+    assert out.getvalue().endswith("Cancelled, nothing sent.\n")
+    assert "error" not in err
+    assert sink.received == []
+
+
+def test_lint_names_the_rows_a_value_is_missing_for(campaign: Campaign) -> None:
+    """A template value missing in some rows is an ERROR finding with the rows, not a traceback."""
+    tpl = campaign.root / "templates" / "breach-notice" / "body.txt"
+    tpl.write_text("Hello {{ recipient.first_name }}, account {{ recipient.account }}\n", encoding="utf-8")
+    list_path = campaign.write_list(
+        "email,first_name,account,exposed\na@example.com,A,111,email\nb@example.com,B,,email\n"
+        "c@example.com,C,,email\n"
+    )
+    result = campaign.notify("lint", "--segment", "all")
+    assert "Traceback" not in result.err
+    assert result.code == 1
+    assert "ERROR RENDER   breach-notice/body.txt:1: recipient.account is missing (not set in the list)" in (
+        result.out
+    )
+    assert "— 2 recipient(s)" in result.out
+    assert f"e.g. {list_path}:3, {list_path}:4" in result.out
+
+
+def test_a_reader_that_leaves_early_ends_the_report_quietly(campaign: Campaign) -> None:
+    """`notify report | head -1` on a big report: exit 0, nothing on stderr, no traceback."""
+    campaign.write_list("email,exposed\n" + "".join(f"p{i}@example.com,email\n" for i in range(1500)))
+    assert campaign.notify("send", "--segment", "all", "--yes").code == 0
+    for fmt in ("csv", "json"):
+        proc = campaign.spawn("report", "--format", fmt)
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.readline()
+        proc.stdout.close()  # the reader leaves with more than a pipe's worth still to come
+        err = proc.stderr.read()
+        proc.stderr.close()
+        assert proc.wait(timeout=60) == 0, err
+        assert err == ""
+
+
+def test_an_unexpected_error_prints_one_line_and_keeps_the_traceback_private(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug is not shown as a traceback: one line, and the details in a 0600 file."""
+    from pathlib import Path
+
+    from notifier import cli
+
+    def broken(*_args: object, **_kwargs: object) -> int:
+        raise RuntimeError("secret@example.com broke it")
+
+    monkeypatch.setattr(cli, "run", broken)
+    monkeypatch.delenv("NOTIFY_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    err = capsys.readouterr().err
+    assert exited.value.code == 1
+    assert "Traceback" not in err and "secret@example.com" not in err
+    assert "notify: internal error (RuntimeError): this is a bug in notify." in err
+    path = Path(err.split("the details are in ")[1].split(" (private")[0])
+    try:
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert "RuntimeError: secret@example.com broke it" in path.read_text(encoding="utf-8")
+    finally:
+        path.unlink()
+    monkeypatch.setenv("NOTIFY_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        cli.main()

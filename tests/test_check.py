@@ -226,7 +226,7 @@ def test_force_asks_again_on_a_terminal(campaign: Campaign, sink: Sink) -> None:
         stdin=Tty("no\n"),
         out=out,
     )
-    assert code == 1
+    assert code == 0  # declining at a prompt cancels (issue 13): "Cancelled, nothing sent."
     assert "Type FORCE to send anyway" in out.getvalue()
     assert sink.received == []
 
