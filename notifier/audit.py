@@ -42,11 +42,11 @@ from typing import Any
 from .errors import ConfigError
 
 __all__ = [
-    "KEY_ENV",
     "AuditEntry",
     "AuditKey",
     "GENESIS",
     "Head",
+    "KEY_ENV",
     "Verdict",
     "entry_hash",
     "entry_mac",

@@ -7,36 +7,38 @@ failed or were rejected); 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import datetime as dt
 import json
 import logging
+import math
 import os
+import select
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, pipeline, schedule
-from .audit import verify as verify_audit
+from . import __version__, csvsafe, pipeline, schedule
 from .bounces import parse_bounce
 from .campaign import init_campaign
 from .deadlines_view import deadline_report, write_deadlines
 from .dnscheck.lookup import Lookup
 from .dnscheck.spf import evaluate
 from .dnsresolver import make_resolver
-from .errors import NotifierError, UsageError
-from .evidence import export_evidence
+from .errors import Aborted, NotifierError, UsageError, did_you_mean
+from .evidence import check_audit, export_evidence
 from .imapsource import ingest_imap
-from .ingest import IngestReport, ingest, ingest_policy
+from .ingest import UNVERIFIED, IngestReport, ingest, ingest_policy
 from .ledger import SqliteLedger, ledger_exists, open_ledger
 from .lint import lint_campaign, write_lint
 from .preflight import campaign_report
-from .preview import PreviewApp, make_server
+from .preview import PreviewApp, make_server, stop_on_signals
 from .recipients import dedupe_key
 from .render import load_notice
 from .segments import resolve
@@ -52,6 +54,51 @@ from .unsubscribe import add_unsubscribe_routes
 from .views import outcome_table, report_rows, status_data, write_outcomes, write_report, write_status
 
 __all__ = ["main"]
+
+
+def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high], so a typo is a usage error (exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{text!r} is out of range: use a whole number {span}")
+        return value
+
+    return parse
+
+
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds in [low, high] (nan and inf are not)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
+def _after(text: str) -> float:
+    """``--after``: 7d, 36h, 90m, 30s (at most two years: a later date is a typo, and would not fit
+    in the dates shown)."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time such as 7d, 36h, 90m or 30s (days, hours, minutes, seconds)"
+        ) from None
+    if seconds > 730 * 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than two years (730d)")
+    return seconds
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,7 +124,9 @@ def _parser() -> argparse.ArgumentParser:
         "list of about 1,000 people and a local outbox transport.",
     )
     init.add_argument("directory", type=Path)
-    init.add_argument("--size", type=int, default=1000, help="people in the synthetic list (default 1000)")
+    init.add_argument(
+        "--size", type=_whole(1, 1_000_000), default=1000, help="people in the synthetic list (default 1000)"
+    )
 
     lists = sub.add_parser("lists", help="inspect subscriber lists")
     lsub = lists.add_subparsers(dest="lists_command", metavar="ACTION", required=True)
@@ -127,7 +176,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send again to people who already received (or permanently failed) this notice",
     )
-    send.add_argument("--limit", type=int, metavar="N", help="send at most N messages in this run")
+    send.add_argument("--limit", type=_whole(1), metavar="N", help="send at most N messages in this run")
     send.add_argument(
         "--dry-run",
         action="store_true",
@@ -177,7 +226,9 @@ def _parser() -> argparse.ArgumentParser:
         "browser, each message exactly as send builds it, lint findings, deadlines, and "
         "test sends to [preview] seeds. Reloads when templates or notify.toml change.",
     )
-    preview.add_argument("--port", type=int, default=8025, help="port (default 8025)")
+    preview.add_argument(
+        "--port", type=_whole(0, 65535), default=8025, help="port (default 8025; 0: any free port)"
+    )
     preview.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; others warn)")
     preview.add_argument("--open", action="store_true", help="open the browser")
 
@@ -191,7 +242,7 @@ def _parser() -> argparse.ArgumentParser:
         "schedule missed by more than [schedule] grace waits for `notify schedule confirm ID`.",
     )
     sched.add_argument("--notice", help="the follow-up notice (a folder in templates/ with kind = follow-up)")
-    sched.add_argument("--after", help="time after the first notice: 7d, 36h, ...")
+    sched.add_argument("--after", type=_after, help="time after the first notice: 7d, 36h, ...")
     sched.add_argument("--at", help="an absolute time with UTC offset: 2026-12-08T10:00+01:00")
     sched.add_argument("--segment", default="notified", help="who gets it (default notified)")
     sched.add_argument("--window", default="", help="only between these local times, e.g. 09:00-17:00")
@@ -214,11 +265,26 @@ def _parser() -> argparse.ArgumentParser:
         description="`notify run-due` in a loop. On SIGTERM or Ctrl-C it lets the messages in "
         "flight finish, records them, and exits 0.",
     )
-    work.add_argument("--interval", type=float, default=60.0, help="seconds between checks (default 60)")
+    work.add_argument(
+        "--interval", type=_seconds(0.1, 86400), default=60.0, help="seconds between checks (default 60)"
+    )
 
     audit = sub.add_parser("audit", help="the campaign's tamper-evident audit trail")
     asub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    asub.add_parser("verify", help="check the hash chain: any edited, reordered or deleted entry is named")
+    a_verify = asub.add_parser(
+        "verify",
+        help="check the keyed hash chain: any edited, added, reordered or deleted entry is named",
+        description="Checks every entry against the campaign's audit key (NOTIFY_AUDIT_KEY, else "
+        ".notify/audit.key beside notify.toml): entries edited, deleted, reordered or added without "
+        "the key, a log cut back, emptied or rebuilt without the key, a head removed or forged. "
+        "Prints the head hash: write it down elsewhere and pass it back with --head.",
+    )
+    a_verify.add_argument(
+        "--head",
+        metavar="HASH",
+        help="a head hash printed earlier: also prove the log still reaches it (catches a rebuild "
+        "by someone who has the key)",
+    )
     a_export = asub.add_parser(
         "export",
         help="write an evidence pack for regulators and counsel",
@@ -240,7 +306,7 @@ def _parser() -> argparse.ArgumentParser:
         "confirmed only for allowed topics. Binds [serve] host/port (127.0.0.1:8026). "
         "SIGTERM or Ctrl-C stops it.",
     )
-    serve.add_argument("--port", type=int, help="port (default [serve] port, 8026)")
+    serve.add_argument("--port", type=_whole(0, 65535), help="port (default [serve] port, 8026)")
     serve.add_argument("--host", help="bind address (default [serve] host, 127.0.0.1)")
 
     lint = sub.add_parser(
@@ -277,7 +343,9 @@ def _parser() -> argparse.ArgumentParser:
     keygen.add_argument("--domain", required=True, help="the signing domain (d=), normally the From domain")
     keygen.add_argument("--selector", required=True, help="the selector (s=), e.g. s2026")
     keygen.add_argument("--type", choices=("rsa", "ed25519"), default="rsa", help="key type (default rsa)")
-    keygen.add_argument("--bits", type=int, default=2048, help="RSA key size (default 2048)")
+    keygen.add_argument(
+        "--bits", type=int, choices=(2048, 3072, 4096), default=2048, help="RSA key size (default 2048)"
+    )
     keygen.add_argument("--out", type=Path, help="where to write the key (default dkim-SELECTOR.pem)")
 
     bounces = sub.add_parser("bounces", help="bounce and complaint mail")
@@ -296,12 +364,14 @@ def _parser() -> argparse.ArgumentParser:
         help="read bounce mail into the ledger",
         description="Read .eml files, mbox files, Maildir folders, saved Amazon SES/SNS JSON "
         "files (none of these is changed) or an IMAP mailbox imaps://USER@HOST[:PORT]/FOLDER "
-        "(password from NOTIFY_IMAP_PASSWORD; each message is flagged $NotifyRecorded, and "
-        "with ?move=FOLDER moved, only after it is recorded). Matches each report by VERP "
-        "token, then SES message id, then original Message-ID, then address. A failed "
-        "delivery marks the notice bounced; hard bounces and complaints suppress the "
-        "address, soft bounces after [bounces] soft_threshold in a row over soft_span. "
-        "Re-reading the same mail changes nothing; unmatched mail is kept and reported.",
+        "(password from NOTIFY_IMAP_PASSWORD; each message tied to this campaign is flagged "
+        "with the campaign's own $Notify- keyword, and with ?move=FOLDER moved, only after it "
+        "is recorded). A report acts only when tied to a message this campaign sent: its VERP "
+        "token, SES message id or original Message-ID. A tied failed delivery marks the "
+        "notice bounced; tied hard bounces and complaints suppress the address, soft bounces "
+        "after [bounces] soft_threshold in a row over soft_span. A report that only names an "
+        "address we wrote to is recorded as unverified and changes nothing. Re-reading the "
+        "same mail changes nothing; unmatched and unverified mail is kept and reported.",
     )
     bingest.add_argument("sources", nargs="+", metavar="SOURCE")
 
@@ -372,6 +442,27 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+# Commands whose --notice names a folder of templates to render.
+_RENDERING = frozenset({"send", "check", "lint", "schedule", "deadlines"})
+
+
+def _known_notice(args: argparse.Namespace) -> None:
+    """Refuse a --notice that has no folder in templates/, suggesting the closest one."""
+    name = getattr(args, "notice", None)
+    if not name or args.command not in _RENDERING:
+        return
+    folder = _settings(args).templates_dir
+    if not folder.is_dir():
+        return  # loading the notice says what is missing
+    names = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    if name not in names:
+        raise UsageError(
+            f"unknown notice {name!r}; the notices in {folder} are: {', '.join(names) or 'none'}",
+            hint=did_you_mean(name, names)
+            or f"pick one of those, or create {folder}/{name}/ with subject.txt, body.html and body.txt",
+        )
+
+
 def _lists_check(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
     files = tuple(args.lists or settings.list_files)
@@ -415,7 +506,7 @@ def _lists_check(args: argparse.Namespace, out: TextIO) -> int:
             out.write("\nFix these rows in the list (or export them with --export FILE) and check again.\n")
     if args.export:
         with args.export.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=["file", "line", "kind", "reason", "email", "raw"])
+            writer = csvsafe.dict_writer(fh, ["file", "line", "kind", "reason", "email", "raw"])
             writer.writeheader()
             writer.writerows(i for i in issues if i["kind"] != "warning")
         args.export.chmod(0o600)
@@ -576,6 +667,7 @@ def _bounces_ingest(args: argparse.Namespace, out: TextIO) -> int:
                 "kinds": report.kinds,
                 "matched": report.matched,
                 "unmatched": len(report.unmatched),
+                "unverified": len(report.unverified),
                 "suppressed": report.suppressed,
                 "unsubscribed": report.unsubscribed,
             },
@@ -591,7 +683,9 @@ def _bounces_ingest(args: argparse.Namespace, out: TextIO) -> int:
     )
     for line in report.unmatched:
         out.write(f"  unmatched: {line}\n")
-    return 1 if report.unmatched else 0
+    for line in report.unverified:
+        out.write(f"  unverified: {line}: {UNVERIFIED}\n")
+    return 1 if report.unmatched or report.unverified else 0
 
 
 def _suppress(args: argparse.Namespace, out: TextIO) -> int:
@@ -616,7 +710,7 @@ def _suppress(args: argparse.Namespace, out: TextIO) -> int:
                 )
                 out.write("\n")
             elif args.format == "csv":
-                writer = csv.writer(out, lineterminator="\n")
+                writer = csvsafe.writer(out)
                 writer.writerow(["address", "reason", "at", "source"])
                 writer.writerows(
                     [(k, r, dt.datetime.fromtimestamp(a, dt.UTC).isoformat(), s) for k, r, a, s in rows]
@@ -646,29 +740,34 @@ def _suppress(args: argparse.Namespace, out: TextIO) -> int:
 def _preview(args: argparse.Namespace, out: TextIO) -> int:
     path = config_path(args.config)
     load(path)  # a broken notify.toml is reported now, not in the browser
-    app = PreviewApp(path)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.stderr.write(
             f"notify: WARNING: the preview listens on {args.host}: anyone who can reach it and has the URL "
             "sees breach victims' personal data. Prefer the default 127.0.0.1 (use an SSH tunnel to share).\n"
         )
-    server = make_server(app, args.host, args.port)
-    sys.stderr.write("notify: reading the lists for the preview...\n")
-    app.state()  # read the lists now, not on the first page view
-    url = f"http://{args.host}:{server.server_address[1]}{app.link('/')}"
-    out.write(f"Preview at {url}\n(keep this URL private: the token in it is the only key; Ctrl-C stops)\n")
-    out.flush()
-    if args.open:
-        import webbrowser
+    # SIGTERM/SIGHUP stop like Ctrl-C, and every path out removes the private copy of the lists.
+    with stop_on_signals():
+        app = PreviewApp(path)
+        try:
+            server = make_server(app, args.host, args.port)
+            try:
+                sys.stderr.write("notify: reading the lists for the preview...\n")
+                app.state()  # read the lists now, not on the first page view
+                url = f"http://{args.host}:{server.server_address[1]}{app.link('/')}"
+                out.write(f"Preview at {url}\n")
+                out.write("(keep this URL private: the token in it is the only key; Ctrl-C stops)\n")
+                out.flush()
+                if args.open:
+                    import webbrowser
 
-        webbrowser.open(url)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        app.close()
+                    webbrowser.open(url)
+                server.serve_forever()
+            except KeyboardInterrupt:
+                sys.stderr.write("notify: preview stopped\n")
+            finally:
+                server.server_close()
+        finally:
+            app.close()
     return 0
 
 
@@ -729,7 +828,7 @@ def _schedule(args: argparse.Namespace, out: TextIO) -> int:
                 raise UsageError(
                     "which follow-up? --notice NAME", hint="e.g. --notice what-we-changed --after 7d"
                 )
-            after = parse_duration(args.after) if args.after else None
+            after = args.after  # seconds: parsed and range-checked by argparse (_after)
             at = _parse_at(args.at) if args.at else None
             schedule_id = schedule.create(
                 settings,
@@ -812,20 +911,31 @@ def _audit(args: argparse.Namespace, out: TextIO) -> int:
     ledger = open_ledger(settings)
     try:
         if args.audit_command == "verify":
-            entries = list(ledger.audit_entries())
-            problems = verify_audit(entries, ledger.audit_head())
-            for p in problems:
+            recorded = (args.head or "").strip().lower() or None
+            if recorded is not None and (len(recorded) < 16 or recorded.strip("0123456789abcdef")):
+                raise UsageError(
+                    f"--head {args.head!r} is not a head hash",
+                    hint="pass the hash `notify audit verify` printed (64 hex digits, or its first 16)",
+                )
+            entries, verdict = check_audit(ledger, recorded=recorded)
+            for w in verdict.warnings:
+                out.write(f"WARNING: {w}\n")
+            for p in verdict.problems:
                 out.write(f"TAMPERED: {p}\n")
-            head = ledger.audit_head()
-            if problems:
+            if not verdict.intact:
                 out.write(
-                    f"The audit log of {settings.ledger_path} has been altered "
-                    f"({len(problems)} problem(s)).\n"
+                    f"The audit log of {ledger.label} has been altered "
+                    f"({len(verdict.problems)} problem(s)).\n"
                 )
                 return 1
             out.write(
-                f"Audit log intact: {len(entries)} entries, head {head[1] if head else '-'}\n"
-                "Keep this head hash in your incident log: it vouches for every entry up to now.\n"
+                f"Audit log intact: {len(entries)} entries ({verdict.keyed} keyed), head {verdict.head}\n"
+            )
+            if verdict.anchor is not None:
+                out.write(f"It still reaches the head you recorded (entry {verdict.anchor}).\n")
+            out.write(
+                "Keep this head hash outside the ledger (incident log, ticket): with --head it proves "
+                "every entry up to now is unchanged, even against someone holding the key.\n"
             )
             return 0
         written = export_evidence(settings, ledger, args.output)
@@ -853,6 +963,7 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
     args = _parser().parse_args(argv)
     _configure_logging()
     try:
+        _known_notice(args)
         if args.command == "init":
             made = init_campaign(args.directory, size=args.size)
             out.write(f"Created campaign in {args.directory}:\n" + "".join(f"  {m}\n" for m in made))
@@ -933,6 +1044,12 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
             now = dt.datetime.now(dt.UTC)
             write_deadlines(obligations, tz, now, out, as_json=args.json)
             return 1 if any(o.status(now).upper().startswith("OVERDUE") for o in obligations) else 0
+    except Aborted as exc:
+        # The person said no at a prompt: a choice, not an error (exit 0).
+        out.write("\nCancelled, nothing sent.\n")
+        if exc.hint:
+            sys.stderr.write(f"notify: what to do: {exc.hint}\n")
+        return exc.exit_code
     except NotifierError as exc:
         sys.stderr.write(f"notify: error: {exc.message}\n")
         if exc.hint:
@@ -941,7 +1058,18 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
     except KeyboardInterrupt:
         sys.stderr.write("notify: interrupted\n")
         return 130
+    except sqlite3.DatabaseError as exc:
+        # Damage the opening checks could not see (a page deep in the file): name it, never a
+        # traceback. A locked or full database is an OperationalError and says so itself.
+        sys.stderr.write(f"notify: error: the ledger {_ledger_name(args)} failed: {exc}\n")
+        sys.stderr.write(
+            "notify: what to do: if it says malformed or not a database, restore the ledger from a "
+            "backup; otherwise fix the cause and run the same command again\n"
+        )
+        return 2 if not isinstance(exc, sqlite3.OperationalError) else 1
     except OSError as exc:
+        if isinstance(exc, BrokenPipeError) and _reader_gone(out):
+            raise  # `notify report | head`: main() ends quietly
         # Disk full, permissions, a vanished file: what was recorded so far stays recorded.
         where = f" ({exc.filename})" if exc.filename else ""
         sys.stderr.write(f"notify: error: {exc.strerror or exc}{where}\n")
@@ -950,9 +1078,64 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
     raise AssertionError(f"unhandled command {args.command}")
 
 
+def _ledger_name(args: argparse.Namespace) -> str:
+    """The ledger file, for an error message; "" when even the settings cannot say."""
+    try:
+        return str(_settings(args).ledger_path)
+    except NotifierError:
+        return "(SQLite)"
+
+
+def _reader_gone(stream: TextIO) -> bool:
+    """True when ``stream`` is a pipe whose reader has left (`notify report | head`), as opposed
+    to a broken connection elsewhere, which is a real error."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):  # a StringIO, a closed stream
+        return False
+    if not hasattr(select, "poll"):
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+def _internal_error(exc: BaseException) -> int:
+    """A bug, not a user mistake: one short line, and the traceback in a private file.
+
+    Tracebacks may quote list values, so they go to a 0600 file (mkstemp), never to the
+    terminal or a log. NOTIFY_DEBUG=1 re-raises instead, for tests and bug hunting.
+    """
+    sys.stderr.write(f"notify: internal error ({type(exc).__name__}): this is a bug in notify.\n")
+    try:
+        fd, name = tempfile.mkstemp(prefix="notify-internal-error-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"notify {__version__}\n")
+            traceback.print_exception(exc, file=fh)
+    except OSError:
+        sys.stderr.write("notify: what to do: run it again with NOTIFY_DEBUG=1 to see the details\n")
+    else:
+        sys.stderr.write(
+            f"notify: the details are in {name} (private, 0600): please attach it to a bug report. "
+            "What was recorded so far stays recorded.\n"
+        )
+    return 1
+
+
 def main() -> None:
     try:
-        sys.exit(run())
-    except BrokenPipeError:  # `notify status | head`: the reader left; not an error
-        sys.stderr.close()
-        sys.exit(0)
+        code = run()
+        sys.stdout.flush()  # a reader that left shows here, inside the guard, not at exit
+    except BrokenPipeError:
+        # `notify report | head`: the reader took what it wanted. Not an error; and point
+        # stdout at /dev/null so the interpreter's own final flush does not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # Whatever was cut short (a half-read ledger cursor) is cleaned up as this frame goes;
+        # nothing it could say then helps a reader who has left.
+        sys.unraisablehook = lambda _unraisable: None
+        code = 0
+    except Exception as exc:
+        if os.environ.get("NOTIFY_DEBUG"):
+            raise
+        code = _internal_error(exc)
+    sys.exit(code)

@@ -41,10 +41,10 @@ from .suppressions import SharedSuppressions
 from .tokens import Tokens
 
 __all__ = [
-    "UNVERIFIED",
     "IngestPolicy",
     "IngestReport",
     "Recorded",
+    "UNVERIFIED",
     "digest_of",
     "ingest",
     "ingest_policy",

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import RenderError, UsageError
+from .errors import RelayRefused, RenderError, UsageError
 from .ledger import Claimed, ImportSummary, Ledger, PlanSummary, Result
 from .mime import MessageTemplate
 from .models import Envelope, Outcome, State, Verdict
+from .reasons import REASONS
 from .recipients import read_list
 from .render import Notice
-from .replies import classify_reply
+from .replies import Classification, advice, classify_reply, quote_reply
 from .segments import Segment
 from .settings import Sender, Throttle
 from .signing import Signer
@@ -37,10 +38,14 @@ __all__ = [
     "MessageFactory",
     "Prepared",
     "Progress",
+    "RelayWatch",
     "RunReport",
+    "STOP_AFTER",
+    "batch_size",
     "check_renders",
     "deliver",
     "import_lists",
+    "in_flight_bound",
     "next_state",
     "plan",
 ]
@@ -250,6 +255,7 @@ class RunReport:
     elapsed: float = 0.0
     next_retry_at: float | None = None
     reply_codes: dict[str, int] = field(default_factory=dict)
+    returned: int = 0  # refused by a relay that refused everyone: back to the queue, not failed
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -262,7 +268,76 @@ class RunReport:
             "elapsed_s": round(self.elapsed, 3),
             "next_retry_at": self.next_retry_at,
             "reply_codes": self.reply_codes,
+            "returned": self.returned,
         }
+
+
+STOP_AFTER = 20  # identical refusals about us in a row, nothing accepted between: stop the run
+
+
+def batch_size(connections: int) -> int:
+    """How many targets the deliver loop claims from the ledger at once."""
+    return max(16, 4 * max(1, connections))
+
+
+def in_flight_bound(connections: int) -> int:
+    """The most messages a run ever has claimed (``sending`` in the ledger) but not recorded.
+
+    The producer claims a batch of B = max(16, 4·connections) only once it has queued the whole
+    previous one; at that moment up to B may still wait in the queue and ``connections`` be with
+    the transport, hence 2·B + connections. The loop also enforces it (refusals held back by
+    :class:`RelayWatch` count against it). After a kill -9 at most this many are sent again and
+    flagged 'possibly duplicated'.
+    """
+    return 2 * batch_size(connections) + max(1, connections)
+
+
+@dataclass
+class RelayWatch:
+    """Tells a relay that refuses everyone for a problem of ours from one that refuses some people.
+
+    A permanent refusal whose reason is ours (``OUR_PROBLEM``: blocked, policy, authentication,
+    ...) is held back, not recorded, while it may be the start of a relay-wide refusal.
+    ``threshold`` of them in a row with the same code, status and reason, with no acceptance and
+    no other permanent reply between, trip the watch: the run stops and they go back to the queue.
+    A run that ends having had no other answer than such refusals trips it too (a short list).
+    Anything else that is final (an acceptance, another refusal) releases the held ones to be
+    recorded as the failures they are. Temporary replies neither break nor extend a streak.
+    """
+
+    threshold: int = STOP_AFTER
+    held: list[tuple[Prepared, Outcome, Classification]] = field(default_factory=list)
+    tripped: tuple[Outcome, Classification] | None = None
+    other_final: bool = False  # this run had an acceptance or another permanent reply
+
+    @staticmethod
+    def suspect(outcome: Outcome, reply: Classification | None) -> bool:
+        return outcome.verdict is Verdict.PERMANENT and reply is not None and reply.ours
+
+    def same(self, outcome: Outcome, reply: Classification) -> bool:
+        _, first, first_reply = self.held[0]
+        return (first.code, first_reply.status, first_reply.reason) == (
+            outcome.code,
+            reply.status,
+            reply.reason,
+        )
+
+
+def relay_refused(watch: RelayWatch, report: RunReport) -> RelayRefused:
+    """The error that stops a run the relay refused as a whole, with its reply and what to do."""
+    assert watch.tripped is not None
+    outcome, reply = watch.tripped
+    n = report.returned
+    return RelayRefused(
+        f"stopped: the relay refused the last {n} recipient(s) in a row with the same reply, "
+        f"{quote_reply(outcome.code, outcome.text)!r} (reason {reply.reason}: "
+        f"{REASONS.get(reply.reason, '')}).\n"
+        "That is about our sending reputation or configuration, not about these people: nobody was "
+        f"marked failed for it; the {n} refused message(s) wait to be sent again "
+        f"({report.sent} sent and {report.failed} failed before the stop).",
+        hint=f"{advice(reply.reason)}; then run the same command again (`notify status` shows the reply)",
+        summary=report.as_dict(),
+    )
 
 
 async def deliver(
@@ -276,29 +351,34 @@ async def deliver(
     progress: Progress | None = None,
     limit: int | None = None,
     limiter: RateLimiter | None = None,
+    watch: RelayWatch | None = None,
 ) -> RunReport:
     """Send every due target of the planned run, recording each attempt.
 
     Stops early, cleanly, when ``stop`` is set: messages already handed to the
     transport finish, claimed ones not yet handed over go back to the queue.
+    Raises RelayRefused when the relay refuses everyone for a problem of ours (see RelayWatch).
     """
     progress = progress or NoProgress()
     limiter = limiter or RateLimiter(throttle)
+    watch = watch or RelayWatch()
     workers = max(1, transport.concurrency)
-    batch = max(16, workers * 4)
+    batch = batch_size(workers)
+    cap = in_flight_bound(workers)
     queue: asyncio.Queue[Prepared | None] = asyncio.Queue(maxsize=batch)
     results: list[Result] = []
     report = RunReport(run_id)
-    in_flight = 0
+    in_flight = 0  # queued or with the transport
+    outstanding = 0  # claimed and neither recorded nor released: 'sending' in the ledger
     done = asyncio.Event()  # pulses when a worker finishes a message
     started = time.monotonic()
     connection_trouble = 0
+    user_stop = False  # stop set from outside (Ctrl-C), not by the watch
 
-    def finish(item: Prepared, outcome: Outcome) -> None:
+    def settle(item: Prepared, outcome: Outcome, reply: Classification | None) -> None:
         nonlocal connection_trouble
         now = outcome.at or time.time()
         state, next_at, text = next_state(outcome, item.claimed, throttle, now=now)
-        reply = None if outcome.accepted else classify_reply(outcome.code, outcome.text)
         results.append(
             Result(
                 item.claimed.row,
@@ -312,12 +392,10 @@ async def deliver(
                 item.message_id,
                 None if reply is None else reply.reason,
                 suppress=state is State.FAILED and reply is not None and reply.hard,
+                possibly_duplicated=outcome.possibly_delivered,
             )
         )
-        report.attempts += 1
-        code = str(outcome.code) if outcome.code is not None else "no reply"
-        if not outcome.accepted:
-            report.reply_codes[code] = report.reply_codes.get(code, 0) + 1
+        count(outcome)
         if state is State.SENT:
             report.sent += 1
             connection_trouble = 0
@@ -332,6 +410,70 @@ async def deliver(
             limiter.hold(min(30.0, 0.25 * 2 ** (connection_trouble - 1)))
         progress.update(report.sent, report.deferred, report.failed)
 
+    def count(outcome: Outcome) -> None:
+        report.attempts += 1
+        code = str(outcome.code) if outcome.code is not None else "no reply"
+        if not outcome.accepted:
+            report.reply_codes[code] = report.reply_codes.get(code, 0) + 1
+
+    def give_back(item: Prepared, outcome: Outcome, reply: Classification) -> None:
+        """Recorded as an attempt, but deferred and due at once: never failed for our problem."""
+        now = outcome.at or time.time()
+        results.append(
+            Result(
+                item.claimed.row,
+                State.DEFERRED,
+                outcome.verdict.value,
+                outcome.code,
+                outcome.text,
+                outcome.queue_id,
+                now,
+                now,
+                item.message_id,
+                reply.reason,
+            )
+        )
+        count(outcome)
+        report.returned += 1
+
+    def release_held() -> None:
+        held, watch.held = watch.held, []
+        for h in held:
+            settle(*h)
+
+    def trip(outcome: Outcome, reply: Classification) -> None:
+        watch.tripped = (outcome, reply)
+        held, watch.held = watch.held, []
+        for h in held:
+            give_back(*h)
+        stop.set()
+
+    def finish(item: Prepared, outcome: Outcome) -> None:
+        nonlocal user_stop
+        if stop.is_set() and watch.tripped is None:
+            user_stop = True
+        reply = (
+            None
+            if outcome.accepted
+            else classify_reply(outcome.code, outcome.text, outcome.command or "RCPT")
+        )
+        if not watch.suspect(outcome, reply):
+            if outcome.verdict is not Verdict.TEMPORARY:
+                watch.other_final = True
+                release_held()
+            settle(item, outcome, reply)
+            return
+        assert reply is not None
+        if watch.tripped is not None:
+            give_back(item, outcome, reply)  # in flight when the run stopped: the same story
+            return
+        if watch.held and not watch.same(outcome, reply):
+            watch.other_final = True  # a different refusal: neither streak is relay-wide
+            release_held()
+        watch.held.append((item, outcome, reply))
+        if len(watch.held) >= watch.threshold:
+            trip(outcome, reply)
+
     fatal: list[BaseException] = []
     unsent: list[int] = []
 
@@ -342,10 +484,14 @@ async def deliver(
             if item is None:
                 return
             try:
-                if fatal:
-                    unsent.append(item.claimed.row)  # the transport is gone: hand it back
+                if fatal or stop.is_set():
+                    # The transport is gone, or the run stops: not handed over, so hand it back.
+                    unsent.append(item.claimed.row)
                     continue
                 await limiter.acquire(item.envelope.rcpt_to.rpartition("@")[2].lower())
+                if stop.is_set():  # stopped while waiting for its slot
+                    unsent.append(item.claimed.row)
+                    continue
                 outcome = await transport.send(item.envelope, item.data)
                 finish(item, outcome)
             except Exception as exc:  # e.g. the relay refused our login on a reconnect
@@ -357,7 +503,7 @@ async def deliver(
                 done.set()
 
     async def producer() -> None:
-        nonlocal in_flight
+        nonlocal in_flight, outstanding
         claimed_total = 0
         while not stop.is_set():
             want = batch if limit is None else min(batch, limit - claimed_total)
@@ -365,7 +511,16 @@ async def deliver(
                 break
             flush = results[:]
             results.clear()
-            rows = ledger.claim(run_id, want, time.time(), flush)
+            outstanding -= len(flush)
+            room = cap - outstanding
+            if room <= 0:
+                # Refusals held back by the watch fill the window: wait for more answers.
+                ledger.record(run_id, flush)
+                done.clear()
+                await _wait_any(done, stop, timeout=1.0)
+                continue
+            rows = ledger.claim(run_id, min(want, room), time.time(), flush)
+            outstanding += len(rows)
             limiter.set_share(ledger.rate_share())  # several senders share the campaign rate
             if not rows:
                 if in_flight:
@@ -383,6 +538,7 @@ async def deliver(
             for i, claimed in enumerate(rows):
                 if stop.is_set():
                     ledger.release(c.row for c in rows[i:])
+                    outstanding -= len(rows) - i
                     break
                 item = factory.prepare(claimed)
                 in_flight += 1
@@ -392,6 +548,8 @@ async def deliver(
     try:
         await producer()
     finally:
+        if stop.is_set() and watch.tripped is None:
+            user_stop = True
         # On a stop, whatever is still queued was claimed but never handed over: give it
         # back. Otherwise the workers drain the queue before they reach the sentinels.
         while stop.is_set() and not queue.empty():
@@ -402,6 +560,18 @@ async def deliver(
         for _ in tasks:
             await queue.put(None)
         await asyncio.gather(*tasks, return_exceptions=True)
+        if watch.held:
+            if watch.other_final:
+                release_held()
+            elif user_stop or fatal:
+                # Undecided when the run was cut short: back to the queue, not failed.
+                held, watch.held = watch.held, []
+                for h in held:
+                    give_back(*h)
+            else:
+                # Every final answer of this run was the same refusal about us.
+                _, outcome, reply = watch.held[-1]
+                trip(outcome, reply)
         ledger.record(run_id, results)
         ledger.release(unsent)
         progress.close()
@@ -411,6 +581,8 @@ async def deliver(
     report.elapsed = time.monotonic() - started
     if report.next_retry_at is None:
         report.next_retry_at = ledger.next_retry_at()
+    if watch.tripped is not None:
+        raise relay_refused(watch, report)
     return report
 
 

@@ -19,7 +19,7 @@ from . import pipeline
 from .audit import file_sha256, tree_hashes
 from .dnscheck.report import Report
 from .dnsresolver import make_resolver
-from .errors import Aborted, ChecksFailed, UsageError
+from .errors import Aborted, ChecksFailed, RelayRefused, UsageError
 from .ledger import SqliteLedger, ledger_exists, open_ledger
 from .models import State
 from .preflight import build_signer, gate_report
@@ -398,6 +398,10 @@ def _run(
 
     try:
         report = asyncio.run(main())
+    except RelayRefused as exc:
+        # A clean stop (everything recorded, nobody failed for it), not a crash.
+        ledger.end_run(run_id, "stopped", {**exc.summary, "stopped_by": "relay refused everyone"})
+        raise
     except BaseException:
         ledger.end_run(run_id, "failed", {})
         raise

@@ -3,12 +3,12 @@ backend (PostgreSQL, for several senders) implements the same methods and states
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..recipients import ListRow
-from .sqlite import Claimed, ImportSummary, PlanSummary, Result
+from .sqlite import BounceEntry, Claimed, ImportSummary, PlanSummary, Result
 
 __all__ = ["Ledger"]
 
@@ -39,6 +39,19 @@ class Ledger(Protocol):
     def next_retry_at(self) -> float | None: ...
     def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None: ...
     def rate_share(self) -> float: ...
+    def record_bounce_outcome(
+        self,
+        *,
+        digest: str,
+        source: str,
+        kind: str,
+        entries: Sequence[BounceEntry],
+        event_at: float | None = None,
+        also_seen_as: Sequence[str] = (),
+        soft_threshold: int = 3,
+        soft_span: float = 86400.0,
+        on_suppress: Callable[[str, str], None] | None = None,
+    ) -> int | None: ...
     def record_check(
         self, *, kind: str, notice: str, run_id: int | None, failed: list[str], report: dict[str, Any]
     ) -> None: ...

@@ -34,9 +34,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..audit import AuditKey
 from ..errors import LedgerError, UsageError
 from .schema import ADDED_COLUMNS, DDL
-from .sqlite import Claimed, ImportSummary, Result, SqliteLedger
+from .sqlite import Claimed, Result, SqliteLedger
 
 __all__ = ["PgLedger", "translate"]
 
@@ -165,11 +166,16 @@ def _error(exc: Exception) -> Exception:
 class PgLedger(SqliteLedger):
     """The ledger of one campaign in PostgreSQL. Safe for many processes on many machines."""
 
-    def __init__(self, url: str, *, shared: bool = False, lease: float = 30.0) -> None:
+    def __init__(
+        self, url: str, *, shared: bool = False, lease: float = 30.0, audit_key: AuditKey | None = None
+    ) -> None:
         import psycopg
 
         self.url = url
         self.path = Path(_redacted(url))
+        # No file beside a server's ledger: without the campaign's key, a scratch one.
+        self.audit_source = audit_key or AuditKey(Path(".notify/audit.key"), scratch=True)
+        self._audit_keyed = None
         self.lease = lease
         self.sender_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         try:
@@ -228,10 +234,13 @@ class PgLedger(SqliteLedger):
 
     # ---- serialised writers ---------------------------------------------------------------
 
-    def import_list(self, path: str, sha256: str, rows: Iterable[Any]) -> ImportSummary:
+    @contextlib.contextmanager
+    def _import_lock(self) -> Iterator[None]:
+        """One import at a time across every machine (see SqliteLedger.import_list); the
+        server releases the lock when a killed importer's session ends."""
         self._db.execute("SELECT pg_advisory_lock(?)", (_LOCK_IMPORT,))
         try:
-            return super().import_list(path, sha256, rows)
+            yield
         finally:
             self._db.execute("SELECT pg_advisory_unlock(?)", (_LOCK_IMPORT,))
 
@@ -367,7 +376,10 @@ class PgLedger(SqliteLedger):
             return
         db = self._db
         values = ", ".join(
-            ["(?::bigint, ?::text, ?::float8, ?::float8, ?::bigint, ?::text, ?::text, ?::text, ?::text)"]
+            [
+                "(?::bigint, ?::text, ?::float8, ?::float8, ?::bigint, ?::text, ?::text, ?::text, ?::text, "
+                "?::int)"
+            ]
             * len(results)
         )
         flat: list[Any] = []
@@ -382,15 +394,18 @@ class PgLedger(SqliteLedger):
                 r.queue_id,
                 r.message_id,
                 r.reason,
+                int(r.possibly_duplicated),
             ]
         db.execute(
             "UPDATE messages AS m SET state=v.state, attempts=m.attempts+1, "
             "first_attempt_at=COALESCE(m.first_attempt_at, v.at), last_attempt_at=v.at, "
             "next_attempt_at=v.next_at, last_code=v.code, last_text=v.txt, queue_id=v.queue_id, "
             "message_id=v.message_id, reason=v.reason, "
+            "possibly_duplicated=CASE WHEN v.dup=1 THEN 1 ELSE m.possibly_duplicated END, "
             "sent_at=CASE WHEN v.state='sent' THEN v.at ELSE m.sent_at END, "
             "claimed_by=NULL, lease_until=NULL "
-            f"FROM (VALUES {values}) AS v(id, state, at, next_at, code, txt, queue_id, message_id, reason) "
+            f"FROM (VALUES {values}) "
+            "AS v(id, state, at, next_at, code, txt, queue_id, message_id, reason, dup) "
             "WHERE m.id = v.id",
             flat,
         )

@@ -5,8 +5,9 @@ from __future__ import annotations
 __all__ = ["ADDED_COLUMNS", "DDL", "SCHEMA_VERSION"]
 
 # 1: the core ledger. 2: bounce event times, audit trail, unsubscribes, schedules (an older
-# notify must not write to a ledger whose audit trail it would leave out).
-SCHEMA_VERSION = 2
+# notify must not write to a ledger whose audit trail it would leave out). 3: audit entries
+# keyed (an older notify would append unkeyed entries that verify must call forgeries).
+SCHEMA_VERSION = 3
 
 # Columns added after a table was first created: (table, column, type). Ledgers made by an
 # earlier build get them with ALTER TABLE on open.
@@ -157,8 +158,8 @@ CREATE TABLE IF NOT EXISTS suppressions (
     at     REAL NOT NULL,
     source TEXT NOT NULL DEFAULT ''
 );
--- Append-only, hash-chained record of every action (notifier/audit.py). Triggers refuse
--- updates and deletes through SQLite; `notify audit verify` catches edits made any other way.
+-- Append-only, keyed hash chain of every action (notifier/audit.py). Triggers refuse updates
+-- and deletes through notify; `notify audit verify` catches edits made any other way.
 CREATE TABLE IF NOT EXISTS audit (
     seq     INTEGER PRIMARY KEY,
     at      REAL NOT NULL,

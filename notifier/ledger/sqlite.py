@@ -11,6 +11,7 @@ an exclusive lock on ``<ledger>.lock``.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -18,19 +19,31 @@ import secrets
 import socket
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..audit import GENESIS, AuditEntry, canonical, entry_hash, operator
-from ..errors import LedgerError
+from ..audit import (
+    CREATE,
+    GENESIS,
+    UPGRADE,
+    AuditEntry,
+    AuditKey,
+    Head,
+    canonical,
+    entry_mac,
+    head_mac,
+    key_id,
+    operator,
+)
+from ..errors import ConfigError, LedgerDamaged, LedgerError
 from ..locks import hold_lock
 from ..models import Recipient, State
 from ..recipients import ListRow
 from .schema import ADDED_COLUMNS, DDL, SCHEMA_VERSION
 
-__all__ = ["Claimed", "ImportSummary", "PlanSummary", "Result", "SqliteLedger"]
+__all__ = ["BounceEntry", "Claimed", "ImportSummary", "PlanSummary", "Result", "SqliteLedger"]
 
 BATCH = 2000
 
@@ -78,6 +91,24 @@ class Result:
     message_id: str
     reason: str | None = None  # reply vocabulary (notifier.replies), None when accepted
     suppress: bool = False  # a hard failure: the address cannot receive mail, skip it in later notices
+    possibly_duplicated: bool = False  # the data went out but the reply was lost: a resend may duplicate
+
+
+@dataclass(frozen=True, slots=True)
+class BounceEntry:
+    """One recipient of a bounce or event, and what it may change. ``message`` is set only
+    when the report is tied to a message this campaign sent (its VERP token, provider message
+    id or Message-ID); without it the entry is only recorded."""
+
+    address: str = ""
+    message: int | None = None
+    matched: str = ""  # verp, provider-id, message-id, token, unverified, or "" (unmatched)
+    reason: str = ""
+    hard: bool = False
+    key: str = ""  # the recipient's dedupe key: what a suppression applies to
+    bounced: bool = False  # mark the message bounced (it did not reach them)
+    suppress: str = ""  # suppress ``key`` now, for this reason (hard bounce, complaint)
+    soft: bool = False  # a soft bounce: suppress ``key`` once the soft streak is long enough
 
 
 def _user() -> str:
@@ -95,18 +126,32 @@ def _create_private(path: Path) -> None:
 class SqliteLedger:
     """The ledger of one campaign. Not shared between threads."""
 
-    def __init__(self, path: Path, *, shared: bool = False) -> None:
-        """``shared``: the caller serialises use across threads itself (the preview)."""
+    def __init__(self, path: Path, *, shared: bool = False, audit_key: AuditKey | None = None) -> None:
+        """``shared``: the caller serialises use across threads itself (the preview).
+        ``audit_key``: the campaign's (open_ledger passes it); without one, a scratch key."""
         self.path = path
+        self.audit_source = audit_key or AuditKey(path.parent / ".notify" / "audit.key", scratch=True)
+        self._audit_keyed: tuple[bytes, str] | None = None
         try:
             _create_private(path)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=not shared)
         except (OSError, sqlite3.Error) as exc:
             raise LedgerError(f"cannot open the ledger {path}: {exc}") from None
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # durable against process kills in WAL mode
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._migrate()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # durable against process kills in WAL mode
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            # The first statements are where a wrong or damaged file shows ("file is not a
+            # database", "database disk image is malformed"): say so, not a traceback.
+            self._db.close()
+            if isinstance(exc, sqlite3.OperationalError):  # locked, read-only, disk I/O
+                raise LedgerError(f"cannot open the ledger {path}: {exc}") from None
+            raise LedgerDamaged(
+                f"the ledger {path} is not a notify ledger or is damaged ({exc})",
+                hint="restore it from a backup; if it is the wrong file, fix [ledger] path in notify.toml",
+            ) from None
         self._lock_fd: int | None = None
         self._run_id: int | None = None
         self._notice = ""
@@ -126,18 +171,31 @@ class SqliteLedger:
 
     def _check_schema_version(self, hint: str) -> None:
         """Record this build's schema version, or refuse a ledger a newer notify wrote."""
-        db = self._db
-        row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is not None and int(row[0]) > SCHEMA_VERSION:
             raise LedgerError(
                 f"{self.label} was written by a newer notify (schema {row[0]}, this one knows "
                 f"{SCHEMA_VERSION})",
                 hint=hint,
             )
-        elif int(row[0]) < SCHEMA_VERSION:
-            db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+        if row is not None and int(row[0]) == SCHEMA_VERSION:
+            return
+        # A new ledger's log starts with a keyed entry (so an emptied log shows); an older
+        # ledger's log gets one that vouches for its unkeyed entries. Same transaction as the
+        # version, so no ledger of this schema lacks it.
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is not None and int(row[0]) >= SCHEMA_VERSION:
+                return  # another process got here first
+            _, origin = self._audit_key(db)
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                self._audit(db, CREATE, {"schema": SCHEMA_VERSION, "key": origin})
+            else:
+                db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+                entries = db.execute("SELECT count(*) FROM audit").fetchone()[0]
+                details = {"from": int(row[0]), "to": SCHEMA_VERSION, "entries": entries, "key": origin}
+                self._audit(db, UPGRADE, details)
 
     def secret(self) -> bytes:
         """The campaign's token key, made on first use and kept in this 0600 file."""
@@ -194,19 +252,48 @@ class SqliteLedger:
             return None
         return ImportSummary(row[0], path, row[1], row[2], row[3], row[4], row[5], reused=True)
 
+    @contextlib.contextmanager
+    def _import_lock(self) -> Iterator[None]:
+        """One import at a time per ledger: an import clears what a killed one left, so it
+        must never clear one that is still running in another process. Waits its turn."""
+        fd = os.open(f"{self.path}.import-lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock; the kernel does the same when a process dies
+
     def import_list(self, path: str, sha256: str, rows: Iterable[ListRow]) -> ImportSummary:
-        """Stream ``rows`` into the ledger in batches; merge duplicates; keep every reject."""
-        found = self.find_import(path, sha256)
-        if found:
-            return found
+        """Stream ``rows`` into the ledger in batches; merge duplicates; keep every reject.
+
+        Resumable: the batches commit as they go (so a long import never holds the write lock
+        for long), under a ``lists`` row that is marked complete in the last transaction. An
+        import killed half-way leaves an incomplete row; the next import of any list first
+        deletes every incomplete import with its members and issues, in one transaction, so the
+        rerun counts exactly what one clean import counts. Recipient rows the killed import
+        wrote are rewritten by the rerun as a clean import would write them.
+        """
+        with self._import_lock():
+            found = self.find_import(path, sha256)
+            if found:
+                return found
+            return self._import_rows(path, sha256, rows)
+
+    def _import_rows(self, path: str, sha256: str, rows: Iterable[ListRow]) -> ImportSummary:
         db = self._db
         with self._tx():
-            db.execute("DELETE FROM lists WHERE path=? AND sha256=? AND complete=0", (path, sha256))
+            stale = [r[0] for r in db.execute("SELECT id FROM lists WHERE complete=0").fetchall()]
+            for old in stale:
+                self._forget_list(old)
+            db.execute("DELETE FROM lists WHERE complete=0")
             list_id = db.execute(
                 "INSERT INTO lists (path, sha256, imported_at) VALUES (?, ?, ?)",
                 (path, sha256, time.time()),
             ).lastrowid
-        assert list_id is not None
+            assert list_id is not None
+            # SQLite reuses the highest id once its row is gone; an older build deleted
+            # interrupted imports without their rows, which would now count as this list's.
+            self._forget_list(list_id)
         n = valid = invalid = dupes = warns = 0
         pending = 0
         db.execute("BEGIN IMMEDIATE")
@@ -270,6 +357,12 @@ class SqliteLedger:
             db.execute("ROLLBACK")
             raise
         return ImportSummary(list_id, path, n, valid, invalid, dupes, warns, reused=False)
+
+    def _forget_list(self, list_id: int) -> None:
+        """Delete the members and issues of an import that never completed (inside a
+        transaction). Nothing else refers to them: only complete imports are planned."""
+        self._db.execute("DELETE FROM list_members WHERE list_id=?", (list_id,))
+        self._db.execute("DELETE FROM list_issues WHERE list_id=?", (list_id,))
 
     def _upsert(self, list_id: int, r: Recipient) -> bool:
         """Insert or update one recipient; True when it merged into an earlier row of this list."""
@@ -419,7 +512,10 @@ class SqliteLedger:
                     ("unsubscribed", "r.key IN (SELECT key FROM unsubscribes)"),
                     (
                         "complained",
-                        "r.key IN (SELECT address FROM bounce_events WHERE kind='complaint') OR r.id IN "
+                        # Only complaints tied to a message we sent (message set): a forged
+                        # report naming an address changes nothing.
+                        "r.key IN (SELECT address FROM bounce_events WHERE kind='complaint' "
+                        "AND message IS NOT NULL) OR r.id IN "
                         "(SELECT m2.recipient_id FROM bounce_events e JOIN messages m2 ON m2.id=e.message "
                         "WHERE e.kind='complaint')",
                     ),
@@ -473,7 +569,9 @@ class SqliteLedger:
         complained |= {
             r[0]
             for r in self._db.execute(
-                f"SELECT address FROM bounce_events WHERE kind='complaint' AND address IN ({key_marks})", keys
+                "SELECT address FROM bounce_events WHERE kind='complaint' AND message IS NOT NULL "
+                f"AND address IN ({key_marks})",
+                keys,
             )
         }
         unsubscribed = {
@@ -590,7 +688,7 @@ class SqliteLedger:
             "UPDATE messages SET state=?, attempts=attempts+1, "
             "first_attempt_at=COALESCE(first_attempt_at, ?), "
             "last_attempt_at=?, next_attempt_at=?, last_code=?, last_text=?, queue_id=?, message_id=?, "
-            "reason=?, "
+            "reason=?, possibly_duplicated=CASE WHEN ? THEN 1 ELSE possibly_duplicated END, "
             "sent_at=CASE WHEN ?='sent' THEN ? ELSE sent_at END WHERE id=?",
             [
                 (
@@ -603,6 +701,7 @@ class SqliteLedger:
                     r.queue_id,
                     r.message_id,
                     r.reason,
+                    int(r.possibly_duplicated),
                     r.state.value,
                     r.at,
                     r.row,
@@ -651,44 +750,95 @@ class SqliteLedger:
             for r in self._db.execute("SELECT key, reason, at, source FROM suppressions ORDER BY key")
         ]
 
-    def record_bounce(
+    def record_bounce_outcome(
         self,
         *,
         digest: str,
         source: str,
         kind: str,
-        address: str,
-        message: int | None,
-        matched: str,
-        reason: str,
-        hard: bool,
+        entries: Sequence[BounceEntry],
         event_at: float | None = None,
-    ) -> None:
+        also_seen_as: Sequence[str] = (),
+        soft_threshold: int = 3,
+        soft_span: float = 86400.0,
+        on_suppress: Callable[[str, str], None] | None = None,
+    ) -> int | None:
+        """Record one bounce message or event and everything it changes, in ONE transaction:
+        its event rows, the ``bounced`` state of the messages it is tied to, and the
+        suppressions it earns (hard bounce, complaint, or a soft streak that reached
+        ``soft_threshold`` over ``soft_span``). A crash part-way leaves nothing, so the next
+        ingest records it whole; a digest (or one of ``also_seen_as``) recorded before changes
+        nothing and gives None. Otherwise: how many addresses were newly suppressed.
+        ``on_suppress(key, reason)`` runs inside the transaction (the shared list): if it
+        fails, nothing is recorded."""
         now = time.time()
         with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO bounce_events "
-                "(digest, at, source, kind, address, message, matched, reason, hard, event_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (digest, now, source, kind, address, message, matched, reason, int(hard), event_at or now),
-            )
+            seen = [digest, *also_seen_as]
+            marks = ",".join("?" * len(seen))
+            if db.execute(f"SELECT 1 FROM bounce_events WHERE digest IN ({marks}) LIMIT 1", seen).fetchone():
+                return None
+            before = db.total_changes
+            for e in entries or (BounceEntry(),):
+                db.execute(
+                    "INSERT OR IGNORE INTO bounce_events "
+                    "(digest, at, source, kind, address, message, matched, reason, hard, event_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        digest,
+                        now,
+                        source,
+                        kind,
+                        e.address,
+                        e.message,
+                        e.matched,
+                        e.reason,
+                        int(e.hard),
+                        event_at or now,
+                    ),
+                )
+            if db.total_changes == before:
+                return None  # PostgreSQL: a concurrent ingest recorded it first
+            suppress: dict[str, str] = {}
+            for e in entries:
+                if e.message is None:
+                    continue  # not tied to a message we sent: recorded for the report, nothing more
+                if e.bounced:
+                    db.execute(
+                        "UPDATE messages SET state='bounced', reason=? WHERE id=? AND state='sent'",
+                        (e.reason, e.message),
+                    )
+                if e.suppress and e.key:
+                    suppress.setdefault(e.key, e.suppress)
+                elif e.soft and e.key and self._soft_streak_reached(db, e.address, soft_threshold, soft_span):
+                    suppress.setdefault(e.key, "soft_bounces")
+            added = 0
+            for key, reason in suppress.items():
+                mark = db.total_changes
+                db.execute(
+                    "INSERT OR IGNORE INTO suppressions (key, reason, at, source) VALUES (?, ?, ?, 'bounce')",
+                    (key, reason, now),
+                )
+                added += db.total_changes - mark
+                if on_suppress is not None:
+                    on_suppress(key, reason)
+            if added:
+                reasons = ",".join(sorted(set(suppress.values())))
+                self._audit(db, "suppress.add", {"added": added, "reason": reasons, "source": "bounce"})
+            return added
 
-    def soft_streak(self, address: str) -> tuple[int, float]:
-        """Soft bounces of ``address`` since its last delivery or hard bounce: (count, span in s)."""
-        row = self._db.execute(
+    @staticmethod
+    def _soft_streak_reached(db: sqlite3.Connection, address: str, threshold: int, span: float) -> bool:
+        """Soft bounces of ``address`` tied to our messages since its last delivery or hard
+        bounce: at least ``threshold`` of them, spread over at least ``span`` seconds. Events
+        tied to none of our messages (``message`` NULL) never count: anyone can send those."""
+        row = db.execute(
             "SELECT count(*), coalesce(max(event_at) - min(event_at), 0) FROM bounce_events "
-            "WHERE address=? AND kind='bounce' AND hard=0 AND event_at > coalesce("
-            "(SELECT max(event_at) FROM bounce_events WHERE address=? AND (kind='delivered' OR hard=1)), 0)",
+            "WHERE address=? AND kind='bounce' AND hard=0 AND message IS NOT NULL AND event_at > coalesce("
+            "(SELECT max(event_at) FROM bounce_events WHERE address=? AND message IS NOT NULL "
+            "AND (kind='delivered' OR hard=1)), 0)",
             (address, address),
         ).fetchone()
-        return int(row[0]), float(row[1])
-
-    def mark_bounced(self, row: int, *, reason: str) -> None:
-        """Accepted, then bounced: the notice did not reach the recipient."""
-        with self._tx() as db:
-            db.execute(
-                "UPDATE messages SET state='bounced', reason=? WHERE id=? AND state='sent'", (reason, row)
-            )
+        return int(row[0]) >= threshold and float(row[1]) >= span
 
     def release(self, rows: Iterable[int]) -> None:
         """Claimed but never handed over (a clean stop): back to their earlier state."""
@@ -800,18 +950,38 @@ class SqliteLedger:
         with self._tx() as db:
             self._audit(db, action, details)
 
+    def _audit_key(self, db: sqlite3.Connection) -> tuple[bytes, str]:
+        """(the audit key, where it came from), loaded once. A key is only made for a log that
+        has none yet; a sender holding another key is refused before it writes anything."""
+        if self._audit_keyed is None:
+            row = db.execute("SELECT value FROM meta WHERE key='audit_key_id'").fetchone()
+            key, origin = self.audit_source.for_writing(may_create=row is None)
+            if row is None:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_key_id', ?)", (key_id(key),))
+            elif row[0] != key_id(key) and not self.audit_source.scratch:
+                raise ConfigError(
+                    f"the audit key from {self.audit_source.source} (key {key_id(key)}) is not the key "
+                    f"this campaign's log is written with (key {row[0]})",
+                    hint="use the campaign's .notify/audit.key (copy it from the machine that made the "
+                    "ledger) or its NOTIFY_AUDIT_KEY",
+                )
+            self._audit_keyed = key, origin
+        return self._audit_keyed
+
     def _audit(self, db: sqlite3.Connection, action: str, details: dict[str, Any]) -> None:
+        key, _ = self._audit_key(db)
         row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
         user, host = operator()
         at, text = time.time(), canonical(details)
-        digest = entry_hash(seq, at, user, host, action, text, prev)
+        digest = entry_mac(key, seq, at, user, host, action, text, prev)
         db.execute(
             "INSERT INTO audit (seq, at, user, host, action, details, prev, hash) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (seq, at, user, host, action, text, prev, digest),
         )
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (f"{seq}:{digest}",))
+        head = f"{seq}:{digest}:{head_mac(key, seq, digest)}"
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (head,))
 
     def audit_entries(self) -> Iterator[AuditEntry]:
         for row in self._db.execute(
@@ -819,12 +989,28 @@ class SqliteLedger:
         ):
             yield AuditEntry(*row)
 
-    def audit_head(self) -> tuple[int, str] | None:
+    def audit_head(self) -> Head | None:
         row = self._db.execute("SELECT value FROM meta WHERE key='audit_head'").fetchone()
         if row is None:
             return None
-        count, _, digest = str(row[0]).partition(":")
-        return int(count), digest
+        count, digest, mac = ([*str(row[0]).split(":"), "", ""])[:3]
+        try:
+            return Head(int(count), digest, mac)
+        except ValueError:
+            return Head(-1, digest, mac)  # unreadable: verify reports it as not matching
+
+    def audit_key_id(self) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key='audit_key_id'").fetchone()
+        return None if row is None else str(row[0])
+
+    def audit_activity(self) -> dict[str, Any]:
+        """What the ledger itself records, to cross-check the log against: counts of lists,
+        runs and messages, and when the earliest of them happened."""
+        lists, first_list = self._db.execute("SELECT count(*), min(imported_at) FROM lists").fetchone()
+        runs, first_run = self._db.execute("SELECT count(*), min(started_at) FROM runs").fetchone()
+        messages = self._db.execute("SELECT count(*) FROM messages").fetchone()[0]
+        times = [t for t in (first_list, first_run) if t is not None]
+        return {"lists": lists, "runs": runs, "messages": messages, "first_at": min(times) if times else None}
 
     # ---- reading ------------------------------------------------------------------------
 
