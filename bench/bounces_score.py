@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from notifier.bounces import parse_bounce
-from notifier.reasons import SISIMAI as TO_SISIMAI
+from notifier.bounces.parse import parse_bounce
+from notifier.bounces.reasons import SISIMAI as TO_SISIMAI
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "bounces-dev"
 

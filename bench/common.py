@@ -42,7 +42,7 @@ def make_campaign(
     folder: Path, count: int, *, rate: str = "100000/s", connections: int = 8, extra: str = ""
 ) -> Path:
     from notifier.campaign import CONFIG_TEMPLATE, builtin_templates
-    from notifier.samplelist import write_csv
+    from notifier.lists.samplelist import write_csv
 
     if folder.exists():
         shutil.rmtree(folder)

@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import SinkProcess, make_campaign
 
-from notifier import pipeline
 from notifier.ledger import SqliteLedger
 from notifier.ledger.postgres import PgLedger
 from notifier.ledger.sqlite import Result
+from notifier.lists.segments import resolve
 from notifier.models import State
-from notifier.segments import resolve
+from notifier.pipeline import deliver as pipeline
 
 
 def fresh_db(base: str) -> tuple[str, str]:

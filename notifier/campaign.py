@@ -6,8 +6,8 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-from .errors import UsageError
-from .samplelist import generate
+from notifier.errors import UsageError
+from notifier.lists.samplelist import generate
 
 __all__ = ["CONFIG_TEMPLATE", "builtin_templates", "init_campaign"]
 

@@ -7,7 +7,7 @@ import os
 import socket
 from pathlib import Path
 
-from .errors import LedgerBusyError
+from notifier.errors import LedgerBusyError
 
 __all__ = ["hold_lock"]
 

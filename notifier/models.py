@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Envelope", "Outcome", "Recipient", "Reject", "Rendered", "State", "Verdict"]
+__all__ = ["Envelope", "ListRow", "Outcome", "Recipient", "Reject", "Rendered", "State", "Verdict"]
 
 
 class State(enum.StrEnum):
@@ -105,3 +105,12 @@ class Outcome:
     @property
     def accepted(self) -> bool:
         return self.verdict is Verdict.ACCEPTED
+
+
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    """One row's result: a recipient (maybe with warnings) or a reject."""
+
+    recipient: Recipient | None
+    reject: Reject | None
+    warnings: tuple[str, ...] = ()

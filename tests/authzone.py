@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from notifier.signing import generate_key, public_txt
+from notifier.render.signing import generate_key, public_txt
 
 
 def txt(value: str) -> str:

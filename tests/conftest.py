@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from notifier import cli
 from notifier.campaign import CONFIG_TEMPLATE, builtin_templates
+from notifier.cli import app as cli
 
 from .authzone import Keys, zone
 from .dnsserver import DnsServer

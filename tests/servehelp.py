@@ -8,13 +8,13 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from notifier.ingest import IngestPolicy
+from notifier.bounces.ingest import IngestPolicy
+from notifier.bounces.sns import SnsVerifier
 from notifier.ledger import SqliteLedger
-from notifier.serve import ServeApp, make_serve_server
 from notifier.settings import load
-from notifier.sns import SnsVerifier
 from notifier.tokens import Tokens
-from notifier.unsubscribe import add_unsubscribe_routes
+from notifier.web.serve import ServeApp, make_serve_server
+from notifier.web.unsubscribe import add_unsubscribe_routes
 
 from .conftest import Campaign
 

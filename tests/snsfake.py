@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from notifier.sns import SnsTrust, string_to_sign
+from notifier.bounces.sns import SnsTrust, string_to_sign
 
 from .testca import CertAuthority
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier.audit import entry_hash, entry_mac, head_mac
+from notifier.ledger.audit import entry_hash, entry_mac, head_mac
 
 from .conftest import Campaign
 

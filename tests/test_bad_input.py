@@ -412,7 +412,7 @@ class _Terminal(io.StringIO):
 
 def test_answering_no_at_the_prompt_cancels_cleanly(campaign: Campaign, sink: Sink) -> None:
     """Answering n at "Send N message(s) now?" says "Cancelled, nothing sent." and exits 0."""
-    from notifier import cli
+    from notifier.cli import app as cli
 
     out = io.StringIO()
     code = cli.run(
@@ -466,7 +466,7 @@ def test_an_unexpected_error_prints_one_line_and_keeps_the_traceback_private(
     """A bug is not shown as a traceback: one line, and the details in a 0600 file."""
     from pathlib import Path
 
-    from notifier import cli
+    from notifier.cli import app as cli
 
     def broken(*_args: object, **_kwargs: object) -> int:
         raise RuntimeError("secret@example.com broke it")

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from notifier.bounces import parse_bounce
-from notifier.reasons import OUR_PROBLEM, REASONS, SISIMAI
-from notifier.replies import classify_reply
-from notifier.sesevents import parse_ses_json
+from notifier.bounces.parse import parse_bounce
+from notifier.bounces.reasons import OUR_PROBLEM, REASONS, SISIMAI
+from notifier.bounces.replies import classify_reply
+from notifier.bounces.ses_events import parse_ses_json
 
 
 def dsn(human: str, *blocks: tuple[str, str, str, str], boundary: str = "B") -> bytes:

@@ -9,7 +9,7 @@ import mailbox
 import sqlite3
 from pathlib import Path
 
-from notifier.bounces import parse_bounce
+from notifier.bounces.parse import parse_bounce
 
 from .conftest import Campaign
 from .smtpsink import Sink

@@ -204,7 +204,7 @@ def test_send_refuses_a_broken_domain_and_force_records_the_override(campaign: C
 def test_force_asks_again_on_a_terminal(campaign: Campaign, sink: Sink) -> None:
     import io
 
-    from notifier import cli
+    from notifier.cli import app as cli
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:

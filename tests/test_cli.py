@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from notifier import cli
-from notifier.samplelist import generate
+from notifier.cli import app as cli
+from notifier.lists.samplelist import generate
 
 from .conftest import COMMANDS, Campaign
 

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from zoneinfo import ZoneInfo
 
-from notifier.deadlines import add_duration, load_rules, plan
+from notifier.compliance.deadlines import add_duration, load_rules, plan
 
 from .conftest import Campaign
 from .smtpsink import Sink

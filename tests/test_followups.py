@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from notifier.bounces.sns import SnsVerifier
+from notifier.followups.schedule import Schedule, decide, run_due, schedules
+from notifier.followups.windows import parse_window
 from notifier.ledger import SqliteLedger
-from notifier.schedule import Schedule, decide, run_due, schedules
 from notifier.settings import load
-from notifier.sns import SnsVerifier
-from notifier.windows import parse_window
 
 from .conftest import Campaign
 from .servehelp import RunningServe

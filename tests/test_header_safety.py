@@ -13,8 +13,8 @@ from email.message import EmailMessage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifier.mime import MessageTemplate, header_safe
 from notifier.models import Rendered
+from notifier.render.mime import MessageTemplate, header_safe
 
 from .conftest import Campaign
 from .smtpsink import Sink

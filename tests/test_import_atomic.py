@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from notifier import pipeline
 from notifier.ledger import SqliteLedger, open_ledger
+from notifier.pipeline import deliver as pipeline
 from notifier.settings import load
 
 from .conftest import Campaign
@@ -28,7 +28,8 @@ ROWS = 5000
 # AFTER rows from the list (all of them: just before the import's last commit).
 DRIVER = """
 import os, signal, sys
-from notifier import cli, pipeline
+from notifier.cli import app as cli
+from notifier.pipeline import deliver as pipeline
 
 after = int(sys.argv[1])
 real = pipeline.read_list

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from notifier import imapsource, ingest
+from notifier.bounces import imap as imapsource
+from notifier.bounces import ingest
 from notifier.tokens import Tokens
 
 from .conftest import Campaign

@@ -10,8 +10,8 @@ from email.message import EmailMessage
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.mime import MessageTemplate, fold, header_safe
 from notifier.models import Rendered
+from notifier.render.mime import MessageTemplate, fold, header_safe
 
 TEMPLATE = MessageTemplate(
     from_header="Example Security <security@example.com>",

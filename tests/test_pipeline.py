@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from notifier import pipeline
 from notifier.campaign import builtin_templates
 from notifier.errors import TransportUnavailable
 from notifier.ledger import Claimed, SqliteLedger
+from notifier.lists.segments import resolve
 from notifier.models import Envelope, Outcome, Recipient, State, Verdict
-from notifier.render import load_notice
-from notifier.segments import resolve
+from notifier.pipeline import deliver as pipeline
+from notifier.render.notice import load_notice
 from notifier.settings import Sender, Throttle
 from notifier.tokens import Tokens
 from notifier.transports import MemoryTransport

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from notifier.preview import PreviewApp, make_server
+from notifier.web.preview import PreviewApp, make_server
 
 from .conftest import Campaign
 from .smtpsink import Sink

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from notifier.preview import PreviewApp, make_server
-from notifier.render import RenderFailure, load_notice
-from notifier.send import notice_context
+from notifier.pipeline.run import notice_context
+from notifier.render.notice import RenderFailure, load_notice
 from notifier.settings import load
+from notifier.web.preview import PreviewApp, make_server
 
 from .conftest import Campaign
 

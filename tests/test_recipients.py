@@ -6,7 +6,7 @@ import os
 import threading
 from pathlib import Path
 
-from notifier.recipients import dedupe_key, read_list
+from notifier.lists.recipients import dedupe_key, read_list
 
 
 def rows(tmp_path: Path, text: str) -> list:  # type: ignore[type-arg]

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from notifier import pipeline
 from notifier.errors import RelayRefused
+from notifier.pipeline import deliver as pipeline
 from notifier.transports import MemoryTransport
 
 from .conftest import Campaign

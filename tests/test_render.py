@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from notifier.campaign import builtin_templates
-from notifier.render import RenderFailure, inline_css, load_notice, preinline
-from notifier.send import notice_context
+from notifier.pipeline.run import notice_context
+from notifier.render.notice import RenderFailure, inline_css, load_notice, preinline
 from notifier.settings import load
 
 from .conftest import Campaign

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from notifier.replies import OUR_PROBLEM, classify_reply, quote_reply
+from notifier.bounces.replies import OUR_PROBLEM, classify_reply, quote_reply
 
 from .conftest import Campaign
 from .smtpsink import Fault, Sink

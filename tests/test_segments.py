@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from notifier.errors import SegmentError, UnknownSegmentError
-from notifier.segments import compile_segment, resolve
+from notifier.lists.segments import compile_segment, resolve
 
 ANA = {"email": "ana@example.com", "country": "DE", "exposed": ["email"]}
 DAN = {"email": "dan@example.com", "country": "US", "region": "US-CA", "exposed": []}

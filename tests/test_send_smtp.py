@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier import pipeline
+from notifier.pipeline import deliver as pipeline
 from notifier.tokens import Tokens
 
 from .conftest import Campaign

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from notifier.sns import SnsError, SnsTrust, SnsVerifier
+from notifier.bounces.sns import SnsError, SnsTrust, SnsVerifier
 
 from .conftest import Campaign
 from .servehelp import RunningServe

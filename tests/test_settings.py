@@ -81,7 +81,7 @@ def test_a_short_secret_is_refused(tmp_path: Path) -> None:
 
 
 def test_segment_syntax_errors_name_the_line(tmp_path: Path) -> None:
-    from notifier.segments import resolve
+    from notifier.lists.segments import resolve
 
     path = _write(tmp_path, '[sender]\nfrom = "a@b.example"\n[segments]\nbad = "recipient.country =="\n')
     s = load(path, environ={})

@@ -15,9 +15,9 @@ from dkim.canonicalization import Relaxed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.dnscheck.lookup import Lookup
-from notifier.dnsresolver import make_resolver
-from notifier.signing import Signer, canonicalize_body, load_key, public_txt
+from notifier.checks.dns.lookup import Lookup
+from notifier.checks.dns.resolver import make_resolver
+from notifier.render.signing import Signer, canonicalize_body, load_key, public_txt
 
 from .authzone import Keys, zone
 from .conftest import Campaign

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from notifier.dnscheck.lookup import Lookup
-from notifier.dnscheck.spf import evaluate
-from notifier.dnsresolver import make_resolver
+from notifier.checks.dns.lookup import Lookup
+from notifier.checks.dns.resolver import make_resolver
+from notifier.checks.dns.spf import evaluate
 
 from .dnsserver import DnsServer
 

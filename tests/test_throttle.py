@@ -7,8 +7,8 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
+from notifier.pipeline.throttle import RateLimiter, TokenBucket, backoff
 from notifier.settings import Throttle
-from notifier.throttle import RateLimiter, TokenBucket, backoff
 
 
 class FakeClock:
@@ -83,7 +83,7 @@ def test_backoff_doubles_within_jitter_and_respects_the_cap(attempt: int, r: flo
 
 def test_sliding_window_never_lets_more_than_the_limit_into_any_window() -> None:
     """The per-second guard used for SES: however callers bunch up, at most `limit` per window."""
-    from notifier.throttle import SlidingWindow
+    from notifier.transports.window import SlidingWindow
 
     clock = FakeClock()
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..audit import AuditKey
-from .base import Ledger
-from .sqlite import Claimed, ImportSummary, PlanSummary, Result, SqliteLedger
+from notifier.ledger.audit import AuditKey
+from notifier.ledger.base import Ledger
+from notifier.ledger.sqlite import Claimed, ImportSummary, PlanSummary, Result, SqliteLedger
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from notifier.settings import Settings
 
 __all__ = [
     "Claimed",
@@ -31,7 +31,7 @@ __all__ = [
 def open_ledger(settings: Settings, *, shared: bool = False) -> SqliteLedger:
     """The campaign's ledger: PostgreSQL when [ledger] url says so, else the SQLite file."""
     if settings.ledger_url:
-        from .postgres import PgLedger
+        from notifier.ledger.postgres import PgLedger
 
         return PgLedger(
             settings.ledger_url, shared=shared, lease=settings.lease, audit_key=audit_key(settings)

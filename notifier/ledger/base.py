@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..recipients import ListRow
-from .sqlite import BounceEntry, Claimed, ImportSummary, PlanSummary, Result
+from notifier.ledger.sqlite import BounceEntry, Claimed, ImportSummary, PlanSummary, Result
+from notifier.models import ListRow
 
 __all__ = ["Ledger"]
 

@@ -34,10 +34,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..audit import AuditKey
-from ..errors import LedgerError, UsageError
-from .schema import ADDED_COLUMNS, DDL
-from .sqlite import Claimed, Result, SqliteLedger
+from notifier.errors import LedgerError, UsageError
+from notifier.ledger.audit import AuditKey
+from notifier.ledger.schema import ADDED_COLUMNS, DDL
+from notifier.ledger.sqlite import Claimed, Result, SqliteLedger
 
 __all__ = ["PgLedger", "translate"]
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..audit import (
+from notifier.errors import ConfigError, LedgerDamaged, LedgerError
+from notifier.ledger.audit import (
     CREATE,
     GENESIS,
     UPGRADE,
@@ -37,11 +38,9 @@ from ..audit import (
     key_id,
     operator,
 )
-from ..errors import ConfigError, LedgerDamaged, LedgerError
-from ..locks import hold_lock
-from ..models import Recipient, State
-from ..recipients import ListRow
-from .schema import ADDED_COLUMNS, DDL, SCHEMA_VERSION
+from notifier.ledger.schema import ADDED_COLUMNS, DDL, SCHEMA_VERSION
+from notifier.locks import hold_lock
+from notifier.models import ListRow, Recipient, State
 
 __all__ = ["BounceEntry", "Claimed", "ImportSummary", "PlanSummary", "Result", "SqliteLedger"]
 
@@ -89,7 +88,7 @@ class Result:
     at: float
     next_attempt_at: float | None
     message_id: str
-    reason: str | None = None  # reply vocabulary (notifier.replies), None when accepted
+    reason: str | None = None  # reply vocabulary (notifier.bounces.replies), None when accepted
     suppress: bool = False  # a hard failure: the address cannot receive mail, skip it in later notices
     possibly_duplicated: bool = False  # the data went out but the reply was lost: a resend may duplicate
 

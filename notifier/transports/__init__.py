@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import TransportConfigError
-from .base import MemoryTransport, Transport
-from .outbox import OutboxTransport
-from .ses import SesTransport, parse_ses_url
-from .smtp import SmtpTransport, parse_smtp_url
+from notifier.errors import TransportConfigError
+from notifier.transports.base import MemoryTransport, Transport
+from notifier.transports.outbox import OutboxTransport
+from notifier.transports.ses import SesTransport, parse_ses_url
+from notifier.transports.smtp import SmtpTransport, parse_smtp_url
 
 __all__ = ["MemoryTransport", "OutboxTransport", "SesTransport", "SmtpTransport", "Transport", "from_url"]
 

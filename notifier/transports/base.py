@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..models import Envelope, Outcome, Verdict
+from notifier.models import Envelope, Outcome, Verdict
 
 __all__ = ["MemoryTransport", "Transport"]
 

@@ -12,7 +12,7 @@ import socket
 import time
 from pathlib import Path
 
-from ..models import Envelope, Outcome, Verdict
+from notifier.models import Envelope, Outcome, Verdict
 
 __all__ = ["OutboxTransport"]
 

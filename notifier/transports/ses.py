@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..errors import TransportConfigError, TransportUnavailable
-from ..models import Envelope, Outcome, Verdict
-from ..throttle import SlidingWindow
+from notifier.errors import TransportConfigError, TransportUnavailable
+from notifier.models import Envelope, Outcome, Verdict
+from notifier.transports.window import SlidingWindow
 
 __all__ = ["Account", "ERRORS", "SesSettings", "SesTransport", "classify", "parse_ses_url"]
 

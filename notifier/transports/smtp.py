@@ -20,8 +20,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
-from ..errors import TransportConfigError, TransportUnavailable
-from ..models import Envelope, Outcome, Verdict
+from notifier.errors import TransportConfigError, TransportUnavailable
+from notifier.models import Envelope, Outcome, Verdict
 
 __all__ = ["SmtpSettings", "SmtpTransport", "classify", "parse_smtp_url"]
 

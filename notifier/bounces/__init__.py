@@ -1,0 +1,3 @@
+"""Delivery feedback: bounce parsing, reply classification, SES events, ingest."""
+
+__all__: list[str] = []

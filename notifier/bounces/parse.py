@@ -1,0 +1,421 @@
+"""Read bounce and complaint mail: RFC 3464 delivery-status reports, RFC 5965 feedback
+reports, RFC 3834 auto-replies, and the plain-text bounces many MTAs still send.
+
+Pure: bytes in, a :class:`ParsedBounce` out; nothing here touches the ledger. Reasons use
+the reply vocabulary of ``notifier.bounces.replies`` (and ``complaint``, ``vacation``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.message
+import email.utils
+import re
+from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+
+from notifier.bounces.reasons import command_in, is_hard, reason_for, status_in
+
+__all__ = ["BouncedRecipient", "ParsedBounce", "parse_bounce"]
+
+_ADDRESS = re.compile(
+    r"(?:\"[^\"\r\n<>@]+\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
+)
+_CODE = re.compile(r"(?<![\d.])([245]\d\d)(?![\d.])")
+_AUTO_SUBJECT = re.compile(
+    r"out of (the )?office|auto(matic)?[ -]?(reply|response)|vacation|abwesenheit|absence", re.I
+)
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|delivery (status|failure|has failed)|returned mail|failure notice|"
+    r"mail delivery|could not be delivered|non.?delivery|delivery problem|rejected|"
+    r"failed|failure|warning: could not send|warning: message .{0,60} delayed|delayed mail",
+    re.I,
+)
+_NOT_RECIPIENTS = re.compile(
+    r"^(mailer[-_]daemon|post_?master|root|noreply|no-reply|bounce[s]?|mail-daemon)@", re.I
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BouncedRecipient:
+    address: str
+    action: str  # failed | delayed | delivered | complaint | ...
+    status: str  # enhanced status code, or ""
+    reply_code: str
+    diagnostic: str
+    reason: str
+    hard: bool
+
+
+@dataclass
+class ParsedBounce:
+    kind: str  # bounce | delay | complaint | auto-reply | delivered | not-bounce
+    recipients: list[BouncedRecipient] = field(default_factory=list)
+    original_message_id: str = ""
+    envelope_to: str = ""  # where the bounce was sent: our VERP address, if it carries one
+    feedback_type: str = ""
+    provider_id: str = ""  # the sending provider's message id (Amazon SES), when it says
+    event_id: str = ""  # the notification's own id (SNS MessageId): redelivery detection
+    at: float | None = None  # when it happened, as the report says (Date, SES timestamp)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "original_message_id": self.original_message_id,
+            "envelope_to": self.envelope_to,
+            "feedback_type": self.feedback_type,
+            "provider_id": self.provider_id,
+            "at": self.at,
+            "recipients": [dataclasses.asdict(r) for r in self.recipients],
+        }
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    try:
+        return str(make_header(decode_header(str(value))))
+    except Exception:
+        return str(value)
+
+
+def _date(value: object) -> float | None:
+    try:
+        return email.utils.parsedate_to_datetime(str(value)).timestamp() if value else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _addr(value: str) -> str:
+    """The address in "rfc822; a@b", "<a@b>" or plain text, lower-cased."""
+    m = _ADDRESS.search(value.replace("rfc822;", " ").replace("RFC822;", " "))
+    return m.group(0).strip(".").lower() if m else ""
+
+
+def _body_text(msg: email.message.Message) -> str:
+    parts = []
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype in ("text/plain", "text/html") and not part.is_multipart():
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                text = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+                if ctype == "text/html":
+                    text = re.sub(r"<[^>]+>", " ", text)
+                parts.append(text)
+        if ctype in ("message/rfc822", "text/rfc822-headers"):
+            break  # the returned original starts here
+    if not parts and not msg.is_multipart():
+        payload = msg.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            parts.append(payload.decode("utf-8", errors="replace"))
+    return "\n".join(parts)
+
+
+def _original_headers(msg: email.message.Message) -> email.message.Message | None:
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], email.message.Message):
+                first: email.message.Message = inner[0]
+                return first
+        if ctype == "text/rfc822-headers":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                return email.message_from_bytes(payload)
+    return None
+
+
+_VAGUE_REASONS = frozenset({"on_hold", "other", "system"})
+
+
+def _classify(
+    action: str, status: str, diagnostic: str, context: str = "", dtype: str = "smtp", near: str = ""
+) -> tuple[str, bool, str]:
+    """Reason, hard and reply code for one recipient. ``context`` is the text the bounce
+    gives about the recipient, ``near`` a wider window: either often names the SMTP
+    command that failed, which tells a filter's verdict (after DATA) from an unknown user."""
+    code_m = _CODE.search(diagnostic)
+    code = code_m.group(1) if code_m else ""
+    text = diagnostic or context
+    command = command_in(diagnostic) or command_in(context) or command_in(near)
+    reason = reason_for(
+        status=status, code=code, text=text, command=command, action=action, diagnostic_type=dtype
+    )
+    if reason == "delivered" and action != "delivered":
+        reason = "on_hold"
+    if reason in _VAGUE_REASONS and near and near != text:
+        # The lines about this recipient say little: the prose around them may say more.
+        wider = reason_for(
+            status=status, code=code, text=near, command=command, action=action, diagnostic_type=dtype
+        )
+        if wider not in _VAGUE_REASONS and wider != "delivered":
+            reason = wider
+    klass = code[:1] or status[:1] or ("5" if action == "failed" else "4")
+    hard = action != "delayed" and is_hard(reason, klass)
+    return reason, hard, code
+
+
+def _windows(text: str, address: str, width: int = 300) -> str:
+    """Text within ``width`` characters of every mention of ``address``."""
+    low, out, at = text.lower(), [], 0
+    while (at := low.find(address, at)) >= 0:
+        out.append(text[max(0, at - width) : at + len(address) + width])
+        at += len(address)
+    return "\n".join(out)
+
+
+def _telling_line(text: str, address: str) -> str:
+    """The first line that names ``address`` and says something more (a code, a reason)."""
+    for line in text.splitlines():
+        if address in line.lower():
+            rest = line.lower().replace(address, "").strip(" \t<>:;,.()[]")
+            if len(rest) > 8 and (_CODE.search(rest) or status_in(rest) or _DIAGNOSTIC_WORDS.search(rest)):
+                return " ".join(line.split())
+    return ""
+
+
+def _around(text: str, address: str) -> str:
+    """The lines of the human-readable part that talk about ``address``."""
+    at = text.lower().find(address)
+    if at < 0:
+        return ""
+    start = text.rfind("\n\n", 0, at)
+    end = text.find("\n\n", at)
+    return " ".join(text[start + 1 if start >= 0 else 0 : end if end >= 0 else None].split())[:800]
+
+
+def _status_blocks(msg: email.message.Message, human: str) -> list[email.message.Message]:
+    """The per-recipient field blocks of a delivery-status report; when the MIME structure
+    is broken (a boundary that never comes), the same fields found in the plain text."""
+    blocks: list[email.message.Message] = []
+    for part in msg.walk():
+        if part.get_content_type() == "message/delivery-status":
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                blocks += [b for b in payload if isinstance(b, email.message.Message)]
+            else:
+                blocks += [email.message_from_string(p) for p in re.split(r"\n\s*\n", str(payload))]
+    if not blocks and re.search(r"^Final-Recipient:", human, re.I | re.M):
+        cut = _RETURNED.search(human)
+        text = human[: cut.start()] if cut else human
+        paragraphs = re.split(r"\n\s*\n", text)
+        blocks = [email.message_from_string(p.strip()) for p in paragraphs if "final-recipient:" in p.lower()]
+    return blocks
+
+
+def _dsn(msg: email.message.Message, human: str) -> list[BouncedRecipient]:
+    out: list[BouncedRecipient] = []
+    for block in _status_blocks(msg, human):
+        if not isinstance(block, email.message.Message):
+            continue
+        address = _addr(str(block.get("Final-Recipient") or block.get("Original-Recipient") or ""))
+        if not address:
+            continue
+        action = str(block.get("Action") or "failed").strip().lower()
+        status = status_in(str(block.get("Status") or ""))
+        raw_diagnostic = " ".join(str(block.get("Diagnostic-Code") or "").split())
+        dtype, sep, rest = raw_diagnostic.partition(";")
+        if sep and " " not in dtype.strip():
+            dtype, diagnostic = dtype.strip().lower(), rest.strip()
+        else:
+            dtype, diagnostic = "smtp", raw_diagnostic
+        context = _around(human, address)
+        near = _windows(human, address)
+        if not diagnostic:
+            # The report gives no diagnostic: the line naming the address may (OpenSMTPD,
+            # Sendmail), else the prose around it.
+            context = _telling_line(human, address) or near
+        reason, hard, code = _classify(action, status, diagnostic, context, dtype, near)
+        out.append(BouncedRecipient(address, action, status, code, diagnostic, reason, hard))
+    return out
+
+
+_RETURNED = re.compile(
+    r"^.{0,12}(-{2,}|={2,}|\*{2,}).{0,40}(original message|copy of the message|returned message|"
+    r"below this line|message headers|original headers|unsent message|text of the message)"
+    r"|^content-type: message/rfc822"
+    r"|^(the )?original message (follows|headers|(was|is) (attached|included|enclosed))",
+    re.I | re.M,
+)
+_NOISE_LINE = re.compile(
+    r"^\s*(message-id|received|from|return-path|reply-to|references|in-reply-to|"
+    r"x-[a-z-]+|dkim-signature|arc-[a-z-]+|authentication-results)\s*:",
+    re.I,
+)
+_ID_LOCAL = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-|^[0-9a-f.]{12,}$|^[0-9]{6,}\.|=|^ca[a-z0-9+_-]{30,}$", re.I
+)
+_DELAY = re.compile(
+    r"has not yet been delivered|will be retried|delivery attempts will continue|delayed \d+ hours|"
+    r"warning: could not send|delivery status notification \(delay\)|still trying|delivery delayed",
+    re.I,
+)
+_PERMANENT = re.compile(r"permanent (error|failure)|failed permanently|giving up|given up", re.I)
+# A line that starts with another address: the next recipient's paragraph (qmail, Exim).
+_NEXT_RECIPIENT = re.compile(r"\n[ \t]*<?[A-Za-z0-9._%+'=-]+@[A-Za-z0-9.-]+>?:?(?=\s)")
+_DIAGNOSTIC_WORDS = re.compile(
+    r"\b[245]\d\d\b|\b[245]\.\d+\.\d+\b|unknown|not exist|no such|invalid|"
+    r"rejected|full|quota|disabled|failed|refused|denied|unavailable",
+    re.I,
+)
+
+
+def _plain(
+    msg: email.message.Message, text: str, exclude: set[str], original_to: set[str]
+) -> list[BouncedRecipient]:
+    """Plain-text bounces: addresses named in the notice part (not in the returned copy),
+    with the text around them."""
+    cut = _RETURNED.search(text)
+    notice = text[: cut.start()] if cut else text
+    found: dict[str, str] = {}
+    for m in _ADDRESS.finditer(notice):
+        address = m.group(0).strip(".").lower()
+        local = address.rpartition("@")[0]
+        line_start = notice.rfind("\n", 0, m.start()) + 1
+        line = notice[line_start : notice.find("\n", m.end()) if "\n" in notice[m.end() :] else len(notice)]
+        if (
+            address in exclude
+            or _NOT_RECIPIENTS.match(address)
+            or address in found
+            or _ID_LOCAL.search(local)
+            or _NOISE_LINE.match(line)
+            or "mailfrom=" in line.lower()
+        ):
+            continue
+        nxt = _NEXT_RECIPIENT.search(notice, m.end())
+        context = notice[line_start : min(line_start + 600, nxt.start() if nxt else len(notice))]
+        found[address] = " ".join(context.split())
+    if original_to and set(found) & original_to:
+        found = {a: c for a, c in found.items() if a in original_to}
+    elif len(found) > 1:
+        flagged = {a: c for a, c in found.items() if _DIAGNOSTIC_WORDS.search(c[:200])}
+        found = flagged or found
+    out = []
+    for address, context in found.items():
+        status = status_in(context)
+        reason, hard, code = _classify(
+            "failed",
+            status,
+            context,
+            context,
+            "smtp",
+            notice[:3000] if len(found) == 1 else _windows(notice, address),
+        )
+        out.append(BouncedRecipient(address, "failed", status, code, context[:300], reason, hard))
+    return out
+
+
+def parse_bounce(raw: bytes) -> ParsedBounce:
+    """What a message says about delivery. Never raises for a malformed message."""
+    if raw.lstrip()[:1] == b"{":
+        from notifier.bounces.ses_events import parse_ses_json
+
+        return parse_ses_json(raw) or ParsedBounce("not-bounce")
+    msg = email.message_from_bytes(raw)
+    ctype = msg.get_content_type()
+    report_type = str(msg.get_param("report-type") or "").lower()
+    subject = _text(msg.get("Subject"))
+    original = _original_headers(msg)
+    parsed = ParsedBounce("not-bounce")
+    parsed.envelope_to = _addr(
+        str(msg.get("X-Original-To") or msg.get("Delivered-To") or msg.get("To") or "")
+    )
+    if original is not None:
+        parsed.original_message_id = str(original.get("Message-ID") or "").strip()
+    parsed.at = _date(msg.get("Date"))
+    body = _body_text(msg)
+    if not body.strip():  # MIME structure too broken to walk: read the raw text
+        body = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[-1].decode("utf-8", errors="replace")
+    if '"notificationType"' in body or '"eventType"' in body:
+        # Amazon SES forwarding its own JSON notification by mail.
+        from notifier.bounces.ses_events import parse_ses_json
+
+        start = body.find("{")
+        blob = body[start : body.rfind("}") + 1] if start >= 0 else ""
+        # Long lines arrive folded ("!" + newline + space, or newline + space).
+        for text in (blob, re.sub(r"!?\r?\n ", "", blob)):
+            ses = parse_ses_json(text.encode()) if text else None
+            if ses is not None:
+                return ses
+    sender = _addr(str(msg.get("From") or ""))
+    # The bounce goes back to the original sender: neither it nor the reporting system bounced.
+    exclude = {sender, _addr(str(msg.get("To") or ""))} - {""}
+    if original is not None:
+        exclude |= {_addr(str(original.get("From") or "")), _addr(str(original.get("Return-Path") or ""))} - {
+            ""
+        }
+
+    feedback = next((p for p in msg.walk() if p.get_content_type() == "message/feedback-report"), None)
+    if report_type == "feedback-report" or feedback is not None:
+        parsed.kind = "complaint"
+        fields: email.message.Message | None = None
+        if feedback is not None:
+            payload = feedback.get_payload()
+            if isinstance(payload, list) and payload and isinstance(payload[0], email.message.Message):
+                fields = payload[0]
+        parsed.feedback_type = str(fields.get("Feedback-Type", "") if fields else "").strip().lower()
+        rcpts = [_addr(str(v)) for v in (fields.get_all("Original-Rcpt-To") or [])] if fields else []
+        if not rcpts and original is not None:
+            rcpts = [_addr(str(original.get("To") or ""))]
+        for address in dict.fromkeys(a for a in rcpts if a):
+            parsed.recipients.append(
+                BouncedRecipient(address, "complaint", "", "", parsed.feedback_type, "complaint", False)
+            )
+        return parsed
+
+    dsn = _dsn(msg, body)
+    if dsn:
+        failed = [r for r in dsn if r.action not in ("delivered", "relayed", "expanded")]
+        if not failed:
+            parsed.kind = "delivered"
+            parsed.recipients = dsn
+            return parsed
+        parsed.kind = "delay" if all(r.action == "delayed" for r in failed) else "bounce"
+        parsed.recipients = failed
+        return parsed
+
+    auto = str(msg.get("Auto-Submitted") or "").lower()
+    if (
+        auto.startswith("auto-replied")
+        or msg.get("X-Autoreply")
+        or msg.get("X-Autorespond")
+        or _AUTO_SUBJECT.search(subject)
+    ) and not (
+        _BOUNCE_SUBJECT.search(subject)
+        or msg.get("X-Failed-Recipients")
+        or (_NOT_RECIPIENTS.match(sender or "") and not _AUTO_SUBJECT.search(subject))
+    ):
+        parsed.kind = "auto-reply"
+        return parsed
+
+    looks_like_bounce = (
+        ctype == "multipart/report" or _BOUNCE_SUBJECT.search(subject) or _NOT_RECIPIENTS.match(sender or "")
+    )
+    if not looks_like_bounce:
+        return parsed
+    original_to = set()
+    if original is not None:
+        original_to = {_addr(str(v)) for v in (original.get_all("To") or [])} - {""}
+    failed_header = {_addr(v) for v in str(msg.get("X-Failed-Recipients") or "").split(",")} - {""}
+    recipients = _plain(msg, body, exclude, failed_header or original_to)
+    if failed_header:
+        recipients = [r for r in recipients if r.address in failed_header] or [
+            BouncedRecipient(a, "failed", "", "", "", *(_classify("failed", "", body)[:2]))
+            for a in sorted(failed_header)
+        ]
+    if not recipients and original is not None:
+        to = _addr(str(original.get("To") or ""))
+        if to:
+            reason, hard, code = _classify("failed", "", body)
+            recipients = [BouncedRecipient(to, "failed", "", code, "", reason, hard)]
+    if recipients and _DELAY.search(f"{subject}\n{body[:3000]}") and not _PERMANENT.search(body[:3000]):
+        # A warning that delivery is still being tried: not a bounce, never hard.
+        parsed.kind = "delay"
+        parsed.recipients = [dataclasses.replace(r, action="delayed", hard=False) for r in recipients]
+    elif recipients:
+        parsed.kind = "bounce"
+        parsed.recipients = recipients
+    return parsed

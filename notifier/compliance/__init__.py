@@ -1,0 +1,3 @@
+"""Notice content rules, legal deadlines and the evidence pack."""
+
+__all__: list[str] = []

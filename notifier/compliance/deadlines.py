@@ -1,0 +1,173 @@
+"""The deadline planner: from the incident's dates and who lives where, every obligation
+with its due time, its clock-start event, whether it is met, and its source.
+
+Rules are data (``rules/deadlines.toml``, versioned, a source beside each). Times are
+timezone-aware throughout: "72 hours" is 72 real hours even across a daylight-saving
+change, and due times are shown in the campaign's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+__all__ = ["Obligation", "Rule", "load_rules", "plan", "rules_version"]
+
+CLOCKS = ("aware", "discovered", "determined", "first_send")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    regime: str
+    kind: str
+    what: str
+    clock: str
+    duration: str  # "72h", "30d", "14bd", "asap"
+    countries: frozenset[str]
+    regions: frozenset[str]
+    min_count: int
+    source: str
+
+    def population(self, counts: Mapping[tuple[str, str], int]) -> int:
+        """Recipients this rule covers, from counts by (country, region)."""
+        return sum(
+            n
+            for (country, region), n in counts.items()
+            if country in self.countries or region in self.regions
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Obligation:
+    rule: Rule
+    people: int
+    clock_start: dt.datetime | None  # None: first_send not yet known
+    due: dt.datetime | None  # None: "as soon as possible" or waiting for the clock to start
+    notified: int  # individuals of this jurisdiction accepted by a server (individual notices)
+    on_time: int  # of those, accepted before the due time
+
+    def status(self, now: dt.datetime) -> str:
+        if self.rule.kind == "individuals":
+            if self.people and self.on_time >= self.people:
+                return "met"
+            if self.due is not None and now > self.due:
+                return "OVERDUE" if self.notified < self.people else "late"
+            return "open"
+        if self.due is not None and now > self.due:
+            return "OVERDUE?"  # we cannot see regulator filings: loud until someone checks
+        return "to do"
+
+    def as_dict(self, now: dt.datetime) -> dict[str, Any]:
+        return {
+            "id": self.rule.id,
+            "regime": self.rule.regime,
+            "kind": self.rule.kind,
+            "what": self.rule.what,
+            "people": self.people,
+            "clock": self.rule.clock,
+            "duration": self.rule.duration,
+            "clock_start": self.clock_start.isoformat() if self.clock_start else None,
+            "due": self.due.isoformat() if self.due else None,
+            "status": self.status(now),
+            "notified": self.notified,
+            "notified_on_time": self.on_time,
+            "source": self.rule.source,
+        }
+
+
+def rules_version() -> str:
+    data = tomllib.loads(
+        (resources.files("notifier.compliance") / "rules" / "deadlines.toml").read_text(encoding="utf-8")
+    )
+    return str(data["version"])
+
+
+def load_rules() -> list[Rule]:
+    text = (resources.files("notifier.compliance") / "rules" / "deadlines.toml").read_text(encoding="utf-8")
+    rules = []
+    for item in tomllib.loads(text)["deadline"]:
+        if item["clock"] not in CLOCKS:
+            raise ValueError(f"deadline {item['id']}: unknown clock {item['clock']!r}")
+        rules.append(
+            Rule(
+                id=item["id"],
+                regime=item["regime"],
+                kind=item["kind"],
+                what=item["what"],
+                clock=item["clock"],
+                duration=item["duration"],
+                countries=frozenset(item.get("countries", [])),
+                regions=frozenset(item.get("regions", [])),
+                min_count=int(item.get("min_count", 1)),
+                source=item["source"],
+            )
+        )
+    return rules
+
+
+def add_duration(start: dt.datetime, duration: str) -> dt.datetime | None:
+    """``start`` plus "72h", "30d" or "14bd"; None for "asap".
+
+    Hours are real elapsed hours (computed in UTC). Days are calendar days on the local
+    calendar of ``start`` (same wall-clock time). Business days skip Saturday and Sunday.
+    """
+    if duration == "asap":
+        return None
+    number, unit = int(duration.rstrip("hdb")), duration.lstrip("0123456789")
+    if unit == "h":
+        return (start.astimezone(dt.UTC) + dt.timedelta(hours=number)).astimezone(start.tzinfo)
+    if unit == "d":
+        return _wall(start, start.date() + dt.timedelta(days=number))
+    if unit == "bd":
+        day, left = start.date(), number
+        while left:
+            day += dt.timedelta(days=1)
+            if day.weekday() < 5:
+                left -= 1
+        return _wall(start, day)
+    raise ValueError(f"unknown duration {duration!r}")
+
+
+def _wall(start: dt.datetime, day: dt.date) -> dt.datetime:
+    """The same wall-clock time as ``start`` on ``day``; with a ZoneInfo zone the UTC offset
+    follows daylight saving on that day."""
+    return dt.datetime.combine(day, start.timetz().replace(tzinfo=None)).replace(tzinfo=start.tzinfo)
+
+
+def plan(
+    rules: Iterable[Rule],
+    *,
+    clocks: Mapping[str, dt.datetime | None],
+    counts: Mapping[tuple[str, str], int],
+    notified: Mapping[tuple[str, str], list[float]],
+    tz: dt.tzinfo,
+) -> list[Obligation]:
+    """Every obligation that applies, earliest due first (undated ones last).
+
+    ``clocks`` maps aware/discovered/determined/first_send to aware datetimes;
+    ``notified`` maps (country, region) to the accepted-at times of individual notices.
+    """
+    out = []
+    for rule in rules:
+        people = rule.population(counts)
+        if people < rule.min_count:
+            continue
+        start = clocks.get(rule.clock)
+        if start is not None:
+            start = start.astimezone(tz)
+        due = add_duration(start, rule.duration) if start is not None else None
+        times = [
+            t
+            for (country, region), ts in notified.items()
+            if country in rule.countries or region in rule.regions
+            for t in ts
+        ]
+        on_time = sum(1 for t in times if due is None or t <= due.timestamp())
+        out.append(Obligation(rule, people, start, due, len(times), on_time))
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return sorted(out, key=lambda o: (o.due or far, o.rule.id))

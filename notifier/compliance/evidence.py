@@ -1,0 +1,203 @@
+"""`notify audit export`: an evidence pack for regulators and counsel.
+
+``evidence.json`` holds the verified audit log, who was notified of what and when (per notice
+and per jurisdiction, with first and last acceptance times), the legal deadlines and whether
+they were met, per-recipient outcomes keyed by the list's own ``id`` column, and the schedules.
+``summary.txt`` says the same in plain words. Neither holds message bodies, names or addresses:
+the list id leads back to a person only for whoever holds the list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from notifier.compliance.deadlines_view import deadline_report
+from notifier.ledger import SqliteLedger
+from notifier.ledger.audit import AuditEntry, Verdict, verify
+from notifier.lists.segments import resolve
+from notifier.settings import Settings
+
+__all__ = ["check_audit", "export_evidence", "gather"]
+
+
+def check_audit(ledger: SqliteLedger, *, recorded: str | None = None) -> tuple[list[AuditEntry], Verdict]:
+    """The log and what `verify` finds in it, under the campaign's audit key (ConfigError,
+    exit 2, when the key is not here: without it nothing can be vouched for)."""
+    key = ledger.audit_source.for_reading()
+    entries = list(ledger.audit_entries())
+    verdict = verify(
+        entries,
+        ledger.audit_head(),
+        key,
+        stored_key_id=ledger.audit_key_id(),
+        activity=ledger.audit_activity(),
+        recorded=recorded,
+    )
+    return entries, verdict
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds")
+
+
+def _jurisdiction(country: str, region: str) -> str:
+    return region or country or "unknown"
+
+
+def gather(settings: Settings, ledger: SqliteLedger, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    now = now or dt.datetime.now(dt.UTC)
+    entries, verdict = check_audit(ledger)
+    head = ledger.audit_head()
+    notices: dict[str, Any] = {}
+    for notice in ledger.notices():
+        per: dict[str, dict[str, Any]] = defaultdict(lambda: {"targets": 0, "states": defaultdict(int)})
+        first: float | None = None
+        last: float | None = None
+        for country, region, state, sent_at in ledger.query(
+            "SELECT COALESCE(json_extract(r.fields, '$.country'), ''), "
+            "COALESCE(json_extract(r.fields, '$.region'), ''), m.state, m.sent_at FROM messages m "
+            "LEFT JOIN recipients r ON r.id = m.recipient_id WHERE m.notice=?",
+            (notice,),
+        ):
+            row = per[_jurisdiction(country, region)]
+            row["targets"] += 1
+            row["states"][state] += 1
+            if sent_at is not None:
+                row["first_accepted"] = min(row.get("first_accepted", sent_at), sent_at)
+                row["last_accepted"] = max(row.get("last_accepted", sent_at), sent_at)
+                first = sent_at if first is None else min(first, sent_at)
+                last = sent_at if last is None else max(last, sent_at)
+        notices[notice] = {
+            "counts": ledger.counts(notice),
+            "first_accepted": _iso(first),
+            "last_accepted": _iso(last),
+            "by_jurisdiction": {
+                j: {
+                    "targets": v["targets"],
+                    "states": dict(v["states"]),
+                    "first_accepted": _iso(v.get("first_accepted")),
+                    "last_accepted": _iso(v.get("last_accepted")),
+                }
+                for j, v in sorted(per.items())
+            },
+        }
+    try:
+        obligations, _tz = deadline_report(settings, settings.notice, resolve("all", settings.segments))
+        deadlines = [o.as_dict(now) for o in obligations]
+    except Exception as exc:  # evidence must still be written when a fact is missing
+        deadlines = [{"error": f"deadlines could not be computed: {exc}"}]
+    recipients = [
+        {
+            "list_id": rid,
+            "jurisdiction": _jurisdiction(country or "", region or ""),
+            "notice": notice,
+            "state": state,
+            "reason": reason,
+            "first_attempt_at": _iso(first_at),
+            "accepted_at": _iso(sent_at),
+            "possibly_duplicated": bool(dup),
+        }
+        for rid, country, region, notice, state, reason, first_at, sent_at, dup in ledger.query(
+            "SELECT COALESCE(json_extract(r.fields, '$.id'), 'row ' || r.id), "
+            "json_extract(r.fields, '$.country'), json_extract(r.fields, '$.region'), m.notice, m.state, "
+            "m.reason, m.first_attempt_at, m.sent_at, m.possibly_duplicated FROM messages m "
+            "JOIN recipients r ON r.id = m.recipient_id ORDER BY m.notice, m.id"
+        )
+    ]
+    schedules = [
+        {"id": i, "notice": n, "segment": s, "state": st, "created_at": _iso(c), "note": note}
+        for i, n, s, st, c, note in ledger.query(
+            "SELECT id, notice, segment, state, created_at, note FROM schedules ORDER BY id"
+        )
+    ]
+    incident = settings.facts.get("incident", {})
+    return {
+        "generated_at": now.isoformat(timespec="seconds"),
+        "campaign": settings.campaign,
+        "organisation": settings.facts.get("org", {}).get("legal_name", ""),
+        "incident": {
+            k: str(incident[k])
+            for k in ("reference", "occurred", "discovered", "aware", "contained", "notice_date")
+            if k in incident
+        },
+        "notices": notices,
+        "deadlines": deadlines,
+        "schedules": schedules,
+        "recipients": recipients,
+        "audit": {
+            "entries": [e.as_dict() for e in entries],
+            "head": {"count": head.count, "hash": head.hash} if head else None,
+            "intact": verdict.intact,
+            "problems": verdict.problems,
+            "warnings": verdict.warnings,
+            "keyed": verdict.keyed,
+        },
+    }
+
+
+def _summary(data: dict[str, Any]) -> str:
+    lines = [
+        f"Evidence pack: campaign {data['campaign']} ({data['organisation']})",
+        f"Generated {data['generated_at']}",
+        "Incident: " + ", ".join(f"{k} {v}" for k, v in data["incident"].items()),
+        "",
+    ]
+    audit = data["audit"]
+    if audit["intact"]:
+        head = audit["head"]
+        lines.append(
+            f"Audit log: {len(audit['entries'])} entries, keyed hash chain intact"
+            + (f"; head {head['hash']}" if head else "")
+        )
+    else:
+        lines.append("Audit log: ALTERED — " + "; ".join(audit["problems"]))
+    lines.append("")
+    for name, n in data["notices"].items():
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(n["counts"].items()))
+        lines.append(
+            f"Notice {name}: {counts}; first accepted {n['first_accepted']}, last {n['last_accepted']}"
+        )
+        for j, v in n["by_jurisdiction"].items():
+            states = ", ".join(f"{k} {c}" for k, c in sorted(v["states"].items()))
+            lines.append(
+                f"  {j}: {v['targets']} people ({states}); "
+                f"accepted {v['first_accepted']} .. {v['last_accepted']}"
+            )
+        lines.append("")
+    lines.append("Deadlines:")
+    for d in data["deadlines"]:
+        if "error" in d:
+            lines.append(f"  {d['error']}")
+            continue
+        lines.append(f"  {d.get('status', '?'):<9} {d['id']:<9} {d['what']} — due {d.get('due') or 'n/a'}")
+    lines.append("")
+    for s in data["schedules"]:
+        lines.append(
+            f"Schedule {s['id']}: {s['notice']} to {s['segment']}: {s['state']} {s['note']}".rstrip()
+        )
+    lines.append("")
+    lines.append(
+        "Message bodies, names and addresses are not included; recipients are identified by list id."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def export_evidence(settings: Settings, ledger: SqliteLedger, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data = gather(settings, ledger)
+    out = []
+    for name, text in (
+        ("evidence.json", json.dumps(data, indent=2, ensure_ascii=False)),
+        ("summary.txt", _summary(data)),
+    ):
+        path = folder / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        out.append(path)
+    return out

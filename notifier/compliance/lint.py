@@ -1,0 +1,412 @@
+"""`notify lint`: does each recipient's notice say what the law of their jurisdiction requires?
+
+Rules are data (``rules/content.toml``, versioned, a source beside each). Every recipient
+is linted against the rules of their own jurisdiction (country, US state) and exposed
+data. Rendering every person of a million-row list would add nothing: what the rules
+look at depends on the jurisdiction and the exposed categories, so one representative
+per (jurisdiction, exposed categories) group is rendered and linted, and findings are
+counted for the whole group. Whether each person's notice renders at all (a value missing
+from their row) is still checked person by person, as `notify send` does before sending,
+and reported as a RENDER finding naming the rows rather than stopping the lint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from importlib import resources
+from typing import Any
+
+from notifier.models import Rendered
+from notifier.render.notice import RenderFailure
+
+__all__ = [
+    "ContentRule",
+    "LintReport",
+    "jurisdictions",
+    "lint_campaign",
+    "lint_message",
+    "lint_recipients",
+    "load_content_rules",
+    "reading_grade",
+    "write_lint",
+]
+
+_EU_EEA_CODES = "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO"
+# EU member states and the EEA (Iceland, Liechtenstein, Norway)
+EU_EEA = frozenset(_EU_EEA_CODES.split())
+
+
+@dataclass(frozen=True, slots=True)
+class ContentRule:
+    id: str
+    severity: str  # ERROR or WARN
+    applies: frozenset[str] | None  # None: everyone
+    exposed: frozenset[str]
+    check: str
+    params: Mapping[str, Any]
+    what: str
+    source: str
+    notices: str = "legal"  # legal | follow-up | all
+
+    def applies_to(self, places: frozenset[str], exposed: Iterable[str]) -> bool:
+        if self.applies is not None and not (self.applies & places):
+            return False
+        return not self.exposed or bool(self.exposed & set(exposed))
+
+
+def load_content_rules(kind: str = "legal") -> list[ContentRule]:
+    """The rules for notices of ``kind`` ("legal" or "follow-up")."""
+    text = (resources.files("notifier.compliance") / "rules" / "content.toml").read_text(encoding="utf-8")
+    rules = []
+    for item in tomllib.loads(text)["rule"]:
+        notices = item.pop("notices", "legal")
+        if notices not in (kind, "all"):
+            continue
+        applies = item.pop("applies")
+        rules.append(
+            ContentRule(
+                id=item.pop("id"),
+                severity=item.pop("severity"),
+                applies=None if applies == "all" else frozenset(applies),
+                exposed=frozenset(item.pop("exposed", [])),
+                check=item.pop("check"),
+                what=item.pop("what"),
+                source=item.pop("source"),
+                params=item,
+                notices=notices,
+            )
+        )
+    return rules
+
+
+def jurisdictions(recipient: Mapping[str, Any]) -> frozenset[str]:
+    country = str(recipient.get("country", "")).upper()
+    region = str(recipient.get("region", "")).upper()
+    places = {p for p in (country, region) if p}
+    if country in EU_EEA:
+        places.add("EU")
+    if country == "GB":
+        places.add("UK")
+    return frozenset(places)
+
+
+class _Html(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.headings: list[str] = []
+        self.title = ""
+        self.sizes: list[float] = []
+        self.links: list[str] = []
+        self.images_without_alt: list[str] = []
+        self._in: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("h1", "h2", "h3", "title"):
+            self._in = tag
+            if tag != "title":
+                self.headings.append("")
+        attributes = dict(attrs)
+        if tag == "a" and attributes.get("href"):
+            self.links.append(attributes["href"] or "")
+        if tag == "img" and not (attributes.get("alt") or "").strip():
+            self.images_without_alt.append(attributes.get("src") or "?")
+        for name, value in attrs:
+            if name == "style" and value:
+                self.sizes += [float(s) for s in re.findall(r"font-size:\s*([\d.]+)px", value)]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._in:
+            self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in == "title":
+            self.title += data
+        elif self._in:
+            self.headings[-1] += data
+
+
+def _norm(heading: str) -> str:
+    return " ".join(heading.split()).strip(" ?.:").lower()
+
+
+def _fact(facts: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = facts
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def _syllables(word: str) -> int:
+    groups = re.findall(r"[aeiouy]+", word.lower())
+    count = len(groups) - (1 if word.lower().endswith("e") and len(groups) > 1 else 0)
+    return max(1, count)
+
+
+def reading_grade(text: str) -> float:
+    """Flesch-Kincaid grade level of plain text."""
+    sentences = max(1, len(re.findall(r"[.!?]+(\s|$)", text)))
+    words = re.findall(r"[A-Za-z][A-Za-z'-]*", text)
+    if not words:
+        return 0.0
+    syllables = sum(_syllables(w) for w in words)
+    return 0.39 * len(words) / sentences + 11.8 * syllables / len(words) - 15.59
+
+
+def lint_message(
+    rules: Iterable[ContentRule],
+    rendered: Rendered,
+    facts: Mapping[str, Any],
+    recipient: Mapping[str, Any],
+    *,
+    categories: Mapping[str, str],
+) -> list[tuple[ContentRule, str]]:
+    """The rules this recipient's message breaks, each with what is missing."""
+    html = _Html()
+    html.feed(rendered.html)
+    html_headings = [_norm(h) for h in html.headings]
+    text_headings = [_norm(line) for line in rendered.text.splitlines() if line.strip() and line.isupper()]
+    places = jurisdictions(recipient)
+    exposed = list(recipient.get("exposed", []))
+    broken: list[tuple[ContentRule, str]] = []
+    for rule in rules:
+        if not rule.applies_to(places, exposed):
+            continue
+        problem = _check(rule, rendered, facts, exposed, html, html_headings, text_headings, categories)
+        if problem:
+            broken.append((rule, problem))
+    return broken
+
+
+def _mentioned(text: str, value: Any) -> bool:
+    if value is None or value == "":
+        return False
+    if isinstance(value, dt.date):
+        spelled = f"{value.day} {value:%B} {value.year}"
+        return spelled in text or value.isoformat() in text or f"{value:%B} {value.day}, {value.year}" in text
+    return str(value) in text
+
+
+def _check(
+    rule: ContentRule,
+    rendered: Rendered,
+    facts: Mapping[str, Any],
+    exposed: list[str],
+    html: _Html,
+    html_headings: list[str],
+    text_headings: list[str],
+    categories: Mapping[str, str],
+) -> str:
+    p = rule.params
+    if rule.check == "heading":
+        missing = [h for h in p["headings"] if _norm(h) not in html_headings or _norm(h) not in text_headings]
+        return (
+            f"no heading {', '.join(repr(m) for m in missing)} (in the HTML and the text part)"
+            if missing
+            else ""
+        )
+    if rule.check == "order":
+        wanted = [_norm(h) for h in p["headings"]]
+        for where, found in (("HTML", html_headings), ("text", text_headings)):
+            seen = [h for h in found if h in wanted]
+            if seen != wanted:
+                return f"{where} headings are {seen or 'missing'}, not in the order {p['headings']}"
+        return ""
+    if rule.check == "field":
+        missing = [f for f in p["fields"] if not _fact(facts, f)]
+        return f"notify.toml does not set {', '.join(missing)}" if missing else ""
+    if rule.check == "any_field":
+        return (
+            ""
+            if any(_fact(facts, f) for f in p["fields"])
+            else f"notify.toml sets none of {', '.join(p['fields'])}"
+        )
+    if rule.check == "mentions":
+        missing = [f for f in p["fields"] if not _mentioned(rendered.text, _fact(facts, f))]
+        return f"the text does not mention {', '.join(missing)}" if missing else ""
+    if rule.check == "pattern":
+        missing = [pat for pat in p["patterns"] if not re.search(pat, rendered.text, re.I | re.S)]
+        return f"the text does not match {missing}" if missing else ""
+    if rule.check == "forbid_facts":
+        found = [f for f in p["fields"] if (v := _fact(facts, f)) and str(v)[:80] in rendered.text]
+        return f"the text includes {', '.join(found)}" if found else ""
+    if rule.check == "forbid":
+        found = [m.group(0) for pat in p["patterns"] if (m := re.search(pat, rendered.text, re.I))]
+        return f"the text contains {found}" if found else ""
+    if rule.check == "subject":
+        missing = [pat for pat in p["patterns"] if not re.search(pat, rendered.subject, re.I)]
+        return f"the subject {rendered.subject!r} does not match {missing}" if missing else ""
+    if rule.check == "title":
+        first = html.headings[0] if html.headings else ""
+        ok = _norm(p["text"]) in (_norm(html.title), _norm(first))
+        return "" if ok else f"the title is {first.strip() or html.title.strip()!r}, not {p['text']!r}"
+    if rule.check == "categories":
+        missing = [c for c in exposed if categories.get(c, c).lower() not in rendered.text.lower()]
+        return f"exposed categories not named: {', '.join(missing)}" if missing else ""
+    if rule.check == "font":
+        small = [s for s in html.sizes if s < p["min_px"]]
+        return f"font sizes below {p['min_px']}px: {sorted(set(small))}" if small else ""
+    if rule.check == "links":
+        bad = [link for link in html.links if not re.match(r"(https://|mailto:|tel:|#)", link, re.I)]
+        return f"links without https: {bad[:5]}" if bad else ""
+    if rule.check == "images":
+        return f"images without alt text: {html.images_without_alt[:5]}" if html.images_without_alt else ""
+    if rule.check == "size":
+        size = len(rendered.html.encode("utf-8"))
+        return f"the HTML is {size:,} bytes (limit {p['max_bytes']:,})" if size > p["max_bytes"] else ""
+    if rule.check == "reading":
+        grade = reading_grade(rendered.text)
+        return f"reading grade {grade:.2f} is above {p['max_grade']}" if grade > p["max_grade"] else ""
+    raise ValueError(f"rule {rule.id}: unknown check {rule.check!r}")
+
+
+@dataclass
+class LintReport:
+    recipients: int = 0
+    groups: int = 0
+    # (rule id, severity, what) -> [count, problem, example rows, jurisdictions, source]
+    findings: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for (_, sev, _w) in self.findings if sev == "ERROR")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "recipients": self.recipients,
+            "groups_rendered": self.groups,
+            "findings": [
+                {"id": i, "severity": s, "what": w, **v} for (i, s, w), v in sorted(self.findings.items())
+            ],
+        }
+
+
+def lint_recipients(
+    rules: list[ContentRule],
+    render: Any,
+    facts: Mapping[str, Any],
+    recipients: Iterable[tuple[Mapping[str, Any], str]],
+    *,
+    categories: Mapping[str, str],
+    examples: int = 3,
+    check: Callable[[Mapping[str, Any]], RenderFailure | None] | None = None,
+) -> LintReport:
+    """Lint everyone: ``recipients`` yields (template view, "file:line"); ``render`` turns a
+    view into a Rendered. One render per (jurisdiction, exposed) group; ``check`` (the
+    notice's) is asked for each person, so a value missing in some rows is a finding."""
+    report = LintReport()
+    groups: dict[tuple[frozenset[str], tuple[str, ...]], list[tuple[ContentRule, str]]] = {}
+    for view, where in recipients:
+        report.recipients += 1
+        key = (jurisdictions(view), tuple(sorted(view.get("exposed", []))))
+        failure = check(view) if check is not None else None
+        broken = groups.get(key)
+        if broken is None and failure is None:
+            try:
+                broken = groups[key] = lint_message(rules, render(view), facts, view, categories=categories)
+            except RenderFailure as exc:
+                failure = exc
+        if failure is not None:
+            _render_finding(report, failure, key[0], where, examples)
+        if broken is None:
+            continue  # this person's notice does not render; the group is linted through another
+        for rule, problem in broken:
+            entry = report.findings.setdefault(
+                (rule.id, rule.severity, rule.what),
+                {
+                    "recipients": 0,
+                    "problem": problem,
+                    "examples": [],
+                    "jurisdictions": set(),
+                    "source": rule.source,
+                },
+            )
+            entry["recipients"] += 1
+            regions = {p for p in key[0] if "-" in p}
+            entry["jurisdictions"] |= regions or set(key[0])
+            if len(entry["examples"]) < examples:
+                entry["examples"].append(where)
+    report.groups = len(groups)
+    for entry in report.findings.values():
+        entry["jurisdictions"] = sorted(entry["jurisdictions"])
+    return report
+
+
+def _render_finding(
+    report: LintReport, failure: RenderFailure, places: frozenset[str], where: str, examples: int
+) -> None:
+    """Count one person whose notice does not render under the failure's template line."""
+    entry = report.findings.setdefault(
+        ("RENDER", "ERROR", f"{failure.where}: {failure.what}"),
+        {
+            "recipients": 0,
+            "problem": "the notice does not render for these recipients, and `notify send` will not "
+            "start until it does",
+            "examples": [],
+            "jurisdictions": set(),
+            "source": "fill in the value in the list, or guard it in the template with "
+            "{% if recipient.COLUMN is defined %}",
+        },
+    )
+    entry["recipients"] += 1
+    entry["jurisdictions"] |= {p for p in places if "-" in p} or set(places)
+    if len(entry["examples"]) < examples:
+        entry["examples"].append(where)
+
+
+def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
+    """Lint the segment of the campaign's lists, read into a throw-away ledger."""
+    import tempfile
+    from pathlib import Path
+
+    from notifier.ledger import SqliteLedger
+    from notifier.pipeline import deliver as pipeline
+    from notifier.render.notice import DEFAULT_CATEGORIES
+
+    facts = notice.context
+    categories = {**DEFAULT_CATEGORIES, **facts.get("categories", {})}
+    with tempfile.TemporaryDirectory(prefix="notify-lint-") as tmp:
+        ledger = SqliteLedger(Path(tmp) / "lint.sqlite")
+        try:
+            imports = pipeline.import_lists(ledger, settings.list_files)
+            pipeline.plan(ledger, notice.name, imports, segment, resend=False)
+            people = (
+                (c.recipient.template_view(), f"{c.recipient.source}:{c.recipient.line}")
+                for c in ledger.targets_to_send(0.0)
+            )
+            return lint_recipients(
+                load_content_rules(notice.kind),
+                notice.render,
+                facts,
+                people,
+                categories=categories,
+                check=notice.check,
+            )
+        finally:
+            ledger.close()
+
+
+def write_lint(report: LintReport, out: Any) -> None:
+    out.write(
+        f"Linted {report.recipients} recipients ({report.groups} distinct jurisdiction and data "
+        "combinations rendered)\n"
+    )
+    if not report.findings:
+        out.write("Every applicable rule is met.\n")
+        return
+    for (rule_id, severity, what), v in sorted(
+        report.findings.items(), key=lambda kv: (kv[0][1] != "ERROR", kv[0])
+    ):
+        out.write(
+            f"\n{severity:<5} {rule_id:<8} {what} — {v['recipients']} recipient(s) in "
+            f"{', '.join(v['jurisdictions']) or 'all'}\n"
+        )
+        out.write(
+            f"      {v['problem']}\n      e.g. {', '.join(v['examples'])}\n      source: {v['source']}\n"
+        )
+    errors = sum(1 for (_, sev, _w) in report.findings if sev == "ERROR")
+    out.write(f"\n{errors} rule(s) with ERROR, {len(report.findings) - errors} with WARN\n")

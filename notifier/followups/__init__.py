@@ -1,0 +1,3 @@
+"""Scheduled follow-ups and their send windows."""
+
+__all__: list[str] = []

@@ -1,0 +1,349 @@
+"""Scheduled follow-ups: `notify schedule`, `notify run-due` and `notify worker`.
+
+A schedule says which notice goes to which segment, and when: ``--after 7d`` (after the first
+notice of the campaign was first accepted) or ``--at`` an absolute time, optionally only inside
+a send window in each recipient's local time. `notify run-due` looks at every schedule once and
+sends what is due (safe to run from cron every few minutes: a schedule that is done stays done;
+the ledger makes resends impossible); `notify worker` does that in a loop and stops cleanly on
+SIGTERM.
+
+A schedule whose time passed more than ``[schedule] grace`` (24 h) ago while nothing ran is not
+sent blindly: it waits in state ``needs-confirm`` for `notify schedule confirm ID`, and says why
+(a week-old "what we changed" may no longer be true, or may now go out at 3 a.m.).
+
+Pure decisions (:func:`decide`) are apart from the ledger and the send.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from notifier.errors import LedgerBusyError, NotifierError, UsageError
+from notifier.followups.windows import parse_window
+from notifier.ledger import SqliteLedger, open_ledger
+from notifier.ledger.audit import operator
+from notifier.lists.segments import resolve
+from notifier.locks import hold_lock
+from notifier.models import State
+from notifier.pipeline import deliver as pipeline
+from notifier.pipeline.run import SendOptions, first_notice_at, run_send
+from notifier.render.notice import notice_meta
+from notifier.settings import Settings
+
+__all__ = ["Decision", "Schedule", "create", "decide", "run_due", "schedules", "set_state", "worker"]
+
+OPEN = ("waiting", "due", "sending")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    id: int
+    notice: str
+    segment: str
+    after_s: float | None
+    at: float | None
+    window: str
+    state: str
+    created_at: float
+    created_by: str
+    confirmed_at: float | None
+    last_run_at: float | None
+    note: str
+
+    def describe_when(self) -> str:
+        if self.at is not None:
+            return dt.datetime.fromtimestamp(self.at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        days = (self.after_s or 0) / 86400
+        return f"{days:g} day(s) after the first notice"
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # wait | send | confirm | done
+    due_at: float | None
+    why: str
+
+
+def due_time(s: Schedule, first_at: float | None) -> float | None:
+    if s.at is not None:
+        return s.at
+    return None if first_at is None else first_at + (s.after_s or 0)
+
+
+def decide(s: Schedule, *, now: float, first_at: float | None, grace: float) -> Decision:
+    """What to do with one schedule now."""
+    if s.state in ("done", "cancelled"):
+        return Decision("done", None, s.state)
+    due = due_time(s, first_at)
+    if due is None:
+        return Decision("wait", None, "the first notice has not been sent yet")
+    if now < due:
+        return Decision("wait", due, "not due yet")
+    late = now - due
+    if s.last_run_at is None and s.confirmed_at is None and late > grace:
+        hours = late / 3600
+        return Decision(
+            "confirm",
+            due,
+            f"was due {_utc(due)} and nothing ran for {hours:.0f} h (more than the {grace / 3600:g} h grace "
+            "period): check the notice is still right, then `notify schedule confirm "
+            f"{s.id}`",
+        )
+    return Decision("send", due, "due")
+
+
+def _utc(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def schedules(ledger: SqliteLedger) -> list[Schedule]:
+    rows = ledger.query(
+        "SELECT id, notice, segment, after_s, at, window, state, created_at, created_by, confirmed_at, "
+        "last_run_at, note FROM schedules ORDER BY id"
+    )
+    return [Schedule(*r) for r in rows]
+
+
+def set_state(
+    ledger: SqliteLedger, schedule_id: int, state: str, note: str = "", **extra: float | None
+) -> None:
+    unknown = set(extra) - {"last_run_at", "confirmed_at"}
+    if unknown:
+        raise ValueError(f"not a schedule column: {unknown}")
+    cols = "".join(f", {k}=?" for k in extra)  # names from the fixed set above, values bound
+    ledger.execute(
+        f"UPDATE schedules SET state=?, note=?{cols} WHERE id=?",  # noqa: S608
+        (state, note, *extra.values(), schedule_id),
+    )
+
+
+def create(
+    settings: Settings,
+    ledger: SqliteLedger,
+    *,
+    notice: str,
+    segment: str,
+    after_s: float | None,
+    at: float | None,
+    window: str,
+    now: float,
+) -> int:
+    if (after_s is None) == (at is None):
+        raise UsageError("say when: --after DURATION (after the first notice) or --at DATETIME, not both")
+    if not (settings.templates_dir / notice).is_dir():
+        raise UsageError(f"no notice {notice!r} in {settings.templates_dir}")
+    kind, _ = notice_meta(settings.templates_dir / notice)
+    if kind != "follow-up":
+        raise UsageError(
+            f'{notice!r} is not a follow-up notice (no kind = "follow-up" in its notice.toml)',
+            hint="schedules are for follow-ups; send legally required notices with `notify send`",
+        )
+    resolve(segment, settings.segments, path=str(settings.path), lines=settings.segment_lines)
+    if window:
+        parse_window(window, settings.timezones, settings.timezone)
+    if at is not None and at < now - settings.grace:
+        raise UsageError(f"--at {_utc(at)} is in the past", hint="give a future time, or use --after")
+    user, _host = operator()
+    ledger.execute(
+        "INSERT INTO schedules (notice, segment, after_s, at, window, state, created_at, created_by) "
+        "VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?)",
+        (notice, segment, after_s, at, window, now, user),
+    )
+    schedule_id = int(ledger.query("SELECT max(id) FROM schedules")[0][0])
+    ledger.audit(
+        "schedule.create",
+        {
+            "id": schedule_id,
+            "notice": notice,
+            "segment": segment,
+            "after_s": after_s,
+            "at": at,
+            "window": window,
+        },
+    )
+    return schedule_id
+
+
+def run_due(
+    settings: Settings,
+    out: TextIO,
+    *,
+    now: Callable[[], float],
+    stdin: TextIO | None = None,
+    interrupted: threading.Event | None = None,
+) -> int:
+    """Send every due schedule once; returns 0, or 1 when one needs attention."""
+    ledger = open_ledger(settings)
+    try:
+        pending = [s for s in schedules(ledger) if s.state in OPEN]
+        first_at = first_notice_at(settings, settings.notice)
+    finally:
+        ledger.close()
+    if not pending:
+        out.write("No schedule is waiting.\n")
+        return 0
+    attention = 0
+    for s in pending:
+        if interrupted is not None and interrupted.is_set():
+            break
+        t = now()
+        decision = decide(s, now=t, first_at=first_at, grace=settings.grace)
+        if decision.action == "wait":
+            when = f" (due {_utc(decision.due_at)})" if decision.due_at else ""
+            out.write(f"Schedule {s.id} ({s.notice} to {s.segment}): waiting{when}: {decision.why}\n")
+            continue
+        if decision.action == "confirm":
+            attention += 1
+            _update(settings, s.id, "needs-confirm", decision.why, audit="schedule.missed")
+            out.write(f"Schedule {s.id} ({s.notice}) NOT SENT: it {decision.why}\n")
+            continue
+        out.write(
+            f"Schedule {s.id}: sending {s.notice} to segment {s.segment}"
+            + (f", window {s.window}" if s.window else "")
+            + "\n"
+        )
+        window = parse_window(s.window, settings.timezones, settings.timezone) if s.window else None
+        options = SendOptions(
+            segment=s.segment,
+            notice=s.notice,
+            yes=True,
+            target_filter=window.predicate(t) if window else None,
+            interrupted=interrupted,
+        )
+        buffer = io.StringIO()
+        try:
+            code = run_send(settings, options, stdin=stdin or io.StringIO(), out=buffer)
+        except LedgerBusyError as exc:
+            out.write(f"Schedule {s.id}: {exc.message}; will try again next time\n")
+            attention += 1
+            continue
+        except NotifierError as exc:
+            out.write(buffer.getvalue())
+            out.write(f"Schedule {s.id}: not sent: {exc.message}\n")
+            if exc.hint:
+                out.write(f"  what to do: {exc.hint}\n")
+            attention += 1
+            _update(settings, s.id, "due", f"last attempt failed: {exc.message}", last_run_at=t)
+            continue
+        out.write(buffer.getvalue())
+        remaining = _remaining(settings, s)
+        if remaining == 0 and code == 0:
+            _update(
+                settings,
+                s.id,
+                "done",
+                "everyone in the segment handled",
+                audit="schedule.done",
+                last_run_at=t,
+            )
+            out.write(f"Schedule {s.id}: done\n")
+        else:
+            why = f"{remaining} still to send" + (" (outside their send window)" if window else "")
+            _update(settings, s.id, "sending", why, last_run_at=t)
+            out.write(f"Schedule {s.id}: {why}\n")
+            attention += int(code != 0 and not window)
+    return 1 if attention else 0
+
+
+def _remaining(settings: Settings, s: Schedule) -> int:
+    """People of this schedule's segment still waiting for its notice (not of other schedules
+    of the same notice). Planning again changes nothing: the rows exist; it only counts."""
+    ledger = open_ledger(settings)
+    try:
+        imports = pipeline.import_lists(ledger, settings.list_files)
+        segment = resolve(s.segment, settings.segments, path=str(settings.path), lines=settings.segment_lines)
+        summary = pipeline.plan(
+            ledger, s.notice, imports, segment, resend=False, first_notice=settings.notice, follow_up=True
+        )
+        return summary.count(State.PENDING, State.DEFERRED, State.SENDING)
+    finally:
+        ledger.close()
+
+
+def _update(
+    settings: Settings, schedule_id: int, state: str, note: str, *, audit: str = "", **extra: float
+) -> None:
+    ledger = open_ledger(settings)
+    try:
+        set_state(ledger, schedule_id, state, note, **extra)
+        if audit:
+            ledger.audit(audit, {"id": schedule_id, "note": note})
+    finally:
+        ledger.close()
+
+
+def worker(
+    settings: Settings,
+    out: TextIO,
+    *,
+    interval: float,
+    now: Callable[[], float],
+    stop: threading.Event | None = None,
+) -> int:
+    """`notify run-due` every ``interval`` seconds until SIGTERM/SIGINT (or ``stop``)."""
+    stop = stop or threading.Event()
+    # One scheduler per campaign: with SQLite a lock file; with PostgreSQL every worker may run
+    # (on any machine) and the one holding the leader lock sends; if it dies, another takes over.
+    leader = open_ledger(settings) if settings.ledger_url else None
+    fd = -1
+    if leader is None:
+        fd = hold_lock(
+            Path(f"{settings.ledger_path}.worker.lock"),
+            "another notify worker is already running for this campaign ({holder})",
+            "one worker per campaign is enough; stop the other one first",
+        )
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {}
+    if in_main:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.getsignal(sig)
+
+    def listen() -> None:
+        # A send installs its own handlers (a clean stop after the messages in flight) and
+        # leaves the defaults behind when its event loop closes: ours go back every round.
+        if in_main:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda signum, frame: stop.set())
+
+    standing_by = False
+    out.write(f"Worker started: checking schedules every {interval:g} s (SIGTERM stops it)\n")
+    out.flush()
+    try:
+        while not stop.is_set():
+            listen()
+            if leader is not None and not leader.try_lead():
+                if not standing_by:
+                    out.write("Another worker leads this campaign; standing by to take over.\n")
+                standing_by = True
+                out.flush()
+                stop.wait(interval)
+                continue
+            if standing_by:
+                out.write("Now leading this campaign's schedules.\n")
+                out.flush()  # before the sends: whoever watches the log sees the hand-over first
+                standing_by = False
+            try:
+                run_due(settings, out, now=now, interrupted=stop)
+            except NotifierError as exc:
+                out.write(f"worker: {exc.message}\n")
+            listen()
+            out.flush()
+            stop.wait(interval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        if fd >= 0:
+            os.close(fd)
+        if leader is not None:
+            leader.close()
+    out.write("Worker stopped.\n")
+    out.flush()
+    return 0

@@ -1,0 +1,3 @@
+"""The local web servers: the preview console and `notify serve` (SNS, unsubscribe)."""
+
+__all__: list[str] = []

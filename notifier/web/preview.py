@@ -1,0 +1,791 @@
+"""`notify preview`: a local web app to see every notice before it goes out.
+
+Bound to 127.0.0.1 unless told otherwise, protected by a random token in the URL (kept
+in a cookie after the first visit). Messages are built by the same code as `send`
+(render, MIME; not signed: the preview never uses the real key), shown in a sandboxed
+iframe with no scripts and remote images blocked unless asked. "Send a test" goes only
+to the configured seed addresses and is recorded as a test, never as a notice sent.
+Pages reload themselves when notify.toml or a template changes.
+
+The pages show every victim's address, so the server trusts nothing it is sent:
+- the token cookie is set only in answer to a request that carried the token in its URL;
+- a request whose Host is not the address it was bound to (or localhost) is refused, so a
+  web page cannot rebind its own name to 127.0.0.1 and read the pages (DNS rebinding);
+- no page may be framed (CSP frame-ancestors), scripts run only with the page's nonce;
+- every parameter naming a thing (notice, recipient, segment) is looked up among the
+  campaign's own names, never used as a path;
+- the application lock is held only while a page is computed: reading a request and
+  writing a reply happen outside it, with socket timeouts, so a slow client stalls nobody;
+- the private copy of the lists lives in a 0700 folder removed on every exit
+  (`stop_on_signals` turns SIGTERM/SIGHUP into a clean stop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import email
+import email.policy
+import hashlib
+import http.cookies
+import ipaddress
+import json
+import secrets
+import signal
+import socket
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import jinja2
+
+from notifier.compliance.deadlines_view import deadline_report
+from notifier.compliance.lint import lint_message, lint_recipients, load_content_rules
+from notifier.errors import TemplateError
+from notifier.ledger import Claimed, SqliteLedger, ledger_exists, open_ledger
+from notifier.lists.segments import BUILTIN, resolve
+from notifier.models import Envelope, Recipient
+from notifier.pipeline import deliver as pipeline
+from notifier.pipeline.run import notice_context
+from notifier.render.notice import DEFAULT_CATEGORIES, Notice, RenderFailure, load_notice
+from notifier.render.signing import Signer
+from notifier.settings import Settings, load
+from notifier.tokens import Tokens
+from notifier.transports import from_url
+
+__all__ = ["NotFound", "PreviewApp", "make_server", "stop_on_signals"]
+
+GMAIL_CLIP = 102 * 1024
+PAGE = 50
+MAX_FORM = 64 * 1024  # the only form is "send a test": a few fields
+
+
+class NotFound(LookupError):
+    """A parameter names something this campaign does not have (a 404 page says which)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(ValueError):
+    """A parameter that is not even of the right form (a 400 page says which)."""
+
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("notifier.web", "preview_pages"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _page(name: str) -> jinja2.Template:
+    return _ENV.get_template(name)
+
+
+def _campaign_state(settings: Settings, notice: str) -> tuple[dict[str, str], set[str]]:
+    """Each recipient's state for the first notice, read from the campaign ledger (if it
+    exists), so the `notified` and `unreached` segments count what `notify send` will see."""
+    if not ledger_exists(settings):
+        return {}, set()
+    ledger = open_ledger(settings)
+    try:
+        states = dict(
+            ledger.query(
+                "SELECT r.key, m.state FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+                "WHERE m.notice=?",
+                (notice,),
+            )
+        )
+        complained = {r[0] for r in ledger.query("SELECT address FROM bounce_events WHERE kind='complaint'")}
+        return states, complained
+    finally:
+        ledger.close()
+
+
+# Follow-ups previewed before [serve] public_url is set show where the link would go.
+_PREVIEW_BASE = "https://unsubscribe.invalid"
+
+
+@dataclass
+class _Loaded:
+    settings: Settings
+    version: str
+    ledger: SqliteLedger
+    members: dict[str, set[int]]
+
+
+class PreviewApp:
+    """The preview's state: settings, a private copy of the lists, compiled notices."""
+
+    def __init__(self, config: Path, *, token: str | None = None) -> None:
+        self.config = config
+        self.token = token or secrets.token_urlsafe(24)
+        # mkdtemp makes the folder 0700 and the ledger creates its files 0600: the copy of the
+        # lists is readable by this user only. close() (and the finaliser, at exit) remove it.
+        self._tmp = tempfile.TemporaryDirectory(prefix="notify-preview-")
+        self.closed = False
+        self._loaded: _Loaded | None = None
+        self._notices: dict[str, Notice] = {}
+        self.lock = threading.RLock()  # one request at a time touches the state (not the sockets)
+        self.check_summary: tuple[str, dict[str, int]] | None = None  # (version, counts) of the last check
+        self.overview_cache: dict[tuple[str, str], tuple[Any, dict[tuple[str, str], int]]] = {}
+
+    # ---- state ---------------------------------------------------------------------------
+
+    @property
+    def workdir(self) -> Path:
+        """The private folder holding the preview's copy of the lists."""
+        return Path(self._tmp.name)
+
+    def version(self) -> str:
+        """A fingerprint of notify.toml and every template file (for live reload)."""
+        digest = hashlib.sha256()
+        paths = [self.config]
+        try:
+            templates = load(self.config).templates_dir
+            paths += sorted(p for p in templates.rglob("*") if p.is_file())
+        except Exception:
+            pass
+        for p in paths:
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            digest.update(f"{p}:{st.st_mtime_ns}:{st.st_size};".encode())
+        return digest.hexdigest()[:16]
+
+    def state(self) -> _Loaded:
+        version = self.version()
+        if self._loaded is None or self._loaded.version != version:
+            if self._loaded is not None:
+                self._loaded.ledger.close()
+                self._remove_copy(self._loaded.ledger.path)  # no stale copies of the list
+                self._loaded = None
+            settings = load(self.config)
+            ledger = SqliteLedger(Path(self._tmp.name) / f"preview-{version}.sqlite", shared=True)
+            pipeline.import_lists(ledger, settings.list_files)
+            self._loaded = _Loaded(settings, version, ledger, {})
+            self._notices = {}
+        return self._loaded
+
+    @staticmethod
+    def _remove_copy(path: Path) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                path.with_name(path.name + suffix).unlink()
+
+    def notice_names(self) -> list[str]:
+        """The notices this campaign has: the folders of its templates folder (not ones that
+        are links to elsewhere)."""
+        templates = self.state().settings.templates_dir
+        try:
+            root = templates.resolve()
+            return sorted(
+                p.name
+                for p in templates.iterdir()
+                if p.is_dir() and not p.name.startswith(".") and p.resolve().parent == root
+            )
+        except OSError:
+            return []
+
+    def notice(self, name: str | None) -> Notice:
+        """The compiled notice called ``name`` (default: the campaign's). Raises NotFound:
+        the name is only ever compared with the campaign's own notices, never joined to a path."""
+        st = self.state()
+        name = name or st.settings.notice
+        if name not in self._notices:
+            names = self.notice_names()
+            if name not in names:
+                raise NotFound(
+                    f"This campaign has no notice called {name!r}. "
+                    f"Its notices: {', '.join(names) or 'none'} (folders of {st.settings.templates_dir})."
+                )
+            self._notices[name] = load_notice(
+                st.settings.templates_dir, name, notice_context(st.settings, name)
+            )
+        return self._notices[name]
+
+    def members(self, segment_name: str) -> set[int] | None:
+        """Recipient ids in a segment, None for everyone. Every defined segment is computed in
+        one pass over the list the first time any is asked for (then kept until a reload)."""
+        st = self.state()
+        if segment_name not in {**BUILTIN, **st.settings.segments}:
+            raise NotFound(
+                f"This campaign has no segment called {segment_name!r}. "
+                f"Its segments: {', '.join(sorted({**BUILTIN, **st.settings.segments}))}."
+            )
+        if segment_name == "all":
+            return None
+        if not st.members:
+            names = [n for n in {**BUILTIN, **st.settings.segments} if n != "all"]
+            segments = [resolve(name, st.settings.segments) for name in names]
+            found: dict[str, set[int]] = {s.name: set() for s in segments}
+            states, complained = _campaign_state(st.settings, st.settings.notice)
+            for rid, fields_json, email_addr, source, line, key in st.ledger.rows(
+                "SELECT id, fields, email, source, line, key FROM recipients"
+            ):
+                view = {**json.loads(fields_json), "email": email_addr}
+                view.setdefault("exposed", [])
+                view["first_notice"] = states.get(key, "")
+                view["complained"] = key in complained
+                view["unsubscribed"] = False
+                for segment in segments:
+                    if segment.matches(view, where=f"{source}:{line}"):
+                        found[segment.name].add(rid)
+            st.members.update(found)
+        if segment_name not in st.members:
+            resolve(segment_name, st.settings.segments)  # raises UnknownSegmentError
+        return st.members[segment_name]
+
+    def segment_count(self, segment_name: str) -> int:
+        members = self.members(segment_name)
+        if members is None:
+            return int(self.state().ledger.query("SELECT count(*) FROM recipients")[0][0])
+        return len(members)
+
+    def recipient(self, rid: int) -> Recipient | None:
+        rows = self.state().ledger.query(
+            "SELECT email, key, fields, source, line, smtputf8 FROM recipients WHERE id=?", (rid,)
+        )
+        if not rows:
+            return None
+        email_addr, key, fields, source, line, utf8 = rows[0]
+        return Recipient(email_addr, key, source, line, json.loads(fields), bool(utf8))
+
+    def build(self, rid: int, notice_name: str | None) -> tuple[Recipient, Notice, bytes]:
+        """Exactly what `send` would build for this recipient (unsigned)."""
+        with self.lock:
+            return self._build(rid, notice_name)
+
+    def _build(self, rid: int, notice_name: str | None) -> tuple[Recipient, Notice, bytes]:
+        recipient = self.recipient(rid)
+        if recipient is None:
+            raise NotFound(f"There is no recipient with id {rid} in this campaign's lists.")
+        notice = self.notice(notice_name)
+        st = self.state()
+        key = st.settings.secret or self._campaign_key(st.settings) or b"preview-only-key-000000"
+        factory = pipeline.MessageFactory(
+            notice, st.settings.sender, Tokens(key), unsubscribe_base=st.settings.public_url or _PREVIEW_BASE
+        )
+        data = factory.prepare(Claimed(rid, recipient, 0, None, False)).data
+        return recipient, notice, data
+
+    def _campaign_key(self, settings: Settings) -> bytes | None:
+        if not ledger_exists(settings):
+            return None
+        real = open_ledger(settings)
+        try:
+            return real.secret()
+        finally:
+            real.close()
+
+    def link(self, path: str, **params: object) -> str:
+        query = {k: v for k, v in params.items() if v not in (None, "")}
+        query["token"] = self.token
+        return f"{path}?{urlencode(query)}"
+
+    def page(self, title: str, body: str, nonce: str = "") -> str:
+        st = self.state()
+        return _page("layout.html").render(
+            title=title,
+            campaign=st.settings.campaign,
+            body=_markup(body),
+            link=self.link,
+            version=st.version,
+            nonce=nonce,
+        )
+
+    def close(self) -> None:
+        """Close the copy of the lists and remove it; requests still arriving get a 503."""
+        with self.lock:
+            self.closed = True
+            if self._loaded is not None:
+                self._loaded.ledger.close()
+                self._loaded = None
+            self._tmp.cleanup()
+
+    # ---- actions -------------------------------------------------------------------------
+
+    def send_test(self, rid: int, notice_name: str | None, seed: str) -> str:
+        """Send this recipient's notice to one seed address; the ledger records it as a test."""
+        st = self.state()
+        seeds = [s.lower() for s in st.settings.preview_seeds]
+        if seed.lower() not in seeds:
+            raise PermissionError(f"{seed} is not in [preview] seeds")
+        _, notice, data = self.build(rid, notice_name)
+        from notifier.checks.preflight import build_signer
+
+        signer: Signer | None = build_signer(st.settings)
+        if signer is not None:
+            data = signer.sign(data)
+        transport = from_url(
+            st.settings.transport_url, root=st.settings.root, connections=1, helo=st.settings.sender.helo
+        )
+        envelope = Envelope(f"bounces@{st.settings.sender.bounce_domain}", seed)
+
+        async def go() -> Any:
+            await transport.open()
+            try:
+                return await transport.send(envelope, data)
+            finally:
+                await transport.close()
+
+        outcome = asyncio.run(go())
+        real = open_ledger(st.settings)
+        try:
+            real.record_test(
+                notice=notice.name,
+                seed=seed,
+                accepted=outcome.accepted,
+                reply=f"{outcome.code} {outcome.text}",
+            )
+        finally:
+            real.close()
+        return f"{'sent' if outcome.accepted else 'NOT sent'} to {seed}: {outcome.code} {outcome.text}"
+
+
+def _markup(text: str) -> Any:
+    from markupsafe import Markup
+
+    return Markup(text)  # noqa: S704 - built from autoescaped templates below
+
+
+def _check(app: PreviewApp, query: dict[str, str]) -> str:
+    """The full `notify check` report (DNS, transport, messages, content, list), kept until a reload."""
+    st = app.state()
+    notice = app.notice(query.get("notice"))
+    transport = from_url(
+        st.settings.transport_url, root=st.settings.root, connections=1, helo=st.settings.sender.helo
+    )
+    from notifier.checks.preflight import campaign_report
+
+    report = campaign_report(st.settings, transport, notice, resolve("all", {}), st.settings.list_files)
+    app.check_summary = (st.version, report.as_dict()["summary"])
+    return _page("check.html").render(findings=report.findings, summary=report.as_dict()["summary"])
+
+
+def _overview(app: PreviewApp, query: dict[str, str]) -> str:
+    st = app.state()
+    notice = app.notice(query.get("notice"))
+    segments = sorted({**BUILTIN, **st.settings.segments})
+    counts = {name: app.segment_count(name) for name in segments}
+    key = (st.version, notice.name)
+    if key not in app.overview_cache:  # computed once per reload: a large list takes seconds
+        rules = load_content_rules(notice.kind)
+        categories = {**DEFAULT_CATEGORIES, **notice.context.get("categories", {})}
+        people = (
+            ({**json.loads(f), "email": e, "exposed": json.loads(f).get("exposed", [])}, f"{s}:{ln}")
+            for f, e, s, ln in st.ledger.rows("SELECT fields, email, source, line FROM recipients")
+        )
+        linted = lint_recipients(rules, notice.render, notice.context, people, categories=categories)
+        by_place = {
+            (c, r): n
+            for c, r, n in st.ledger.query(
+                "SELECT COALESCE(json_extract(fields, '$.country'), ''), "
+                "COALESCE(json_extract(fields, '$.region'), ''), count(*) FROM recipients GROUP BY 1, 2"
+            )
+        }
+        app.overview_cache[key] = (linted, by_place)
+    linted, by_place = app.overview_cache[key]
+    obligations, tz = deadline_report(st.settings, notice.name, resolve("all", {}), counts=by_place)
+    now = dt.datetime.now(dt.UTC)
+    notices = app.notice_names()
+    return _page("overview.html").render(
+        campaign=st.settings.campaign,
+        sender=st.settings.sender.from_header,
+        transport=st.settings.transport_url,
+        notices=notices,
+        notice=notice,
+        segments=segments,
+        counts=counts,
+        linted=linted,
+        link=app.link,
+        obligations=obligations,
+        now=now,
+        tz=tz,
+        check=app.check_summary[1] if app.check_summary and app.check_summary[0] == st.version else None,
+    )
+
+
+def _recipients(app: PreviewApp, query: dict[str, str]) -> str:
+    st = app.state()
+    where: list[str] = ["id > ?"]
+    after = _int(query, "after", default=0)
+    params: list[object] = [after]
+    if query.get("q"):
+        where.append("(email LIKE ? OR fields LIKE ?)")
+        like = f"%{query['q']}%"
+        params += [like, like]
+    for col in ("country", "region"):
+        if query.get(col):
+            where.append(f"json_extract(fields, '$.{col}') = ?")
+            params.append(query[col].upper())
+    if query.get("exposed"):
+        where.append("EXISTS (SELECT 1 FROM json_each(json_extract(fields, '$.exposed')) WHERE value = ?)")
+        params.append(query["exposed"].lower())
+    segment = query.get("segment") or "all"
+    members = app.members(segment)
+    rows: list[tuple[Any, ...]] = []
+    # Keyset pagination: fast on the millionth row as on the first.
+    while len(rows) < PAGE:
+        batch = st.ledger.query(
+            f"SELECT id, email, fields, source, line FROM recipients WHERE {' AND '.join(where)} "
+            "ORDER BY id LIMIT ?",
+            [after if i == 0 else p for i, p in enumerate(params)] + [PAGE * 4],
+        )
+        if not batch:
+            break
+        rows += [r for r in batch if members is None or r[0] in members]
+        after = batch[-1][0]
+    rows = rows[:PAGE]
+    people = [(r[0], r[1], json.loads(r[2])) for r in rows]
+    next_after = rows[-1][0] if len(rows) == PAGE else None
+    return _page("recipients.html").render(
+        token=app.token,
+        q={k: v for k, v in query.items() if k in ("q", "segment", "country", "region", "exposed")},
+        people=people,
+        segments=sorted({**BUILTIN, **st.settings.segments}),
+        segment=segment,
+        link=app.link,
+        next_after=next_after,
+    )
+
+
+def _int(query: dict[str, str], key: str, *, default: int | None = None) -> int:
+    value = query.get(key, "")
+    if value == "" and default is not None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise BadRequest(f"{key} must be a whole number, not {value!r}") from None
+
+
+def _recipient_id(query: dict[str, str]) -> int:
+    """The recipient a page is about: an id of the preview's own list, nothing else."""
+    value = query.get("id", "")
+    if not value.isascii() or not value.isdigit():
+        raise NotFound(f"There is no recipient with id {value!r} in this campaign's lists.")
+    return int(value)
+
+
+def _message(app: PreviewApp, query: dict[str, str]) -> str:
+    rid = _recipient_id(query)
+    recipient, notice, data = app.build(rid, query.get("notice"))
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    html_part, text_part = msg.get_body(("html",)), msg.get_body(("plain",))
+    html = html_part.get_content() if html_part is not None else ""
+    text = text_part.get_content() if text_part is not None else ""
+    view = recipient.template_view()
+    categories = {**DEFAULT_CATEGORIES, **notice.context.get("categories", {})}
+    findings = lint_message(
+        load_content_rules(notice.kind), notice.render(view), notice.context, view, categories=categories
+    )
+    mobile = query.get("width") == "mobile"
+    images = query.get("images") == "1"
+    st = app.state()
+    return _page("message.html").render(
+        subject=msg["Subject"],
+        to=msg["To"],
+        notice=notice.name,
+        variant=notice.variant_for(view),
+        size=len(data),
+        html_size=len(html.encode()),
+        clip=GMAIL_CLIP,
+        link=app.link,
+        rid=rid,
+        q=query,
+        images=images,
+        mobile=mobile,
+        findings=findings,
+        html=html,
+        text=text,
+        headers=list(msg.items()),
+        seeds=st.settings.preview_seeds,
+        raw=data.decode("utf-8", "replace"),
+    )
+
+
+def _csp(images: bool, nonce: str) -> str:
+    img = "img-src * data:" if images else "img-src 'self' data: cid:"
+    script = f"script-src 'nonce-{nonce}'" if nonce else "script-src 'none'"
+    # frame-ancestors: no other page may frame the preview (clickjacking "Send a test").
+    return (
+        f"default-src 'none'; style-src 'unsafe-inline'; {script}; connect-src 'self'; "
+        f"{img}; frame-src 'self' about:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+@dataclass
+class _Response:
+    status: int
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    extra: dict[str, str] = field(default_factory=dict)
+    images: bool = False
+    nonce: str = ""
+
+
+def _text(status: int, text: str) -> _Response:
+    return _Response(status, text.encode(), "text/plain; charset=utf-8")
+
+
+_PROBLEM = _ENV.from_string(
+    '<h1 id="problem">{{ title }}</h1><p id="detail">{{ detail }}</p>'
+    "{% if hint %}<p>{{ hint }}</p>{% endif %}"
+)
+
+
+def _problem(app: PreviewApp, status: int, title: str, detail: str, nonce: str, hint: str = "") -> _Response:
+    """An error page in the preview's layout (plain text if even the layout cannot be built)."""
+    body = _PROBLEM.render(title=title, detail=detail, hint=hint)
+    try:
+        return _Response(status, app.page(title.lower(), body, nonce).encode(), nonce=nonce)
+    except Exception:
+        return _text(status, f"{title}: {detail}\n{hint}\n")
+
+
+_ROUTES: dict[str, Callable[[PreviewApp, dict[str, str]], str]] = {
+    "/": _overview,
+    "/check": _check,
+    "/recipients": _recipients,
+    "/message": _message,
+}
+
+
+def _get(app: PreviewApp, path: str, query: dict[str, str], nonce: str) -> _Response:
+    """The reply to an authorised GET; called with the application lock held."""
+    try:
+        if path == "/changes":
+            return _text(200, app.version())
+        if path == "/message.eml":
+            rid = _recipient_id(query)
+            _, _, data = app.build(rid, query.get("notice"))
+            disposition = f'attachment; filename="notice-{rid}.eml"'
+            return _Response(200, data, "message/rfc822", {"Content-Disposition": disposition})
+        if path in _ROUTES:
+            body = app.page(path.strip("/") or "overview", _ROUTES[path](app, query), nonce)
+            return _Response(200, body.encode(), images=query.get("images") == "1", nonce=nonce)
+        return _problem(app, 404, "Not found", f"There is no page {path!r} in the preview.", nonce)
+    except NotFound as exc:
+        return _problem(app, 404, "Not found", exc.message, nonce)
+    except BadRequest as exc:
+        return _problem(app, 400, "Bad request", str(exc), nonce)
+    except RenderFailure as exc:
+        return _problem(
+            app,
+            500,
+            "This notice does not render",
+            f"{exc.where}: {exc.what}",
+            nonce,
+            "Fix the template; `notify send` will not send it either.",
+        )
+    except TemplateError as exc:
+        return _problem(app, 500, "This notice cannot be loaded", exc.message, nonce, exc.hint or "")
+    except Exception as exc:
+        return _problem(app, 500, "Problem", f"{type(exc).__name__}: {exc}", nonce)
+
+
+def _post(app: PreviewApp, path: str, form: dict[str, str], nonce: str) -> _Response:
+    """The reply to an authorised POST (its token was in the URL); the lock is held."""
+    if path != "/send-test":
+        return _text(404, "Not found\n")
+    try:
+        rid = _recipient_id(form)
+        result = app.send_test(rid, form.get("notice"), form.get("seed", ""))
+    except PermissionError as exc:
+        return _text(403, f"{exc}\n")
+    except NotFound as exc:
+        return _problem(app, 404, "Not found", exc.message, nonce)
+    except Exception as exc:
+        result = f"NOT sent: {type(exc).__name__}: {exc}"
+    body = _ENV.from_string(
+        '<h1>Test</h1><p id="result">{{ r }}</p><p><a href="{{ back }}">back</a></p>'
+    ).render(r=result, back=app.link("/message", id=form.get("id"), notice=form.get("notice")))
+    return _Response(200, app.page("test", body, nonce).encode(), nonce=nonce)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    # Seconds a connection may sit idle (or between two pieces of a slowly sent request)
+    # before its thread gives up. Reading requests happens outside the application lock, so
+    # this bounds only the thread, never other clients.
+    timeout = 10
+    server_version = "notify-preview"  # not the Python version
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None  # request lines would carry recipient ids and searches: no personal data in logs
+
+    def _query(self) -> tuple[str, dict[str, str]]:
+        parts = urlsplit(self.path)
+        return parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()}
+
+    def _refusal(self, query: dict[str, str], *, token_in_url_only: bool) -> _Response | None:
+        """Why this request gets nothing (wrong Host, no token), or None."""
+        if not self.server.host_allowed(self.headers.get("Host") or ""):
+            return _text(
+                421,
+                "Misdirected request: this preview answers only to the address it printed "
+                "(http://127.0.0.1:PORT or http://localhost:PORT).\n",
+            )
+        app = self.server.app
+        given = query.get("token", "")
+        if not token_in_url_only and not given:
+            cookie = http.cookies.SimpleCookie()
+            with contextlib.suppress(http.cookies.CookieError):
+                cookie.load(self.headers.get("Cookie") or "")
+            given = cookie["notify_preview"].value if "notify_preview" in cookie else ""
+        if not secrets.compare_digest(given.encode(), app.token.encode()):
+            return _text(403, "Forbidden: open the URL notify preview printed (it carries the token).\n")
+        return None
+
+    def _send(self, response: _Response, *, set_cookie: bool = False) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Content-Security-Policy", _csp(response.images, response.nonce))
+        self.send_header("X-Frame-Options", "DENY")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+        if set_cookie:
+            self.send_header(
+                "Set-Cookie", f"notify_preview={self.server.app.token}; HttpOnly; SameSite=Strict; Path=/"
+            )
+        for k, v in response.extra.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # Malformed requests, unknown methods: the same security headers as every page.
+        self.close_connection = True
+        self._send(_text(code, f"{code} {message or self.responses.get(code, ('Error',))[0]}\n"))
+
+    def _serve(self, path: str, query: dict[str, str], compute: Callable[[str], _Response]) -> None:
+        app = self.server.app
+        nonce = secrets.token_urlsafe(16)
+        with app.lock:  # held only while the page is computed, never while talking to the client
+            response = _text(503, "The preview is shutting down.\n") if app.closed else compute(nonce)
+        # The cookie only ever goes to a client that showed the token in the URL itself.
+        token_in_url = secrets.compare_digest(query.get("token", "").encode(), app.token.encode())
+        self._send(response, set_cookie=token_in_url and response.status < 400)
+
+    def do_GET(self) -> None:
+        path, query = self._query()
+        refused = self._refusal(query, token_in_url_only=False)
+        if refused is not None:
+            self._send(refused)
+            return
+        self._serve(path, query, lambda nonce: _get(self.server.app, path, query, nonce))
+
+    def do_POST(self) -> None:
+        path, query = self._query()
+        # The token must come with the request itself (not only the cookie): no cross-site posts.
+        refused = self._refusal(query, token_in_url_only=True)
+        if refused is None:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_FORM:
+                refused = _text(400, f"Bad request: a form of at most {MAX_FORM} bytes, with its length\n")
+        if refused is not None:
+            self.close_connection = True  # the body, if any, is not read
+            self._send(refused)
+            return
+        # Read before taking the lock: a client sending its body slowly holds only its own thread.
+        raw = self.rfile.read(length)
+        form = {k: v[-1] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
+        self._serve(path, query, lambda nonce: _post(self.server.app, path, form, nonce))
+
+
+def _host_names(host: str) -> tuple[frozenset[str], bool]:
+    """The names a browser may use for a server bound to ``host``; True for a wildcard bind."""
+    wildcard = host in ("", "0.0.0.0", "::")  # noqa: S104 - comparing, not binding
+    names = {host.lower().strip("[]"), "localhost"}
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = host.lower() == "localhost"
+    if loopback:
+        names |= {"127.0.0.1", "::1"}
+    if wildcard:
+        names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
+    return frozenset(names), wildcard
+
+
+class _Server(ThreadingHTTPServer):
+    # Threads, not one loop: browsers open idle speculative connections that would block it.
+    # Daemon threads, not joined on close: an idle connection must not delay a stop (SIGTERM)
+    # by its timeout; a request still computing holds the lock that close() waits for.
+    daemon_threads = True
+    block_on_close = False
+    app: PreviewApp
+    names: frozenset[str]
+    any_address: bool
+
+    def host_allowed(self, header: str) -> bool:
+        """DNS rebinding defence: a page of evil.example whose name now points to 127.0.0.1
+        still sends `Host: evil.example`. Only our own address (an IP literal, for a wildcard
+        bind) or localhost, with our port, is served."""
+        port = self.server_address[1]
+        name, sep, given_port = header.strip().rpartition(":")
+        if not sep or name.endswith(":"):  # no port, or a bare IPv6 literal
+            name, given_port = header.strip(), "80"
+        if given_port != str(port):
+            return False
+        name = name.lower().rstrip(".")
+        bare = name.strip("[]")
+        if bare in self.names:
+            return True
+        if self.any_address:
+            try:
+                ipaddress.ip_address(bare)
+            except ValueError:
+                return False
+            return True
+        return False
+
+
+def make_server(app: PreviewApp, host: str = "127.0.0.1", port: int = 8025) -> _Server:
+    server = _Server((host, port), _Handler)
+    server.app = app
+    server.names, server.any_address = _host_names(host)
+    return server
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within this block SIGTERM and SIGHUP stop the preview as Ctrl-C does (KeyboardInterrupt
+    in the main thread), so the `finally` that removes the copy of the lists runs. A second
+    signal during the clean-up is ignored rather than cutting it short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
