@@ -338,6 +338,25 @@ def test_a_bad_after_is_a_usage_error_naming_the_formats(campaign: Campaign, aft
 
 
 @pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("imaps://u@127.0.0.1:99999/INBOX", "port must be a number from 1 to 65535"),
+        ("imaps://u@127.0.0.1:0/INBOX", "port must be a number from 1 to 65535"),
+        ("imaps://u@127.0.0.1/INBOX%0d%0aA1%20LOGOUT", "must not contain line breaks"),
+        ("imaps://u@127.0.0.1/INBOX?move=a%0d%0ab", "must not contain line breaks"),
+    ],
+)
+def test_a_bad_imap_source_is_a_usage_error_before_any_connection(
+    campaign: Campaign, url: str, named: str
+) -> None:
+    """An IMAP URL with an impossible port or a line break in a folder name is refused up front."""
+    result = campaign.notify("bounces", "ingest", url)
+    assert result.code == 2
+    assert named in result.err
+    assert "Traceback" not in result.err and "internal error" not in result.err
+
+
+@pytest.mark.parametrize(
     "args",
     [
         ("worker", "--interval", "nan"),

@@ -71,9 +71,22 @@ def parse_imap_url(url: str) -> ImapSource:
         )
     if not parts.hostname or not parts.username:
         raise UsageError("the IMAP URL needs a user and a host: imaps://USER@HOST/INBOX")
+    try:
+        port = 993 if parts.port is None else parts.port  # ValueError past 65535
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise UsageError(
+            f"imaps://{parts.hostname}: the port must be a number from 1 to 65535",
+            hint="leave it out for IMAP over TLS's usual 993, e.g. imaps://USER@HOST/INBOX",
+        )
     folder = unquote(parts.path.lstrip("/")) or "INBOX"
+    if any(ch in folder for ch in "\r\n\x00"):
+        raise UsageError("the IMAP folder name must not contain line breaks or NUL")
     move = parse_qs(parts.query).get("move", [""])[0]
-    return ImapSource(parts.hostname, parts.port or 993, unquote(parts.username), folder, move)
+    if any(ch in move for ch in "\r\n\x00"):
+        raise UsageError("the ?move= folder name must not contain line breaks or NUL")
+    return ImapSource(parts.hostname, port, unquote(parts.username), folder, move)
 
 
 def _check(status: str, data: object, what: str) -> None:
