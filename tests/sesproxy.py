@@ -31,6 +31,7 @@ class Fault:
     code: str = ""
     message: str = ""
     drop: bool = False  # close the connection without answering
+    lose_reply: bool = False  # pass the request on to SES, then close without its answer
 
 
 @dataclass
@@ -63,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None:
                 state.faults.remove(fault)
             account = state.account
-        if fault is not None:
+        if fault is not None and not fault.lose_reply:
             if fault.drop:
                 self.close_connection = True
                 self.connection.close()
@@ -89,6 +90,11 @@ class _Handler(BaseHTTPRequestHandler):
         upstream.request(self.command, self.path, body=body, headers=headers)
         reply = upstream.getresponse()
         data = reply.read()
+        if fault is not None and fault.lose_reply:
+            upstream.close()
+            self.close_connection = True
+            self.connection.close()
+            return
         self.send_response(reply.status)
         for k, v in reply.getheaders():
             if k.lower() not in ("content-length", "connection", "transfer-encoding", "server", "date"):

@@ -128,6 +128,20 @@ def test_a_dropped_connection_is_retried(campaign: Campaign, ses: Ses) -> None:
     assert sum(1 for s, _ in states(campaign).values() if s == "sent") == 3
 
 
+def test_an_answer_lost_after_ses_took_the_message_flags_the_resend(campaign: Campaign, ses: Ses) -> None:
+    """When SES received the message but its answer never came back, the retry is sent and named
+    "possibly duplicated", so nobody is left out and the second copy is on record."""
+    ses.set_account(rate=100)
+    ses.fault(Fault(SEND_PATH, lose_reply=True))
+    result = campaign.notify("send", "--segment", "affected", "--transport", ses.url(), "--yes")
+    assert result.code == 0, result.err
+    assert sum(1 for s, _ in states(campaign).values() if s == "sent") == 3
+    assert len(ses.sent_messages()) == 4  # SES holds both copies of the one whose answer was lost
+    report = campaign.notify("report", "--possibly-duplicated", "--format", "json")
+    assert report.code == 0, report.err
+    assert len(json.loads(report.out)) == 1
+
+
 def test_check_reports_identity_dkim_sandbox_and_quota(campaign: Campaign, ses: Ses) -> None:
     ses.set_account(rate=14, max_24h=2, production=False)
     campaign.edit_config('url = "outbox:outbox"', f'url = "{ses.url()}"')

@@ -247,7 +247,7 @@ class SesTransport:
         return message_id
 
     async def send(self, envelope: Envelope, data: bytes) -> Outcome:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError, ReadTimeoutError
 
         try:
             message_id = await asyncio.get_running_loop().run_in_executor(
@@ -255,7 +255,17 @@ class SesTransport:
             )
         except ClientError as exc:
             return classify(exc)
-        except BotoCoreError as exc:  # connection refused, timeouts, DNS
+        except (ConnectionClosedError, ReadTimeoutError) as exc:
+            # The request went out and no answer came back: SES may have queued the message,
+            # so the retry is recorded as possibly duplicated (as a lost reply after SMTP DATA).
+            return Outcome(
+                Verdict.TEMPORARY,
+                None,
+                f"SES did not answer after the message was sent: {exc}",
+                at=time.time(),
+                possibly_delivered=True,
+            )
+        except BotoCoreError as exc:  # connection refused, DNS, connect timeouts: nothing was sent
             return Outcome(Verdict.TEMPORARY, None, f"cannot reach SES: {exc}", at=time.time())
         return Outcome(Verdict.ACCEPTED, 250, "accepted by SES", queue_id=message_id, at=time.time())
 
