@@ -104,7 +104,30 @@ path = "ledger.sqlite"             # created 0600: it holds personal data
 # soft_span = "24h"                # ...when spread over at least this long
 # shared_suppressions = "../suppressed.txt"   # one list for several campaigns
 
-# [serve]                          # `notify serve`: Amazon SES events via SNS
+# Follow-ups (`notify schedule`): each one tells people facts from one section below, and
+# `notify schedule`, `lint` and `check` refuse a follow-up whose section is still empty.
+# [changes]                        # for what-we-changed
+# credentials_reset = "We reset every password and access key to the email platform."
+# two_factor = "Two-step sign-in is now required for every staff account."
+# integrations_reviewed = "We removed four connected services we no longer needed."
+# audit = "An independent security firm reviewed our systems."
+# staff_training = "Every member of staff completed phishing training."
+# software_updates = "We updated the email platform to its latest version."
+# other = ["Anything else you changed, one sentence each."]
+
+# [investigation]                  # for investigation-complete
+# completed = 2026-12-15
+# by = "an independent security firm"
+# root_cause = "A staff password stolen in a phishing email."
+# findings = ["What the investigation found, one sentence each."]
+
+# [final_update]                   # for final-update
+# summary = ["What happened and what we did, one sentence each."]
+# support_until = 2027-06-30
+# closing = "Thank you for your patience."
+
+# [serve]                          # `notify serve`: unsubscribe links and Amazon SES events via SNS
+# public_url = "https://notify.example.com"   # REQUIRED for follow-ups: their one-click unsubscribe link
 # sns_topics = ["arn:aws:sns:eu-west-1:123456789012:ses-events"]
 '''
 

@@ -1,4 +1,5 @@
-"""Progress of a send: a tqdm bar on a terminal, periodic log lines elsewhere.
+"""What `notify send` shows at a terminal: prompts, and progress (a tqdm bar on a terminal,
+periodic log lines elsewhere).
 
 Neither ever shows an address: counts only (no personal data in logs).
 """
@@ -7,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from typing import TextIO
 
 from tqdm import tqdm
 
-__all__ = ["BarProgress", "LogProgress", "make_progress"]
+__all__ = ["BarProgress", "LogProgress", "TerminalUI", "make_progress"]
 
 log = logging.getLogger("notifier.send")
 
@@ -77,3 +79,34 @@ class LogProgress:
 def make_progress(total: int, *, stream: TextIO | None = None) -> BarProgress | LogProgress:
     out = stream or sys.stderr
     return BarProgress(total, out) if out.isatty() else LogProgress(total)
+
+
+class TerminalUI:
+    """`notify send` at a terminal (or piped): words to ``out``, questions on ``stdin``, a tqdm bar
+    when stderr is a terminal, log lines otherwise."""
+
+    def __init__(self, stdin: TextIO, out: TextIO, interrupted: threading.Event | None = None) -> None:
+        self.stdin = stdin
+        self.out = out
+        self.interrupted = interrupted or threading.Event()
+
+    def say(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def confirm(self, question: str) -> bool | None:
+        if not self.stdin.isatty():
+            return None
+        self.out.write(question + " [y/N] ")
+        self.out.flush()
+        return self.stdin.readline().strip().lower() in ("y", "yes")
+
+    def confirm_force(self, question: str) -> bool:
+        if not self.stdin.isatty():
+            return True  # --force off a terminal: the flag is the answer
+        self.out.write(question)
+        self.out.flush()
+        return self.stdin.readline().strip() == "FORCE"
+
+    def progress(self, total: int) -> BarProgress | LogProgress:
+        return make_progress(total)

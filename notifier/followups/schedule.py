@@ -17,7 +17,6 @@ Pure decisions (:func:`decide`) are apart from the ledger and the send.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import signal
 import threading
@@ -27,14 +26,14 @@ from pathlib import Path
 from typing import TextIO
 
 from notifier.errors import LedgerBusyError, NotifierError, UsageError
+from notifier.followups.readiness import refuse_unready
 from notifier.followups.windows import parse_window
-from notifier.ledger import SqliteLedger, open_ledger
+from notifier.ledger import Ledger, open_ledger
 from notifier.ledger.audit import operator
 from notifier.lists.segments import resolve
 from notifier.locks import hold_lock
-from notifier.models import State
-from notifier.pipeline import deliver as pipeline
-from notifier.pipeline.run import SendOptions, first_notice_at, run_send
+from notifier.pipeline.run import Campaign, SendOptions, first_notice_at, run
+from notifier.pipeline.ui import SilentUI
 from notifier.render.notice import notice_meta
 from notifier.settings import Settings
 
@@ -104,30 +103,25 @@ def _utc(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def schedules(ledger: SqliteLedger) -> list[Schedule]:
-    rows = ledger.query(
-        "SELECT id, notice, segment, after_s, at, window, state, created_at, created_by, confirmed_at, "
-        "last_run_at, note FROM schedules ORDER BY id"
-    )
-    return [Schedule(*r) for r in rows]
+def schedules(ledger: Ledger) -> list[Schedule]:
+    return [Schedule(*r) for r in ledger.schedules()]
 
 
 def set_state(
-    ledger: SqliteLedger, schedule_id: int, state: str, note: str = "", **extra: float | None
+    ledger: Ledger,
+    schedule_id: int,
+    state: str,
+    note: str = "",
+    *,
+    last_run_at: float | None = None,
+    confirmed_at: float | None = None,
 ) -> None:
-    unknown = set(extra) - {"last_run_at", "confirmed_at"}
-    if unknown:
-        raise ValueError(f"not a schedule column: {unknown}")
-    cols = "".join(f", {k}=?" for k in extra)  # names from the fixed set above, values bound
-    ledger.execute(
-        f"UPDATE schedules SET state=?, note=?{cols} WHERE id=?",  # noqa: S608
-        (state, note, *extra.values(), schedule_id),
-    )
+    ledger.set_schedule_state(schedule_id, state, note, last_run_at=last_run_at, confirmed_at=confirmed_at)
 
 
 def create(
     settings: Settings,
-    ledger: SqliteLedger,
+    ledger: Ledger,
     *,
     notice: str,
     segment: str,
@@ -146,18 +140,18 @@ def create(
             f'{notice!r} is not a follow-up notice (no kind = "follow-up" in its notice.toml)',
             hint="schedules are for follow-ups; send legally required notices with `notify send`",
         )
+    # A mistyped name first (the quickest fix), then readiness: refused now, not on the day it
+    # goes out, when its facts are empty or it has no unsubscribe address.
     resolve(segment, settings.segments, path=str(settings.path), lines=settings.segment_lines)
+    refuse_unready(settings, notice)
     if window:
         parse_window(window, settings.timezones, settings.timezone)
     if at is not None and at < now - settings.grace:
         raise UsageError(f"--at {_utc(at)} is in the past", hint="give a future time, or use --after")
     user, _host = operator()
-    ledger.execute(
-        "INSERT INTO schedules (notice, segment, after_s, at, window, state, created_at, created_by) "
-        "VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?)",
-        (notice, segment, after_s, at, window, now, user),
+    schedule_id = ledger.add_schedule(
+        notice=notice, segment=segment, after_s=after_s, at=at, window=window, created_at=now, created_by=user
     )
-    schedule_id = int(ledger.query("SELECT max(id) FROM schedules")[0][0])
     ledger.audit(
         "schedule.create",
         {
@@ -177,7 +171,6 @@ def run_due(
     out: TextIO,
     *,
     now: Callable[[], float],
-    stdin: TextIO | None = None,
     interrupted: threading.Event | None = None,
 ) -> int:
     """Send every due schedule once; returns 0, or 1 when one needs attention."""
@@ -211,31 +204,22 @@ def run_due(
             + "\n"
         )
         window = parse_window(s.window, settings.timezones, settings.timezone) if s.window else None
-        options = SendOptions(
-            segment=s.segment,
-            notice=s.notice,
-            yes=True,
-            target_filter=window.predicate(t) if window else None,
-            interrupted=interrupted,
-        )
-        buffer = io.StringIO()
+        options = SendOptions(yes=True, target_filter=window.predicate(t) if window else None)
+        ui = SilentUI(interrupted=interrupted or threading.Event(), out=out)
         try:
-            code = run_send(settings, options, stdin=stdin or io.StringIO(), out=buffer)
+            result = run(Campaign.open(settings, segment=s.segment, notice=s.notice), options, ui)
         except LedgerBusyError as exc:
             out.write(f"Schedule {s.id}: {exc.message}; will try again next time\n")
             attention += 1
             continue
         except NotifierError as exc:
-            out.write(buffer.getvalue())
             out.write(f"Schedule {s.id}: not sent: {exc.message}\n")
             if exc.hint:
                 out.write(f"  what to do: {exc.hint}\n")
             attention += 1
             _update(settings, s.id, "due", f"last attempt failed: {exc.message}", last_run_at=t)
             continue
-        out.write(buffer.getvalue())
-        remaining = _remaining(settings, s)
-        if remaining == 0 and code == 0:
+        if result.remaining == 0 and result.code == 0:
             _update(
                 settings,
                 s.id,
@@ -246,34 +230,25 @@ def run_due(
             )
             out.write(f"Schedule {s.id}: done\n")
         else:
-            why = f"{remaining} still to send" + (" (outside their send window)" if window else "")
+            why = f"{result.remaining} still to send" + (" (outside their send window)" if window else "")
             _update(settings, s.id, "sending", why, last_run_at=t)
             out.write(f"Schedule {s.id}: {why}\n")
-            attention += int(code != 0 and not window)
+            attention += int(result.code != 0 and not window)
     return 1 if attention else 0
 
 
-def _remaining(settings: Settings, s: Schedule) -> int:
-    """People of this schedule's segment still waiting for its notice (not of other schedules
-    of the same notice). Planning again changes nothing: the rows exist; it only counts."""
-    ledger = open_ledger(settings)
-    try:
-        imports = pipeline.import_lists(ledger, settings.list_files)
-        segment = resolve(s.segment, settings.segments, path=str(settings.path), lines=settings.segment_lines)
-        summary = pipeline.plan(
-            ledger, s.notice, imports, segment, resend=False, first_notice=settings.notice, follow_up=True
-        )
-        return summary.count(State.PENDING, State.DEFERRED, State.SENDING)
-    finally:
-        ledger.close()
-
-
 def _update(
-    settings: Settings, schedule_id: int, state: str, note: str, *, audit: str = "", **extra: float
+    settings: Settings,
+    schedule_id: int,
+    state: str,
+    note: str,
+    *,
+    audit: str = "",
+    last_run_at: float | None = None,
 ) -> None:
     ledger = open_ledger(settings)
     try:
-        set_state(ledger, schedule_id, state, note, **extra)
+        set_state(ledger, schedule_id, state, note, last_run_at=last_run_at)
         if audit:
             ledger.audit(audit, {"id": schedule_id, "note": note})
     finally:

@@ -1,46 +1,43 @@
-"""`notify send`: put the pipeline stages together for one run, with prompts and signals."""
+"""One send, written out in order: import -> recover -> plan -> window -> check renders -> gate
+-> confirm -> start -> deliver -> end. Everything said or asked goes through a RunUI (the
+terminal's in notifier.cli.progress; a silent one for run-due, worker and tests); the caller
+gets a RunResult back, never text to parse."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
-import os
-import signal
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from notifier.checks.dns.resolver import make_resolver
-from notifier.checks.preflight import build_signer, gate_report
+from notifier.checks.preflight import gate_report
 from notifier.checks.report import Report
 from notifier.errors import Aborted, ChecksFailed, RelayRefused, UsageError
-from notifier.ledger import SqliteLedger, ledger_exists, open_ledger
+from notifier.ledger import Ledger, SqliteLedger, open_ledger
 from notifier.ledger.audit import file_sha256, tree_hashes
-from notifier.lists.segments import resolve
 from notifier.lists.suppressions import SharedSuppressions
 from notifier.models import State
 from notifier.pipeline import deliver as pipeline
-from notifier.pipeline.progress import make_progress
+from notifier.pipeline.campaign import Campaign, first_notice_at, notice_context
 from notifier.pipeline.throttle import RateLimiter
-from notifier.render.notice import load_notice, notice_meta
-from notifier.settings import Settings, Throttle
-from notifier.tokens import Tokens
-from notifier.transports import OutboxTransport, SesTransport, Transport, from_url
+from notifier.pipeline.ui import RunUI, stop_on_signals
+from notifier.render.signing import Signer
+from notifier.settings import Throttle
+from notifier.transports import OutboxTransport, SesTransport, Transport
 
-__all__ = ["SendOptions", "first_notice_at", "notice_context", "run_send"]
+__all__ = ["Campaign", "RunResult", "SendOptions", "first_notice_at", "notice_context", "run"]
 
 log = logging.getLogger("notifier.send")
 
 
 @dataclass(frozen=True, slots=True)
 class SendOptions:
-    segment: str
-    notice: str | None = None
     list_files: tuple[Path, ...] = ()
     resend: bool = False
     limit: int | None = None
@@ -49,101 +46,43 @@ class SendOptions:
     check_deliverability: bool = False
     force: bool = False
     target_filter: Callable[[Mapping[str, Any]], bool] | None = None  # e.g. a send window
-    interrupted: threading.Event | None = None  # set when SIGINT/SIGTERM stopped the run
 
 
-def notice_context(settings: Settings, notice: str, *, today: dt.date | None = None) -> dict[str, Any]:
-    """Campaign facts as templates see them, plus ``notice`` (name, date, reference)."""
-    incident = settings.facts.get("incident", {})
-    date = today or dt.date.today()
-    kind, refers_to = notice_meta(settings.templates_dir / notice)
-    context = {
-        **settings.facts,
-        "notice": {"name": notice, "date": date, "reference": incident.get("reference", ""), "kind": kind},
-        "campaign": {"name": settings.campaign},
-    }
-    if kind == "legal":
-        context["notice"]["date"] = incident.get("notice_date") or date
-    else:
-        # GEN-10: a follow-up names the original notice, its date and reference.
-        first = first_notice_at(settings, refers_to)
-        original = incident.get("notice_date") or (
-            dt.datetime.fromtimestamp(first, dt.UTC).date() if first is not None else date
-        )
-        context["original"] = {
-            "name": refers_to,
-            "date": original,
-            "reference": incident.get("reference", ""),
-        }
-    return context
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What one run did. ``remaining``: people of the segment still waiting for this notice
+    (outside a send window, deferred, or past --limit) — 0 when the segment is done."""
+
+    code: int  # 0 all done, 1 something needs attention
+    run_id: int | None
+    due: int
+    sent: int = 0
+    failed: int = 0
+    waiting: int = 0
+    remaining: int = 0
+    stopped: bool = False
 
 
-def first_notice_at(settings: Settings, notice: str) -> float | None:
-    """When the first message of ``notice`` was accepted, read from the ledger if there is one."""
-    if not ledger_exists(settings):
-        return None
-    ledger = open_ledger(settings)
-    try:
-        row = ledger.query("SELECT min(sent_at) FROM messages WHERE notice=?", (notice,))
-    finally:
-        ledger.close()
-    return None if not row or row[0][0] is None else float(row[0][0])
-
-
-def _confirm(question: str, stdin: TextIO, out: TextIO) -> bool:
-    out.write(question + " [y/N] ")
-    out.flush()
-    answer = stdin.readline().strip().lower()
-    return answer in ("y", "yes")
-
-
-def _dry_run_copy(settings: Settings, ledger: SqliteLedger, out: TextIO) -> tuple[Settings, Path]:
-    """A private copy of the ledger and a fresh outbox in a 0700 temporary folder."""
-    tmp = Path(tempfile.mkdtemp(prefix="notify-dry-run-"))
-    copy_path = tmp / "ledger.sqlite"
-    ledger.copy_to(copy_path)
-    out.write(
-        f"Dry run: nothing is sent and the campaign ledger is not changed; messages go to {tmp / 'outbox'}\n"
-    )
-    return replace(settings, ledger_path=copy_path, transport_url=f"outbox:{tmp / 'outbox'}"), tmp
-
-
-def run_send(settings: Settings, options: SendOptions, *, stdin: TextIO, out: TextIO) -> int:
-    """Run one send. Returns the exit code: 0 all done, 1 something needs attention."""
-    notice_name = options.notice or settings.notice
-    segment = resolve(
-        options.segment, settings.segments, path=str(settings.path), lines=settings.segment_lines
-    )
-    notice = load_notice(settings.templates_dir, notice_name, notice_context(settings, notice_name))
+def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
+    """Run one send of ``campaign`` in order. Raises NotifierError for what stops it before
+    anything is sent (Aborted when the answer was no)."""
+    settings, notice, segment = campaign.settings, campaign.notice, campaign.segment
     files = options.list_files or settings.list_files
     if not files:
         raise UsageError("no list to send to", hint="set [lists] files in notify.toml or pass --list PATH")
-    # Checked before the ledger is touched, so a bad URL changes nothing.
-    transport_probe = from_url(
-        settings.transport_url,
-        root=settings.root,
-        connections=settings.throttle.connections,
-        helo=settings.sender.helo,
-        tags={"campaign": settings.campaign, "notice": notice_name},
-    )
-
-    ledger = open_ledger(settings)
+    ledger: Ledger = open_ledger(settings)
     tmp: Path | None = None
     try:
+        # 1. lock, shared suppressions, recover what a killed run left in flight
         ledger.lock()
-        if settings.shared_suppressions is not None:
-            # Addresses another campaign found dead or that complained: skip them here too.
-            by_reason: dict[str, list[str]] = {}
-            for address, why in SharedSuppressions(settings.shared_suppressions).entries().items():
-                by_reason.setdefault(why, []).append(address)
-            for why, keys in by_reason.items():
-                ledger.suppress(keys, reason=why, source="shared")
+        _shared_suppressions(campaign, ledger)
         recovered = ledger.recover_in_flight()
         if recovered:
-            out.write(
+            ui.say(
                 f"A previous run stopped without recording {recovered} message(s) it had handed over; "
                 "they will be sent again and are marked 'possibly duplicated' (see `notify status`).\n"
             )
+        # 2. import the lists (a dry run then continues on a private copy)
         resolver = (
             make_resolver(settings.nameservers, timeout=settings.dns_timeout)
             if options.check_deliverability
@@ -153,77 +92,98 @@ def run_send(settings: Settings, options: SendOptions, *, stdin: TextIO, out: Te
             ledger, files, check_deliverability=options.check_deliverability, dns_resolver=resolver
         )
         if options.dry_run:
-            dry_settings, tmp = _dry_run_copy(settings, ledger, out)
+            tmp = Path(tempfile.mkdtemp(prefix="notify-dry-run-"))
+            ledger.copy_to(tmp / "ledger.sqlite")
+            ui.say(
+                "Dry run: nothing is sent and the campaign ledger is not changed; "
+                f"messages go to {tmp / 'outbox'}\n"
+            )
             ledger.close()
-            ledger = SqliteLedger(dry_settings.ledger_path)
-            settings = dry_settings
-            transport_probe = OutboxTransport(Path(settings.transport_url.partition(":")[2]))
+            campaign = campaign.dry_run(tmp / "ledger.sqlite", tmp / "outbox")
+            settings = campaign.settings
+            ledger = SqliteLedger(tmp / "ledger.sqlite")
         for imp in imports:
             if imp.invalid or imp.duplicates:
-                out.write(
+                ui.say(
                     f"{imp.path}: {imp.valid} usable, {imp.invalid} rejected, {imp.duplicates} duplicate(s) "
                     "merged — see `notify lists check`\n"
                 )
+        # 3. plan who gets this notice; 4. narrow to a send window and --limit
         summary = pipeline.plan(
             ledger,
-            notice_name,
+            notice.name,
             imports,
             segment,
             resend=options.resend,
             first_notice=notice.refers_to or settings.notice,
             follow_up=notice.kind == "follow-up",
         )
-        due = summary.count(State.PENDING, State.DEFERRED)
+        planned = summary.count(State.PENDING, State.DEFERRED)
+        due = planned
         if options.target_filter is not None:
-            # A send window: only the people whose local time is inside it, this time.
             due = ledger.keep_targets(options.target_filter)
-            out.write(f"Send window: {due} of them are inside it now; the others wait for a later run.\n")
+            ui.say(f"Send window: {due} of them are inside it now; the others wait for a later run.\n")
         if options.limit is not None:
             due = min(due, options.limit)
+        # 5. every notice renders before anything goes out
         pipeline.check_renders(notice, ledger.targets_to_send(0.0))
-        out.write(
-            f"Notice:     {notice_name}\n"
+        ui.say(
+            f"Notice:     {notice.name}\n"
             f"Segment:    {segment.name} ({summary.targets} recipients: "
             f"{summary.count(State.SENT)} already sent, {summary.count(State.INVALID)} invalid, "
             f"{summary.count(State.SUPPRESSED)} suppressed, {summary.count(State.FAILED)} failed before)\n"
             f"To send:    {due}{' (--limit)' if options.limit is not None else ''}\n"
             f"From:       {settings.sender.from_header}\n"
-            f"Transport:  {transport_probe.description}\n"
+            f"Transport:  {campaign.transport.description}\n"
         )
         if options.resend:
-            out.write("--resend: people who were already sent this notice get it AGAIN.\n")
+            ui.say("--resend: people who were already sent this notice get it AGAIN.\n")
         if due == 0:
-            out.write("Nothing to send: everyone in this segment has been handled.\n")
-            return 0 if not summary.count(State.FAILED, State.INVALID) else 1
-        signer = build_signer(settings)
+            ui.say("Nothing to send: everyone in this segment has been handled.\n")
+            code = 0 if not summary.count(State.FAILED, State.INVALID) else 1
+            return RunResult(code, None, 0, remaining=planned)
+        # 6. gate: sender authentication and message checks
         key = settings.secret or ledger.secret()
-        factory = pipeline.MessageFactory(
-            notice, settings.sender, Tokens(key), signer=signer, unsubscribe_base=settings.public_url
-        )
-        gate = _gate(settings, options, ledger, factory, transport_probe, stdin, out)
+        factory = campaign.factory(key, signer=campaign.signer())
+        gate = _gate(campaign, options, ledger, key, factory.signer, ui)
+        # 7. confirm
         if not options.yes and not options.dry_run:
-            if not stdin.isatty():
+            answer = ui.confirm(f"Send {due} message(s) now?")
+            if answer is None:
                 raise UsageError(
                     "refusing to send without confirmation",
                     hint="run it in a terminal to answer the prompt, or pass --yes",
                 )
-            if not _confirm(f"Send {due} message(s) now?", stdin, out):
+            if not answer:
                 raise Aborted("nothing was sent", hint="run the same command again when ready")
-        return _run(settings, options, ledger, factory, transport_probe, segment.name, due, out, gate)
+        # 8. start, deliver, end
+        result = _deliver(campaign, options, ledger, factory, due, ui, gate)
+        return replace(result, remaining=max(0, planned - result.sent - result.failed))
     finally:
         ledger.close()
         if tmp is not None:
-            out.write(f"Dry-run files: {tmp}\n")
+            ui.say(f"Dry-run files: {tmp}\n")
+
+
+def _shared_suppressions(campaign: Campaign, ledger: Ledger) -> None:
+    """Addresses another campaign found dead or that complained: skip them here too."""
+    path = campaign.settings.shared_suppressions
+    if path is None:
+        return
+    by_reason: dict[str, list[str]] = {}
+    for address, why in SharedSuppressions(path).entries().items():
+        by_reason.setdefault(why, []).append(address)
+    for why, keys in by_reason.items():
+        ledger.suppress(keys, reason=why, source="shared")
 
 
 def _gate(
-    settings: Settings,
+    campaign: Campaign,
     options: SendOptions,
-    ledger: SqliteLedger,
-    factory: pipeline.MessageFactory,
-    transport: Transport,
-    stdin: TextIO,
-    out: TextIO,
+    ledger: Ledger,
+    key: bytes,
+    signer: Signer | None,
+    ui: RunUI,
 ) -> tuple[str, Report] | None:
     """Sender authentication and message checks before anything is sent.
 
@@ -231,23 +191,16 @@ def _gate(
     Raises ChecksFailed on a FAIL unless --force; with --force on a terminal, asks again.
     Returns (kind, report) for the ledger's record, or None when skipped.
     """
+    transport = campaign.transport
     if options.dry_run or isinstance(transport, OutboxTransport):
         return None
     first = next(ledger.targets_to_send(0.0), None)
-    sample = (
-        pipeline.MessageFactory(
-            factory.notice, factory.sender, factory.tokens, unsubscribe_base=factory.unsubscribe_base
-        )
-        .prepare(first)
-        .data
-        if first
-        else None
-    )
-    report = gate_report(settings, transport, factory.signer, sample)
+    sample = campaign.factory(key).prepare(first).data if first else None
+    report = gate_report(campaign.settings, transport, signer, sample)
     failed = report.failed
     if not failed:
         warns = len(report.warnings)
-        out.write(
+        ui.say(
             f"Checks:     sender authentication and messages pass "
             f"({warns} warning(s); `notify check` shows all)\n"
         )
@@ -262,17 +215,14 @@ def _gate(
             hint="fix them and run the same command again (`notify check` shows everything); "
             "--force sends anyway and records the override in the ledger",
         )
-    out.write(f"WARNING: sending despite {len(failed)} failed check(s) (--force):\n{lines}")
-    if stdin.isatty():
-        out.write("Receivers may reject or junk these notices. Type FORCE to send anyway: ")
-        out.flush()
-        if stdin.readline().strip() != "FORCE":
-            raise Aborted("nothing was sent", hint="fix the failed checks, or answer FORCE")
+    ui.say(f"WARNING: sending despite {len(failed)} failed check(s) (--force):\n{lines}")
+    if not ui.confirm_force("Receivers may reject or junk these notices. Type FORCE to send anyway: "):
+        raise Aborted("nothing was sent", hint="fix the failed checks, or answer FORCE")
     return "override", report
 
 
 def _account_limits(
-    transport: Transport, throttle: Throttle, limit: int | None, out: TextIO
+    transport: Transport, throttle: Throttle, limit: int | None, ui: RunUI
 ) -> tuple[Throttle, int | None]:
     """For SES: never faster than the account's maximum send rate, and never past its 24-hour
     quota (stopping cleanly instead). Other transports: unchanged."""
@@ -282,36 +232,39 @@ def _account_limits(
     rate = min(throttle.rate, account.max_send_rate)
     left = account.remaining_24h
     sandbox = " — SANDBOX: only verified addresses receive" if account.production is False else ""
-    out.write(
+    ui.say(
         f"SES account: {account.max_send_rate:g} msg/s maximum, {left} of {account.max_24h:g} left in the "
         f"last 24 h{sandbox}; sending at {rate:g} msg/s\n"
     )
     if rate < throttle.rate:
-        out.write(f"(the configured rate {throttle.rate:g}/s is above the account's maximum)\n")
+        ui.say(f"(the configured rate {throttle.rate:g}/s is above the account's maximum)\n")
     return replace(throttle, rate=rate), left if limit is None else min(limit, left)
 
 
-def _quota_resume_time(ledger: SqliteLedger) -> str:
+def _quota_resume_time(ledger: Ledger) -> str:
     """When the oldest send of the last 24 hours leaves the window (an estimate: SES counts
     sends from other campaigns of the account too)."""
     now = time.time()
-    oldest = ledger.query("SELECT min(sent_at) FROM messages WHERE sent_at > ?", (now - 86400,))[0][0]
+    oldest = ledger.oldest_sent_since(now - 86400)
     at = (oldest or now) + 86400
     return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _run(
-    settings: Settings,
+def _deliver(
+    campaign: Campaign,
     options: SendOptions,
-    ledger: SqliteLedger,
+    ledger: Ledger,
     factory: pipeline.MessageFactory,
-    transport: Transport,
-    segment: str,
     due: int,
-    out: TextIO,
+    ui: RunUI,
     gate: tuple[str, Report] | None,
-) -> int:
-    notice = factory.notice
+) -> RunResult:
+    settings, notice, transport, segment = (
+        campaign.settings,
+        campaign.notice,
+        campaign.transport,
+        campaign.segment.name,
+    )
     throttle = settings.throttle
     if options.dry_run:
         throttle = replace(throttle, linger=0.0)
@@ -328,9 +281,6 @@ def _run(
             "force": options.force,
         },
     )
-    lists = ledger.query(
-        "SELECT path, sha256 FROM lists WHERE complete=1 AND id IN (SELECT max(id) FROM lists GROUP BY path)"
-    )
     ledger.audit(
         "send.start",
         {
@@ -340,7 +290,7 @@ def _run(
             "targets": due,
             "transport": transport.description.split("://")[0].split(":")[0],
             "templates": tree_hashes(settings.templates_dir / notice.name),
-            "lists": {path: digest for path, digest in lists},
+            "lists": ledger.complete_lists(),
             "config_sha256": file_sha256(settings.path),
             "dry_run": options.dry_run,
             "resend": options.resend,
@@ -360,24 +310,9 @@ def _run(
 
     async def main() -> pipeline.RunReport:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        presses = 0
-
-        def on_signal() -> None:
-            nonlocal presses
-            presses += 1
-            if presses > 1:
-                out.write("\nStopping now; messages in flight will be marked 'possibly duplicated'.\n")
-                os._exit(130)
-            out.write("\nStopping after the messages in flight (Ctrl-C again to stop at once)...\n")
-            stop.set()
-            if options.interrupted is not None:
-                options.interrupted.set()
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal)
+        remove_handlers = stop_on_signals(asyncio.get_running_loop(), stop, ui)
         await transport.open()
-        run_throttle, limit = _account_limits(transport, throttle, options.limit, out)
+        run_throttle, limit = _account_limits(transport, throttle, options.limit, ui)
         quota_limit[0] = limit if limit != options.limit else None
         try:
             return await pipeline.deliver(
@@ -387,14 +322,13 @@ def _run(
                 throttle=run_throttle,
                 run_id=run_id,
                 stop=stop,
-                progress=make_progress(due if limit is None else min(due, limit)),
+                progress=ui.progress(due if limit is None else min(due, limit)),
                 limit=limit,
                 limiter=RateLimiter(run_throttle),
             )
         finally:
             await transport.close()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+            remove_handlers()
 
     try:
         report = asyncio.run(main())
@@ -408,29 +342,34 @@ def _run(
     status = "stopped" if report.stopped else "finished"
     ledger.end_run(run_id, status, report.as_dict())
     rate = report.attempts / report.elapsed if report.elapsed else 0.0
-    waiting = ledger.query(
-        "SELECT count(*) FROM messages WHERE state='deferred' AND id IN (SELECT id FROM run_targets)"
-    )[0][0]
-    out.write(
+    waiting = ledger.waiting_in_run()
+    ui.say(
         f"Run {run_id} {status}: {report.sent} sent, {report.failed} failed, {waiting} waiting for a retry "
         f"in {report.elapsed:.1f} s ({rate:.0f} attempts/s).\n"
     )
     if report.deferred:
-        out.write(f"{report.deferred} temporary failure(s) along the way were retried.\n")
+        ui.say(f"{report.deferred} temporary failure(s) along the way were retried.\n")
     if report.reply_codes:
         codes = ", ".join(f"{c}: {n}" for c, n in sorted(report.reply_codes.items()))
-        out.write(f"Replies other than success: {codes} — `notify status` shows the texts.\n")
+        ui.say(f"Replies other than success: {codes} — `notify status` shows the texts.\n")
     quota = quota_limit[0]
     if quota is not None and report.attempts >= quota:
         resume = _quota_resume_time(ledger)
-        out.write(
+        ui.say(
             f"Stopped before the SES 24-hour quota runs out ({quota} sends were left). Sending can resume "
             f"from about {resume}; run the same command again then — nobody is sent twice.\n"
         )
-        return 1
+        return _result(1, run_id, due, report, waiting)
     if report.stopped:
-        out.write("Stopped cleanly. Run the same command again to resume; nobody is sent twice.\n")
+        ui.say("Stopped cleanly. Run the same command again to resume; nobody is sent twice.\n")
     elif waiting and report.next_retry_at is not None:
         when = dt.datetime.fromtimestamp(report.next_retry_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        out.write(f"Some messages wait for a retry (next at {when}); run the same command again then.\n")
-    return 0 if report.failed == 0 and waiting == 0 and not report.stopped else 1
+        ui.say(f"Some messages wait for a retry (next at {when}); run the same command again then.\n")
+    code = 0 if report.failed == 0 and waiting == 0 and not report.stopped else 1
+    return _result(code, run_id, due, report, waiting)
+
+
+def _result(code: int, run_id: int, due: int, report: pipeline.RunReport, waiting: int) -> RunResult:
+    return RunResult(
+        code, run_id, due, sent=report.sent, failed=report.failed, waiting=waiting, stopped=report.stopped
+    )
