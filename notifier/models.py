@@ -6,7 +6,18 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Envelope", "ListRow", "Outcome", "Recipient", "Reject", "Rendered", "State", "Verdict"]
+__all__ = [
+    "Envelope",
+    "LedgerState",
+    "ListRow",
+    "Outcome",
+    "Recipient",
+    "Reject",
+    "Rendered",
+    "State",
+    "Verdict",
+    "segment_view",
+]
 
 
 class State(enum.StrEnum):
@@ -50,11 +61,8 @@ class Recipient:
         return self.email.rpartition("@")[2].lower()
 
     def template_view(self) -> dict[str, Any]:
-        """The mapping a template or segment sees as ``recipient``."""
-        view = dict(self.fields)
-        view["email"] = self.email
-        view.setdefault("exposed", [])
-        return view
+        """The mapping a template sees as ``recipient`` (and a segment, before any ledger state)."""
+        return segment_view(self.fields, self.email)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +122,31 @@ class ListRow:
     recipient: Recipient | None
     reject: Reject | None
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerState:
+    """What the ledger knows about one person, as segments see it. Empty before any send."""
+
+    first_notice: str = ""  # their state for the campaign's first notice ("" when never planned)
+    state: str = ""  # their state for the notice being asked about ("" when never planned)
+    complained: bool = False  # a complaint tied to a message we sent them
+    unsubscribed: bool = False  # opted out of follow-ups
+    suppressed: str = ""  # the suppression-list reason, "" when not suppressed
+
+
+def segment_view(fields: dict[str, Any], email: str, state: LedgerState | None = None) -> dict[str, Any]:
+    """The ONE mapping a segment expression sees as ``recipient``: the list row's fields plus the
+    ledger state. Here (not in lists/ or ledger/) because the ledger's plan and the audience both
+    build it and the ledger must not import lists: a second copy is how `unsubscribed` came to be
+    always false in the preview."""
+    st = state or LedgerState()
+    view = dict(fields)
+    view["email"] = email
+    view.setdefault("exposed", [])
+    view["first_notice"] = st.first_notice
+    view["complained"] = st.complained
+    view["unsubscribed"] = st.unsubscribed
+    view["suppressed"] = bool(st.suppressed)
+    view["bounced"] = st.first_notice == State.BOUNCED.value
+    return view

@@ -274,8 +274,9 @@ def test_every_command_names_a_bad_setting_with_its_line(campaign: Campaign, com
     assert f"notify.toml:{line}: {key} " in result.err
 
 
-# Commands that never open the campaign ledger (they read the lists into a scratch one).
-NO_LEDGER = {"lint", "lists check"}
+# Commands that never open the campaign ledger (`lists check` reads only the lists; lint reads
+# the real ledger's state through the audience, so a damaged one is named like everywhere else).
+NO_LEDGER = {"lists check"}
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))

@@ -191,18 +191,18 @@ def test_a_slow_client_stalls_nobody_else(preview: tuple[int, PreviewApp]) -> No
         slow.close()
 
 
-def test_the_copy_of_the_lists_is_private_kept_once_and_removed_on_close(campaign: Campaign) -> None:
-    """The preview's folder is 0700 with one 0600 copy of the list, after a reload too; close() removes it."""
+def test_the_lists_never_reach_the_disk_and_the_work_folder_is_removed_on_close(campaign: Campaign) -> None:
+    """The preview reads the lists into memory (the audience): its 0700 work folder stays empty,
+    after a reload too, and close() removes it."""
     app = PreviewApp(campaign.config)
     try:
         app.state()
-        campaign.edit_config('name = "test"', 'name = "test2"')  # a reload: a fresh copy of the list
+        campaign.edit_config('name = "test"', 'name = "test2"')  # a reload: the lists read again
         app.state()
         folder = app.workdir
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-        copies = [f for f in folder.iterdir() if f.suffix == ".sqlite"]
-        assert len(copies) == 1
-        assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in folder.iterdir())
+        assert list(folder.iterdir()) == []
+        assert not (campaign.root / "ledger.sqlite").exists()  # a preview creates no ledger either
     finally:
         app.close()
     assert not folder.exists()

@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from notifier.checks.dns.lookup import Lookup
@@ -26,16 +25,21 @@ from notifier.checks.suite import (
     ses_easy_dkim,
 )
 from notifier.compliance.lint import LintReport, lint_recipients, load_content_rules
-from notifier.ledger import Claimed, SqliteLedger, ledger_exists, open_ledger
-from notifier.lists.segments import Segment
-from notifier.pipeline import deliver as pipeline
+from notifier.followups.readiness import refuse_unready
+from notifier.lists.audience import ListSummary, Member
 from notifier.render.notice import DEFAULT_CATEGORIES, Notice
 from notifier.render.signing import DkimKey, Signer, load_key
 from notifier.settings import Settings
-from notifier.tokens import Tokens
 from notifier.transports import SesTransport, Transport
 
-__all__ = ["GATE_AREAS", "build_signer", "campaign_report", "content_findings", "gate_report"]
+__all__ = [
+    "AudienceFacts",
+    "GATE_AREAS",
+    "build_signer",
+    "campaign_report",
+    "content_findings",
+    "gate_report",
+]
 
 GATE_AREAS = ("Sender authentication", "Messages")
 
@@ -96,67 +100,66 @@ def gate_report(
     return report
 
 
-def campaign_report(
-    settings: Settings,
-    transport: Transport,
-    notice: Notice,
-    segment: Segment,
-    list_files: Sequence[Path],
-) -> Report:
-    """Every area, for `notify check`. Reads the lists into a throw-away ledger, so the
-    campaign ledger is not touched."""
+@dataclass(frozen=True, slots=True)
+class AudienceFacts:
+    """What the caller found for the segment (notifier.lists.audience): checks report on it and
+    never open the ledger themselves (checks report; the pipeline records)."""
+
+    segment: str
+    members: Iterable[Member]  # streamed once: the lint, role addresses and the sample read it
+    lists: Sequence[ListSummary]
+    sample: Callable[[Member], bytes]  # the message `send` would build for one member (unsigned)
+
+
+def campaign_report(settings: Settings, transport: Transport, notice: Notice, facts: AudienceFacts) -> Report:
+    """Every area, for `notify check`, over the segment the audience found."""
+    refuse_unready(settings, notice.name)  # an empty or unreachable follow-up: ERROR with its fix
     signer = build_signer(settings)
-    with tempfile.TemporaryDirectory(prefix="notify-check-") as tmp:
-        ledger = SqliteLedger(Path(tmp) / "check.sqlite")
-        try:
-            imports = pipeline.import_lists(ledger, list_files)
-            pipeline.plan(ledger, notice.name, imports, segment, resend=False)
-            # One pass over the segment: the sample message, role addresses and the lint.
-            seen: list[Claimed] = []
-            role = 0
+    first: list[Member] = []
+    role = suppressed = members = 0
+    by_state: dict[str, int] = {}
 
-            def people() -> Iterator[tuple[dict[str, Any], str]]:
-                nonlocal role
-                for c in ledger.targets_to_send(0.0):
-                    if not seen:
-                        seen.append(c)
-                    role += is_role(c.recipient.email)
-                    yield c.recipient.template_view(), f"{c.recipient.source}:{c.recipient.line}"
+    def people() -> Iterator[tuple[dict[str, Any], str]]:
+        nonlocal role, suppressed, members
+        for m in facts.members:
+            members += 1
+            if not first:
+                first.append(m)
+            role += is_role(m.recipient.email)
+            suppressed += bool(m.state.suppressed)
+            by_state[m.state.state or "new"] = by_state.get(m.state.state or "new", 0) + 1
+            yield m.view, m.where
 
-            categories = {**DEFAULT_CATEGORIES, **notice.context.get("categories", {})}
-            linted = lint_recipients(
-                load_content_rules(notice.kind),
-                notice.render,
-                notice.context,
-                people(),
-                categories=categories,
-            )
-            factory = pipeline.MessageFactory(
-                notice,
-                settings.sender,
-                Tokens(ledger.secret()),
-                signer=None,
-                unsubscribe_base=settings.public_url,
-            )
-            sample = factory.prepare(seen[0]).data if seen else None
-        finally:
-            ledger.close()
-    suppressed = 0
-    if ledger_exists(settings):
-        real = open_ledger(settings)
-        try:
-            suppressed = real.query("SELECT count(*) FROM suppressions")[0][0]
-        finally:
-            real.close()
+    categories = {**DEFAULT_CATEGORIES, **notice.context.get("categories", {})}
+    linted = lint_recipients(
+        load_content_rules(notice.kind),
+        notice.render,
+        notice.context,
+        people(),
+        categories=categories,
+        check=notice.check,
+    )
+    sample = facts.sample(first[0]) if first else None
     lookup = _lookup(settings)
     ips, source = sending_ips(settings, transport)
     report = Report()
+    states = ", ".join(f"{n} {s}" for s, n in sorted(by_state.items()))
+    report.add(
+        Finding(
+            "SEGMENT",
+            "List",
+            Status.PASS if members else Status.WARN,
+            f"segment {facts.segment!r} for notice {notice.name}: {members} recipient(s)"
+            + (f" ({states})" if states else ""),
+            "" if members else "check the segment's expression and the lists; `notify preview` shows who",
+        )
+    )
     easy = ses_easy_dkim(transport, settings.sender.address) if signer is None else None
     report.extend(check_auth(settings, lookup, signer, sample, ips, source, provider_dkim=easy))
     report.extend(check_infra(lookup, ips, settings.sender.domain))
     report.extend(asyncio.run(check_transport(transport)))
     if isinstance(transport, SesTransport) and transport.account is not None:
-        recipients = sum(i.valid for i in imports)
+        recipients = sum(i.valid for i in facts.lists)
         report.extend(check_ses(transport, settings.sender.address, recipients, own_dkim=signer is not None))
     if isinstance(transport, SesTransport):
         asyncio.run(transport.close())
@@ -164,9 +167,9 @@ def campaign_report(
     report.extend(
         check_list(
             ListStats(
-                rows=sum(i.rows for i in imports),
-                invalid=sum(i.invalid for i in imports),
-                duplicates=sum(i.duplicates for i in imports),
+                rows=sum(i.rows for i in facts.lists),
+                invalid=sum(i.invalid for i in facts.lists),
+                duplicates=sum(i.duplicates for i in facts.lists),
                 suppressed=suppressed,
                 role=role,
             )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-__all__ = ["Obligation", "Rule", "load_rules", "plan", "rules_version"]
+__all__ = ["Filing", "Obligation", "Rule", "load_rules", "plan", "rules_version"]
 
 CLOCKS = ("aware", "discovered", "determined", "first_send")
 
@@ -43,6 +43,15 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Filing:
+    """A regulator filing the operator marked done (`notify deadlines done RULE --at --ref`)."""
+
+    at: dt.datetime
+    ref: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class Obligation:
     rule: Rule
     people: int
@@ -50,6 +59,7 @@ class Obligation:
     due: dt.datetime | None  # None: "as soon as possible" or waiting for the clock to start
     notified: int  # individuals of this jurisdiction accepted by a server (individual notices)
     on_time: int  # of those, accepted before the due time
+    filed: Filing | None = None  # regulator, credit-bureau filings: marked done by the operator
 
     def status(self, now: dt.datetime) -> str:
         if self.rule.kind == "individuals":
@@ -58,8 +68,10 @@ class Obligation:
             if self.due is not None and now > self.due:
                 return "OVERDUE" if self.notified < self.people else "late"
             return "open"
+        if self.filed is not None:
+            return "filed late" if self.due is not None and self.filed.at > self.due else "filed"
         if self.due is not None and now > self.due:
-            return "OVERDUE?"  # we cannot see regulator filings: loud until someone checks
+            return "OVERDUE?"  # not marked filed: loud until someone files it or marks it done
         return "to do"
 
     def as_dict(self, now: dt.datetime) -> dict[str, Any]:
@@ -76,6 +88,11 @@ class Obligation:
             "status": self.status(now),
             "notified": self.notified,
             "notified_on_time": self.on_time,
+            "filed": (
+                {"at": self.filed.at.isoformat(), "ref": self.filed.ref, "by": self.filed.by}
+                if self.filed
+                else None
+            ),
             "source": self.rule.source,
         }
 
@@ -111,13 +128,17 @@ def load_rules() -> list[Rule]:
 
 
 def add_duration(start: dt.datetime, duration: str) -> dt.datetime | None:
-    """``start`` plus "72h", "30d" or "14bd"; None for "asap".
+    """``start`` plus "72h", "30d" or "14bd"; None for "asap"; "sameday" is the end of the local
+    calendar day of ``start`` (a filing due "at the time of" the consumer notice cannot be filed
+    the same second the first message leaves: due that very second, it was "OVERDUE?" at once).
 
     Hours are real elapsed hours (computed in UTC). Days are calendar days on the local
     calendar of ``start`` (same wall-clock time). Business days skip Saturday and Sunday.
     """
     if duration == "asap":
         return None
+    if duration == "sameday":
+        return dt.datetime.combine(start.date(), dt.time(23, 59, 59), tzinfo=start.tzinfo)
     number, unit = int(duration.rstrip("hdb")), duration.lstrip("0123456789")
     if unit == "h":
         return (start.astimezone(dt.UTC) + dt.timedelta(hours=number)).astimezone(start.tzinfo)
@@ -146,6 +167,7 @@ def plan(
     counts: Mapping[tuple[str, str], int],
     notified: Mapping[tuple[str, str], list[float]],
     tz: dt.tzinfo,
+    filings: Mapping[str, Filing] | None = None,
 ) -> list[Obligation]:
     """Every obligation that applies, earliest due first (undated ones last).
 
@@ -168,6 +190,7 @@ def plan(
             for t in ts
         ]
         on_time = sum(1 for t in times if due is None or t <= due.timestamp())
-        out.append(Obligation(rule, people, start, due, len(times), on_time))
+        filed = (filings or {}).get(rule.id) if rule.kind != "individuals" else None
+        out.append(Obligation(rule, people, start, due, len(times), on_time, filed))
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     return sorted(out, key=lambda o: (o.due or far, o.rule.id))

@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from notifier.compliance.deadlines_view import deadline_report
-from notifier.ledger import SqliteLedger
+from notifier.ledger import Ledger
 from notifier.ledger.audit import AuditEntry, Verdict, verify
-from notifier.lists.segments import resolve
 from notifier.settings import Settings
 
 __all__ = ["check_audit", "export_evidence", "gather"]
 
 
-def check_audit(ledger: SqliteLedger, *, recorded: str | None = None) -> tuple[list[AuditEntry], Verdict]:
+def check_audit(ledger: Ledger, *, recorded: str | None = None) -> tuple[list[AuditEntry], Verdict]:
     """The log and what `verify` finds in it, under the campaign's audit key (ConfigError,
     exit 2, when the key is not here: without it nothing can be vouched for)."""
     key = ledger.audit_source.for_reading()
@@ -49,7 +48,7 @@ def _jurisdiction(country: str, region: str) -> str:
     return region or country or "unknown"
 
 
-def gather(settings: Settings, ledger: SqliteLedger, *, now: dt.datetime | None = None) -> dict[str, Any]:
+def gather(settings: Settings, ledger: Ledger, *, now: dt.datetime | None = None) -> dict[str, Any]:
     now = now or dt.datetime.now(dt.UTC)
     entries, verdict = check_audit(ledger)
     head = ledger.audit_head()
@@ -58,13 +57,11 @@ def gather(settings: Settings, ledger: SqliteLedger, *, now: dt.datetime | None 
         per: dict[str, dict[str, Any]] = defaultdict(lambda: {"targets": 0, "states": defaultdict(int)})
         first: float | None = None
         last: float | None = None
-        for country, region, state, sent_at in ledger.query(
-            "SELECT COALESCE(json_extract(r.fields, '$.country'), ''), "
-            "COALESCE(json_extract(r.fields, '$.region'), ''), m.state, m.sent_at FROM messages m "
-            "LEFT JOIN recipients r ON r.id = m.recipient_id WHERE m.notice=?",
-            (notice,),
-        ):
-            row = per[_jurisdiction(country, region)]
+        for m in ledger.report_rows(notice=notice):
+            # A rejected list row (no recipient) has no jurisdiction we can vouch for.
+            f = m.fields if m.recipient_id is not None else {}
+            state, sent_at = m.state, m.sent_at
+            row = per[_jurisdiction(f.get("country") or "", f.get("region") or "")]
             row["targets"] += 1
             row["states"][state] += 1
             if sent_at is not None:
@@ -87,33 +84,34 @@ def gather(settings: Settings, ledger: SqliteLedger, *, now: dt.datetime | None 
             },
         }
     try:
-        obligations, _tz = deadline_report(settings, settings.notice, resolve("all", settings.segments))
-        deadlines = [o.as_dict(now) for o in obligations]
+        # The same audience and filings `notify deadlines` shows (notifier.lists.audience).
+        deadlines = [o.as_dict(now) for o in deadline_report(settings, settings.notice).obligations]
     except Exception as exc:  # evidence must still be written when a fact is missing
         deadlines = [{"error": f"deadlines could not be computed: {exc}"}]
     recipients = [
         {
-            "list_id": rid,
-            "jurisdiction": _jurisdiction(country or "", region or ""),
-            "notice": notice,
-            "state": state,
-            "reason": reason,
-            "first_attempt_at": _iso(first_at),
-            "accepted_at": _iso(sent_at),
-            "possibly_duplicated": bool(dup),
+            "list_id": m.fields["id"] if m.fields.get("id") is not None else f"row {m.recipient_id}",
+            "jurisdiction": _jurisdiction(m.fields.get("country") or "", m.fields.get("region") or ""),
+            "notice": m.notice,
+            "state": m.state,
+            "reason": m.reason or None,
+            "first_attempt_at": _iso(m.first_attempt_at),
+            "accepted_at": _iso(m.sent_at),
+            "possibly_duplicated": m.possibly_duplicated,
         }
-        for rid, country, region, notice, state, reason, first_at, sent_at, dup in ledger.query(
-            "SELECT COALESCE(json_extract(r.fields, '$.id'), 'row ' || r.id), "
-            "json_extract(r.fields, '$.country'), json_extract(r.fields, '$.region'), m.notice, m.state, "
-            "m.reason, m.first_attempt_at, m.sent_at, m.possibly_duplicated FROM messages m "
-            "JOIN recipients r ON r.id = m.recipient_id ORDER BY m.notice, m.id"
-        )
+        for m in ledger.report_rows()
+        if m.recipient_id is not None  # people; rejected rows are counted per notice above
     ]
     schedules = [
-        {"id": i, "notice": n, "segment": s, "state": st, "created_at": _iso(c), "note": note}
-        for i, n, s, st, c, note in ledger.query(
-            "SELECT id, notice, segment, state, created_at, note FROM schedules ORDER BY id"
-        )
+        {
+            "id": x.id,
+            "notice": x.notice,
+            "segment": x.segment,
+            "state": x.state,
+            "created_at": _iso(x.created_at),
+            "note": x.note,
+        }
+        for x in ledger.schedule_rows()
     ]
     incident = settings.facts.get("incident", {})
     return {
@@ -174,7 +172,12 @@ def _summary(data: dict[str, Any]) -> str:
         if "error" in d:
             lines.append(f"  {d['error']}")
             continue
-        lines.append(f"  {d.get('status', '?'):<9} {d['id']:<9} {d['what']} — due {d.get('due') or 'n/a'}")
+        lines.append(f"  {d.get('status', '?'):<10} {d['id']:<9} {d['what']} — due {d.get('due') or 'n/a'}")
+        if d.get("filed"):
+            filed = d["filed"]
+            lines.append(
+                f"  {'':<10} {'':<9} filed {filed['at']} ref {filed['ref'] or '-'} (by {filed['by']})"
+            )
     lines.append("")
     for s in data["schedules"]:
         lines.append(
@@ -187,7 +190,7 @@ def _summary(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def export_evidence(settings: Settings, ledger: SqliteLedger, folder: Path) -> list[Path]:
+def export_evidence(settings: Settings, ledger: Ledger, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = gather(settings, ledger)
     out = []

@@ -359,35 +359,29 @@ def _render_finding(
 
 
 def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
-    """Lint the segment of the campaign's lists, read into a throw-away ledger."""
-    import tempfile
-    from pathlib import Path
-
-    from notifier.ledger import SqliteLedger
-    from notifier.pipeline import deliver as pipeline
+    """Lint every member of the segment, as the audience (lists + the real ledger state) has it."""
+    from notifier.followups.readiness import refuse_unready
+    from notifier.lists import audience
     from notifier.render.notice import DEFAULT_CATEGORIES
 
     facts = notice.context
     categories = {**DEFAULT_CATEGORIES, **facts.get("categories", {})}
-    with tempfile.TemporaryDirectory(prefix="notify-lint-") as tmp:
-        ledger = SqliteLedger(Path(tmp) / "lint.sqlite")
-        try:
-            imports = pipeline.import_lists(ledger, settings.list_files)
-            pipeline.plan(ledger, notice.name, imports, segment, resend=False)
-            people = (
-                (c.recipient.template_view(), f"{c.recipient.source}:{c.recipient.line}")
-                for c in ledger.targets_to_send(0.0)
-            )
-            return lint_recipients(
-                load_content_rules(notice.kind),
-                notice.render,
-                facts,
-                people,
-                categories=categories,
-                check=notice.check,
-            )
-        finally:
-            ledger.close()
+    refuse_unready(settings, notice.name)  # an empty or unreachable follow-up: ERROR with its fix
+    lists = audience.read_lists(settings.list_files)
+    first = audience.first_notice_of(settings, notice.name, getattr(notice, "refers_to", ""))
+    with audience.open_reader(settings) as reader:
+        people = (
+            (m.view, m.where)
+            for m in audience.members(lists, segment, reader, notice=notice.name, first_notice=first)
+        )
+        return lint_recipients(
+            load_content_rules(notice.kind),
+            notice.render,
+            facts,
+            people,
+            categories=categories,
+            check=notice.check,
+        )
 
 
 def write_lint(report: LintReport, out: Any) -> None:

@@ -16,13 +16,15 @@ The pages show every victim's address, so the server trusts nothing it is sent:
   campaign's own names, never used as a path;
 - the application lock is held only while a page is computed: reading a request and
   writing a reply happen outside it, with socket timeouts, so a slow client stalls nobody;
-- the private copy of the lists lives in a 0700 folder removed on every exit
-  (`stop_on_signals` turns SIGTERM/SIGHUP into a clean stop).
+- the lists are read into memory (notifier.lists.audience), never copied to disk; the app's
+  0700 work folder is removed on every exit (`stop_on_signals` turns SIGTERM/SIGHUP into a
+  clean stop).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import datetime as dt
 import email
@@ -30,7 +32,6 @@ import email.policy
 import hashlib
 import http.cookies
 import ipaddress
-import json
 import secrets
 import signal
 import socket
@@ -46,10 +47,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jinja2
 
-from notifier.compliance.deadlines_view import deadline_report
+from notifier.compliance.deadlines_view import Deadlines, deadline_report
 from notifier.compliance.lint import lint_message, lint_recipients, load_content_rules
 from notifier.errors import TemplateError
-from notifier.ledger import Claimed, SqliteLedger, ledger_exists, open_ledger
+from notifier.ledger import Claimed, ledger_exists, open_ledger
+from notifier.lists import audience
 from notifier.lists.segments import BUILTIN, resolve
 from notifier.models import Envelope, Recipient
 from notifier.pipeline import deliver as pipeline
@@ -90,26 +92,6 @@ def _page(name: str) -> jinja2.Template:
     return _ENV.get_template(name)
 
 
-def _campaign_state(settings: Settings, notice: str) -> tuple[dict[str, str], set[str]]:
-    """Each recipient's state for the first notice, read from the campaign ledger (if it
-    exists), so the `notified` and `unreached` segments count what `notify send` will see."""
-    if not ledger_exists(settings):
-        return {}, set()
-    ledger = open_ledger(settings)
-    try:
-        states = dict(
-            ledger.query(
-                "SELECT r.key, m.state FROM messages m JOIN recipients r ON r.id=m.recipient_id "
-                "WHERE m.notice=?",
-                (notice,),
-            )
-        )
-        complained = {r[0] for r in ledger.query("SELECT address FROM bounce_events WHERE kind='complaint'")}
-        return states, complained
-    finally:
-        ledger.close()
-
-
 # Follow-ups previewed before [serve] public_url is set show where the link would go.
 _PREVIEW_BASE = "https://unsubscribe.invalid"
 
@@ -118,8 +100,8 @@ _PREVIEW_BASE = "https://unsubscribe.invalid"
 class _Loaded:
     settings: Settings
     version: str
-    ledger: SqliteLedger
-    members: dict[str, set[int]]
+    lists: audience.Lists  # the lists as `send` would import them, held in memory, never on disk
+    members: dict[str, list[audience.Member]]  # per segment, computed on first use
 
 
 class PreviewApp:
@@ -136,7 +118,7 @@ class PreviewApp:
         self._notices: dict[str, Notice] = {}
         self.lock = threading.RLock()  # one request at a time touches the state (not the sockets)
         self.check_summary: tuple[str, dict[str, int]] | None = None  # (version, counts) of the last check
-        self.overview_cache: dict[tuple[str, str], tuple[Any, dict[tuple[str, str], int]]] = {}
+        self.overview_cache: dict[tuple[str, str], tuple[Any, Deadlines]] = {}
 
     # ---- state ---------------------------------------------------------------------------
 
@@ -165,22 +147,11 @@ class PreviewApp:
     def state(self) -> _Loaded:
         version = self.version()
         if self._loaded is None or self._loaded.version != version:
-            if self._loaded is not None:
-                self._loaded.ledger.close()
-                self._remove_copy(self._loaded.ledger.path)  # no stale copies of the list
-                self._loaded = None
+            self._loaded = None
             settings = load(self.config)
-            ledger = SqliteLedger(Path(self._tmp.name) / f"preview-{version}.sqlite", shared=True)
-            pipeline.import_lists(ledger, settings.list_files)
-            self._loaded = _Loaded(settings, version, ledger, {})
+            self._loaded = _Loaded(settings, version, audience.read_lists(settings.list_files), {})
             self._notices = {}
         return self._loaded
-
-    @staticmethod
-    def _remove_copy(path: Path) -> None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            with contextlib.suppress(FileNotFoundError):
-                path.with_name(path.name + suffix).unlink()
 
     def notice_names(self) -> list[str]:
         """The notices this campaign has: the folders of its templates folder (not ones that
@@ -213,52 +184,33 @@ class PreviewApp:
             )
         return self._notices[name]
 
-    def members(self, segment_name: str) -> set[int] | None:
-        """Recipient ids in a segment, None for everyone. Every defined segment is computed in
-        one pass over the list the first time any is asked for (then kept until a reload)."""
+    def members(self, segment_name: str) -> list[audience.Member]:
+        """The segment's members as the audience has them (the lists joined with the campaign
+        ledger's real state: first notice, complaints, unsubscribes, suppressions), so the
+        preview counts what `send` and `run-due` will see. Kept until a reload."""
         st = self.state()
-        if segment_name not in {**BUILTIN, **st.settings.segments}:
+        defined = {**BUILTIN, **st.settings.segments}
+        if segment_name not in defined:
             raise NotFound(
                 f"This campaign has no segment called {segment_name!r}. "
-                f"Its segments: {', '.join(sorted({**BUILTIN, **st.settings.segments}))}."
+                f"Its segments: {', '.join(sorted(defined))}."
             )
-        if segment_name == "all":
-            return None
-        if not st.members:
-            names = [n for n in {**BUILTIN, **st.settings.segments} if n != "all"]
-            segments = [resolve(name, st.settings.segments) for name in names]
-            found: dict[str, set[int]] = {s.name: set() for s in segments}
-            states, complained = _campaign_state(st.settings, st.settings.notice)
-            for rid, fields_json, email_addr, source, line, key in st.ledger.rows(
-                "SELECT id, fields, email, source, line, key FROM recipients"
-            ):
-                view = {**json.loads(fields_json), "email": email_addr}
-                view.setdefault("exposed", [])
-                view["first_notice"] = states.get(key, "")
-                view["complained"] = key in complained
-                view["unsubscribed"] = False
-                for segment in segments:
-                    if segment.matches(view, where=f"{source}:{line}"):
-                        found[segment.name].add(rid)
-            st.members.update(found)
         if segment_name not in st.members:
-            resolve(segment_name, st.settings.segments)  # raises UnknownSegmentError
+            segment = resolve(segment_name, st.settings.segments)
+            notice = st.settings.notice
+            first = audience.first_notice_of(st.settings, notice)
+            with audience.open_reader(st.settings) as reader:
+                st.members[segment_name] = list(
+                    audience.members(st.lists, segment, reader, notice=notice, first_notice=first)
+                )
         return st.members[segment_name]
 
     def segment_count(self, segment_name: str) -> int:
-        members = self.members(segment_name)
-        if members is None:
-            return int(self.state().ledger.query("SELECT count(*) FROM recipients")[0][0])
-        return len(members)
+        return len(self.members(segment_name))
 
     def recipient(self, rid: int) -> Recipient | None:
-        rows = self.state().ledger.query(
-            "SELECT email, key, fields, source, line, smtputf8 FROM recipients WHERE id=?", (rid,)
-        )
-        if not rows:
-            return None
-        email_addr, key, fields, source, line, utf8 = rows[0]
-        return Recipient(email_addr, key, source, line, json.loads(fields), bool(utf8))
+        people = self.state().lists.recipients
+        return people[rid - 1] if 0 < rid <= len(people) else None
 
     def build(self, rid: int, notice_name: str | None) -> tuple[Recipient, Notice, bytes]:
         """Exactly what `send` would build for this recipient (unsigned)."""
@@ -307,9 +259,7 @@ class PreviewApp:
         """Close the copy of the lists and remove it; requests still arriving get a 503."""
         with self.lock:
             self.closed = True
-            if self._loaded is not None:
-                self._loaded.ledger.close()
-                self._loaded = None
+            self._loaded = None
             self._tmp.cleanup()
 
     # ---- actions -------------------------------------------------------------------------
@@ -365,9 +315,12 @@ def _check(app: PreviewApp, query: dict[str, str]) -> str:
     transport = from_url(
         st.settings.transport_url, root=st.settings.root, connections=1, helo=st.settings.sender.helo
     )
-    from notifier.checks.preflight import campaign_report
+    from notifier.checks.preflight import AudienceFacts, campaign_report
 
-    report = campaign_report(st.settings, transport, notice, resolve("all", {}), st.settings.list_files)
+    facts = AudienceFacts(
+        "all", app.members("all"), st.lists.summaries, lambda m: app.build(m.id, notice.name)[2]
+    )
+    report = campaign_report(st.settings, transport, notice, facts)
     app.check_summary = (st.version, report.as_dict()["summary"])
     return _page("check.html").render(findings=report.findings, summary=report.as_dict()["summary"])
 
@@ -381,21 +334,11 @@ def _overview(app: PreviewApp, query: dict[str, str]) -> str:
     if key not in app.overview_cache:  # computed once per reload: a large list takes seconds
         rules = load_content_rules(notice.kind)
         categories = {**DEFAULT_CATEGORIES, **notice.context.get("categories", {})}
-        people = (
-            ({**json.loads(f), "email": e, "exposed": json.loads(f).get("exposed", [])}, f"{s}:{ln}")
-            for f, e, s, ln in st.ledger.rows("SELECT fields, email, source, line FROM recipients")
-        )
+        people = ((m.view, m.where) for m in app.members("all"))
         linted = lint_recipients(rules, notice.render, notice.context, people, categories=categories)
-        by_place = {
-            (c, r): n
-            for c, r, n in st.ledger.query(
-                "SELECT COALESCE(json_extract(fields, '$.country'), ''), "
-                "COALESCE(json_extract(fields, '$.region'), ''), count(*) FROM recipients GROUP BY 1, 2"
-            )
-        }
-        app.overview_cache[key] = (linted, by_place)
-    linted, by_place = app.overview_cache[key]
-    obligations, tz = deadline_report(st.settings, notice.name, resolve("all", {}), counts=by_place)
+        app.overview_cache[key] = (linted, deadline_report(st.settings, notice.name))
+    linted, deadlines = app.overview_cache[key]
+    obligations, tz = deadlines.obligations, deadlines.tz
     now = dt.datetime.now(dt.UTC)
     notices = app.notice_names()
     return _page("overview.html").render(
@@ -415,39 +358,34 @@ def _overview(app: PreviewApp, query: dict[str, str]) -> str:
     )
 
 
+def _shown(m: audience.Member, query: dict[str, str]) -> bool:
+    """The recipients page's filters (search, country, region, exposed category)."""
+    f = m.recipient.fields
+    if query.get("q"):
+        q = query["q"].lower()
+        if q not in m.recipient.email.lower() and not any(q in str(v).lower() for v in f.values()):
+            return False
+    for col in ("country", "region"):
+        if query.get(col) and f.get(col) != query[col].upper():
+            return False
+    return not query.get("exposed") or query["exposed"].lower() in f.get("exposed", [])
+
+
 def _recipients(app: PreviewApp, query: dict[str, str]) -> str:
     st = app.state()
-    where: list[str] = ["id > ?"]
     after = _int(query, "after", default=0)
-    params: list[object] = [after]
-    if query.get("q"):
-        where.append("(email LIKE ? OR fields LIKE ?)")
-        like = f"%{query['q']}%"
-        params += [like, like]
-    for col in ("country", "region"):
-        if query.get(col):
-            where.append(f"json_extract(fields, '$.{col}') = ?")
-            params.append(query[col].upper())
-    if query.get("exposed"):
-        where.append("EXISTS (SELECT 1 FROM json_each(json_extract(fields, '$.exposed')) WHERE value = ?)")
-        params.append(query["exposed"].lower())
     segment = query.get("segment") or "all"
     members = app.members(segment)
-    rows: list[tuple[Any, ...]] = []
-    # Keyset pagination: fast on the millionth row as on the first.
-    while len(rows) < PAGE:
-        batch = st.ledger.query(
-            f"SELECT id, email, fields, source, line FROM recipients WHERE {' AND '.join(where)} "
-            "ORDER BY id LIMIT ?",
-            [after if i == 0 else p for i, p in enumerate(params)] + [PAGE * 4],
-        )
-        if not batch:
-            break
-        rows += [r for r in batch if members is None or r[0] in members]
-        after = batch[-1][0]
-    rows = rows[:PAGE]
-    people = [(r[0], r[1], json.loads(r[2])) for r in rows]
-    next_after = rows[-1][0] if len(rows) == PAGE else None
+    # Ids are places in the merged lists, in order: a page starts after the last one shown.
+    start = bisect.bisect_right([m.id for m in members], after)
+    rows: list[audience.Member] = []
+    for m in members[start:]:
+        if _shown(m, query):
+            rows.append(m)
+            if len(rows) == PAGE:
+                break
+    people = [(m.id, m.recipient.email, m.recipient.fields) for m in rows]
+    next_after = rows[-1].id if len(rows) == PAGE else None
     return _page("recipients.html").render(
         token=app.token,
         q={k: v for k, v in query.items() if k in ("q", "segment", "country", "region", "exposed")},
