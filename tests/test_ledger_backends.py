@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -73,11 +74,20 @@ def backend(request: pytest.FixtureRequest, campaign: Campaign) -> Campaign:
 
 
 def query(campaign: Campaign, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    ledger = open_ledger(load(campaign.config))
+    """What the database itself holds, read past notify (the ledger has no ad-hoc SQL)."""
+    settings = load(campaign.config)
+    if settings.ledger_url:
+        import psycopg
+
+        with psycopg.connect(settings.ledger_url, autocommit=True) as conn:
+            cur = conn.execute(sql.replace("?", "%s"), params)
+            return [tuple(r) for r in cur.fetchall()] if cur.description else []
+    db = sqlite3.connect(settings.ledger_path)
     try:
-        return ledger.query(sql, params)
+        with db:
+            return db.execute(sql, params).fetchall()
     finally:
-        ledger.close()
+        db.close()
 
 
 def states(campaign: Campaign) -> dict[str, str]:
@@ -125,16 +135,12 @@ def test_a_killed_run_is_recovered_and_flagged(backend: Campaign, sink: Sink) ->
     backend.notify("lists", "check")
     backend.notify("send", "--segment", "affected", "--transport", sink.url, "--yes", "--limit", "1")
     # A run that died holding a claim (SQLite: no live run; PostgreSQL: its lease ran out).
-    ledger = open_ledger(load(backend.config))
-    try:
-        ledger.execute(
-            "UPDATE messages SET state='sending' "
-            "WHERE id=(SELECT max(id) FROM messages WHERE state='pending')"
-        )
-        if hasattr(ledger, "url"):
-            ledger.execute("UPDATE messages SET lease_until=1 WHERE state='sending'")
-    finally:
-        ledger.close()
+    query(
+        backend,
+        "UPDATE messages SET state='sending' WHERE id=(SELECT max(id) FROM messages WHERE state='pending')",
+    )
+    if load(backend.config).ledger_url:
+        query(backend, "UPDATE messages SET lease_until=1 WHERE state='sending'")
     result = backend.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
     assert "possibly duplicated" in result.out or "possibly duplicated" in backend.notify("status").out
     assert set(states(backend).values()) == {"sent"}
@@ -144,6 +150,11 @@ def test_a_killed_run_is_recovered_and_flagged(backend: Campaign, sink: Sink) ->
 def test_bounces_unsubscribes_schedules_and_the_audit_trail_work_on_both(
     backend: Campaign, sink: Sink
 ) -> None:
+    backend.config.write_text(  # a follow-up is scheduled only when it is ready to send
+        backend.config.read_text()
+        + '\n[serve]\npublic_url = "https://notify.example.com"\n'
+        + '\n[changes]\ntwo_factor = "Two-step sign-in is required for all staff."\n'
+    )
     backend.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
     backend.notify("schedule", "--notice", "what-we-changed", "--after", "7d", "--window", "09:00-17:00")
     listed = backend.notify("schedule", "list", "--json")
@@ -273,6 +284,7 @@ def test_one_worker_leads_and_another_takes_over_when_it_dies(shared: Campaign, 
         shared.config.read_text()
         + '\n[serve]\npublic_url = "https://notify.example.com"\n'
         + '\n[changes]\ntwo_factor = "Two-step sign-in is required for all staff."\n'
+        + '\n[investigation]\nfindings = ["One stolen staff password was used."]\n'
     )
     assert shared.notify("send", "--segment", "affected", "--yes").code == 0
     shared.notify("schedule", "--notice", "what-we-changed", "--after", "0s")
@@ -330,3 +342,65 @@ def test_duplicates_in_a_list_merge_with_every_exposed_category(backend: Campaig
     assert json.loads(fields)["exposed"] == ["email", "password_hash"]
     status = json.loads(backend.notify("status", "--json").out)
     assert status["lists"][0]["duplicates"] == 1
+
+
+# ---- the ledger's interface (issue 13) --------------------------------------------------------
+
+
+def test_both_backends_name_the_same_statements_in_their_own_dialect() -> None:
+    """Every named statement exists for SQLite and for PostgreSQL, and the PostgreSQL ones are
+    written for PostgreSQL (%s parameters, arrays), not SQLite text to be rewritten."""
+    from notifier.ledger import postgres, sqlite
+
+    assert set(sqlite.SQL) == set(postgres.SQL)
+    for name, text in postgres.SQL.items():
+        assert "?" not in text and "json_each" not in text and "instr(" not in text, name
+
+
+def test_the_named_reads_answer_alike_on_both_backends(backend: Campaign, sink: Sink) -> None:
+    """Status, report rows, outcomes, runs, lists and the bounce-matching reads give the same
+    answers from SQLite and PostgreSQL."""
+    sink.fault("ben@example.org", Fault("rcpt", "550 5.1.1 no such user"))
+    assert backend.notify("send", "--segment", "affected", "--transport", sink.url, "--yes").code == 1
+    ledger = open_ledger(load(backend.config))
+    try:
+        st = ledger.notice_status("breach-notice")
+        assert st.counts == {"sent": 2, "failed": 1} and st.reasons == {"user_unknown": 1}
+        assert [(code, n) for code, n, _ in st.errors] == [(550, 1)]
+        rows = list(ledger.report_rows(states=["failed"], notice="breach-notice"))
+        assert [(r.email, r.fields["country"], r.last_code) for r in rows] == [
+            ("ben@example.org", "US", 550)
+        ]
+        assert len(list(ledger.report_rows())) == 3
+        assert list(ledger.report_rows(possibly_duplicated=True)) == []
+        outcomes = {o.domain: o.state for o in ledger.outcome_rows("breach-notice")}
+        assert outcomes == {"example.com": "sent", "example.org": "failed", "example.net": "sent"}
+        assert ledger.recent_runs()[0].status and ledger.recent_lists()[0].valid == 4
+        ana = next(r for r in ledger.report_rows(notice="breach-notice") if r.email == "ana@example.com")
+        assert ledger.recipient_key_of(ana.message) == "ana@example.com"
+        assert ledger.message_by_message_id(ana.message_id, "ana@example.com") == ana.message
+        assert ledger.message_by_message_id(ana.message_id, "ben@example.org") is None
+        assert ledger.was_sent_to("ana@example.com") and not ledger.was_sent_to("ben@example.org")
+        assert not ledger.event_seen(["d1", "d2"])
+    finally:
+        ledger.close()
+
+
+def test_a_database_error_is_a_ledger_error_never_a_driver_traceback(
+    backend: Campaign, sink: Sink
+) -> None:
+    """A column renamed from under notify: `notify status` names the ledger and what failed, exits
+    nonzero without a traceback, and the error is the project's LedgerError on both backends."""
+    from notifier.errors import LedgerError
+
+    backend.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
+    query(backend, "ALTER TABLE runs RENAME COLUMN summary TO summary_old")
+    result = backend.notify("status")
+    assert result.code in (1, 2) and "Traceback" not in result.err
+    assert "ledger" in result.err and "summary" in result.err
+    ledger = open_ledger(load(backend.config))
+    try:
+        with pytest.raises(LedgerError):
+            ledger.recent_runs()
+    finally:
+        ledger.close()

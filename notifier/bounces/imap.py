@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from notifier.bounces.ingest import IngestPolicy, IngestReport, record
 from notifier.bounces.parse import parse_bounce
 from notifier.errors import NotifierError, UsageError
-from notifier.ledger import SqliteLedger
+from notifier.ledger import Ledger
 from notifier.tokens import Tokens
 
 __all__ = ["ImapSource", "campaign_keyword", "ingest_imap", "parse_imap_url"]
@@ -95,7 +95,7 @@ def _check(status: str, data: object, what: str) -> None:
 
 
 def ingest_imap(
-    ledger: SqliteLedger,
+    ledger: Ledger,
     tokens: Tokens,
     url: str,
     report: IngestReport,

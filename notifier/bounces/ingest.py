@@ -33,8 +33,7 @@ from pathlib import Path
 
 from notifier.bounces.parse import ParsedBounce, parse_bounce
 from notifier.errors import UsageError
-from notifier.ledger import SqliteLedger
-from notifier.ledger.sqlite import BounceEntry
+from notifier.ledger import BounceEntry, Ledger
 from notifier.lists.recipients import dedupe_key
 from notifier.lists.suppressions import SharedSuppressions
 from notifier.settings import Settings
@@ -151,29 +150,18 @@ def _legacy_digest(raw: bytes, parsed: ParsedBounce) -> str:
     return digest_of(raw, parsed) if parsed.event_id else hashlib.sha256(raw).hexdigest()
 
 
-_ROW = "SELECT m.id FROM messages m JOIN recipients r ON r.id=m.recipient_id "
-# After the VERP token: the provider's message id (SES), then the original Message-ID, each only
-# for the recipient the report names (a Message-ID alone would let one report speak for others).
-_BY_ID = (
-    ("provider-id", _ROW + "WHERE m.queue_id=? AND r.key=?"),
-    ("message-id", _ROW + "WHERE m.message_id=? AND r.key=?"),
-)
-
-
-def _verp(ledger: SqliteLedger, tokens: Tokens, parsed: ParsedBounce) -> tuple[int, str] | None:
+def _verp(ledger: Ledger, tokens: Tokens, parsed: ParsedBounce) -> tuple[int, str] | None:
     """(message row, its recipient's key) when the report came back to a VERP address whose
     token verifies under this campaign's key and names a row of this ledger."""
     row = tokens.parse_return_path(parsed.envelope_to) if parsed.envelope_to else None
     if row is None:
         return None
-    found = ledger.query(
-        "SELECT r.key FROM messages m JOIN recipients r ON r.id=m.recipient_id WHERE m.id=?", (row,)
-    )
-    return (row, str(found[0][0])) if found else None
+    key = ledger.recipient_key_of(row)
+    return (row, key) if key is not None else None
 
 
 def _match(
-    ledger: SqliteLedger, parsed: ParsedBounce, address: str, verp: tuple[int, str] | None
+    ledger: Ledger, parsed: ParsedBounce, address: str, verp: tuple[int, str] | None
 ) -> tuple[int | None, str, str]:
     """(message row or None, recipient key, how): how is verp, provider-id or message-id when
     the report is tied to a message we sent, ``unverified`` when only the address is one we
@@ -183,18 +171,22 @@ def _match(
         # names (a forwarding target, say), it speaks for that recipient and nobody else.
         return verp[0], verp[1], "verp"
     key = dedupe_key(address)
-    for (how, sql), value in zip(_BY_ID, (parsed.provider_id, parsed.original_message_id), strict=True):
-        if value:
-            found = ledger.query(sql, (value, key))
-            if found:
-                return int(found[0][0]), key, how
-    if ledger.query(_ROW + "WHERE r.key=? AND m.sent_at IS NOT NULL LIMIT 1", (key,)):
+    # After the VERP token: the provider's message id (SES), then the original Message-ID, each
+    # only for the recipient the report names (a Message-ID alone would let one report speak for
+    # others).
+    if parsed.provider_id and (found := ledger.message_by_queue_id(parsed.provider_id, key)) is not None:
+        return found, key, "provider-id"
+    if parsed.original_message_id and (
+        found := ledger.message_by_message_id(parsed.original_message_id, key)
+    ) is not None:
+        return found, key, "message-id"
+    if ledger.was_sent_to(key):
         return None, key, "unverified"
     return None, key, ""
 
 
 def record(
-    ledger: SqliteLedger,
+    ledger: Ledger,
     tokens: Tokens,
     raw: bytes,
     parsed: ParsedBounce,
@@ -209,11 +201,8 @@ def record(
     if local.lower().startswith("unsubscribe+"):
         # The mailto: half of List-Unsubscribe: a person (or their provider) wrote to it.
         row = tokens.parse_unsubscribe_token(local.partition("+")[2])
-        if row is not None and ledger.query("SELECT 1 FROM messages WHERE id=?", (row,)):
-            seen = ledger.query(
-                "SELECT 1 FROM bounce_events WHERE digest IN (?, ?) LIMIT 1", (digest, legacy)
-            )
-            if seen:
+        if row is not None and ledger.recipient_key_of(row) is not None:
+            if ledger.event_seen((digest, legacy)):
                 report.already_seen += 1
                 return Recorded(new=False, ours=True)
             # Its own transaction, before the event: a crash in between is repaired by the
@@ -277,7 +266,7 @@ def record(
 
 
 def _write(
-    ledger: SqliteLedger,
+    ledger: Ledger,
     policy: IngestPolicy,
     report: IngestReport,
     digest: str,
@@ -312,7 +301,7 @@ def _write(
 
 
 def ingest(
-    ledger: SqliteLedger, tokens: Tokens, sources: list[Path], policy: IngestPolicy | None = None
+    ledger: Ledger, tokens: Tokens, sources: list[Path], policy: IngestPolicy | None = None
 ) -> IngestReport:
     report = IngestReport()
     for source in sources:

@@ -13,9 +13,9 @@ import json
 import logging
 import math
 import os
+import secrets
 import select
 import signal
-import sqlite3
 import sys
 import tempfile
 import time
@@ -23,6 +23,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from notifier import __version__, csvsafe
 from notifier.bounces.imap import ingest_imap
@@ -33,7 +34,8 @@ from notifier.campaign import init_campaign
 from notifier.checks.dns.lookup import Lookup
 from notifier.checks.dns.resolver import make_resolver
 from notifier.checks.dns.spf import evaluate
-from notifier.checks.preflight import campaign_report
+from notifier.checks.preflight import AudienceFacts, campaign_report
+from notifier.cli.progress import TerminalUI
 from notifier.cli.views import (
     outcome_table,
     report_rows,
@@ -42,18 +44,20 @@ from notifier.cli.views import (
     write_report,
     write_status,
 )
-from notifier.compliance.deadlines_view import deadline_report, write_deadlines
+from notifier.compliance.deadlines_view import deadline_report, mark_done, parse_filed_at, write_deadlines
 from notifier.compliance.evidence import check_audit, export_evidence
 from notifier.compliance.lint import lint_campaign, write_lint
 from notifier.errors import Aborted, NotifierError, UsageError, did_you_mean
 from notifier.followups import schedule
-from notifier.ledger import SqliteLedger, ledger_exists, open_ledger
+from notifier.ledger import Claimed, ledger_exists, open_ledger
+from notifier.lists import audience
 from notifier.lists.recipients import dedupe_key
-from notifier.lists.segments import resolve
+from notifier.lists.segments import Segment, resolve
 from notifier.lists.suppressions import SharedSuppressions
 from notifier.pipeline import deliver as pipeline
-from notifier.pipeline.run import SendOptions, first_notice_at, notice_context, run_send
-from notifier.render.notice import load_notice
+from notifier.pipeline.run import Campaign, SendOptions, first_notice_at, notice_context
+from notifier.pipeline.run import run as run_send
+from notifier.render.notice import Notice, load_notice
 from notifier.render.signing import generate_key, public_txt
 from notifier.settings import Settings, config_path, load, parse_duration
 from notifier.tokens import Tokens
@@ -338,8 +342,18 @@ def _parser() -> argparse.ArgumentParser:
     deadlines.add_argument(
         "--notice", help="the notice that counts as telling people (default: [campaign] notice)"
     )
-    deadlines.add_argument("--segment", default="all", help="the people the breach affects (default all)")
+    deadlines.add_argument(
+        "--segment",
+        help="the people the breach affects (default: the recipients of the notice so far; before "
+        "the first send, the 'affected' segment if defined, else everyone)",
+    )
     deadlines.add_argument("--json", action="store_true", help="machine-readable output")
+    deadlines.add_argument(
+        "action", nargs="?", choices=["done"], help="done RULE: mark a regulator filing as made"
+    )
+    deadlines.add_argument("rule", nargs="?", help="the deadline rule id, e.g. MA-AG")
+    deadlines.add_argument("--at", help="when it was filed, e.g. 2026-12-01T10:00+01:00 (default: now)")
+    deadlines.add_argument("--ref", default="", help="the regulator's reference for the filing")
 
     dkim = sub.add_parser("dkim", help="DKIM keys")
     dkim_sub = dkim.add_subparsers(dest="dkim_command", metavar="ACTION", required=True)
@@ -475,21 +489,20 @@ def _known_notice(args: argparse.Namespace) -> None:
 def _lists_check(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
     files = tuple(args.lists or settings.list_files)
-    with tempfile.TemporaryDirectory(prefix="notify-lists-") as tmp:
-        ledger = SqliteLedger(Path(tmp) / "check.sqlite")
-        try:
-            resolver = make_resolver(settings.nameservers, timeout=settings.dns_timeout)
-            imports = pipeline.import_lists(
-                ledger, files, check_deliverability=args.check_deliverability, dns_resolver=resolver
-            )
-            ids = [i.list_id for i in imports]
-            issues = list(ledger.list_issues(ids, ["invalid", "malformed", "duplicate", "warning"]))
-        finally:
-            ledger.close()
+    resolver = None
+    if args.check_deliverability:
+        resolver = make_resolver(settings.nameservers, timeout=settings.dns_timeout)
+    # The audience's reading of the lists: the same merge as the import, nothing written.
+    lists = audience.read_lists(files, check_deliverability=args.check_deliverability, dns_resolver=resolver)
+    imports, issues = lists.summaries, lists.issues
     rejected = [i for i in issues if i["kind"] in ("invalid", "malformed")]
     if args.json:
         json.dump(
-            {"lists": [dataclasses.asdict(i) for i in imports], "issues": issues},
+            {
+                "lists": [dataclasses.asdict(i) for i in imports],
+                "recipients": len(lists.recipients),
+                "issues": issues,
+            },
             out,
             indent=2,
             ensure_ascii=False,
@@ -511,6 +524,8 @@ def _lists_check(args: argparse.Namespace, out: TextIO) -> int:
                 out.write(f"\n{title}:\n")
                 for i in chosen:
                     out.write(f"  {i['file']}:{i['line']}: {i['reason']}\n")
+        if len(imports) > 1:
+            out.write(f"\n{len(lists.recipients)} people across the lists (each address once)\n")
         if rejected:
             out.write("\nFix these rows in the list (or export them with --export FILE) and check again.\n")
     if args.export:
@@ -564,7 +579,12 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         connections=settings.throttle.connections,
         helo=settings.sender.helo,
     )
-    report = campaign_report(settings, transport, notice, segment, settings.list_files)
+    lists = audience.read_lists(settings.list_files)
+    first = audience.first_notice_of(settings, notice_name, notice.refers_to)
+    with audience.open_reader(settings) as reader:
+        members = audience.members(lists, segment, reader, notice=notice_name, first_notice=first)
+        facts = AudienceFacts(segment.name, members, lists.summaries, _sample_builder(settings, notice))
+        report = campaign_report(settings, transport, notice, facts)
     if args.json:
         report.write_json(out)
     else:
@@ -573,6 +593,23 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         )
         report.write_text(out)
     return 1 if report.failed else 0
+
+
+def _sample_builder(settings: Settings, notice: Notice) -> Callable[[audience.Member], bytes]:
+    """The unsigned message `send` would build for one member (for the message checks), with a
+    throw-away token key: the sample is never sent, and a check must not create the campaign's."""
+
+    def build(member: audience.Member) -> bytes:
+        factory = pipeline.MessageFactory(
+            notice,
+            settings.sender,
+            Tokens(secrets.token_bytes(32)),
+            signer=None,
+            unsubscribe_base=settings.public_url,
+        )
+        return factory.prepare(Claimed(0, member.recipient, 0, None, False)).data
+
+    return build
 
 
 def _check_spf(args: argparse.Namespace, out: TextIO) -> int:
@@ -982,8 +1019,6 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
             return _lists_check(args, out)
         if args.command == "send":
             options = SendOptions(
-                segment=args.segment,
-                notice=args.notice,
                 list_files=tuple(args.lists or ()),
                 resend=args.resend,
                 limit=args.limit,
@@ -992,7 +1027,8 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
                 check_deliverability=args.check_deliverability,
                 force=args.force,
             )
-            return run_send(_settings(args), options, stdin=stdin, out=out)
+            campaign = Campaign.open(_settings(args), segment=args.segment, notice=args.notice)
+            return run_send(campaign, options, TerminalUI(stdin, out)).code
         if args.command == "status":
             settings = _settings(args)
             ledger = open_ledger(settings)
@@ -1025,7 +1061,7 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
         if args.command == "schedule":
             return _schedule(args, out)
         if args.command == "run-due":
-            return schedule.run_due(_settings(args), out, now=time.time, stdin=stdin)
+            return schedule.run_due(_settings(args), out, now=time.time)
         if args.command == "worker":
             return schedule.worker(_settings(args), out, interval=args.interval, now=time.time)
         if args.command == "audit":
@@ -1046,13 +1082,28 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
             return 1 if linted.errors else 0
         if args.command == "deadlines":
             settings = _settings(args)
-            segment = resolve(
-                args.segment, settings.segments, path=str(settings.path), lines=settings.segment_lines
-            )
-            obligations, tz = deadline_report(settings, args.notice or settings.notice, segment)
             now = dt.datetime.now(dt.UTC)
-            write_deadlines(obligations, tz, now, out, as_json=args.json)
-            return 1 if any(o.status(now).upper().startswith("OVERDUE") for o in obligations) else 0
+            if args.action == "done":
+                if not args.rule:
+                    raise UsageError(
+                        "which filing? name its rule",
+                        hint='notify deadlines done MA-AG --at 2026-12-01T10:00+01:00 --ref "AG-1234"',
+                    )
+                tz = ZoneInfo(settings.timezone)
+                at = parse_filed_at(args.at, tz) if args.at else now
+                rule = mark_done(settings, args.rule.upper(), at, args.ref)
+                out.write(
+                    f"Marked {rule.id} ({rule.what}) filed at {at.astimezone(tz):%a %d %b %Y %H:%M %Z}"
+                    f"{f', ref {args.ref}' if args.ref else ''}.\n"
+                )
+                return 0
+            lines = settings.segment_lines
+            counted: Segment | None = None
+            if args.segment:
+                counted = resolve(args.segment, settings.segments, path=str(settings.path), lines=lines)
+            report = deadline_report(settings, args.notice or settings.notice, counted)
+            write_deadlines(report, now, out, as_json=args.json)
+            return 1 if any(o.status(now).upper().startswith("OVERDUE") for o in report.obligations) else 0
     except Aborted as exc:
         # The person said no at a prompt: a choice, not an error (exit 0).
         out.write("\nCancelled, nothing sent.\n")
@@ -1067,15 +1118,6 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
     except KeyboardInterrupt:
         sys.stderr.write("notify: interrupted\n")
         return 130
-    except sqlite3.DatabaseError as exc:
-        # Damage the opening checks could not see (a page deep in the file): name it, never a
-        # traceback. A locked or full database is an OperationalError and says so itself.
-        sys.stderr.write(f"notify: error: the ledger {_ledger_name(args)} failed: {exc}\n")
-        sys.stderr.write(
-            "notify: what to do: if it says malformed or not a database, restore the ledger from a "
-            "backup; otherwise fix the cause and run the same command again\n"
-        )
-        return 2 if not isinstance(exc, sqlite3.OperationalError) else 1
     except OSError as exc:
         if isinstance(exc, BrokenPipeError) and _reader_gone(out):
             raise  # `notify report | head`: main() ends quietly
@@ -1085,14 +1127,6 @@ def run(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: 
         sys.stderr.write("notify: what to do: fix the cause and run the same command again; it resumes\n")
         return 1
     raise AssertionError(f"unhandled command {args.command}")
-
-
-def _ledger_name(args: argparse.Namespace) -> str:
-    """The ledger file, for an error message; "" when even the settings cannot say."""
-    try:
-        return str(_settings(args).ledger_path)
-    except NotifierError:
-        return "(SQLite)"
 
 
 def _reader_gone(stream: TextIO) -> bool:

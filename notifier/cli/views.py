@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from notifier import csvsafe
-from notifier.ledger import SqliteLedger
+from notifier.ledger import Ledger
 from notifier.models import State
 
 __all__ = [
@@ -55,19 +55,12 @@ def _iso(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_OUTCOME_SQL = """
-SELECT m.id, substr(r.email, instr(r.email, '@') + 1) AS domain, m.state,
-       coalesce(m.reason, '') AS reason,
-       EXISTS (SELECT 1 FROM bounce_events e WHERE e.message=m.id AND e.kind='delivered') AS delivered,
-       EXISTS (SELECT 1 FROM bounce_events e WHERE e.message=m.id AND e.kind='complaint') AS complained
-FROM messages m JOIN recipients r ON r.id=m.recipient_id WHERE m.notice=?
-"""
 # What each outcome means for "was this person told by email?"
 OUTCOMES = ("delivered", "accepted", "complained", "bounced", "deferred", "unreached")
 _UNREACHED = ("invalid", "bounced", "failed", "suppressed")
 
 
-def outcome_tables(ledger: SqliteLedger, notice: str) -> dict[str, dict[str, dict[str, int]]]:
+def outcome_tables(ledger: Ledger, notice: str) -> dict[str, dict[str, dict[str, int]]]:
     """Counts per outcome, grouped by "reason" and by "domain", in one pass over the notice.
 
     delivered: the receiving system confirmed delivery (SES Delivery event); accepted: taken
@@ -76,16 +69,17 @@ def outcome_tables(ledger: SqliteLedger, notice: str) -> dict[str, dict[str, dic
     reach them (invalid address, bounced, failed, suppressed): a substitute notice is needed.
     """
     tables: dict[str, dict[str, dict[str, int]]] = {"reason": {}, "domain": {}}
-    for _id, domain, state, reason, delivered, complained in ledger.query(_OUTCOME_SQL, (notice,)):
+    for o in ledger.outcome_rows(notice):
+        state = o.state
         counts = (
-            bool(delivered),
+            o.delivered,
             state == "sent",
-            bool(complained),
+            o.complained,
             state == "bounced",
             state == "deferred",
             state in _UNREACHED,
         )
-        keys = {"domain": domain.lower(), "reason": reason or ("invalid" if state == "invalid" else "-")}
+        keys = {"domain": o.domain.lower(), "reason": o.reason or ("invalid" if state == "invalid" else "-")}
         for by, key in keys.items():
             row = tables[by].setdefault(key, dict.fromkeys(OUTCOMES, 0))
             for outcome, hit in zip(OUTCOMES, counts, strict=True):
@@ -96,7 +90,7 @@ def outcome_tables(ledger: SqliteLedger, notice: str) -> dict[str, dict[str, dic
     }
 
 
-def outcome_table(ledger: SqliteLedger, notice: str, by: str) -> dict[str, dict[str, int]]:
+def outcome_table(ledger: Ledger, notice: str, by: str) -> dict[str, dict[str, int]]:
     """One of :func:`outcome_tables`: ``by`` is "reason" or "domain"."""
     return outcome_tables(ledger, notice)[by]
 
@@ -109,73 +103,52 @@ def _totals(table: dict[str, dict[str, int]]) -> dict[str, int]:
     return out
 
 
-def status_data(ledger: SqliteLedger, *, show: int = 20) -> dict[str, Any]:
+def status_data(ledger: Ledger, *, show: int = 20) -> dict[str, Any]:
     notices = []
     for notice in ledger.notices():
-        counts = ledger.counts(notice)
-        deferred = ledger.query(
-            "SELECT count(*), min(next_attempt_at) FROM messages WHERE notice=? AND state='deferred'",
-            (notice,),
-        )[0]
-        errors = ledger.query(
-            "SELECT last_code, count(*), max(last_text) FROM messages WHERE notice=? "
-            "AND state IN ('deferred', 'failed') GROUP BY last_code ORDER BY count(*) DESC",
-            (notice,),
-        )
-        reasons = ledger.query(
-            "SELECT reason, count(*) FROM messages WHERE notice=? "
-            "AND state IN ('deferred', 'failed', 'bounced') AND reason IS NOT NULL "
-            "GROUP BY reason ORDER BY count(*) DESC",
-            (notice,),
-        )
-        dup_total = ledger.query(
-            "SELECT count(*) FROM messages WHERE notice=? AND possibly_duplicated=1", (notice,)
-        )[0][0]
-        dups = ledger.query(
-            "SELECT r.email, m.state FROM messages m JOIN recipients r ON r.id=m.recipient_id "
-            "WHERE m.notice=? AND m.possibly_duplicated=1 ORDER BY m.id LIMIT ?",
-            (notice, show),
-        )
+        st = ledger.notice_status(notice, show=show)
+        counts = st.counts
         notices.append(
             {
                 "notice": notice,
                 "counts": {s: counts.get(s, 0) for s in STATE_ORDER if counts.get(s, 0)},
                 "total": sum(counts.values()),
-                "retry_queue": {"deferred": deferred[0], "next_retry_at": _iso(deferred[1])},
+                "retry_queue": {"deferred": st.deferred, "next_retry_at": _iso(st.next_retry_at)},
                 "errors": [
                     {"code": code if code is not None else "no reply", "count": n, "last_reply": text}
-                    for code, n, text in errors
+                    for code, n, text in st.errors
                 ],
-                "possibly_duplicated": {"count": dup_total, "recipients": [e for e, _ in dups]},
-                "reasons": dict(reasons),
+                "possibly_duplicated": {"count": st.duplicated, "recipients": st.duplicated_emails},
+                "reasons": st.reasons,
                 "outcomes": _totals((tables := outcome_tables(ledger, notice))["domain"]),
                 "by_domain": dict(list(tables["domain"].items())[:show]),
                 "by_reason": {k: v for k, v in tables["reason"].items() if k != "-"},
             }
         )
     lists = [
-        {"path": p, "rows": r, "valid": v, "invalid": i, "duplicates": d, "imported_at": _iso(t)}
-        for p, r, v, i, d, t in ledger.query(
-            "SELECT path, rows, valid, invalid, duplicates, imported_at FROM lists WHERE complete=1 "
-            "ORDER BY id DESC LIMIT 10"
-        )
+        {
+            "path": x.path,
+            "rows": x.rows,
+            "valid": x.valid,
+            "invalid": x.invalid,
+            "duplicates": x.duplicates,
+            "imported_at": _iso(x.imported_at),
+        }
+        for x in ledger.recent_lists(10)
     ]
     runs = [
         {
-            "run": i,
-            "notice": n,
-            "segment": s,
-            "status": st,
-            "started_at": _iso(a),
-            "ended_at": _iso(b),
-            "user": u,
-            "host": h,
-            "summary": json.loads(sm),
+            "run": r.id,
+            "notice": r.notice,
+            "segment": r.segment,
+            "status": r.status,
+            "started_at": _iso(r.started_at),
+            "ended_at": _iso(r.ended_at),
+            "user": r.user,
+            "host": r.host,
+            "summary": r.summary,
         }
-        for i, n, s, st, a, b, u, h, sm in ledger.query(
-            "SELECT id, notice, segment, status, started_at, ended_at, user, host, summary FROM runs "
-            "ORDER BY id DESC LIMIT 5"
-        )
+        for r in ledger.recent_runs(5)
     ]
     return {
         "ledger": ledger.label,
@@ -273,68 +246,32 @@ def write_status(data: dict[str, Any], out: TextIO) -> None:
 
 
 def report_rows(
-    ledger: SqliteLedger, *, states: list[str], notice: str | None, possibly_duplicated: bool = False
+    ledger: Ledger, *, states: list[str], notice: str | None, possibly_duplicated: bool = False
 ) -> Iterator[dict[str, Any]]:
-    where, params = ["1=1"], []
-    if states:
-        where.append(f"m.state IN ({','.join('?' * len(states))})")
-        params += states
-    if notice:
-        where.append("m.notice=?")
-        params.append(notice)
-    if possibly_duplicated:
-        where.append("m.possibly_duplicated=1")
-    sql = (
-        "SELECT m.notice, m.state, COALESCE(r.email, i.email), r.fields, i.fields, m.attempts, m.last_code, "
-        "COALESCE(m.last_text, i.reason), m.queue_id, m.message_id, m.first_attempt_at, m.last_attempt_at, "
-        "m.sent_at, m.possibly_duplicated, COALESCE(r.source, l.path), COALESCE(r.line, i.line), m.reason "
-        "FROM messages m LEFT JOIN recipients r ON r.id=m.recipient_id "
-        "LEFT JOIN list_issues i ON i.id=m.issue_id LEFT JOIN lists l ON l.id=i.list_id "
-        f"WHERE {' AND '.join(where)} ORDER BY m.notice, m.id"
-    )
-    for row in ledger.rows(sql, params):
-        (
-            notice_,
-            state,
-            email,
-            rfields,
-            ifields,
-            attempts,
-            code,
-            text,
-            qid,
-            mid,
-            first,
-            last,
-            sent,
-            dup,
-            source,
-            line,
-            reason,
-        ) = row
-        fields = json.loads(rfields or ifields or "{}")
+    for r in ledger.report_rows(states=states, notice=notice, possibly_duplicated=possibly_duplicated):
+        fields = r.fields
         yield {
-            "notice": notice_,
-            "state": state,
-            "email": email or "",
+            "notice": r.notice,
+            "state": r.state,
+            "email": r.email,
             "id": fields.get("id", ""),
             "first_name": fields.get("first_name", ""),
             "last_name": fields.get("last_name", ""),
             "country": fields.get("country", ""),
             "region": fields.get("region", ""),
             "postal_address": fields.get("postal_address", ""),
-            "attempts": attempts,
-            "last_code": code if code is not None else "",
-            "last_reply": text or "",
-            "reason": reason or ("invalid" if state == "invalid" else ""),
-            "queue_id": qid or "",
-            "message_id": mid or "",
-            "first_attempt_at": _iso(first),
-            "last_attempt_at": _iso(last),
-            "sent_at": _iso(sent),
-            "possibly_duplicated": bool(dup),
-            "list": source or "",
-            "line": line or "",
+            "attempts": r.attempts,
+            "last_code": r.last_code if r.last_code is not None else "",
+            "last_reply": r.last_reply,
+            "reason": r.reason or ("invalid" if r.state == "invalid" else ""),
+            "queue_id": r.queue_id,
+            "message_id": r.message_id,
+            "first_attempt_at": _iso(r.first_attempt_at),
+            "last_attempt_at": _iso(r.last_attempt_at),
+            "sent_at": _iso(r.sent_at),
+            "possibly_duplicated": r.possibly_duplicated,
+            "list": r.source,
+            "line": r.line or "",
         }
 
 

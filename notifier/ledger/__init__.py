@@ -9,18 +9,38 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from notifier.ledger.audit import AuditKey
-from notifier.ledger.base import Ledger
-from notifier.ledger.sqlite import Claimed, ImportSummary, PlanSummary, Result, SqliteLedger
+from notifier.ledger.base import (
+    BounceEntry,
+    Claimed,
+    ImportSummary,
+    Ledger,
+    ListImport,
+    NoticeStatus,
+    OutcomeRow,
+    PlanSummary,
+    ReportRow,
+    Result,
+    RunRecord,
+    ScheduleRow,
+)
+from notifier.ledger.sqlite import SqliteLedger
 
 if TYPE_CHECKING:
     from notifier.settings import Settings
 
 __all__ = [
+    "BounceEntry",
     "Claimed",
     "ImportSummary",
     "Ledger",
+    "ListImport",
+    "NoticeStatus",
+    "OutcomeRow",
     "PlanSummary",
+    "ReportRow",
     "Result",
+    "RunRecord",
+    "ScheduleRow",
     "SqliteLedger",
     "audit_key",
     "ledger_exists",
@@ -28,7 +48,7 @@ __all__ = [
 ]
 
 
-def open_ledger(settings: Settings, *, shared: bool = False) -> SqliteLedger:
+def open_ledger(settings: Settings, *, shared: bool = False) -> Ledger:
     """The campaign's ledger: PostgreSQL when [ledger] url says so, else the SQLite file."""
     if settings.ledger_url:
         from notifier.ledger.postgres import PgLedger

@@ -1,25 +1,259 @@
-"""The Ledger boundary the pipeline depends on. SQLite implements it today; another
-backend (PostgreSQL, for several senders) implements the same methods and states."""
+"""The Ledger boundary: the Protocol every caller depends on, and the values it speaks in.
+
+Two backends implement it: the SQLite file (notifier/ledger/sqlite.py) and PostgreSQL for
+several senders (notifier/ledger/postgres.py), each with its own statements. Nothing outside
+notifier/ledger/ sees SQL or a database driver: callers use these named methods, and a driver
+error leaves the ledger as a :class:`~notifier.errors.LedgerError` (see :func:`map_errors`).
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from notifier.ledger.sqlite import BounceEntry, Claimed, ImportSummary, PlanSummary, Result
-from notifier.models import ListRow
+from notifier.ledger.audit import AuditEntry, AuditKey, Head
+from notifier.models import LedgerState, ListRow, Recipient, State
 
-__all__ = ["Ledger"]
+__all__ = [
+    "BounceEntry",
+    "Claimed",
+    "ImportSummary",
+    "Ledger",
+    "ListImport",
+    "NoticeStatus",
+    "OutcomeRow",
+    "PlanSummary",
+    "ReportRow",
+    "Result",
+    "RunRecord",
+    "ScheduleRow",
+    "map_errors",
+]
+
+
+# ---- values -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    list_id: int
+    path: str
+    rows: int
+    valid: int
+    invalid: int
+    duplicates: int
+    warnings: int
+    reused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSummary:
+    targets: int
+    by_state: dict[str, int]
+
+    def count(self, *states: State) -> int:
+        return sum(self.by_state.get(s.value, 0) for s in states)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    row: int
+    recipient: Recipient
+    attempts: int
+    first_attempt_at: float | None
+    possibly_duplicated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    row: int
+    state: State
+    verdict: str
+    code: int | None
+    text: str
+    queue_id: str
+    at: float
+    next_attempt_at: float | None
+    message_id: str
+    reason: str | None = None  # reply vocabulary (notifier.bounces.replies), None when accepted
+    suppress: bool = False  # a hard failure: the address cannot receive mail, skip it in later notices
+    possibly_duplicated: bool = False  # the data went out but the reply was lost: a resend may duplicate
+
+
+@dataclass(frozen=True, slots=True)
+class BounceEntry:
+    """One recipient of a bounce or event, and what it may change. ``message`` is set only
+    when the report is tied to a message this campaign sent (its VERP token, provider message
+    id or Message-ID); without it the entry is only recorded."""
+
+    address: str = ""
+    message: int | None = None
+    matched: str = ""  # verp, provider-id, message-id, token, unverified, or "" (unmatched)
+    reason: str = ""
+    hard: bool = False
+    key: str = ""  # the recipient's dedupe key: what a suppression applies to
+    bounced: bool = False  # mark the message bounced (it did not reach them)
+    suppress: str = ""  # suppress ``key`` now, for this reason (hard bounce, complaint)
+    soft: bool = False  # a soft bounce: suppress ``key`` once the soft streak is long enough
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeStatus:
+    """What `notify status` says about one notice, read in one go."""
+
+    notice: str
+    counts: dict[str, int]
+    deferred: int
+    next_retry_at: float | None
+    errors: list[tuple[int | None, int, str]]  # (reply code or None, how many, last reply text)
+    reasons: dict[str, int]  # not delivered, by reason
+    duplicated: int  # flagged possibly duplicated
+    duplicated_emails: list[str]  # the first ``show`` of them
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRow:
+    """One message of a notice, as the outcome tables count it."""
+
+    message: int
+    domain: str
+    state: str
+    reason: str
+    delivered: bool  # a delivery event came back for it
+    complained: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListImport:
+    path: str
+    rows: int
+    valid: int
+    invalid: int
+    duplicates: int
+    imported_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: int
+    notice: str
+    segment: str
+    status: str
+    started_at: float
+    ended_at: float | None
+    user: str
+    host: str
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    """One (notice, recipient or rejected list row) as `notify report` and the evidence pack
+    read it. ``recipient_id`` is None for a rejected list row (state invalid)."""
+
+    message: int
+    recipient_id: int | None
+    notice: str
+    state: str
+    email: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0
+    last_code: int | None = None
+    last_reply: str = ""
+    reason: str = ""
+    queue_id: str = ""
+    message_id: str = ""
+    first_attempt_at: float | None = None
+    last_attempt_at: float | None = None
+    sent_at: float | None = None
+    possibly_duplicated: bool = False
+    source: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRow:
+    id: int
+    notice: str
+    segment: str
+    state: str
+    created_at: float
+    note: str
+
+
+# ---- driver errors --------------------------------------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def map_errors(cls: type[Any], mapper: Callable[[Any, Exception], Exception | None]) -> None:
+    """Wrap every public method of ``cls`` (and the generators they return) so that a driver
+    error raised inside becomes what ``mapper`` makes of it (a LedgerError), never a
+    sqlite3/psycopg exception a caller would have to import the driver to catch. ``mapper``
+    gets the ledger (to name it) and the error, and returns None for errors that are not the
+    driver's."""
+
+    def wrap(fn: F) -> F:
+        if inspect.isgeneratorfunction(fn):
+
+            @functools.wraps(fn)
+            def gen(*args: Any, **kwargs: Any) -> Iterator[Any]:
+                try:
+                    yield from fn(*args, **kwargs)
+                except Exception as exc:
+                    mapped = mapper(args[0], exc)
+                    if mapped is None:
+                        raise
+                    raise mapped from None
+
+            return gen  # type: ignore[return-value]
+
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                mapped = mapper(args[0], exc)
+                if mapped is None:
+                    raise
+                raise mapped from None
+
+        return call  # type: ignore[return-value]
+
+    for name, value in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.isfunction(value) or getattr(value, "_mapped", False):
+            continue
+        wrapped = wrap(value)
+        wrapped._mapped = True  # type: ignore[attr-defined]
+        setattr(cls, name, wrapped)
+
+
+# ---- the interface ---------------------------------------------------------------------------
 
 
 class Ledger(Protocol):
-    path: Path
+    """Every method a caller outside notifier/ledger/ may use."""
 
+    path: Path
+    audit_source: AuditKey
+
+    @property
+    def label(self) -> str: ...
+
+    # set-up
     def secret(self) -> bytes: ...
     def lock(self) -> None: ...
     def close(self) -> None: ...
+    def copy_to(self, path: Path) -> None: ...
+
+    # lists and planning
+    def find_import(self, path: str, sha256: str) -> ImportSummary | None: ...
     def import_list(self, path: str, sha256: str, rows: Iterable[ListRow]) -> ImportSummary: ...
+    def list_issues(self, list_ids: Iterable[int], kinds: Iterable[str]) -> Iterator[dict[str, Any]]: ...
     def plan(
         self,
         notice: str,
@@ -30,7 +264,10 @@ class Ledger(Protocol):
         first_notice: str = "",
         follow_up: bool = False,
     ) -> PlanSummary: ...
+    def keep_targets(self, keep: Callable[[dict[str, Any]], bool]) -> int: ...
     def targets_to_send(self, now: float) -> Iterator[Claimed]: ...
+
+    # a run
     def start_run(self, notice: str, segment: str, transport: str, options: dict[str, Any]) -> int: ...
     def recover_in_flight(self) -> int: ...
     def claim(self, run_id: int, limit: int, now: float, results: list[Result]) -> list[Claimed]: ...
@@ -39,6 +276,32 @@ class Ledger(Protocol):
     def next_retry_at(self) -> float | None: ...
     def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None: ...
     def rate_share(self) -> float: ...
+    def live_senders(self) -> list[dict[str, Any]]: ...
+    def stale_leases(self) -> int: ...
+    def try_lead(self) -> bool: ...
+    def record_check(
+        self, *, kind: str, notice: str, run_id: int | None, failed: list[str], report: dict[str, Any]
+    ) -> None: ...
+
+    # ---- audience reads (notifier.lists.audience): read-only, by dedupe key ----
+    def states_for(self, notice: str, keys: Sequence[str]) -> dict[str, str]: ...
+    def complained(self, keys: Sequence[str]) -> set[str]: ...
+    def unsubscribed(self, keys: Sequence[str]) -> set[str]: ...
+    def suppressed(self, keys: Sequence[str]) -> dict[str, str]: ...
+    def audience_states(
+        self, notice: str, first_notice: str, keys: Sequence[str]
+    ) -> dict[str, LedgerState]: ...
+    def accepted_at(self, notice: str, keys: Sequence[str]) -> dict[str, float]: ...
+    def filings(self) -> dict[str, tuple[float, str, str]]: ...
+    def mark_filed(self, rule: str, at: float, ref: str) -> None: ...
+    def record_test(self, *, notice: str, seed: str, accepted: bool, reply: str) -> None: ...
+
+    # suppressions, unsubscribes, bounces
+    def suppress(self, keys: Iterable[str], *, reason: str, source: str) -> int: ...
+    def unsuppress(self, keys: Iterable[str]) -> int: ...
+    def suppressions(self) -> list[tuple[str, str, float, str]]: ...
+    def unsubscribe(self, message_row: int, *, via: str) -> bool | None: ...
+    def is_unsubscribed(self, message_row: int) -> bool: ...
     def record_bounce_outcome(
         self,
         *,
@@ -52,6 +315,42 @@ class Ledger(Protocol):
         soft_span: float = 86400.0,
         on_suppress: Callable[[str, str], None] | None = None,
     ) -> int | None: ...
-    def record_check(
-        self, *, kind: str, notice: str, run_id: int | None, failed: list[str], report: dict[str, Any]
+    def recipient_key_of(self, message_row: int) -> str | None: ...
+    def message_by_queue_id(self, queue_id: str, key: str) -> int | None: ...
+    def message_by_message_id(self, message_id: str, key: str) -> int | None: ...
+    def was_sent_to(self, key: str) -> bool: ...
+    def event_seen(self, digests: Sequence[str]) -> bool: ...
+
+    # audit trail
+    def audit(self, action: str, details: dict[str, Any]) -> None: ...
+    def audit_entries(self) -> Iterator[AuditEntry]: ...
+    def audit_head(self) -> Head | None: ...
+    def audit_key_id(self) -> str | None: ...
+    def audit_activity(self) -> dict[str, Any]: ...
+
+    # reading (status, report, evidence)
+    def notices(self) -> list[str]: ...
+    def counts(self, notice: str) -> dict[str, int]: ...
+    def notice_status(self, notice: str, *, show: int = 20) -> NoticeStatus: ...
+    def outcome_rows(self, notice: str) -> Iterator[OutcomeRow]: ...
+    def recent_lists(self, limit: int = 10) -> list[ListImport]: ...
+    def recent_runs(self, limit: int = 5) -> list[RunRecord]: ...
+    def report_rows(
+        self, *, states: Sequence[str] = (), notice: str | None = None, possibly_duplicated: bool = False
+    ) -> Iterator[ReportRow]: ...
+    def schedule_rows(self) -> list[ScheduleRow]: ...
+
+    # ---- run and schedule reads (notifier.pipeline.run, notifier.followups.schedule) ----
+    def first_sent_at(self, notice: str) -> float | None: ...
+    def oldest_sent_since(self, since: float) -> float | None: ...
+    def complete_lists(self) -> dict[str, str]: ...
+    def waiting_in_run(self) -> int: ...
+    def schedules(self) -> list[tuple[Any, ...]]: ...
+    def add_schedule(
+        self, *, notice: str, segment: str, after_s: float | None, at: float | None, window: str,
+        created_at: float, created_by: str,
+    ) -> int: ...
+    def set_schedule_state(
+        self, schedule_id: int, state: str, note: str, *, last_run_at: float | None = None,
+        confirmed_at: float | None = None,
     ) -> None: ...

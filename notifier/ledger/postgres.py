@@ -27,21 +27,88 @@ import json
 import os
 import re
 import socket
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from notifier.errors import LedgerError, UsageError
-from notifier.ledger.audit import AuditKey
+from notifier.errors import LedgerDamaged, LedgerError, UsageError
+from notifier.ledger.audit import AuditKey, operator
 from notifier.ledger.schema import ADDED_COLUMNS, DDL
 from notifier.ledger.sqlite import Claimed, Result, SqliteLedger
 
 __all__ = ["PgLedger", "translate"]
 
 _LOCK_IMPORT, _LOCK_AUDIT, _LOCK_LEADER = 7310001, 7310002, 7310003
+
+# The named statements of SqliteLedger (sqlite.SQL), with the same names, in PostgreSQL's own
+# words: %s placeholders, a list as one array parameter (= ANY), jsonb, quoted "user".
+SQL: dict[str, str] = {
+    "notices": "SELECT DISTINCT notice FROM messages ORDER BY notice",
+    "counts": "SELECT state, count(*) FROM messages WHERE notice = %s GROUP BY state",
+    "status_deferred": (
+        "SELECT count(*), min(next_attempt_at) FROM messages WHERE notice = %s AND state = 'deferred'"
+    ),
+    "status_errors": (
+        "SELECT last_code, count(*), max(last_text) FROM messages WHERE notice = %s "
+        "AND state IN ('deferred', 'failed') GROUP BY last_code ORDER BY count(*) DESC"
+    ),
+    "status_reasons": (
+        "SELECT reason, count(*) FROM messages WHERE notice = %s "
+        "AND state IN ('deferred', 'failed', 'bounced') AND reason IS NOT NULL "
+        "GROUP BY reason ORDER BY count(*) DESC"
+    ),
+    "status_duplicated": "SELECT count(*) FROM messages WHERE notice = %s AND possibly_duplicated = 1",
+    "status_duplicated_emails": (
+        "SELECT r.email FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE m.notice = %s AND m.possibly_duplicated = 1 ORDER BY m.id LIMIT %s"
+    ),
+    "outcome_rows": (
+        "SELECT m.id, split_part(r.email, '@', 2), m.state, coalesce(m.reason, ''), "
+        "EXISTS (SELECT 1 FROM bounce_events e WHERE e.message = m.id AND e.kind = 'delivered'), "
+        "EXISTS (SELECT 1 FROM bounce_events e WHERE e.message = m.id AND e.kind = 'complaint') "
+        "FROM messages m JOIN recipients r ON r.id = m.recipient_id WHERE m.notice = %s"
+    ),
+    "recent_lists": (
+        "SELECT path, rows, valid, invalid, duplicates, imported_at FROM lists WHERE complete = 1 "
+        "ORDER BY id DESC LIMIT %s"
+    ),
+    "recent_runs": (
+        'SELECT id, notice, segment, status, started_at, ended_at, "user", host, summary FROM runs '
+        "ORDER BY id DESC LIMIT %s"
+    ),
+    "report_rows": (
+        "SELECT m.id, m.recipient_id, m.notice, m.state, COALESCE(r.email, i.email, ''), "
+        "COALESCE(r.fields, i.fields), m.attempts, m.last_code, COALESCE(m.last_text, i.reason), "
+        "m.queue_id, m.message_id, m.first_attempt_at, m.last_attempt_at, m.sent_at, "
+        "m.possibly_duplicated, COALESCE(r.source, l.path), COALESCE(r.line, i.line), m.reason "
+        "FROM messages m LEFT JOIN recipients r ON r.id = m.recipient_id "
+        "LEFT JOIN list_issues i ON i.id = m.issue_id LEFT JOIN lists l ON l.id = i.list_id "
+        "WHERE (%s::int = 0 OR m.state = ANY(%s::text[])) AND (%s::text IS NULL OR m.notice = %s) "
+        "AND (%s::int = 0 OR m.possibly_duplicated = 1) ORDER BY m.notice, m.id"
+    ),
+    "schedule_rows": "SELECT id, notice, segment, state, created_at, note FROM schedules ORDER BY id",
+    "recipient_key_of": (
+        "SELECT r.key FROM messages m JOIN recipients r ON r.id = m.recipient_id WHERE m.id = %s"
+    ),
+    "message_by_queue_id": (
+        "SELECT m.id FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE m.queue_id = %s AND r.key = %s"
+    ),
+    "message_by_message_id": (
+        "SELECT m.id FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE m.message_id = %s AND r.key = %s"
+    ),
+    "was_sent_to": (
+        "SELECT 1 FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE r.key = %s AND m.sent_at IS NOT NULL LIMIT 1"
+    ),
+    "event_seen": "SELECT 1 FROM bounce_events WHERE digest = ANY(%s::text[]) LIMIT 1",
+}
+# Statements written for PostgreSQL go to the server as they are. (The statements of
+# SqliteLedger not yet named still pass through translate() below: see README, PostgreSQL.)
+_NATIVE = frozenset(SQL.values())
 _RESERVED = re.compile(r'(?<![\w."])(user|window)(?![\w"])')
 _JSON = re.compile(r"json_extract\(([\w.]+), '\$\.(\w+)'\)")
 
@@ -122,7 +189,7 @@ class _Cursor:
 
 
 class _Connection:
-    """The few sqlite3.Connection methods the ledger uses, on a psycopg connection."""
+    """The few DB-API connection methods the ledger uses, on a psycopg connection."""
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
@@ -130,7 +197,8 @@ class _Connection:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
         try:
-            cur = self._conn.execute(translate(sql), tuple(params) or None)
+            native = sql if sql in _NATIVE else translate(sql)
+            cur = self._conn.execute(native, tuple(params) or None)
         except Exception as exc:
             raise _error(exc) from None
         if cur.rowcount and cur.rowcount > 0 and not cur.description:
@@ -156,15 +224,29 @@ class _Connection:
 def _error(exc: Exception) -> Exception:
     import psycopg
 
-    if isinstance(exc, psycopg.errors.RaiseException):
-        return sqlite3.DatabaseError(str(exc).splitlines()[0])
+    # psycopg's errors leave the ledger as the project's, so no caller imports a driver.
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if isinstance(exc, psycopg.OperationalError):
-        return LedgerError(f"the PostgreSQL ledger is unreachable: {str(exc).splitlines()[0]}")
+        return LedgerError(
+            f"the PostgreSQL ledger is unreachable: {first}",
+            hint="check that the server is up and reachable, then run the same command again; it resumes",
+        )
+    if isinstance(exc, psycopg.Error):  # a refused statement (the audit trigger, a damaged schema)
+        return LedgerDamaged(
+            f"the PostgreSQL ledger refused a statement: {first}",
+            hint="the ledger's tables are not as notify made them: restore the database from a backup",
+        )
     return exc
 
 
 class PgLedger(SqliteLedger):
     """The ledger of one campaign in PostgreSQL. Safe for many processes on many machines."""
+
+    _sql = SQL
+
+    @staticmethod
+    def _many(values: Iterable[Any]) -> Any:
+        return list(values)  # one text[] parameter
 
     def __init__(
         self, url: str, *, shared: bool = False, lease: float = 30.0, audit_key: AuditKey | None = None
@@ -260,6 +342,77 @@ class PgLedger(SqliteLedger):
     def _audit(self, db: Any, action: str, details: dict[str, Any]) -> None:
         db.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK_AUDIT,))
         super()._audit(db, action, details)
+
+    # ---- audience reads ---------------------------------------------------------------------
+    # The same questions as SqliteLedger's section of this name, in PostgreSQL's own SQL (keys
+    # passed as one array, not translated SQLite): see notifier.lists.audience.
+
+    def _pg(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        try:
+            cur = self._db._conn.execute(sql, tuple(params))  # type: ignore[attr-defined]
+        except Exception as exc:
+            raise _error(exc) from None
+        return list(cur.fetchall()) if cur.description else []
+
+    def states_for(self, notice: str, keys: Sequence[str]) -> dict[str, str]:
+        if not notice or not keys:
+            return {}
+        rows = self._pg(
+            "SELECT r.key, m.state FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+            "WHERE m.notice = %s AND r.key = ANY(%s)",
+            (notice, list(keys)),
+        )
+        return {str(k): str(v) for k, v in rows}
+
+    def complained(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        rows = self._pg(
+            "SELECT r.key FROM bounce_events e JOIN messages m ON m.id = e.message "
+            "JOIN recipients r ON r.id = m.recipient_id WHERE e.kind = 'complaint' AND r.key = ANY(%s) "
+            "UNION SELECT address FROM bounce_events WHERE kind = 'complaint' AND message IS NOT NULL "
+            "AND address = ANY(%s)",
+            (list(keys), list(keys)),
+        )
+        return {str(r[0]) for r in rows}
+
+    def unsubscribed(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        rows = self._pg("SELECT key FROM unsubscribes WHERE key = ANY(%s)", (list(keys),))
+        return {str(r[0]) for r in rows}
+
+    def suppressed(self, keys: Sequence[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        rows = self._pg("SELECT key, reason FROM suppressions WHERE key = ANY(%s)", (list(keys),))
+        return {str(k): str(v) for k, v in rows}
+
+    def accepted_at(self, notice: str, keys: Sequence[str]) -> dict[str, float]:
+        if not keys:
+            return {}
+        rows = self._pg(
+            "SELECT r.key, m.sent_at FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+            "WHERE m.notice = %s AND m.state IN ('sent', 'bounced') AND m.sent_at IS NOT NULL "
+            "AND r.key = ANY(%s)",
+            (notice, list(keys)),
+        )
+        return {str(k): float(t) for k, t in rows}
+
+    def filings(self) -> dict[str, tuple[float, str, str]]:
+        rows = self._pg('SELECT rule, at, ref, "user" FROM filings ORDER BY rule', ())
+        return {str(r[0]): (float(r[1]), str(r[2]), str(r[3])) for r in rows}
+
+    def mark_filed(self, rule: str, at: float, ref: str) -> None:
+        user = operator()[0]
+        with self._tx() as db:
+            self._pg(  # the same connection, inside the transaction
+                'INSERT INTO filings (rule, at, ref, "user", recorded_at) VALUES (%s, %s, %s, %s, %s) '
+                "ON CONFLICT (rule) DO UPDATE SET at = EXCLUDED.at, ref = EXCLUDED.ref, "
+                '"user" = EXCLUDED."user", recorded_at = EXCLUDED.recorded_at',
+                (rule, at, ref, user, time.time()),
+            )
+            self._audit(db, "deadline.done", {"rule": rule, "at": at, "ref": ref})
 
     # ---- several senders ------------------------------------------------------------------
 
@@ -478,6 +631,68 @@ class PgLedger(SqliteLedger):
         """Become the one scheduler (held until this connection ends)."""
         row = self._db.execute("SELECT pg_try_advisory_lock(?)", (_LOCK_LEADER,)).fetchone()
         return bool(row and row[0])
+
+    # ---- run and schedule reads ---------------------------------------------------------
+    # SqliteLedger's section of this name, in PostgreSQL's own SQL.
+
+    def first_sent_at(self, notice: str) -> float | None:
+        rows = self._pg("SELECT min(sent_at) FROM messages WHERE notice = %s", (notice,))
+        return None if not rows or rows[0][0] is None else float(rows[0][0])
+
+    def oldest_sent_since(self, since: float) -> float | None:
+        rows = self._pg("SELECT min(sent_at) FROM messages WHERE sent_at > %s", (since,))
+        return None if not rows or rows[0][0] is None else float(rows[0][0])
+
+    def complete_lists(self) -> dict[str, str]:
+        rows = self._pg(
+            "SELECT DISTINCT ON (path) path, sha256 FROM lists WHERE complete = 1 ORDER BY path, id DESC", ()
+        )
+        return {str(p): str(d) for p, d in rows}
+
+    def waiting_in_run(self) -> int:
+        rows = self._pg(
+            "SELECT count(*) FROM messages m JOIN run_targets t ON t.id = m.id WHERE m.state = 'deferred'", ()
+        )
+        return int(rows[0][0]) if rows else 0
+
+    def schedules(self) -> list[tuple[Any, ...]]:
+        return [
+            tuple(r)
+            for r in self._pg(
+                "SELECT id, notice, segment, after_s, at, \"window\", state, created_at, created_by, "
+                "confirmed_at, last_run_at, note FROM schedules ORDER BY id",
+                (),
+            )
+        ]
+
+    def add_schedule(
+        self, *, notice: str, segment: str, after_s: float | None, at: float | None, window: str,
+        created_at: float, created_by: str,
+    ) -> int:
+        with self._tx() as db:
+            try:
+                row = db._conn.execute(
+                    "INSERT INTO schedules (notice, segment, after_s, at, \"window\", state, created_at, "
+                    "created_by) VALUES (%s, %s, %s, %s, %s, 'waiting', %s, %s) RETURNING id",
+                    (notice, segment, after_s, at, window, created_at, created_by),
+                ).fetchone()
+            except Exception as exc:
+                raise _error(exc) from None
+            return int(row[0])
+
+    def set_schedule_state(
+        self, schedule_id: int, state: str, note: str, *, last_run_at: float | None = None,
+        confirmed_at: float | None = None,
+    ) -> None:
+        with self._tx() as db:
+            try:
+                db._conn.execute(
+                    "UPDATE schedules SET state = %s, note = %s, last_run_at = coalesce(%s, last_run_at), "
+                    "confirmed_at = coalesce(%s, confirmed_at) WHERE id = %s",
+                    (state, note, last_run_at, confirmed_at, schedule_id),
+                )
+            except Exception as exc:
+                raise _error(exc) from None
 
 
 def _redacted(url: str) -> str:

@@ -197,4 +197,13 @@ CREATE TABLE IF NOT EXISTS schedules (
     last_run_at REAL,
     note        TEXT NOT NULL DEFAULT ''
 );
+-- Regulator filings the operator marked done (`notify deadlines done RULE --at --ref`): notify
+-- cannot see them otherwise. One row per deadline rule; the audit log keeps every mark.
+CREATE TABLE IF NOT EXISTS filings (
+    rule        TEXT PRIMARY KEY,
+    at          REAL NOT NULL,   -- when it was filed, as the operator says
+    ref         TEXT NOT NULL DEFAULT '',
+    user        TEXT NOT NULL,
+    recorded_at REAL NOT NULL
+);
 """

@@ -20,7 +20,6 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,76 +37,110 @@ from notifier.ledger.audit import (
     key_id,
     operator,
 )
+from notifier.ledger.base import (
+    BounceEntry,
+    Claimed,
+    ImportSummary,
+    ListImport,
+    NoticeStatus,
+    OutcomeRow,
+    PlanSummary,
+    ReportRow,
+    Result,
+    RunRecord,
+    ScheduleRow,
+    map_errors,
+)
 from notifier.ledger.schema import ADDED_COLUMNS, DDL, SCHEMA_VERSION
 from notifier.locks import hold_lock
-from notifier.models import ListRow, Recipient, State
+from notifier.models import LedgerState, ListRow, Recipient, segment_view
 
 __all__ = ["BounceEntry", "Claimed", "ImportSummary", "PlanSummary", "Result", "SqliteLedger"]
 
 BATCH = 2000
 
+# Every statement of the reads below, by name. postgres.py holds the same names in PostgreSQL's
+# own words (tests/test_ledger_backends.py checks that both have the same keys).
+SQL: dict[str, str] = {
+    "notices": "SELECT DISTINCT notice FROM messages ORDER BY notice",
+    "counts": "SELECT state, count(*) FROM messages WHERE notice=? GROUP BY state",
+    "status_deferred": (
+        "SELECT count(*), min(next_attempt_at) FROM messages WHERE notice=? AND state='deferred'"
+    ),
+    "status_errors": (
+        "SELECT last_code, count(*), max(last_text) FROM messages WHERE notice=? "
+        "AND state IN ('deferred', 'failed') GROUP BY last_code ORDER BY count(*) DESC"
+    ),
+    "status_reasons": (
+        "SELECT reason, count(*) FROM messages WHERE notice=? "
+        "AND state IN ('deferred', 'failed', 'bounced') AND reason IS NOT NULL "
+        "GROUP BY reason ORDER BY count(*) DESC"
+    ),
+    "status_duplicated": "SELECT count(*) FROM messages WHERE notice=? AND possibly_duplicated=1",
+    "status_duplicated_emails": (
+        "SELECT r.email FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE m.notice=? AND m.possibly_duplicated=1 ORDER BY m.id LIMIT ?"
+    ),
+    "outcome_rows": (
+        "SELECT m.id, substr(r.email, instr(r.email, '@') + 1), m.state, coalesce(m.reason, ''), "
+        "EXISTS (SELECT 1 FROM bounce_events e WHERE e.message=m.id AND e.kind='delivered'), "
+        "EXISTS (SELECT 1 FROM bounce_events e WHERE e.message=m.id AND e.kind='complaint') "
+        "FROM messages m JOIN recipients r ON r.id=m.recipient_id WHERE m.notice=?"
+    ),
+    "recent_lists": (
+        "SELECT path, rows, valid, invalid, duplicates, imported_at FROM lists WHERE complete=1 "
+        "ORDER BY id DESC LIMIT ?"
+    ),
+    "recent_runs": (
+        "SELECT id, notice, segment, status, started_at, ended_at, user, host, summary FROM runs "
+        "ORDER BY id DESC LIMIT ?"
+    ),
+    # The filters are parameters (a NULL or 0 turns one off), so this is one fixed statement.
+    "report_rows": (
+        "SELECT m.id, m.recipient_id, m.notice, m.state, COALESCE(r.email, i.email, ''), "
+        "COALESCE(r.fields, i.fields), m.attempts, m.last_code, COALESCE(m.last_text, i.reason), "
+        "m.queue_id, m.message_id, m.first_attempt_at, m.last_attempt_at, m.sent_at, "
+        "m.possibly_duplicated, COALESCE(r.source, l.path), COALESCE(r.line, i.line), m.reason "
+        "FROM messages m LEFT JOIN recipients r ON r.id=m.recipient_id "
+        "LEFT JOIN list_issues i ON i.id=m.issue_id LEFT JOIN lists l ON l.id=i.list_id "
+        "WHERE (? = 0 OR m.state IN (SELECT value FROM json_each(?))) AND (? IS NULL OR m.notice=?) "
+        "AND (? = 0 OR m.possibly_duplicated=1) ORDER BY m.notice, m.id"
+    ),
+    "schedule_rows": "SELECT id, notice, segment, state, created_at, note FROM schedules ORDER BY id",
+    # Bounce matching (notifier/bounces/ingest.py).
+    "recipient_key_of": "SELECT r.key FROM messages m JOIN recipients r ON r.id=m.recipient_id WHERE m.id=?",
+    "message_by_queue_id": (
+        "SELECT m.id FROM messages m JOIN recipients r ON r.id=m.recipient_id WHERE m.queue_id=? AND r.key=?"
+    ),
+    "message_by_message_id": (
+        "SELECT m.id FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE m.message_id=? AND r.key=?"
+    ),
+    "was_sent_to": (
+        "SELECT 1 FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE r.key=? AND m.sent_at IS NOT NULL LIMIT 1"
+    ),
+    "event_seen": "SELECT 1 FROM bounce_events WHERE digest IN (SELECT value FROM json_each(?)) LIMIT 1",
+}
 
-@dataclass(frozen=True, slots=True)
-class ImportSummary:
-    list_id: int
-    path: str
-    rows: int
-    valid: int
-    invalid: int
-    duplicates: int
-    warnings: int
-    reused: bool
 
-
-@dataclass(frozen=True, slots=True)
-class PlanSummary:
-    targets: int
-    by_state: dict[str, int]
-
-    def count(self, *states: State) -> int:
-        return sum(self.by_state.get(s.value, 0) for s in states)
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    row: int
-    recipient: Recipient
-    attempts: int
-    first_attempt_at: float | None
-    possibly_duplicated: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    row: int
-    state: State
-    verdict: str
-    code: int | None
-    text: str
-    queue_id: str
-    at: float
-    next_attempt_at: float | None
-    message_id: str
-    reason: str | None = None  # reply vocabulary (notifier.bounces.replies), None when accepted
-    suppress: bool = False  # a hard failure: the address cannot receive mail, skip it in later notices
-    possibly_duplicated: bool = False  # the data went out but the reply was lost: a resend may duplicate
-
-
-@dataclass(frozen=True, slots=True)
-class BounceEntry:
-    """One recipient of a bounce or event, and what it may change. ``message`` is set only
-    when the report is tied to a message this campaign sent (its VERP token, provider message
-    id or Message-ID); without it the entry is only recorded."""
-
-    address: str = ""
-    message: int | None = None
-    matched: str = ""  # verp, provider-id, message-id, token, unverified, or "" (unmatched)
-    reason: str = ""
-    hard: bool = False
-    key: str = ""  # the recipient's dedupe key: what a suppression applies to
-    bounced: bool = False  # mark the message bounced (it did not reach them)
-    suppress: str = ""  # suppress ``key`` now, for this reason (hard bounce, complaint)
-    soft: bool = False  # a soft bounce: suppress ``key`` once the soft streak is long enough
+def _driver_error(ledger: SqliteLedger, exc: Exception) -> Exception | None:
+    """sqlite3's errors as the project's: a locked, read-only or full database can be fixed and
+    the command run again (exit 1); anything else is damage the opening checks could not see, a
+    page deep in the file (exit 2, restore a backup)."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    if isinstance(exc, sqlite3.OperationalError):
+        return LedgerError(
+            f"the ledger {ledger.label} failed: {exc}",
+            hint="fix the cause (another program holding it, permissions, a full disk) and run the "
+            "same command again; it resumes",
+        )
+    return LedgerDamaged(
+        f"the ledger {ledger.label} failed: {exc}",
+        hint="if it says malformed or not a database, restore it from a backup; otherwise fix the "
+        "cause and run the same command again",
+    )
 
 
 def _user() -> str:
@@ -124,6 +157,8 @@ def _create_private(path: Path) -> None:
 
 class SqliteLedger:
     """The ledger of one campaign. Not shared between threads."""
+
+    _sql = SQL  # this dialect's statements, by name
 
     def __init__(self, path: Path, *, shared: bool = False, audit_key: AuditKey | None = None) -> None:
         """``shared``: the caller serialises use across threads itself (the preview).
@@ -450,16 +485,9 @@ class SqliteLedger:
                 break
             last = batch[-1][0]
             chosen = []
-            first_states, complained, unsubscribed = self._ledger_state(
-                [b[0] for b in batch], [b[5] for b in batch], first_notice
-            )
+            states = self.audience_states(notice, first_notice, [b[5] for b in batch])
             for rid, fields_json, email, source, line, key in batch:
-                view = json.loads(fields_json)
-                view["email"] = email
-                view.setdefault("exposed", [])
-                view["first_notice"] = first_states.get(rid, "")
-                view["complained"] = rid in complained or key in complained
-                view["unsubscribed"] = key in unsubscribed
+                view = segment_view(json.loads(fields_json), email, states.get(key))
                 if include(view, f"{source}:{line}"):
                     chosen.append(rid)
             with self._tx():
@@ -483,9 +511,7 @@ class SqliteLedger:
         for iid, fields_json, path, line in issues:
             keep = True
             if fields_json is not None:
-                view = json.loads(fields_json)
-                view.setdefault("exposed", [])
-                view.setdefault("email", "")
+                view = segment_view(json.loads(fields_json), "")
                 try:
                     keep = include(view, f"{path}:{line}")
                 except Exception:  # a row we could not read fully still has to be reported
@@ -543,40 +569,6 @@ class SqliteLedger:
             ).fetchall()
         )
         return PlanSummary(targets=sum(by_state.values()), by_state=by_state)
-
-    def _ledger_state(
-        self, ids: list[int], keys: list[str], notice: str
-    ) -> tuple[dict[int, str], set[int | str], set[str]]:
-        marks = ",".join("?" * len(ids))
-        states: dict[int, str] = {}
-        if notice:
-            states = dict(
-                self._db.execute(
-                    f"SELECT recipient_id, state FROM messages WHERE notice=? AND recipient_id IN ({marks})",
-                    (notice, *ids),
-                ).fetchall()
-            )
-        complained: set[int | str] = {
-            r[0]
-            for r in self._db.execute(
-                "SELECT m.recipient_id FROM bounce_events e JOIN messages m ON m.id=e.message "
-                f"WHERE e.kind='complaint' AND m.recipient_id IN ({marks})",
-                ids,
-            )
-        }
-        key_marks = ",".join("?" * len(keys))
-        complained |= {
-            r[0]
-            for r in self._db.execute(
-                "SELECT address FROM bounce_events WHERE kind='complaint' AND message IS NOT NULL "
-                f"AND address IN ({key_marks})",
-                keys,
-            )
-        }
-        unsubscribed = {
-            r[0] for r in self._db.execute(f"SELECT key FROM unsubscribes WHERE key IN ({key_marks})", keys)
-        }
-        return states, complained, unsubscribed
 
     def keep_targets(self, keep: Callable[[dict[str, Any]], bool]) -> int:
         """Narrow this run's due targets to those ``keep`` accepts; returns how many are due."""
@@ -942,6 +934,108 @@ class SqliteLedger:
     def try_lead(self) -> bool:
         return True
 
+    # ---- audience reads ---------------------------------------------------------------------
+    # Read-only questions notifier.lists.audience asks about people it found in the lists (by
+    # dedupe key), so every command sees the same ledger state as `send`'s plan.
+
+    def states_for(self, notice: str, keys: Sequence[str]) -> dict[str, str]:
+        """Each key's message state for ``notice`` (keys never planned for it are absent)."""
+        if not notice or not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        return dict(
+            self._db.execute(
+                "SELECT r.key, m.state FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+                f"WHERE m.notice=? AND r.key IN ({marks})",
+                (notice, *keys),
+            ).fetchall()
+        )
+
+    def complained(self, keys: Sequence[str]) -> set[str]:
+        """Keys with a complaint tied to a message we sent (a forged report naming an address
+        without one of our messages changes nothing)."""
+        if not keys:
+            return set()
+        marks = ",".join("?" * len(keys))
+        rows = self._db.execute(
+            "SELECT r.key FROM bounce_events e JOIN messages m ON m.id=e.message "
+            f"JOIN recipients r ON r.id=m.recipient_id WHERE e.kind='complaint' AND r.key IN ({marks}) "
+            "UNION SELECT address FROM bounce_events WHERE kind='complaint' AND message IS NOT NULL "
+            f"AND address IN ({marks})",
+            (*keys, *keys),
+        ).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def unsubscribed(self, keys: Sequence[str]) -> set[str]:
+        """Keys that opted out of follow-ups."""
+        if not keys:
+            return set()
+        marks = ",".join("?" * len(keys))
+        return {
+            str(r[0])
+            for r in self._db.execute(f"SELECT key FROM unsubscribes WHERE key IN ({marks})", tuple(keys))
+        }
+
+    def suppressed(self, keys: Sequence[str]) -> dict[str, str]:
+        """Keys on the suppression list, with the reason."""
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        return dict(
+            self._db.execute(
+                f"SELECT key, reason FROM suppressions WHERE key IN ({marks})", tuple(keys)
+            ).fetchall()
+        )
+
+    def audience_states(self, notice: str, first_notice: str, keys: Sequence[str]) -> dict[str, LedgerState]:
+        """The ledger state of each key that has any (the others have none yet), in the few
+        reads above: what a segment sees beside the list row."""
+        first = self.states_for(first_notice, keys)
+        this = first if notice == first_notice else self.states_for(notice, keys)
+        complained, unsubscribed = self.complained(keys), self.unsubscribed(keys)
+        suppressed = self.suppressed(keys)
+        out = {}
+        for key in {*first, *this, *complained, *unsubscribed, *suppressed}:
+            out[key] = LedgerState(
+                first_notice=first.get(key, ""),
+                state=this.get(key, ""),
+                complained=key in complained,
+                unsubscribed=key in unsubscribed,
+                suppressed=suppressed.get(key, ""),
+            )
+        return out
+
+    def accepted_at(self, notice: str, keys: Sequence[str]) -> dict[str, float]:
+        """When a server accepted ``notice`` for each key (sent, or sent then bounced)."""
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        return {
+            str(k): float(t)
+            for k, t in self._db.execute(
+                "SELECT r.key, m.sent_at FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+                f"WHERE m.notice=? AND m.state IN ('sent', 'bounced') AND m.sent_at IS NOT NULL "
+                f"AND r.key IN ({marks})",
+                (notice, *keys),
+            )
+        }
+
+    def filings(self) -> dict[str, tuple[float, str, str]]:
+        """Regulator filings marked done: rule id -> (when, reference, who)."""
+        return {
+            str(r[0]): (float(r[1]), str(r[2]), str(r[3]))
+            for r in self._db.execute("SELECT rule, at, ref, user FROM filings ORDER BY rule")
+        }
+
+    def mark_filed(self, rule: str, at: float, ref: str) -> None:
+        """Record a regulator filing as done (a later mark of the same rule replaces it), audited."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO filings (rule, at, ref, user, recorded_at) VALUES (?, ?, ?, ?, ?)",
+                (rule, at, ref, _user(), time.time()),
+            )
+            self._audit(db, "deadline.done", {"rule": rule, "at": at, "ref": ref})
+
     # ---- audit trail ----------------------------------------------------------------------
 
     def audit(self, action: str, details: dict[str, Any]) -> None:
@@ -1014,12 +1108,162 @@ class SqliteLedger:
     # ---- reading ------------------------------------------------------------------------
 
     def notices(self) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT DISTINCT notice FROM messages ORDER BY notice")]
+        return [r[0] for r in self._db.execute(self._sql["notices"])]
 
     def counts(self, notice: str) -> dict[str, int]:
-        return dict(
-            self._db.execute("SELECT state, count(*) FROM messages WHERE notice=? GROUP BY state", (notice,))
+        return dict(self._db.execute(self._sql["counts"], (notice,)).fetchall())
+
+    def notice_status(self, notice: str, *, show: int = 20) -> NoticeStatus:
+        """One notice's states, retry queue, errors by reply code, reasons and the first
+        ``show`` recipients flagged possibly duplicated (for `notify status`)."""
+        db, q = self._db, self._sql
+        deferred, next_at = db.execute(q["status_deferred"], (notice,)).fetchone()
+        return NoticeStatus(
+            notice=notice,
+            counts=self.counts(notice),
+            deferred=int(deferred),
+            next_retry_at=None if next_at is None else float(next_at),
+            errors=[(c, int(n), t or "") for c, n, t in db.execute(q["status_errors"], (notice,)).fetchall()],
+            reasons={r: int(n) for r, n in db.execute(q["status_reasons"], (notice,)).fetchall()},
+            duplicated=int(db.execute(q["status_duplicated"], (notice,)).fetchone()[0]),
+            duplicated_emails=[
+                e for (e,) in db.execute(q["status_duplicated_emails"], (notice, show)).fetchall()
+            ],
         )
+
+    def outcome_rows(self, notice: str) -> Iterator[OutcomeRow]:
+        for mid, domain, state, reason, delivered, complained in self._db.execute(
+            self._sql["outcome_rows"], (notice,)
+        ).fetchall():
+            yield OutcomeRow(mid, domain, state, reason, bool(delivered), bool(complained))
+
+    def recent_lists(self, limit: int = 10) -> list[ListImport]:
+        return [ListImport(*r) for r in self._db.execute(self._sql["recent_lists"], (limit,)).fetchall()]
+
+    def recent_runs(self, limit: int = 5) -> list[RunRecord]:
+        rows = self._db.execute(self._sql["recent_runs"], (limit,)).fetchall()
+        return [RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8])) for r in rows]
+
+    def report_rows(
+        self, *, states: Sequence[str] = (), notice: str | None = None, possibly_duplicated: bool = False
+    ) -> Iterator[ReportRow]:
+        """Every (notice, recipient or rejected row) the filters keep, in notice and plan order."""
+        params = (len(states), self._many(states), notice, notice, int(possibly_duplicated))
+        for row in self._db.execute(self._sql["report_rows"], params):
+            mid, rid, notice_, state, email, fields, attempts, code, text = row[:9]
+            qid, msgid, first, last, sent, dup, source, line, reason = row[9:]
+            yield ReportRow(
+                message=mid,
+                recipient_id=rid,
+                notice=notice_,
+                state=state,
+                email=email or "",
+                fields=json.loads(fields or "{}"),
+                attempts=attempts,
+                last_code=code,
+                last_reply=text or "",
+                reason=reason or "",
+                queue_id=qid or "",
+                message_id=msgid or "",
+                first_attempt_at=first,
+                last_attempt_at=last,
+                sent_at=sent,
+                possibly_duplicated=bool(dup),
+                source=source or "",
+                line=line,
+            )
+
+    def schedule_rows(self) -> list[ScheduleRow]:
+        return [ScheduleRow(*r) for r in self._db.execute(self._sql["schedule_rows"]).fetchall()]
+
+    # ---- run and schedule reads ---------------------------------------------------------
+    # What notifier.pipeline.run and notifier.followups.schedule ask; PgLedger has its own.
+
+    def first_sent_at(self, notice: str) -> float | None:
+        """When the first message of ``notice`` was accepted (None: not yet)."""
+        row = self._db.execute("SELECT min(sent_at) FROM messages WHERE notice=?", (notice,)).fetchone()
+        return None if not row or row[0] is None else float(row[0])
+
+    def oldest_sent_since(self, since: float) -> float | None:
+        """The oldest acceptance after ``since`` (for the SES 24-hour quota window)."""
+        row = self._db.execute("SELECT min(sent_at) FROM messages WHERE sent_at > ?", (since,)).fetchone()
+        return None if not row or row[0] is None else float(row[0])
+
+    def complete_lists(self) -> dict[str, str]:
+        """Path -> SHA-256 of the latest complete import of each list (for the audit trail)."""
+        rows = self._db.execute(
+            "SELECT path, sha256 FROM lists WHERE complete=1 "
+            "AND id IN (SELECT max(id) FROM lists GROUP BY path)"
+        ).fetchall()
+        return {str(p): str(d) for p, d in rows}
+
+    def waiting_in_run(self) -> int:
+        """Messages of the current run's targets that wait for a retry."""
+        row = self._db.execute(
+            "SELECT count(*) FROM messages WHERE state='deferred' AND id IN (SELECT id FROM run_targets)"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def schedules(self) -> list[tuple[Any, ...]]:
+        """Every schedule, oldest first, in the column order of followups.schedule.Schedule."""
+        return self._db.execute(
+            "SELECT id, notice, segment, after_s, at, window, state, created_at, created_by, confirmed_at, "
+            "last_run_at, note FROM schedules ORDER BY id"
+        ).fetchall()
+
+    def add_schedule(
+        self, *, notice: str, segment: str, after_s: float | None, at: float | None, window: str,
+        created_at: float, created_by: str,
+    ) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO schedules (notice, segment, after_s, at, window, state, created_at, created_by) "
+                "VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?)",
+                (notice, segment, after_s, at, window, created_at, created_by),
+            )
+            return int(cur.lastrowid or 0)
+
+    def set_schedule_state(
+        self, schedule_id: int, state: str, note: str, *, last_run_at: float | None = None,
+        confirmed_at: float | None = None,
+    ) -> None:
+        """A new state and note; last_run_at and confirmed_at change only when given."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE schedules SET state=?, note=?, last_run_at=coalesce(?, last_run_at), "
+                "confirmed_at=coalesce(?, confirmed_at) WHERE id=?",
+                (state, note, last_run_at, confirmed_at, schedule_id),
+            )
+
+    # ---- bounce matching ----------------------------------------------------------------
+
+    def recipient_key_of(self, message_row: int) -> str | None:
+        """The dedupe key of the recipient of ``message_row``; None when no such message."""
+        row = self._db.execute(self._sql["recipient_key_of"], (message_row,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def message_by_queue_id(self, queue_id: str, key: str) -> int | None:
+        """Our message to ``key`` that the relay (SES) knew by ``queue_id``."""
+        row = self._db.execute(self._sql["message_by_queue_id"], (queue_id, key)).fetchone()
+        return None if row is None else int(row[0])
+
+    def message_by_message_id(self, message_id: str, key: str) -> int | None:
+        """Our message to ``key`` with this Message-ID (never another recipient's)."""
+        row = self._db.execute(self._sql["message_by_message_id"], (message_id, key)).fetchone()
+        return None if row is None else int(row[0])
+
+    def was_sent_to(self, key: str) -> bool:
+        """Whether any notice was accepted for ``key``."""
+        return self._db.execute(self._sql["was_sent_to"], (key,)).fetchone() is not None
+
+    def event_seen(self, digests: Sequence[str]) -> bool:
+        """Whether a bounce or event with one of these digests was recorded."""
+        return self._db.execute(self._sql["event_seen"], (self._many(digests),)).fetchone() is not None
+
+    @staticmethod
+    def _many(values: Iterable[Any]) -> Any:
+        """A list as one statement parameter: JSON, which SQLite's json_each() reads."""
+        return json.dumps(list(values))
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> None:
         """One write statement in its own transaction (schedules and other small tables)."""
@@ -1032,3 +1276,6 @@ class SqliteLedger:
 
     def rows(self, sql: str, params: Iterable[Any] = ()) -> Iterator[tuple[Any, ...]]:
         yield from self._db.execute(sql, tuple(params))
+
+
+map_errors(SqliteLedger, _driver_error)

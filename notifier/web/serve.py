@@ -25,7 +25,7 @@ from notifier.bounces.ingest import IngestPolicy, IngestReport, record
 from notifier.bounces.ses_events import parse_ses_event
 from notifier.bounces.sns import SnsError, SnsVerifier
 from notifier.errors import NotifierError
-from notifier.ledger import SqliteLedger
+from notifier.ledger import Ledger
 from notifier.tokens import Tokens
 
 __all__ = ["ServeApp", "make_serve_server"]
@@ -36,7 +36,7 @@ _MAX_BODY = 256 * 1024
 
 @dataclass
 class ServeApp:
-    ledger: SqliteLedger
+    ledger: Ledger
     tokens: Tokens
     verifier: SnsVerifier
     policy: IngestPolicy = field(default_factory=IngestPolicy)
