@@ -3,6 +3,9 @@ preview server on 127.0.0.1 and a real SMTP sink for test sends."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import re
 import shutil
 import sqlite3
 import threading
@@ -14,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from notifier.tokens import Tokens
 from notifier.web.preview import PreviewApp, make_server
 
 from .conftest import Campaign
@@ -126,6 +130,65 @@ def test_tests_go_only_to_seed_addresses(preview: tuple[str, PreviewApp], sink: 
         )
     assert info.value.code == 403 and sink.received == []
     info.value.close()
+
+
+def test_a_follow_up_that_send_would_refuse_is_not_sent_as_a_test(
+    preview: tuple[str, PreviewApp], sink: Sink, campaign: Campaign
+) -> None:
+    """A follow-up with no [serve] public_url is refused for a test as `send` refuses it, with
+    the fix, instead of going out with the preview's placeholder unsubscribe link."""
+    base, app = preview
+    campaign.config.write_text(
+        campaign.config.read_text()
+        + '\n[changes]\ncredentials_reset = "We reset every password to the email platform."\n'
+        + '\n[investigation]\nfindings = ["The attacker used one stolen staff password."]\n'
+    )
+    with urllib.request.urlopen(
+        urllib.request.Request(
+            f"{base}/send-test?token={app.token}",
+            data=b"id=1&notice=what-we-changed&seed=qa@example.com",
+            method="POST",
+        ),
+        timeout=30,
+    ) as r:
+        page = r.read().decode()
+    assert "NOT sent" in page and "public_url" in page
+    assert sink.received == []
+
+
+def test_a_seeds_test_copy_cannot_unsubscribe_a_real_person(
+    preview: tuple[str, PreviewApp], sink: Sink, campaign: Campaign
+) -> None:
+    """The unsubscribe link in a test copy acts on nobody: it is not made under the campaign's
+    key, so a seed clicking it cannot opt out the real person whose notice was previewed."""
+    base, app = preview
+    campaign.config.write_text(
+        campaign.config.read_text()
+        + '\n[serve]\npublic_url = "https://notify.example.com"\n'
+        + '\n[changes]\ncredentials_reset = "We reset every password to the email platform."\n'
+        + '\n[investigation]\nfindings = ["The attacker used one stolen staff password."]\n'
+    )
+    assert campaign.notify("send", "--segment", "affected", "--yes").code == 0
+    before = len(sink.received)
+    with urllib.request.urlopen(
+        urllib.request.Request(
+            f"{base}/send-test?token={app.token}",
+            data=b"id=1&notice=what-we-changed&seed=qa@example.com",
+            method="POST",
+        ),
+        timeout=30,
+    ) as r:
+        assert "NOT sent" not in r.read().decode()
+    sink.wait_for(before + 1)
+    copy = email.message_from_bytes(sink.received[-1].data, policy=email.policy.default)
+    token = re.search(r"/u/([^>]+)>", str(copy["List-Unsubscribe"]))
+    assert token is not None
+    db = sqlite3.connect(campaign.root / "ledger.sqlite")
+    try:
+        key = bytes.fromhex(db.execute("SELECT value FROM meta WHERE key='token_key'").fetchone()[0])
+    finally:
+        db.close()
+    assert Tokens(key).parse_unsubscribe_token(token.group(1)) is None
 
 
 def test_the_eml_download_is_exactly_what_send_builds(preview: tuple[str, PreviewApp]) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,11 +32,23 @@ from notifier.ledger.audit import operator
 from notifier.lists.segments import resolve
 from notifier.locks import hold_lock
 from notifier.pipeline.run import Campaign, SendOptions, first_notice_at, run
-from notifier.pipeline.ui import SilentUI
+from notifier.pipeline.ui import RunUI, SilentUI, interrupt_on_signals
 from notifier.render.notice import notice_meta
 from notifier.settings import Settings
 
-__all__ = ["Decision", "Schedule", "create", "decide", "run_due", "schedules", "set_state", "worker"]
+__all__ = [
+    "Decision",
+    "Schedule",
+    "cancel",
+    "confirm",
+    "create",
+    "decide",
+    "find",
+    "run_due",
+    "schedules",
+    "set_state",
+    "worker",
+]
 
 OPEN = ("waiting", "due", "sending")
 
@@ -119,6 +130,33 @@ def set_state(
     ledger.set_schedule_state(schedule_id, state, note, last_run_at=last_run_at, confirmed_at=confirmed_at)
 
 
+def find(ledger: Ledger, schedule_id: int) -> Schedule:
+    """Schedule ``schedule_id``; a number that is none is a usage error naming where to look."""
+    found = next((x for x in schedules(ledger) if x.id == schedule_id), None)
+    if found is None:
+        raise UsageError(f"no schedule {schedule_id}", hint="see `notify schedule list`")
+    return found
+
+
+def cancel(ledger: Ledger, schedule_id: int) -> None:
+    """`notify schedule cancel ID`: it will not be sent (audited); a finished one stays as it is."""
+    found = find(ledger, schedule_id)
+    if found.state in ("done", "cancelled"):
+        raise UsageError(f"schedule {schedule_id} is already {found.state}")
+    set_state(ledger, schedule_id, "cancelled", "cancelled by hand")
+    ledger.audit("schedule.cancel", {"id": schedule_id})
+
+
+def confirm(ledger: Ledger, schedule_id: int, *, now: float) -> None:
+    """`notify schedule confirm ID`: a person checked it, so the next run-due sends it even
+    past its grace period (audited)."""
+    found = find(ledger, schedule_id)
+    if found.state in ("done", "cancelled"):
+        raise UsageError(f"schedule {schedule_id} is {found.state}; nothing to confirm")
+    set_state(ledger, schedule_id, "due", "confirmed by hand", confirmed_at=now)
+    ledger.audit("schedule.confirm", {"id": schedule_id})
+
+
 def create(
     settings: Settings,
     ledger: Ledger,
@@ -171,9 +209,12 @@ def run_due(
     out: TextIO,
     *,
     now: Callable[[], float],
-    interrupted: threading.Event | None = None,
+    ui: RunUI | None = None,
 ) -> int:
-    """Send every due schedule once; returns 0, or 1 when one needs attention."""
+    """Send every due schedule once, each through pipeline.run; returns 0, or 1 when one needs
+    attention. What is said goes to ``ui`` (default: a SilentUI writing to ``out``); a worker
+    passes its own, whose ``interrupted`` stops the round between schedules."""
+    ui = ui or SilentUI(out=out)
     ledger = open_ledger(settings)
     try:
         pending = [s for s in schedules(ledger) if s.state in OPEN]
@@ -181,41 +222,40 @@ def run_due(
     finally:
         ledger.close()
     if not pending:
-        out.write("No schedule is waiting.\n")
+        ui.say("No schedule is waiting.\n")
         return 0
     attention = 0
     for s in pending:
-        if interrupted is not None and interrupted.is_set():
+        if ui.interrupted.is_set():
             break
         t = now()
         decision = decide(s, now=t, first_at=first_at, grace=settings.grace)
         if decision.action == "wait":
             when = f" (due {_utc(decision.due_at)})" if decision.due_at else ""
-            out.write(f"Schedule {s.id} ({s.notice} to {s.segment}): waiting{when}: {decision.why}\n")
+            ui.say(f"Schedule {s.id} ({s.notice} to {s.segment}): waiting{when}: {decision.why}\n")
             continue
         if decision.action == "confirm":
             attention += 1
             _update(settings, s.id, "needs-confirm", decision.why, audit="schedule.missed")
-            out.write(f"Schedule {s.id} ({s.notice}) NOT SENT: it {decision.why}\n")
+            ui.say(f"Schedule {s.id} ({s.notice}) NOT SENT: it {decision.why}\n")
             continue
-        out.write(
+        ui.say(
             f"Schedule {s.id}: sending {s.notice} to segment {s.segment}"
             + (f", window {s.window}" if s.window else "")
             + "\n"
         )
         window = parse_window(s.window, settings.timezones, settings.timezone) if s.window else None
         options = SendOptions(yes=True, target_filter=window.predicate(t) if window else None)
-        ui = SilentUI(interrupted=interrupted or threading.Event(), out=out)
         try:
             result = run(Campaign.open(settings, segment=s.segment, notice=s.notice), options, ui)
         except LedgerBusyError as exc:
-            out.write(f"Schedule {s.id}: {exc.message}; will try again next time\n")
+            ui.say(f"Schedule {s.id}: {exc.message}; will try again next time\n")
             attention += 1
             continue
         except NotifierError as exc:
-            out.write(f"Schedule {s.id}: not sent: {exc.message}\n")
+            ui.say(f"Schedule {s.id}: not sent: {exc.message}\n")
             if exc.hint:
-                out.write(f"  what to do: {exc.hint}\n")
+                ui.say(f"  what to do: {exc.hint}\n")
             attention += 1
             _update(settings, s.id, "due", f"last attempt failed: {exc.message}", last_run_at=t)
             continue
@@ -228,11 +268,11 @@ def run_due(
                 audit="schedule.done",
                 last_run_at=t,
             )
-            out.write(f"Schedule {s.id}: done\n")
+            ui.say(f"Schedule {s.id}: done\n")
         else:
             why = f"{result.remaining} still to send" + (" (outside their send window)" if window else "")
             _update(settings, s.id, "sending", why, last_run_at=t)
-            out.write(f"Schedule {s.id}: {why}\n")
+            ui.say(f"Schedule {s.id}: {why}\n")
             attention += int(result.code != 0 and not window)
     return 1 if attention else 0
 
@@ -264,7 +304,7 @@ def worker(
     stop: threading.Event | None = None,
 ) -> int:
     """`notify run-due` every ``interval`` seconds until SIGTERM/SIGINT (or ``stop``)."""
-    stop = stop or threading.Event()
+    ui = SilentUI(interrupted=stop or threading.Event(), out=out)
     # One scheduler per campaign: with SQLite a lock file; with PostgreSQL every worker may run
     # (on any machine) and the one holding the leader lock sends; if it dies, another takes over.
     leader = open_ledger(settings) if settings.ledger_url else None
@@ -275,50 +315,36 @@ def worker(
             "another notify worker is already running for this campaign ({holder})",
             "one worker per campaign is enough; stop the other one first",
         )
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = {}
-    if in_main:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            previous[sig] = signal.getsignal(sig)
-
-    def listen() -> None:
-        # A send installs its own handlers (a clean stop after the messages in flight) and
-        # leaves the defaults behind when its event loop closes: ours go back every round.
-        if in_main:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda signum, frame: stop.set())
-
     standing_by = False
-    out.write(f"Worker started: checking schedules every {interval:g} s (SIGTERM stops it)\n")
+    ui.say(f"Worker started: checking schedules every {interval:g} s (SIGTERM stops it)\n")
     out.flush()
     try:
-        while not stop.is_set():
-            listen()
-            if leader is not None and not leader.try_lead():
-                if not standing_by:
-                    out.write("Another worker leads this campaign; standing by to take over.\n")
-                standing_by = True
+        # Between rounds a signal ends the wait; during a send, pipeline.run's handlers stop
+        # it after the messages in flight and set the same ``interrupted``, which ends the loop.
+        with interrupt_on_signals(ui):
+            while not ui.interrupted.is_set():
+                if leader is not None and not leader.try_lead():
+                    if not standing_by:
+                        ui.say("Another worker leads this campaign; standing by to take over.\n")
+                    standing_by = True
+                    out.flush()
+                    ui.interrupted.wait(interval)
+                    continue
+                if standing_by:
+                    ui.say("Now leading this campaign's schedules.\n")
+                    out.flush()  # before the sends: whoever watches the log sees the hand-over first
+                    standing_by = False
+                try:
+                    run_due(settings, out, now=now, ui=ui)
+                except NotifierError as exc:
+                    ui.say(f"worker: {exc.message}\n")
                 out.flush()
-                stop.wait(interval)
-                continue
-            if standing_by:
-                out.write("Now leading this campaign's schedules.\n")
-                out.flush()  # before the sends: whoever watches the log sees the hand-over first
-                standing_by = False
-            try:
-                run_due(settings, out, now=now, interrupted=stop)
-            except NotifierError as exc:
-                out.write(f"worker: {exc.message}\n")
-            listen()
-            out.flush()
-            stop.wait(interval)
+                ui.interrupted.wait(interval)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         if fd >= 0:
             os.close(fd)
         if leader is not None:
             leader.close()
-    out.write("Worker stopped.\n")
+    ui.say("Worker stopped.\n")
     out.flush()
     return 0

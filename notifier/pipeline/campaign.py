@@ -1,24 +1,28 @@
 """One campaign's parts for one notice to one segment, resolved once: settings, the compiled
-notice, the segment, the transport and (on demand) the DKIM signer; the MessageFactory is
-built here and nowhere else in the run."""
+notice, the segment, the transport and (on demand) the DKIM signer. The MessageFactory is
+built here and nowhere else: by `send`, `run-due` and `worker` (through pipeline.run), by the
+preview's pages and its test send, and for `notify check`'s sample message."""
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from notifier.checks.preflight import build_signer
 from notifier.followups.readiness import refuse_unready
-from notifier.ledger import ledger_exists, open_ledger
+from notifier.ledger import Claimed, ledger_exists, open_ledger
+from notifier.lists.audience import Member
 from notifier.lists.segments import Segment, resolve
 from notifier.pipeline.deliver import MessageFactory
 from notifier.render.notice import Notice, load_notice, notice_meta
 from notifier.render.signing import Signer
 from notifier.settings import Settings
 from notifier.tokens import Tokens
-from notifier.transports import OutboxTransport, Transport, from_url
+from notifier.transports import Transport, from_url
 
 __all__ = ["Campaign", "first_notice_at", "notice_context"]
 
@@ -65,7 +69,7 @@ class Campaign:
     settings: Settings
     notice: Notice
     segment: Segment
-    transport: Transport
+    connections: int | None = None  # None: [throttle] connections (the preview sends one at a time)
 
     @classmethod
     def open(cls, settings: Settings, *, segment: str, notice: str | None = None) -> Campaign:
@@ -76,19 +80,32 @@ class Campaign:
         loaded = load_notice(settings.templates_dir, name, notice_context(settings, name))
         if loaded.kind == "follow-up":
             refuse_unready(settings, name)
-        transport = from_url(
-            settings.transport_url,
-            root=settings.root,
-            connections=settings.throttle.connections,
-            helo=settings.sender.helo,
-            tags={"campaign": settings.campaign, "notice": name},
+        campaign = cls(settings, loaded, found)
+        campaign.transport  # noqa: B018 - a bad transport URL stops us here, before the ledger
+        return campaign
+
+    @classmethod
+    def of(cls, settings: Settings, notice: Notice, *, connections: int | None = None) -> Campaign:
+        """A campaign around a notice the caller already compiled (the preview keeps its own),
+        for the whole list; its transport is built only when something is sent."""
+        return cls(settings, notice, resolve("all", settings.segments), connections)
+
+    @cached_property
+    def transport(self) -> Transport:
+        """Built once, on first use: showing a message never needs the wire."""
+        s = self.settings
+        return from_url(
+            s.transport_url,
+            root=s.root,
+            connections=self.connections or s.throttle.connections,
+            helo=s.sender.helo,
+            tags={"campaign": s.campaign, "notice": self.notice.name},
         )
-        return cls(settings, loaded, found, transport)
 
     def dry_run(self, ledger_path: Path, outbox: Path) -> Campaign:
         """The same campaign against a private ledger copy and a fresh outbox."""
         settings = replace(self.settings, ledger_path=ledger_path, transport_url=f"outbox:{outbox}")
-        return replace(self, settings=settings, transport=OutboxTransport(outbox))
+        return replace(self, settings=settings)
 
     def signer(self) -> Signer | None:
         return build_signer(self.settings)
@@ -105,3 +122,10 @@ class Campaign:
             signer=signer,
             unsubscribe_base=unsubscribe_base or self.settings.public_url,
         )
+
+    def sample(self, member: Member) -> bytes:
+        """The unsigned message `send` would build for one member, for `notify check`'s message
+        checks. Its token key is thrown away: the sample is never sent, and a check must not
+        create the campaign's key."""
+        factory = self.factory(secrets.token_bytes(32))
+        return factory.prepare(Claimed(0, member.recipient, 0, None, False)).data

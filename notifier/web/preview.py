@@ -23,7 +23,6 @@ The pages show every victim's address, so the server trusts nothing it is sent:
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 import contextlib
 import datetime as dt
@@ -49,18 +48,15 @@ import jinja2
 
 from notifier.compliance.deadlines_view import Deadlines, deadline_report
 from notifier.compliance.lint import lint_message, lint_recipients, load_content_rules
-from notifier.errors import TemplateError
-from notifier.ledger import Claimed, ledger_exists, open_ledger
+from notifier.errors import NotifierError, TemplateError
+from notifier.ledger import Claimed
 from notifier.lists import audience
 from notifier.lists.segments import BUILTIN, resolve
-from notifier.models import Envelope, Recipient
-from notifier.pipeline import deliver as pipeline
-from notifier.pipeline.run import notice_context
+from notifier.models import Recipient
+from notifier.pipeline.campaign import Campaign, notice_context
+from notifier.pipeline.testsend import send_test
 from notifier.render.notice import DEFAULT_CATEGORIES, Notice, RenderFailure, load_notice
-from notifier.render.signing import Signer
 from notifier.settings import Settings, load
-from notifier.tokens import Tokens
-from notifier.transports import from_url
 
 __all__ = ["NotFound", "PreviewApp", "make_server", "stop_on_signals"]
 
@@ -110,12 +106,14 @@ class PreviewApp:
     def __init__(self, config: Path, *, token: str | None = None) -> None:
         self.config = config
         self.token = token or secrets.token_urlsafe(24)
+        self._preview_key = secrets.token_bytes(32)
         # mkdtemp makes the folder 0700 and the ledger creates its files 0600: the copy of the
         # lists is readable by this user only. close() (and the finaliser, at exit) remove it.
         self._tmp = tempfile.TemporaryDirectory(prefix="notify-preview-")
         self.closed = False
         self._loaded: _Loaded | None = None
         self._notices: dict[str, Notice] = {}
+        self._campaigns: dict[str, Campaign] = {}
         self.lock = threading.RLock()  # one request at a time touches the state (not the sockets)
         self.check_summary: tuple[str, dict[str, int]] | None = None  # (version, counts) of the last check
         self.overview_cache: dict[tuple[str, str], tuple[Any, Deadlines]] = {}
@@ -151,6 +149,7 @@ class PreviewApp:
             settings = load(self.config)
             self._loaded = _Loaded(settings, version, audience.read_lists(settings.list_files), {})
             self._notices = {}
+            self._campaigns = {}
         return self._loaded
 
     def notice_names(self) -> list[str]:
@@ -223,21 +222,25 @@ class PreviewApp:
             raise NotFound(f"There is no recipient with id {rid} in this campaign's lists.")
         notice = self.notice(notice_name)
         st = self.state()
-        key = st.settings.secret or self._campaign_key(st.settings) or b"preview-only-key-000000"
-        factory = pipeline.MessageFactory(
-            notice, st.settings.sender, Tokens(key), unsubscribe_base=st.settings.public_url or _PREVIEW_BASE
-        )
+        # Unsigned: the preview's pages never use the real DKIM key.
+        campaign = self.campaign(notice)
+        factory = campaign.factory(self._key(st.settings), unsubscribe_base=_unsubscribe_base(st))
         data = factory.prepare(Claimed(rid, recipient, 0, None, False)).data
         return recipient, notice, data
 
-    def _campaign_key(self, settings: Settings) -> bytes | None:
-        if not ledger_exists(settings):
-            return None
-        real = open_ledger(settings)
-        try:
-            return real.secret()
-        finally:
-            real.close()
+    def campaign(self, notice: Notice) -> Campaign:
+        """The campaign around a compiled notice, as `send` has it (kept until a reload)."""
+        st = self.state()
+        if notice.name not in self._campaigns:
+            self._campaigns[notice.name] = Campaign.of(st.settings, notice, connections=1)
+        return self._campaigns[notice.name]
+
+    def _key(self, settings: Settings) -> bytes:
+        """The token key of every message the preview builds or sends as a test: this preview's
+        own, never the campaign's. Under the campaign key the unsubscribe link and Message-ID of
+        a page or a seed's copy would name a real ledger row, so a reviewer or a seed clicking
+        "unsubscribe" could opt a real person out. The links keep their exact shape."""
+        return self._preview_key
 
     def link(self, path: str, **params: object) -> str:
         query = {k: v for k, v in params.items() if v not in (None, "")}
@@ -265,41 +268,28 @@ class PreviewApp:
     # ---- actions -------------------------------------------------------------------------
 
     def send_test(self, rid: int, notice_name: str | None, seed: str) -> str:
-        """Send this recipient's notice to one seed address; the ledger records it as a test."""
-        st = self.state()
-        seeds = [s.lower() for s in st.settings.preview_seeds]
-        if seed.lower() not in seeds:
-            raise PermissionError(f"{seed} is not in [preview] seeds")
-        _, notice, data = self.build(rid, notice_name)
-        from notifier.checks.preflight import build_signer
-
-        signer: Signer | None = build_signer(st.settings)
-        if signer is not None:
-            data = signer.sign(data)
-        transport = from_url(
-            st.settings.transport_url, root=st.settings.root, connections=1, helo=st.settings.sender.helo
-        )
-        envelope = Envelope(f"bounces@{st.settings.sender.bounce_domain}", seed)
-
-        async def go() -> Any:
-            await transport.open()
-            try:
-                return await transport.send(envelope, data)
-            finally:
-                await transport.close()
-
-        outcome = asyncio.run(go())
-        real = open_ledger(st.settings)
-        try:
-            real.record_test(
-                notice=notice.name,
-                seed=seed,
-                accepted=outcome.accepted,
-                reply=f"{outcome.code} {outcome.text}",
+        """Send the message this page shows, signed and linked as `send` builds it, to one seed
+        address through the campaign's transport; the ledger records it as a test. A follow-up
+        with no [serve] public_url is refused here as `send` refuses it (the page shows a
+        placeholder link; a test must not carry one)."""
+        with self.lock:
+            recipient = self.recipient(rid)
+            if recipient is None:
+                raise NotFound(f"There is no recipient with id {rid} in this campaign's lists.")
+            notice = self.notice(notice_name)
+            st = self.state()
+            outcome = send_test(
+                self.campaign(notice),
+                recipient,
+                seed,
+                row=rid,
+                key=self._key(st.settings),
             )
-        finally:
-            real.close()
         return f"{'sent' if outcome.accepted else 'NOT sent'} to {seed}: {outcome.code} {outcome.text}"
+
+
+def _unsubscribe_base(st: _Loaded) -> str:
+    return st.settings.public_url or _PREVIEW_BASE
 
 
 def _markup(text: str) -> Any:
@@ -312,15 +302,11 @@ def _check(app: PreviewApp, query: dict[str, str]) -> str:
     """The full `notify check` report (DNS, transport, messages, content, list), kept until a reload."""
     st = app.state()
     notice = app.notice(query.get("notice"))
-    transport = from_url(
-        st.settings.transport_url, root=st.settings.root, connections=1, helo=st.settings.sender.helo
-    )
+    campaign = app.campaign(notice)
     from notifier.checks.preflight import AudienceFacts, campaign_report
 
-    facts = AudienceFacts(
-        "all", app.members("all"), st.lists.summaries, lambda m: app.build(m.id, notice.name)[2]
-    )
-    report = campaign_report(st.settings, transport, notice, facts)
+    facts = AudienceFacts("all", app.members("all"), st.lists.summaries, campaign.sample)
+    report = campaign_report(st.settings, campaign.transport, notice, facts)
     app.check_summary = (st.version, report.as_dict()["summary"])
     return _page("check.html").render(findings=report.findings, summary=report.as_dict()["summary"])
 
@@ -544,6 +530,8 @@ def _post(app: PreviewApp, path: str, form: dict[str, str], nonce: str) -> _Resp
         return _text(403, f"{exc}\n")
     except NotFound as exc:
         return _problem(app, 404, "Not found", exc.message, nonce)
+    except NotifierError as exc:  # e.g. a follow-up with no [serve] public_url: `send` refuses too
+        result = f"NOT sent: {exc.message}" + (f" — {exc.hint}" if exc.hint else "")
     except Exception as exc:
         result = f"NOT sent: {type(exc).__name__}: {exc}"
     body = _ENV.from_string(
