@@ -36,11 +36,6 @@ def _factory_calls() -> list[str]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`notify check` (notifier/cli) still builds its own sample factory; it should pass "
-    "Campaign.sample to AudienceFacts — remove this mark when it does",
-)
 def test_a_message_factory_is_made_in_one_place() -> None:
     """Only pipeline/campaign.py constructs a MessageFactory: send, run-due, worker, the preview
     and `notify check` all build messages through Campaign.factory."""

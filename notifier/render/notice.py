@@ -27,7 +27,7 @@ import jinja2
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from notifier.errors import TemplateError
+from notifier.errors import TemplateError, did_you_mean
 from notifier.models import Rendered
 
 __all__ = ["DEFAULT_CATEGORIES", "Notice", "RenderFailure", "load_notice", "notice_meta"]
@@ -368,9 +368,11 @@ def load_notice(
         available = (
             sorted(p.name for p in templates_dir.iterdir() if p.is_dir()) if templates_dir.is_dir() else []
         )
+        # A near miss (say in [campaign] notice) is a typo: name the notice that was meant.
+        close = did_you_mean(name, available) if plain else ""
         raise TemplateError(
             f"no notice {name!r} in {templates_dir}",
-            hint=f"available notices: {', '.join(available) or 'none'}",
+            hint=(f"{close} " if close else "") + f"available notices: {', '.join(available) or 'none'}",
         )
     missing = [p for p in PARTS if not (directory / p).is_file()]
     if missing:

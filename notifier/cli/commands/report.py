@@ -1,0 +1,84 @@
+"""`notify report`: per-recipient rows (never message bodies), or outcome counts with --by."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from notifier.cli.options import Subparsers, add_notice, settings
+from notifier.cli.views import outcome_table, report_rows, write_outcomes, write_report
+from notifier.ledger import open_ledger
+
+__all__ = ["register", "report"]
+
+UNREACHED = {"invalid", "bounced", "failed", "suppressed"}
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "report",
+        help="per-recipient rows (no message bodies)",
+        description="Export per-recipient rows from the ledger: state, attempts, last "
+        "reply, queue id. Never includes message bodies.",
+    )
+    p.add_argument(
+        "--state",
+        action="append",
+        default=[],
+        metavar="STATE",
+        help="only this state (repeatable; comma-separated allowed): pending, sending, sent, "
+        "deferred, failed, bounced, invalid, suppressed",
+    )
+    p.add_argument(
+        "--possibly-duplicated",
+        action="store_true",
+        help="only messages that may have been delivered twice after a hard stop",
+    )
+    p.add_argument(
+        "--unreached",
+        action="store_true",
+        help="people email could not reach (invalid, bounced, failed, suppressed), with their postal "
+        "fields, for a substitute notice",
+    )
+    p.add_argument(
+        "--by",
+        choices=("reason", "domain"),
+        help="instead of rows, counts of delivered / accepted / complained / bounced / deferred / "
+        "unreached per reason or per recipient domain",
+    )
+    add_notice(p, "only this notice")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument(
+        "--output", type=Path, metavar="FILE", help="write to FILE (created 0600) instead of stdout"
+    )
+
+
+def report(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    current = settings(args)
+    states = [s.strip() for arg in args.state for s in arg.split(",") if s.strip()]
+    if args.unreached:
+        states = sorted(set(states) | UNREACHED)
+    ledger = open_ledger(current)
+    try:
+
+        def write(fh: TextIO) -> int:
+            if args.by:
+                table = outcome_table(ledger, args.notice or current.notice, args.by)
+                return write_outcomes(table, args.by, args.format, fh)
+            rows = report_rows(
+                ledger, states=states, notice=args.notice, possibly_duplicated=args.possibly_duplicated
+            )
+            return write_report(rows, args.format, fh)
+
+        if args.output:
+            args.output.touch(mode=0o600)
+            with args.output.open("w", encoding="utf-8", newline="") as fh:
+                n = write(fh)
+            sys.stderr.write(f"Wrote {n} rows to {args.output}\n")
+        else:
+            write(out)
+    finally:
+        ledger.close()
+    return 0
