@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-from notifier.bounces.imap import ingest_imap
-from notifier.bounces.ingest import UNVERIFIED, IngestReport, ingest, ingest_policy
+from notifier.bounces import sources
+from notifier.bounces.ingest import UNVERIFIED, ingest_policy
 from notifier.bounces.parse import parse_bounce
 from notifier.cli.options import Subparsers, add_json, settings
 from notifier.errors import UsageError
@@ -76,28 +76,9 @@ def ingest_sources(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     current = settings(args)
     ledger = open_ledger(current)
     policy = ingest_policy(current)
-    report = IngestReport()
     try:
         tokens = Tokens(current.secret or ledger.secret())
-        for source in args.sources:
-            if source.startswith(("imaps://", "imap://")):
-                ingest_imap(ledger, tokens, source, report, policy, os.environ)
-            else:
-                report.merge(ingest(ledger, tokens, [Path(source)], policy))
-        ledger.audit(
-            "bounces.ingest",
-            {
-                "sources": [src.split("@")[-1] for src in args.sources],  # no IMAP user names
-                "messages": report.messages,
-                "seen_before": report.already_seen,
-                "kinds": report.kinds,
-                "matched": report.matched,
-                "unmatched": len(report.unmatched),
-                "unverified": len(report.unverified),
-                "suppressed": report.suppressed,
-                "unsubscribed": report.unsubscribed,
-            },
-        )
+        report = sources.ingest_sources(ledger, tokens, args.sources, policy, os.environ)
     finally:
         ledger.close()
     matched = ", ".join(f"{n} by {how}" for how, n in sorted(report.matched.items())) or "none"
