@@ -146,8 +146,11 @@ def test_a_plain_text_bounce_names_the_failed_address_not_the_others() -> None:
 
 
 def test_an_auto_reply_is_not_a_bounce() -> None:
+    """An RFC 3834 auto-reply names its sender as an auto-reply (vacation), never as bounced."""
     parsed = parse_bounce(VACATION)
-    assert parsed.kind == "auto-reply" and parsed.recipients == []
+    assert parsed.kind == "auto-reply"
+    got = [(r.address, r.reason, r.hard) for r in parsed.recipients]
+    assert got == [("ana@example.org", "vacation", False)]
 
 
 def test_an_ordinary_message_is_not_a_bounce() -> None:

@@ -23,8 +23,13 @@ _ADDRESS = re.compile(
     r"(?:\"[^\"\r\n<>@]+\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
 )
 _CODE = re.compile(r"(?<![\d.])([245]\d\d)(?![\d.])")
+# RFC 3834 auto-replies and the subjects common clients give them (Outlook "Automatic reply:",
+# "Auto:", Exchange OOF, Gmail/Zimbra vacation, German/French/Spanish/Italian/Dutch clients).
 _AUTO_SUBJECT = re.compile(
-    r"out of (the )?office|auto(matic)?[ -]?(reply|response)|vacation|abwesenheit|absence", re.I
+    r"out of (the )?office|auto(matic)?[ -]?(reply|response|antwort)|vacation|abwesenheit|absence|"
+    r"^auto:|r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|automatisch antwoord|"
+    r"automatische (antwort|rückmeldung)|away from (my|the) (desk|office)",
+    re.I,
 )
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|delivery (status|failure|has failed)|returned mail|failure notice|"
@@ -35,6 +40,19 @@ _BOUNCE_SUBJECT = re.compile(
 _NOT_RECIPIENTS = re.compile(
     r"^(mailer[-_]daemon|post_?master|root|noreply|no-reply|bounce[s]?|mail-daemon)@", re.I
 )
+# Lines that open the list of recipients that failed (Exchange 2003/2007, Sendmail, Exim,
+# qmail, Lotus Domino, Apache James, Gmail): addresses before them are a summary of the
+# original ("Your message To: ..."), not who bounced.
+_RECIPIENT_LIST = re.compile(
+    r"did not reach the following recipient|following recipient\(?s?\)? (could|cannot|can not) be|"
+    r"following address(es|\(es\))? (failed|had permanent)|"
+    r"wasn'?t able to deliver your message to the following|"
+    r"delivery to the following recipients? (failed|has been delayed)|"
+    r"could not be delivered to the following|"
+    r"error for the following recipients?|^\s*failed recipient\(?s?\)?:",
+    re.I | re.M,
+)
+_LIST_HEADERS = ("List-Post", "List-Owner", "List-Help", "List-Unsubscribe", "List-Subscribe", "List-Id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +288,9 @@ def _plain(
     with the text around them."""
     cut = _RETURNED.search(text)
     notice = text[: cut.start()] if cut else text
+    marker = _RECIPIENT_LIST.search(notice)
+    if marker and _ADDRESS.search(notice, marker.end()):
+        notice = notice[marker.start() :]
     found: dict[str, str] = {}
     for m in _ADDRESS.finditer(notice):
         address = m.group(0).strip(".").lower()
@@ -308,12 +329,43 @@ def _plain(
     return out
 
 
+def _returned_copy(body: str) -> email.message.Message | None:
+    """The headers of the original when a plain-text bounce quotes them after a "copy of the
+    message follows" line (Exim, qmail, Google Groups) instead of attaching them."""
+    cut = _RETURNED.search(body)
+    if not cut:
+        return None
+    after = body[body.find("\n", cut.end()) + 1 if "\n" in body[cut.end() :] else len(body) :].lstrip("\n")
+    copy = email.message_from_string(after)
+    return copy if copy.get("From") or copy.get("Message-ID") else None
+
+
+def _senders_and_lists(msg: email.message.Message, original: email.message.Message | None) -> set[str]:
+    """Addresses that can never be the bounced recipient: the bounce's own sender and where it
+    was sent (our return path), the original's From/Sender/Reply-To/Return-Path (us), and any
+    mailing list's addresses (List-Post, List-Owner, ...)."""
+    out: set[str] = set()
+    # Not X-Original-To: DragonFly Mail Agent puts the failed recipient there.
+    for head in ("From", "Sender", "To", "Return-Path"):
+        out.add(_addr(str(msg.get(head) or "")))
+    for head in _LIST_HEADERS:
+        out |= {_addr(a) for a in re.findall(r"<([^>]+)>", str(msg.get(head) or ""))}
+    if original is not None:
+        for head in ("From", "Sender", "Reply-To", "Return-Path", *_LIST_HEADERS):
+            value = str(original.get(head) or "")
+            out |= {_addr(a) for a in re.findall(r"<([^>]+)>", value)} | {_addr(value)}
+    return out - {""}
+
+
 def parse_bounce(raw: bytes) -> ParsedBounce:
     """What a message says about delivery. Never raises for a malformed message."""
     if raw.lstrip()[:1] == b"{":
         from notifier.bounces.ses_events import parse_ses_json
 
         return parse_ses_json(raw) or ParsedBounce("not-bounce")
+    # CRLF (as received), LF (as stored) and CR-only (old Mac tools, some archives) must read
+    # alike: every pattern below works on "\n" lines.
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     msg = email.message_from_bytes(raw)
     ctype = msg.get_content_type()
     report_type = str(msg.get_param("report-type") or "").lower()
@@ -329,6 +381,9 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     body = _body_text(msg)
     if not body.strip():  # MIME structure too broken to walk: read the raw text
         body = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[-1].decode("utf-8", errors="replace")
+    # A quoted copy's headers only tell who must never be taken for the recipient (its To may
+    # be a list or an alias, not who bounced).
+    quoted = _returned_copy(body) if original is None else None
     if '"notificationType"' in body or '"eventType"' in body:
         # Amazon SES forwarding its own JSON notification by mail.
         from notifier.bounces.ses_events import parse_ses_json
@@ -341,12 +396,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
             if ses is not None:
                 return ses
     sender = _addr(str(msg.get("From") or ""))
-    # The bounce goes back to the original sender: neither it nor the reporting system bounced.
-    exclude = {sender, _addr(str(msg.get("To") or ""))} - {""}
-    if original is not None:
-        exclude |= {_addr(str(original.get("From") or "")), _addr(str(original.get("Return-Path") or ""))} - {
-            ""
-        }
+    exclude = _senders_and_lists(msg, original or quoted)
 
     feedback = next((p for p in msg.walk() if p.get_content_type() == "message/feedback-report"), None)
     if report_type == "feedback-report" or feedback is not None:
@@ -367,6 +417,9 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         return parsed
 
     dsn = _dsn(msg, body)
+    # A report naming our own sender or a list address as "failed" is about the return path,
+    # never a person to mark as bounced; keep it only when it names nobody else.
+    dsn = [r for r in dsn if r.address not in exclude] or dsn
     if dsn:
         failed = [r for r in dsn if r.action not in ("delivered", "relayed", "expanded")]
         if not failed:
@@ -389,6 +442,9 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         or (_NOT_RECIPIENTS.match(sender or "") and not _AUTO_SUBJECT.search(subject))
     ):
         parsed.kind = "auto-reply"
+        # Who answered: the auto-reply's sender, reported as such (never as a bounce).
+        if sender and not _NOT_RECIPIENTS.match(sender):
+            parsed.recipients = [BouncedRecipient(sender, "auto-replied", "", "", "", "vacation", False)]
         return parsed
 
     looks_like_bounce = (
@@ -400,6 +456,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     if original is not None:
         original_to = {_addr(str(v)) for v in (original.get_all("To") or [])} - {""}
     failed_header = {_addr(v) for v in str(msg.get("X-Failed-Recipients") or "").split(",")} - {""}
+    original_to -= exclude
     recipients = _plain(msg, body, exclude, failed_header or original_to)
     if failed_header:
         recipients = [r for r in recipients if r.address in failed_header] or [
@@ -408,7 +465,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         ]
     if not recipients and original is not None:
         to = _addr(str(original.get("To") or ""))
-        if to:
+        if to and to not in exclude:
             reason, hard, code = _classify("failed", "", body)
             recipients = [BouncedRecipient(to, "failed", "", code, "", reason, hard)]
     if recipients and _DELAY.search(f"{subject}\n{body[:3000]}") and not _PERMANENT.search(body[:3000]):

@@ -144,6 +144,8 @@ OUR_PROBLEM = frozenset(
 )
 # Reasons a status code gives that words may still overrule.
 _TENTATIVE = frozenset({"", "other", "on_hold", "system", "security", "expired", "network"})
+# Statuses whose meaning is generic enough that the words refine them (RFC 3463 X.7.1/X.7.2).
+_REFINABLE = frozenset({"4.7.1", "5.7.1", "4.7.2", "5.7.2"})
 _BEFORE_DATA = frozenset({"CONN", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT"})
 
 # RFC 3463 / IANA enhanced status codes -> reason. Codes absent here say too little on their own.
@@ -153,7 +155,7 @@ _STATUS: dict[str, str] = {
     "4.1.7": "rejected",
     "4.1.8": "rejected",
     "4.1.9": "system",
-    "4.2.1": "blocked",
+    "4.2.1": "suspended",  # mailbox disabled, not accepting messages
     "4.2.2": "mailbox_full",
     "4.2.3": "exceed_limit",
     "4.2.4": "filtered",
@@ -165,7 +167,7 @@ _STATUS: dict[str, str] = {
     "4.4.2": "network",
     "4.4.3": "system",
     "4.4.4": "network",
-    "4.4.5": "system_full",
+    "4.4.5": "too_many_connections",  # mail system congestion
     "4.4.6": "network",
     "4.4.7": "expired",
     "4.4.8": "network",
@@ -220,10 +222,10 @@ _STATUS: dict[str, str] = {
     "5.5.3": "too_many_connections",
     "5.5.4": "system",
     "5.5.5": "system",
-    "5.5.6": "syntax_error",
+    "5.5.6": "security",  # RFC 4954: authentication exchange line too long
     "5.7.0": "security",
-    "5.7.1": "security",
-    "5.7.2": "security",
+    "5.7.1": "blocked",  # delivery not authorized, message refused
+    "5.7.2": "blocked",
     "5.7.3": "security",
     "5.7.4": "security",
     "5.7.5": "security",
@@ -247,7 +249,7 @@ _STATUS: dict[str, str] = {
     "5.7.24": "authentication",
     "5.7.25": "require_ptr",
     "5.7.26": "authentication",
-    "5.7.27": "not_accept",
+    "5.7.27": "rejected",  # RFC 7505: the *sender* address has a null MX
     "5.7.28": "spam_detected",
     "5.7.29": "authentication",
     "5.7.30": "starttls",
@@ -298,10 +300,10 @@ _WORDS: dict[str, re.Pattern[str]] = {
         r"is not allowed to send (mail )?from <",
     ),
     "user_unknown": _words(
-        r"(user|recipient|mailbox|address|account|addressee|destinataire)\b.{0,12}"
+        r"(user|recipient|mailbox|address|account|addressee|destinataire|utilisateur)\b.{0,12}"
         r"(unknown|not (found|known|exist|valid|active|present)|does(n'?t| not) exist|inconnu)",
         r"(unknown|invalid|bad|no such|non-?existent|nonexistent) .{0,10}"
-        r"(user|recipient|mailbox|address|account|person|local ?part)",
+        r"(user|recipient|mailbox|address|account|person|local ?part|e-?mail address)",
         r"no (such|mailbox|account) (here|by that name|found)|mailbox (unavailable|invalid|not present)",
         r"not a (valid|known|local) (user|mailbox|recipient|address)|is not a known user",
         r"does not exist[. ]|there is no one at this address|no longer (valid|available)",
@@ -311,7 +313,22 @@ _WORDS: dict[str, re.Pattern[str]] = {
         r"recipient address rejected: (unknown|invalid|user)|resolver\.adr\.recipient ?notfound",
         r"user missing home directory|not email addresses|isn'?t in my list of allowed rcpthosts",
         r"can'?t accept user|envelope recipient (has been denied|is in my)|invalid virtual user",
-        r"recipient address rejected: access denied",
+        r"recipient address rejected: access denied|#5\.1\.1 bad address|550 address invalid",
+        # Sisimai's userunknown table (Exchange, qmail, vpopmail, IMail, Domino, Italian, Spanish, ...)
+        r"destination server rejected recipients|email address could not be found",
+        r"is not an active address at this host|mailbox (does not exist|not found|is inactive|unavaiable)",
+        r"nessun utente simile|no existe (dicha persona|ese usuario)|no mail ?box available for this user",
+        r"no mailbox (by that name is currently available|found|here by that name)",
+        r"no such (address|person|recipient|user|mailbox)|no thank you rejected: account unavailable",
+        r"no valid recipients, bye|not a valid (recipient|user here)|not a local address",
+        r"recipient refuses to accept your mail|the following recipients was undeliverable",
+        r"the user'?s email name is not found|this address no longer accepts mail",
+        r"this email address is wrong or no longer valid|this spectator does not exist",
+        r"user not (active|exist|found|known)|does not exist at the organization",
+        r"not found in .{0,30}directory",
+        r"recipient .{0,60} was not found in|user .{0,60} (was not found|does not exist)",
+        r"mailbox .{0,60} (unavailable or access denied|does not exist)|user \(.{0,60}\) unknown",
+        r"said: 550[- ]5\.1\.1 .{0,80}user unknown|this user doesn'?t have a .{0,30} account",
     ),
     "filtered": _words(
         r"message filtered|user (reject|refuses)|refuse(s|d)? to receive|rejected due to user rules",
@@ -343,7 +360,21 @@ _WORDS: dict[str, re.Pattern[str]] = {
         r"not allowed to post to this (mailing )?list|email address is not verified",
         r"emetteur invalide|fully qualified email address required|administrative prohibition",
         r"access denied \(in reply to mail from|provide a valid from|from: domain is invalid",
-        r"recipient addresses rejected : access denied",
+        r"recipient addresses rejected : access denied|access denied \(sender blacklisted\)",
+        # Sisimai's rejected table: the envelope sender refused (MDaemon, McAfee, SonicWall, ...)
+        r"backscatter protection|sender isn'?t on the recipient'?s list of senders",
+        r"can'?t determine purported responsible address|without a valid sender domain",
+        r"denied \[bouncedeny\]|valid-address-filter|delivery not authorized, message refused",
+        r"senderfilterconfig list|empty envelope senders not allowed|envelope blocked",
+        r"invalid domain, see <url:|is not a registered gateway user|null sender is not allowed",
+        r"recursive cname records|rule imposed mailbox access|sender is in my black list",
+        r"spam reporting address|syntax error: empty email address|this server does not accept mail from",
+        r"unsigned dsn for|your access to submit messages to this e-mail system has been rejected",
+        r"sending this from a different address or alias",
+        # Google Groups, Mailman: the list refuses a poster who is not a member
+        r"you do not have permission to post|only members can post|not a member of (this|the) (group|list)",
+        r"post(ing)? (to|in) this group .{0,40}(not allowed|restricted)|doesn'?t have permission to post",
+        r"may not have permission to post|投稿する権限",  # Google Groups (English, Japanese)
     ),
     "host_unknown": _words(
         r"host (unknown|not found|unreachable|or domain name not found)|unknown host",
@@ -360,14 +391,18 @@ _WORDS: dict[str, re.Pattern[str]] = {
         r"banned content|mail content denied|rejecting mail content",
     ),
     "rate_limited": _words(
-        r"rate (limit|exceeded)|sending rate|too fast|slow down|throttl",
-        r"too many (messages|emails|mails|recipients this|unwanted)|exceeded .{0,20}rate",
-        r"received too many messages|messages per|try again later",
-        r"temporarily deferred|temporarily rejected.{0,30}(rate|volume)|unusual rate",
+        # Not "try again later": every temporary reply says it, whatever the cause (issue 14).
+        r"rate (limit|exceeded)|sending rate|too fast|slow down|throttl|please try again slower",
+        r"too many (messages|emails|mails|unwanted)|exceeded .{0,20}rate",
+        r"received too many messages|messages per (hour|minute|second|day)|unusual rate",
+        r"receiving mail at a rate that prevents",
     ),
     "too_many_connections": _words(
-        r"too many (connections|concurrent|simultaneous|sessions)|connection limit|connection frequency|"
-        r"maximum number of connections",
+        r"too many (connections|concurrent|simultaneous|sessions|smtp sessions|errors from your ip)",
+        r"connection (limit|frequency)|maximum number of connections|connection rate limit exceeded",
+        r"at maximum connection limit|per-domain connection limit|max emails per hour",
+        r"daily message quota exceeded|too many recipients|trop de connexions",
+        r"we have already made numerous attempts to deliver this message",
     ),
     "blocked": _words(
         r"black ?list(ed)?|block ?list|\brbl\b|dnsbl|spamhaus|spamcop|barracuda|sorbs|abuseat",
@@ -381,6 +416,15 @@ _WORDS: dict[str, re.Pattern[str]] = {
         r"you are not allowed to connect|access (from|denied for) ip|listed as abusive",
         r"not allowed to send mail from|was blocked by|\(bl\)|said: 550 blocked",
         r"please try later.{0,12}(103|510)",
+        # Sisimai's blocked table (Yahoo, iCloud, free.fr, SFR, junkemailfilter, ...)
+        r"esmtp not accepting connections|extreme bad ip profile|host network not allowed",
+        r"invalid ip for sending mail|no access from mail server|part of their network is on our",
+        r"refused - see http|blocked - see http|currently sending spam see|you are sending spam",
+        r"temporarily deferred due to (unexpected volume or )?user complaints|too many spams from your ip",
+        r"has not passed validation|server access forbidden by your ip|connection was dropped by remote host",
+        r"ip address .{0,40}(has been rejected|is blocked)|mail server at .{0,60} is blocked",
+        r"rejected based on blacklist|is in an? .{0,20}rbl|your access ip .{0,40}has been rejected",
+        r"suspiciously like spammer|no matches to nameserver query|ip name lookup failed",
     ),
     "virus_detected": _words(r"virus|malware|infected|malicious (content|attachment)"),
     "policy": _words(
@@ -418,7 +462,15 @@ _WORDS: dict[str, re.Pattern[str]] = {
         r"did not accept our requests to connect|will be retried for|too long in (the )?queue",
     ),
     "starttls": _words(r"starttls|tls (is )?required|must issue a starttls|encryption required"),
-    "security": _words(r"security (policy|violation|reasons)|authentication (required|failed)"),
+    "security": _words(
+        r"security (policy|violation|reasons)|authentication (required|failed|failure)",
+        # Sisimai's securityerror table (SES, Postfix, qmail, French ISPs)
+        r"authentication credentials invalid|authentication turned on in your email client",
+        r"executable files are not allowed|insecure mail relay|unauthenticated senders not allowed",
+        r"verification failure|you are not authorized to send mail|you don'?t authenticate",
+        r"account not subscribed to ses|not authorized to perform ses:|is a dead domain",
+        r"authentification (requise|invalide)",
+    ),
     "mailer_error": _words(
         r"mailer error|exit status|command (died|failed)|procmail|x-unix|pipe to \||no such file or directory"
     ),
@@ -447,9 +499,14 @@ def _user_unknown(text: str, status_name: str, command: str, code: str) -> bool:
             _WORDS[r].search(text)
             for r in ("blocked", "mailbox_full", "has_moved", "rejected", "not_accept", "authentication")
         )
-    # Words alone count only in answer to RCPT: after DATA they are a filter's verdict, and
-    # where the command is unknown the bounce cannot tell the two apart (soft, not suppressed).
-    return command == "RCPT" and bool(_WORDS["user_unknown"].search(text))
+    if status_name not in ("", "other", "on_hold"):
+        # The status says something else (5.2.1 disabled, 5.2.2 full, ...): the words alone
+        # overrule it only in answer to RCPT, where nothing but the address was judged.
+        return command == "RCPT" and bool(_WORDS["user_unknown"].search(text))
+    # Words alone: in answer to RCPT, or where the bounce names no command at all, which is how
+    # most MTAs report an unknown mailbox (qmail, IMail, Exchange, Domino, Exim). Only an
+    # explicit DATA (handled above) makes the same words a filter's verdict.
+    return command in ("", "RCPT") and bool(_WORDS["user_unknown"].search(text))
 
 
 def _filtered(text: str, status_name: str, command: str, code: str) -> bool:
@@ -476,15 +533,20 @@ def _rejected(text: str, status_name: str, command: str, code: str) -> bool:
 
 
 def _host_unknown(text: str, status_name: str, command: str, code: str) -> bool:
-    if status_name == "host_unknown":
-        return not _WORDS["network"].search(text)
-    return bool(_WORDS["host_unknown"].search(text))
+    # A DNS answer that failed to arrive (timeout, SERVFAIL, malformed reply) is network trouble
+    # on the way, not a domain that does not exist.
+    if _WORDS["network"].search(text):
+        return False
+    return status_name == "host_unknown" or bool(_WORDS["host_unknown"].search(text))
 
 
 def _spam(text: str, status_name: str, command: str, code: str) -> bool:
     if status_name == "spam_detected":
         return True
     if command in _BEFORE_DATA and command:
+        return False
+    if status_name in ("rate_limited", "authentication", "require_ptr", "bad_reputation"):
+        # A status that names the cause (Gmail 4.7.28 "unusual rate of unsolicited mail") leads.
         return False
     return bool(_WORDS["spam_detected"].search(text))
 
@@ -500,8 +562,8 @@ def _policy_first(text: str, status_name: str, command: str, code: str) -> bool:
 _SPECIFIC: tuple[tuple[str, Callable[[str, str, str, str], bool]], ...] = (
     ("policy", _policy_first),
     ("mailbox_full", _probe("mailbox_full")),
-    ("message_too_big", _probe("message_too_big")),
     ("exceed_limit", _probe("exceed_limit")),
+    ("message_too_big", _probe("message_too_big")),
     ("suspended", _suspended),
     ("has_moved", _probe("has_moved")),
     ("no_relaying", _probe("no_relaying")),
@@ -516,8 +578,8 @@ _SPECIFIC: tuple[tuple[str, Callable[[str, str, str, str], bool]], ...] = (
     ("not_accept", _probe("not_accept")),
     ("host_unknown", _host_unknown),
     ("spam_detected", _spam),
-    ("rate_limited", _probe("rate_limited")),
     ("too_many_connections", _probe("too_many_connections")),
+    ("rate_limited", _probe("rate_limited")),
     ("blocked", _probe("blocked")),
 )
 _VAGUE = (
@@ -529,6 +591,7 @@ _VAGUE = (
     "virus_detected",
     "policy",
     "no_relaying",
+    "security",
     "system",
     "network",
     "suspended",
@@ -537,8 +600,11 @@ _VAGUE = (
     "not_accept",
     "expired",
     "starttls",
-    "security",
     "mailer_error",
+    # Words that say more than "on hold" even where the report's type is not SMTP.
+    "too_many_connections",
+    "blocked",
+    "rejected",
 )
 
 _ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -568,6 +634,14 @@ _COMMANDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+# With PIPELINING, Sendmail sends every RCPT and the DATA in one batch; its transcript then shows
+# ">>> DATA" above the RCPT refusals and a "503 need RCPT" / "554 no valid recipients" as the
+# answer to DATA itself. The refusals quoted there answered RCPT, not DATA.
+_PIPELINED = re.compile(
+    r">>> data\b.{0,600}?(need rcpt|no valid recipients|all rcpt commands were rejected)", re.I | re.S
+)
+
+
 def command_in(text: str) -> str:
     """The SMTP command a failure answered, when the text says (``DATA``, ``RCPT``, ...)."""
     best: tuple[int, str] | None = None
@@ -575,6 +649,8 @@ def command_in(text: str) -> str:
         m = pattern.search(text)
         if m and (best is None or m.start() < best[0]):
             best = (m.start(), command)
+    if best and best[1] == "DATA" and _PIPELINED.search(text):
+        return "RCPT"
     return best[1] if best else ""
 
 
@@ -601,6 +677,11 @@ def reason_for(
     if status_name == "delivered":
         return "delivered"
     command = command or command_in(text)
+    settled = status_name
+    if status in _REFINABLE:
+        # "Delivery not authorized" says only that we were refused: the words say why (spam,
+        # a PTR, an unknown user after DATA); "blocked" stands when they do not.
+        status_name = "security"
     if command == "DATA" and status_name == "user_unknown":
         status_name = "filtered"  # see _user_unknown: after DATA it is the content's verdict
     if diagnostic_type in ("", "smtp"):
@@ -612,8 +693,8 @@ def reason_for(
     for reason in _VAGUE:
         if _WORDS[reason].search(text):
             return reason
-    if status_name:
-        return status_name
+    if settled:
+        return settled
     if status[1:4] in (".6.",):
         return "content_error"
     if status[1:4] == ".7.":
@@ -634,7 +715,11 @@ def reason_for(
 
 
 def is_hard(reason: str, code: str) -> bool:
-    """Whether the address itself cannot work (and should be suppressed)."""
+    """Whether the address itself cannot work (and should be suppressed). ``code`` is the reply
+    code or status class: a 4xx / 4.x.x answer is transient by definition (RFC 5321 §4.2.1,
+    RFC 3463 §3.1), so it never makes an address hard, whatever its words."""
+    if code.startswith("4"):
+        return False
     if reason == "not_accept":
         return code.startswith("5")
     return reason in HARD_REASONS
