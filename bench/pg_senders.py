@@ -30,7 +30,7 @@ from notifier.ledger.postgres import PgLedger
 from notifier.ledger.sqlite import Result
 from notifier.lists.segments import resolve
 from notifier.models import State
-from notifier.pipeline import deliver as pipeline
+from notifier.pipeline import stages as pipeline
 
 
 def fresh_db(base: str) -> tuple[str, str]:

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from notifier.campaign import builtin_templates
 from notifier.ledger import Claimed
 from notifier.models import Recipient
-from notifier.pipeline.deliver import MessageFactory
+from notifier.pipeline.build import MessageFactory
 from notifier.pipeline.run import notice_context
 from notifier.render.notice import load_notice
 from notifier.render.signing import Signer, generate_key, load_key

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -15,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from notifier.ledger import SqliteLedger, open_ledger
-from notifier.pipeline import deliver as pipeline
+from notifier.ledger import Ledger, SqliteLedger, open_ledger
+from notifier.ledger.postgres import PgLedger
+from notifier.pipeline import stages as pipeline
 from notifier.settings import load
 
 from .conftest import Campaign
@@ -29,7 +31,7 @@ ROWS = 5000
 DRIVER = """
 import os, signal, sys
 from notifier.cli import app as cli
-from notifier.pipeline import deliver as pipeline
+from notifier.pipeline import stages as pipeline
 
 after = int(sys.argv[1])
 real = pipeline.read_list
@@ -64,10 +66,25 @@ def messy_list() -> str:
     return "\n".join(lines) + "\n"
 
 
-def snapshot(ledger: SqliteLedger, list_path: Path) -> dict[str, Any]:
+def stored(ledger: Ledger, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """What the ledger's database holds, read past notify (the SQLite file, or PostgreSQL)."""
+    if isinstance(ledger, PgLedger):
+        import psycopg
+
+        with psycopg.connect(ledger.url, autocommit=True) as conn:
+            return [tuple(r) for r in conn.execute(sql.replace("?", "%s"), params).fetchall()]
+    db = sqlite3.connect(ledger.path)
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
+def snapshot(ledger: Ledger, list_path: Path) -> dict[str, Any]:
     """What an import leaves behind, without ids (which differ between ledgers)."""
     (summary,) = pipeline.import_lists(ledger, [list_path])
-    members = ledger.query(
+    members = stored(
+        ledger,
         "SELECT r.key, r.email, r.fields, r.source, r.line FROM list_members m "
         "JOIN recipients r ON r.id=m.recipient_id WHERE m.list_id=? ORDER BY r.key",
         (summary.list_id,),
@@ -78,9 +95,9 @@ def snapshot(ledger: SqliteLedger, list_path: Path) -> dict[str, Any]:
         "members": [(k, e, json.loads(f), s, line) for k, e, f, s, line in members],
         "issues": sorted(issues, key=lambda i: (i["line"], i["kind"], i["reason"])),
         # No leftovers of the killed attempts: only this list's rows exist at all.
-        "lists": ledger.query("SELECT count(*), sum(complete) FROM lists")[0],
-        "all_members": ledger.query("SELECT count(*) FROM list_members")[0][0],
-        "all_issues": ledger.query("SELECT count(*) FROM list_issues")[0][0],
+        "lists": stored(ledger, "SELECT count(*), sum(complete) FROM lists")[0],
+        "all_members": stored(ledger, "SELECT count(*) FROM list_members")[0][0],
+        "all_issues": stored(ledger, "SELECT count(*) FROM list_issues")[0][0],
     }
 
 

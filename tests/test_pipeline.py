@@ -14,6 +14,9 @@ from notifier.ledger import Claimed, SqliteLedger
 from notifier.lists.segments import resolve
 from notifier.models import Envelope, Outcome, Recipient, State, Verdict
 from notifier.pipeline import deliver as pipeline
+from notifier.pipeline.build import MessageFactory
+from notifier.pipeline.record import RunReport, next_state
+from notifier.pipeline.stages import import_lists, plan
 from notifier.render.notice import load_notice
 from notifier.settings import Sender, Throttle
 from notifier.tokens import Tokens
@@ -40,28 +43,28 @@ SENDER = Sender("sec@ex.example", "Ex Security", "", "bounces.ex.example")
 FAST = Throttle(rate=1e6, retry_base=0.01, retry_max=0.05, linger=5.0)
 
 
-def setup(tmp_path: Path, n: int) -> tuple[SqliteLedger, pipeline.MessageFactory, int]:
+def setup(tmp_path: Path, n: int) -> tuple[SqliteLedger, MessageFactory, int]:
     lst = tmp_path / "l.csv"
     lst.write_text(
         "email,exposed\n" + "".join(f"p{i}@example.com,email\n" for i in range(n)), encoding="utf-8"
     )
     ledger = SqliteLedger(tmp_path / "ledger.sqlite")
-    imports = pipeline.import_lists(ledger, [lst])
-    pipeline.plan(ledger, "breach-notice", imports, resolve("all", {}), resend=False)
+    imports = import_lists(ledger, [lst])
+    plan(ledger, "breach-notice", imports, resolve("all", {}), resend=False)
     notice = load_notice(builtin_templates(), "breach-notice", FACTS)
-    factory = pipeline.MessageFactory(notice, SENDER, Tokens(b"k" * 32))
+    factory = MessageFactory(notice, SENDER, Tokens(b"k" * 32))
     run_id = ledger.start_run("breach-notice", "all", "memory", {})
     return ledger, factory, run_id
 
 
 def deliver(
     ledger: SqliteLedger,
-    factory: pipeline.MessageFactory,
+    factory: MessageFactory,
     run_id: int,
     transport: object,
     throttle: Throttle = FAST,
     limit: int | None = None,
-) -> pipeline.RunReport:
+) -> RunReport:
     return asyncio.run(
         pipeline.deliver(
             ledger=ledger,
@@ -123,16 +126,14 @@ def _claimed(attempts: int, first: float | None) -> Claimed:
     ],
 )
 def test_next_state(verdict: Verdict, code: int | None, expected: State) -> None:
-    state, next_at, _ = pipeline.next_state(
-        Outcome(verdict, code, "t"), _claimed(0, None), Throttle(), now=100.0
-    )
+    state, next_at, _ = next_state(Outcome(verdict, code, "t"), _claimed(0, None), Throttle(), now=100.0)
     assert state is expected
     assert (next_at is not None) == (expected is State.DEFERRED)
 
 
 def test_temporary_failure_after_the_window_is_final() -> None:
     t = Throttle(retry_window=3600)
-    state, _, text = pipeline.next_state(
+    state, _, text = next_state(
         Outcome(Verdict.TEMPORARY, 451, "4.7.1 greylisted"), _claimed(9, 0.0), t, now=3600.0
     )
     assert state is State.FAILED and "gave up after retrying for 1 h" in text

@@ -17,7 +17,7 @@ from notifier.followups.readiness import refuse_unready
 from notifier.ledger import Claimed, ledger_exists, open_ledger
 from notifier.lists.audience import Member
 from notifier.lists.segments import Segment, resolve
-from notifier.pipeline.deliver import MessageFactory
+from notifier.pipeline.build import MessageFactory
 from notifier.render.notice import Notice, load_notice, notice_meta
 from notifier.render.signing import Signer
 from notifier.settings import Settings

@@ -23,8 +23,11 @@ from notifier.ledger import Ledger, SqliteLedger, open_ledger
 from notifier.ledger.audit import file_sha256, tree_hashes
 from notifier.lists.suppressions import SharedSuppressions
 from notifier.models import State
-from notifier.pipeline import deliver as pipeline
+from notifier.pipeline.build import MessageFactory
 from notifier.pipeline.campaign import Campaign, first_notice_at, notice_context
+from notifier.pipeline.deliver import deliver
+from notifier.pipeline.record import RunReport
+from notifier.pipeline.stages import check_renders, import_lists, plan
 from notifier.pipeline.throttle import RateLimiter
 from notifier.pipeline.ui import RunUI, stop_on_signals
 from notifier.render.signing import Signer
@@ -88,7 +91,7 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
             if options.check_deliverability
             else None
         )
-        imports = pipeline.import_lists(
+        imports = import_lists(
             ledger, files, check_deliverability=options.check_deliverability, dns_resolver=resolver
         )
         if options.dry_run:
@@ -109,7 +112,7 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
                     "merged — see `notify lists check`\n"
                 )
         # 3. plan who gets this notice; 4. narrow to a send window and --limit
-        summary = pipeline.plan(
+        summary = plan(
             ledger,
             notice.name,
             imports,
@@ -126,7 +129,7 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
         if options.limit is not None:
             due = min(due, options.limit)
         # 5. every notice renders before anything goes out
-        pipeline.check_renders(notice, ledger.targets_to_send(0.0))
+        check_renders(notice, ledger.targets_to_send(0.0))
         ui.say(
             f"Notice:     {notice.name}\n"
             f"Segment:    {segment.name} ({summary.targets} recipients: "
@@ -254,7 +257,7 @@ def _deliver(
     campaign: Campaign,
     options: SendOptions,
     ledger: Ledger,
-    factory: pipeline.MessageFactory,
+    factory: MessageFactory,
     due: int,
     ui: RunUI,
     gate: tuple[str, Report] | None,
@@ -308,14 +311,14 @@ def _deliver(
 
     quota_limit: list[int | None] = [None]
 
-    async def main() -> pipeline.RunReport:
+    async def main() -> RunReport:
         stop = asyncio.Event()
         remove_handlers = stop_on_signals(asyncio.get_running_loop(), stop, ui)
         await transport.open()
         run_throttle, limit = _account_limits(transport, throttle, options.limit, ui)
         quota_limit[0] = limit if limit != options.limit else None
         try:
-            return await pipeline.deliver(
+            return await deliver(
                 ledger=ledger,
                 factory=factory,
                 transport=transport,
@@ -369,7 +372,7 @@ def _deliver(
     return _result(code, run_id, due, report, waiting)
 
 
-def _result(code: int, run_id: int, due: int, report: pipeline.RunReport, waiting: int) -> RunResult:
+def _result(code: int, run_id: int, due: int, report: RunReport, waiting: int) -> RunResult:
     return RunResult(
         code, run_id, due, sent=report.sent, failed=report.failed, waiting=waiting, stopped=report.stopped
     )

@@ -1,0 +1,90 @@
+"""The stages before anything is sent: import the lists, plan the run, check every render.
+
+    lists ─► ledger.import_list ─► ledger.plan (segment) ─► check every render ─► confirm
+
+Each takes its inputs as arguments; none reads global state. :mod:`notifier.pipeline.deliver`
+runs the loop that follows the confirmation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from notifier.errors import RenderError
+from notifier.ledger import Claimed, ImportSummary, Ledger, PlanSummary
+from notifier.ledger.audit import file_sha256
+from notifier.lists.recipients import read_list
+from notifier.lists.segments import Segment
+from notifier.render.notice import Notice
+
+__all__ = ["check_renders", "import_lists", "plan"]
+
+
+def import_lists(
+    ledger: Ledger,
+    files: Sequence[Path],
+    *,
+    check_deliverability: bool = False,
+    dns_resolver: Any = None,
+) -> list[ImportSummary]:
+    """Import each list (skipped when that exact file was imported before)."""
+    out = []
+    for path in files:
+        digest = file_sha256(path) if path.is_file() else ""
+        if check_deliverability:
+            digest += "+mx"  # a list checked against DNS is a different import
+        rows = read_list(path, check_deliverability=check_deliverability, dns_resolver=dns_resolver)
+        out.append(ledger.import_list(str(path), digest, rows))
+    return out
+
+
+def plan(
+    ledger: Ledger,
+    notice: str,
+    imports: Sequence[ImportSummary],
+    segment: Segment,
+    *,
+    resend: bool,
+    first_notice: str = "",
+    follow_up: bool = False,
+) -> PlanSummary:
+    return ledger.plan(
+        notice,
+        [i.list_id for i in imports],
+        lambda view, where: segment.matches(view, where=where),
+        resend=resend,
+        first_notice=first_notice,
+        follow_up=follow_up,
+    )
+
+
+def check_renders(notice: Notice, targets: Iterable[Claimed], *, examples: int = 5) -> int:
+    """Render every target once. Raises RenderError (grouped) if any fails; else the count."""
+    failures: dict[tuple[str, str], list[str]] = {}
+    counts: dict[tuple[str, str], int] = {}
+    n = 0
+    for claimed in targets:
+        n += 1
+        failure = notice.check(claimed.recipient.template_view())
+        if failure is None:
+            continue
+        key = (failure.where, failure.what)
+        counts[key] = counts.get(key, 0) + 1
+        rows = failures.setdefault(key, [])
+        if len(rows) < examples:
+            rows.append(f"{claimed.recipient.source}:{claimed.recipient.line}")
+    if failures:
+        lines = [
+            f"{where}: {what} — {counts[(where, what)]} recipient(s), e.g. list rows {', '.join(rows)}"
+            for (where, what), rows in failures.items()
+        ]
+        total = sum(counts.values())
+        raise RenderError(
+            f"notice {notice.name!r} does not render for {total} of {n} recipients; nothing was sent",
+            lines,
+            hint="fill in the missing values in the list, or guard optional ones in the template "
+            "with `{% if recipient.COLUMN is defined %}`; then run the same command again",
+        )
+    return n
