@@ -12,6 +12,8 @@ import pytest
 from notifier.checks.dns.lookup import Lookup
 from notifier.checks.dns.resolver import make_resolver
 from notifier.checks.dns.spf import evaluate
+from notifier.checks.dns.spfcheck import check_spf
+from notifier.checks.report import Status
 
 from .dnsserver import DnsServer
 
@@ -52,6 +54,11 @@ x5.example.         300 IN A   192.0.2.204
 voids.example.      300 IN TXT "v=spf1 a:v1.example a:v2.example a:v3.example -all"
 slow.example.       300 IN TXT "v=spf1 include:x.timeout -all"
 badmech.example.    300 IN TXT "v=spf1 ip4:192.0.2.1 foo:bar -all"
+twelve.example.     300 IN TXT "v=spf1 include:l1.example include:l2.example include:l3.example include:l4.example include:l5.example include:l6.example a:x1.example ip4:192.0.2.250 -all"
+numtop.example.     300 IN TXT "v=spf1 a:abc.123 ip4:192.0.2.10 -all"
+cidr032.example.    300 IN TXT "v=spf1 ip4:192.0.2.10/032 -all"
+unkmod.example.     300 IN TXT "v=spf1 ip4:192.0.2.10 foo=%abc -all"
+ptrcase.example.    300 IN TXT "v=spf1 ptr:PTR.Example -all"
 """
 
 CASES: list[tuple[str, str, str, str]] = [
@@ -76,6 +83,11 @@ CASES: list[tuple[str, str, str, str]] = [
     ("192.0.2.10", "a@voids.example", "permerror", "3 void lookups"),
     ("192.0.2.10", "a@badmech.example", "permerror", "unknown mechanism"),
     ("203.0.113.9", "a@exp.example", "fail", "fail with an explanation"),
+    ("192.0.2.250", "a@twelve.example", "permerror", "12 DNS lookups, the IP listed after them"),
+    ("192.0.2.10", "a@numtop.example", "permerror", "a numeric top label, even before a match"),
+    ("192.0.2.10", "a@cidr032.example", "permerror", "a CIDR length with a leading zero"),
+    ("192.0.2.10", "a@unkmod.example", "permerror", "an unknown modifier whose value is no macro-string"),
+    ("203.0.113.5", "a@ptrcase.example", "pass", "ptr compares names case-blind"),
 ]
 
 
@@ -152,6 +164,42 @@ def test_the_lookup_limit_is_named(dns: DnsServer) -> None:
 def test_exp_explains_a_failure(dns: DnsServer) -> None:
     result = evaluate(lookup_for(dns), "203.0.113.9", "a@exp.example")
     assert result.explanation == "203.0.113.9 is not one of exp.example's senders"
+
+
+def test_an_empty_mail_from_is_checked_as_postmaster_at_the_helo(dns: DnsServer) -> None:
+    """A bounce (MAIL FROM:<>) is evaluated for the HELO domain (RFC 7208 §2.4)."""
+    result = evaluate(lookup_for(dns), "192.0.2.10", "", helo="good.example")
+    assert result.result == "pass" and "good.example" in result.reason
+
+
+def test_a_malformed_term_is_named_with_its_cause(dns: DnsServer) -> None:
+    """The permerror names the term and why it is malformed, with cause "syntax"."""
+    result = evaluate(lookup_for(dns), "192.0.2.10", "a@numtop.example")
+    assert result.cause == "syntax"
+    assert "'a:abc.123'" in result.reason and "top-level domain" in result.reason
+
+
+def test_spf11_names_too_many_lookups_not_a_missing_address(dns: DnsServer) -> None:
+    """With 12 lookups the IP's failure is the lookup limit, so the fix says flatten, never "add ip4:"."""
+    findings = list(check_spf(lookup_for(dns), "twelve.example", ["192.0.2.250"]))
+    spf11 = next(f for f in findings if f.id == "SPF-11")
+    assert spf11.status is Status.FAIL and "permerror" in spf11.found
+    assert "more than 10 DNS lookups" in spf11.fix and "SPF-3" in spf11.fix
+    assert "add ip4:192.0.2.250" not in spf11.fix
+
+
+def test_spf11_asks_to_add_the_address_only_when_nothing_listed_it(dns: DnsServer) -> None:
+    """An IP that -all rejected gets "add ip4:IP"; an IPv6 one gets "ip6:"."""
+    v4 = next(f for f in check_spf(lookup_for(dns), "good.example", ["203.0.113.9"]) if f.id == "SPF-11")
+    assert "add ip4:203.0.113.9 to good.example's SPF record" in v4.fix
+    v6 = next(f for f in check_spf(lookup_for(dns), "good.example", ["2001:db9::1"]) if f.id == "SPF-11")
+    assert "add ip6:2001:db9::1" in v6.fix
+
+
+def test_spf11_names_a_syntax_error_rather_than_the_address(dns: DnsServer) -> None:
+    """A record malformed after the IP's own term fails every IP: the fix quotes the bad term."""
+    spf11 = next(f for f in check_spf(lookup_for(dns), "numtop.example", ["192.0.2.10"]) if f.id == "SPF-11")
+    assert "malformed" in spf11.fix and "a:abc.123" in spf11.fix and "add ip4" not in spf11.fix
 
 
 def test_a_dns_timeout_is_temperror_never_pass(dns: DnsServer) -> None:

@@ -1,9 +1,16 @@
 """SPF evaluation exactly as RFC 7208 describes check_host(), with a trace.
 
 Why our own: pyspf queries DNS through dnspython's module-level resolver (so it cannot
-share the one injected resolver, and it uses the deprecated ``dns.resolver.query``) and
-gives no per-term trace, which is what an admin needs when a relay fails SPF. The tests
-run pyspf on the same zones as an independent oracle.
+share the one injected resolver without patching its module, and it uses the deprecated
+``dns.resolver.query``) and gives no per-term trace, which is what an admin needs when a
+relay fails SPF. The OpenSPF RFC 7208 suite (tests/test_spf_suite.py, bench/spf_suite.py)
+measures this against pyspf, asked through the same resolver and DNS server.
+
+Syntax (§4.6, §7.1, §12) is checked for the whole record before any term is evaluated, so a
+malformed term anywhere is a permerror even when an earlier term would match. A domain-spec
+must end in a macro or in "." and a top-level label of letters and digits; names produced by
+macro expansion are not held to that (the HELO may be anything) — one that cannot be a DNS
+name simply matches nothing.
 
 Limits (§4.6.4): at most 10 DNS-querying terms (include, a, mx, ptr, exists, redirect),
 at most 2 void lookups, at most 10 MX names per mx and 10 PTR names per ptr.
@@ -23,6 +30,8 @@ __all__ = [
     "PermError",
     "SpfResult",
     "TempError",
+    "Term",
+    "CAUSES",
     "evaluate",
     "is_spf_record",
     "parse_record",
@@ -34,16 +43,59 @@ MAX_NAMES = 10
 _MECHANISMS = {"all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists"}
 _DNS_TERMS = {"include", "a", "mx", "ptr", "exists"}
 _QUALIFIERS = {"+": "pass", "-": "fail", "~": "softfail", "?": "neutral"}
-_MACRO = re.compile(r"%(?:\{([slodiphcrtvSLODIPHCRTV])(\d*)(r?)([.\-+,/_=]*)\}|(.))")
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9\-_.]*$")
+_MACRO = re.compile(r"%(?:\{([slodiphcrtvSLODIPHCRTV])(\d*)([rR]?)([.\-+,/_=]*)\}|(.))")
+# §7.1 ABNF. c, r and t are letters of the explanation text only (§7.2).
+_EXPAND = r"%\{[slodiphvSLODIPHV][0-9]*[rR]?[.\-+,/_=]*\}|%%|%_|%-"
+_ANY_EXPAND = r"%\{[a-zA-Z][0-9]*[rR]?[.\-+,/_=]*\}|%%|%_|%-"
+_DOMAIN_SPEC = re.compile(rf"(?:{_EXPAND}|[\x21-\x24\x26-\x7e])+")
+_MACRO_STRING = re.compile(rf"(?:{_ANY_EXPAND}|[\x21-\x24\x26-\x7e])*")
+_ENDS_IN_MACRO = re.compile(rf"(?:{_EXPAND})$")
+_TOPLABEL = re.compile(r"[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9]+-[A-Za-z0-9\-]*[A-Za-z0-9]")
+_MODIFIER = re.compile(r"([A-Za-z][A-Za-z0-9\-_.]*)=(.*)", re.DOTALL)
+_MECHANISM = re.compile(r"([A-Za-z0-9\-_.]+)([:/].*)?", re.DOTALL)
+_CIDR = re.compile(r"(.*?)(?:/([0-9]+))?(?://([0-9]+))?", re.DOTALL)
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # §4.6.1 ip4-network: no leading zero
+_IP4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+_IP6_CHARS = re.compile(r"[0-9A-Fa-f:.]+")
+
+
+# Why a result is not "pass", for the fix a finding gives (spfcheck.py names it, SPF-11).
+CAUSES = (
+    "syntax",  # a malformed term, modifier or macro somewhere in the tree
+    "lookups",  # more than 10 DNS-querying terms
+    "voids",  # more than 2 lookups that found nothing
+    "mx-names",  # an mx with more than 10 names
+    "records",  # more than one SPF record at a domain of the tree
+    "no-record",  # include:/redirect= to a domain with no SPF record
+    "not-listed",  # no term authorises the IP: the default or 'all' decided
+    "rejected",  # a term other than 'all' matched with a non-pass qualifier
+    "none",  # the domain publishes no SPF record
+    "dns",  # the DNS did not answer
+)
 
 
 class PermError(Exception):
-    pass
+    def __init__(self, message: str, cause: str = "syntax") -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 class TempError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Term:
+    """One mechanism: ``domain`` is its domain-spec as written (macros unexpanded; None means
+    the current domain), ``v4``/``v6`` the CIDR lengths, ``network`` the ip4/ip6 range."""
+
+    qualifier: str
+    name: str
+    text: str
+    domain: str | None = None
+    v4: int | None = None
+    v6: int | None = None
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
 
 
 @dataclass
@@ -55,11 +107,13 @@ class SpfResult:
     voids: int = 0
     explanation: str = ""
     record: str = ""
+    cause: str = ""  # one of CAUSES, "" for pass
 
     def as_dict(self) -> dict[str, object]:
         return {
             "result": self.result,
             "reason": self.reason,
+            "cause": self.cause,
             "lookups": self.lookups,
             "voids": self.voids,
             "explanation": self.explanation,
@@ -83,6 +137,7 @@ class _State:
     lookups: int = 0
     voids: int = 0
     depth: int = 0
+    top_record: str = ""
 
     def log(self, text: str) -> None:
         self.trace.append("  " * self.depth + text)
@@ -90,7 +145,7 @@ class _State:
     def count(self, term: str) -> None:
         self.lookups += 1
         if self.lookups > MAX_LOOKUPS:
-            raise PermError(f"more than {MAX_LOOKUPS} DNS lookups (at {term}); RFC 7208 §4.6.4")
+            raise PermError(f"more than {MAX_LOOKUPS} DNS lookups (at {term}); RFC 7208 §4.6.4", "lookups")
 
     def dns(self, name: str, rdtype: str, *, counts_void: bool = True) -> Answer:
         try:
@@ -105,7 +160,7 @@ class _State:
         if answer.void and counts_void:
             self.voids += 1
             if self.voids > MAX_VOIDS:
-                raise PermError(f"more than {MAX_VOIDS} void DNS lookups; RFC 7208 §4.6.4")
+                raise PermError(f"more than {MAX_VOIDS} void DNS lookups; RFC 7208 §4.6.4", "voids")
         return answer
 
 
@@ -141,9 +196,9 @@ def _expand(spec: str, st: _State, domain: str, *, exp: bool = False) -> str:
             return "in-addr" if isinstance(st.ip, ipaddress.IPv4Address) else "ip6"
         if low == "h":
             return st.helo
-        if low in ("r", "t"):
+        if low in ("r", "t", "c"):
             if not exp:
-                raise PermError(f"macro %{{{letter}}} is only allowed in exp")
+                raise PermError(f"macro %{{{letter}}} is only allowed in the explanation text")
             return "unknown" if low == "r" else str(int(time.time()))
         raise PermError(f"unknown macro letter {letter!r}")
 
@@ -176,18 +231,27 @@ def _expand(spec: str, st: _State, domain: str, *, exp: bool = False) -> str:
     return _MACRO.sub(sub, spec)
 
 
-def _domain_spec(spec: str, st: _State, domain: str) -> str:
+def _dns_name(name: str) -> bool:
+    """§4.3: a name DNS can hold and a multi-label one (no empty label, none over 63)."""
+    labels = name.rstrip(".").split(".")
+    return len(name) <= 253 and len(labels) >= 2 and all(0 < len(label) <= 63 for label in labels)
+
+
+def _target(spec: str, st: _State, domain: str) -> str | None:
+    """The expanded domain-spec, shortened as §7.3 says; None when it cannot be a DNS name
+    (possible only through a macro: literal specs were checked when the record was parsed)."""
     target = _expand(spec, st, domain).rstrip(".")
     while len(target) > 253 and "." in target:  # §7.3: drop labels from the left
         target = target.split(".", 1)[1]
-    labels = target.split(".")
-    if len(labels) < 2 or any(not label or len(label) > 63 for label in labels):
-        raise PermError(f"{target!r} is not a valid domain name")
+    if not _dns_name(target):
+        st.log(f"{spec} expands to {target!r}, which is not a domain name: no match")
+        return None
     return target
 
 
 def _validated_name(st: _State, domain: str) -> str | None:
     """§5.5: the PTR names of the IP that forward-confirm, preferring ``domain``."""
+    domain = domain.lower()
     names = st.dns(_reverse_name(st.ip), "PTR", counts_void=False).records[:MAX_NAMES]
     rdtype = "A" if isinstance(st.ip, ipaddress.IPv4Address) else "AAAA"
     confirmed = []
@@ -195,9 +259,9 @@ def _validated_name(st: _State, domain: str) -> str | None:
         try:
             addresses = st.dns(name, rdtype, counts_void=False).records
         except TempError:
-            continue
+            continue  # §5.5: a DNS error on one name skips that name
         if any(_ip(a) == st.ip for a in addresses):
-            confirmed.append(name.lower())
+            confirmed.append(name.lower().rstrip("."))
     for name in confirmed:
         if name == domain or name.endswith("." + domain):
             return name
@@ -208,21 +272,213 @@ def _reverse_name(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     return ip.reverse_pointer
 
 
-def _cidr(spec: str, term: str) -> tuple[str, int | None, int | None]:
-    """Split "domain/24//64" into (domain, v4 prefix, v6 prefix)."""
-    v6: int | None = None
-    v4: int | None = None
-    if "//" in spec:
-        spec, _, six = spec.partition("//")
-        if not six.isdigit() or int(six) > 128:
-            raise PermError(f"bad ip6-cidr-length in {term!r}")
-        v6 = int(six)
-    if "/" in spec:
-        spec, _, four = spec.rpartition("/")
-        if not four.isdigit() or int(four) > 32:
-            raise PermError(f"bad ip4-cidr-length in {term!r}")
-        v4 = int(four)
-    return spec, v4, v6
+def _check_domain_spec(spec: str, term: str) -> None:
+    """§7.1: macro-literals and macros only, ending in a macro or in "." toplabel ["."]."""
+    if not spec:
+        raise PermError(f"{term!r}: the domain is empty")
+    if not _DOMAIN_SPEC.fullmatch(spec):
+        bad = [c for c in spec if not 0x21 <= ord(c) <= 0x7E]
+        what = f"the character {bad[0]!r}" if bad else "a malformed macro"
+        raise PermError(f"{term!r}: the domain holds {what} (RFC 7208 §7.1)")
+    if _ENDS_IN_MACRO.search(spec):
+        return
+    body = spec[:-1] if spec.endswith(".") else spec
+    _, dot, top = body.rpartition(".")
+    if not dot or not _TOPLABEL.fullmatch(top):
+        raise PermError(
+            f"{term!r}: {spec!r} does not end in a top-level domain of letters and digits (RFC 7208 §7.1)"
+        )
+
+
+def _cidr_length(text: str | None, most: int, term: str, family: str) -> int | None:
+    if text is None:
+        return None
+    if (len(text) > 1 and text[0] == "0") or int(text) > most:
+        raise PermError(f"{term!r}: bad {family}-cidr-length /{text} (0 to {most}, no leading zero)")
+    return int(text)
+
+
+def _parse_mechanism(term: str) -> Term:
+    qualifier, body = ("+", term)
+    if term[0] in _QUALIFIERS:
+        qualifier, body = term[0], term[1:]
+    m = _MECHANISM.fullmatch(body)
+    if not m or m.group(1).lower() not in _MECHANISMS:
+        raise PermError(f"unknown mechanism {term!r}")
+    name, rest = m.group(1).lower(), m.group(2) or ""
+    if name == "all":
+        if rest:
+            raise PermError(f"'all' takes no argument: {term!r}")
+        return Term(qualifier, name, term)
+    if name in ("ip4", "ip6"):
+        if not rest.startswith(":"):
+            raise PermError(f"{name} needs ':' and an address: {term!r}")
+        address, slash, length = rest[1:].partition("/")
+        most = 32 if name == "ip4" else 128
+        if slash and not (length.isascii() and length.isdigit()):
+            raise PermError(f"{term!r}: bad {name}-cidr-length /{length} (RFC 7208 §5.6)")
+        prefix = _cidr_length(length, most, term, name) if slash else most
+        if name == "ip4" and not _IP4.fullmatch(address):
+            raise PermError(f"{term!r}: {address!r} is not an IPv4 address")
+        if name == "ip6":
+            try:
+                ipaddress.IPv6Address(address)
+            except ValueError:
+                raise PermError(f"{term!r}: {address!r} is not an IPv6 address") from None
+            if not _IP6_CHARS.fullmatch(address):  # no %scope, no spaces
+                raise PermError(f"{term!r}: {address!r} is not an IPv6 address")
+        network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+        return Term(qualifier, name, term, network=network)
+    if name in ("include", "exists"):
+        if not rest.startswith(":"):
+            raise PermError(f"{name} needs ':' and a domain: {term!r}")
+        _check_domain_spec(rest[1:], term)
+        return Term(qualifier, name, term, domain=rest[1:])
+    # a, mx, ptr: [":" domain-spec] and, for a and mx, [dual-cidr-length]
+    spec_and_cidr = rest[1:] if rest.startswith(":") else rest
+    cidr = _CIDR.fullmatch(spec_and_cidr)
+    assert cidr is not None  # the pattern matches every string
+    spec, four, six = cidr.groups()
+    if name == "ptr" and (four is not None or six is not None):
+        raise PermError(f"'ptr' takes no CIDR length: {term!r}")
+    v4 = _cidr_length(four, 32, term, "ip4")
+    v6 = _cidr_length(six, 128, term, "ip6")
+    if rest.startswith(":"):
+        _check_domain_spec(spec, term)
+        return Term(qualifier, name, term, domain=spec, v4=v4, v6=v6)
+    if spec:
+        raise PermError(f"{term!r}: bad CIDR length (RFC 7208 §5.6)")
+    return Term(qualifier, name, term, v4=v4, v6=v6)
+
+
+def parse_record(record: str) -> tuple[list[Term], dict[str, str]]:
+    """The mechanisms in order and the modifiers, every term checked against RFC 7208's syntax.
+    Raises PermError naming the term and what is wrong with it."""
+    if not record.isascii():
+        raise PermError("the record holds non-ASCII characters (RFC 7208 §3.1: ASCII only)")
+    mechanisms: list[Term] = []
+    modifiers: dict[str, str] = {}
+    for term in record.split(" ")[1:]:
+        if not term:
+            continue
+        m = _MODIFIER.fullmatch(term)
+        if m and m.group(1).lower() not in _MECHANISMS:
+            name, value = m.group(1).lower(), m.group(2)
+            if name in ("redirect", "exp"):
+                if name in modifiers:
+                    raise PermError(f"{name}= appears twice (RFC 7208 §6)")
+                _check_domain_spec(value, term)
+            elif not _MACRO_STRING.fullmatch(value):
+                raise PermError(f"{term!r}: the value of a modifier must be a valid macro-string (§12)")
+            modifiers[name] = value
+            continue
+        mechanisms.append(_parse_mechanism(term))
+    return mechanisms, modifiers
+
+
+@dataclass
+class _Outcome:
+    result: str
+    reason: str
+    record: str = ""  # the record that decided (after any redirect): its exp= applies
+    domain: str = ""
+    cause: str = ""
+
+
+def _check_host(st: _State, domain: str) -> _Outcome:
+    """check_host() for ``domain``; raises nothing."""
+    st.log(f"check_host({st.ip}, {domain})")
+    if not _dns_name(domain):
+        return _Outcome("none", f"{domain!r} is not a domain name (RFC 7208 §4.3)", cause="none")
+    try:
+        records = [t for t in st.dns(domain, "TXT", counts_void=False).records if is_spf_record(t)]
+    except TempError as exc:
+        return _Outcome("temperror", str(exc), cause="dns")
+    if not records:
+        return _Outcome("none", f"no SPF record at {domain}", cause="none")
+    if len(records) > 1:
+        reason = f"{len(records)} SPF records at {domain} (RFC 7208 §4.5 allows one)"
+        return _Outcome("permerror", reason, cause="records")
+    record = records[0]
+    st.log(f"record: {record}")
+    if not st.depth:
+        st.top_record = record
+    try:
+        mechanisms, modifiers = parse_record(record)
+        for term in mechanisms:
+            if term.name in _DNS_TERMS:
+                st.count(term.text)
+            matched = _mechanism(st, domain, term)
+            st.log(f"{term.text}: {'match' if matched else 'no match'}")
+            if matched:
+                result = _QUALIFIERS[term.qualifier]
+                cause = "" if result == "pass" else ("not-listed" if term.name == "all" else "rejected")
+                return _Outcome(result, f"{term.text} matched in {domain}", record, domain, cause)
+        if "redirect" in modifiers:
+            st.count("redirect=" + modifiers["redirect"])
+            target = _target(modifiers["redirect"], st, domain)
+            if target is None:
+                reason = f"redirect={modifiers['redirect']} names no domain"
+                return _Outcome("permerror", reason, record, domain, "no-record")
+            st.log(f"redirect={target}")
+            st.depth += 1
+            outcome = _check_host(st, target)
+            st.depth -= 1
+            if outcome.result == "none":
+                reason = f"redirect to {target}, which has no SPF record"
+                return _Outcome("permerror", reason, record, domain, "no-record")
+            return outcome
+        reason = f"no mechanism matched in {domain} and there is no 'all' (default neutral)"
+        return _Outcome("neutral", reason, record, domain, "not-listed")
+    except PermError as exc:
+        return _Outcome("permerror", str(exc), record, domain, exc.cause)
+    except TempError as exc:
+        return _Outcome("temperror", str(exc), record, domain, "dns")
+
+
+def _mechanism(st: _State, domain: str, term: Term) -> bool:
+    name = term.name
+    if name == "all":
+        return True
+    if term.network is not None:
+        return st.ip.version == term.network.version and st.ip in term.network
+    target = _target(term.domain, st, domain) if term.domain is not None else domain
+    if target is None:
+        if name == "include":  # check_host() on a malformed name is "none" (§4.3, §5.2)
+            raise PermError(f"{term.text} names no domain (include of 'none')", "no-record")
+        return False
+    if name == "include":
+        st.depth += 1
+        outcome = _check_host(st, target)
+        st.depth -= 1
+        if outcome.result == "pass":
+            return True
+        if outcome.result in ("fail", "softfail", "neutral"):
+            return False
+        if outcome.result == "temperror":
+            raise TempError(outcome.reason)
+        cause = "no-record" if outcome.result == "none" else outcome.cause
+        raise PermError(f"include:{target} gave {outcome.result}: {outcome.reason}", cause)
+    if name == "exists":
+        return bool(st.dns(target, "A").records)
+    rdtype = "A" if st.ip.version == 4 else "AAAA"
+    if name == "a":
+        return any(_in_net(st.ip, a, term.v4, term.v6) for a in st.dns(target, rdtype).records)
+    if name == "mx":
+        hosts = [r.split(" ", 1)[1] for r in st.dns(target, "MX").records]
+        if len(hosts) > MAX_NAMES:
+            limit = f"RFC 7208 §4.6.4 allows {MAX_NAMES}"
+            raise PermError(f"{target} has {len(hosts)} MX names; {limit}", "mx-names")
+        for host in hosts:
+            if host in ("", "."):  # RFC 7505 null MX: no mail host
+                continue
+            if any(_in_net(st.ip, a, term.v4, term.v6) for a in st.dns(host, rdtype).records):
+                return True
+        return False
+    # ptr
+    target = target.lower().rstrip(".")
+    validated = _validated_name(st, target)
+    return validated is not None and (validated == target or validated.endswith("." + target))
 
 
 def _in_net(
@@ -235,147 +491,42 @@ def _in_net(
     return ip in ipaddress.ip_network(f"{other}/{prefix}", strict=False)
 
 
-def parse_record(record: str) -> tuple[list[tuple[str, str, str, str]], dict[str, str]]:
-    """Terms as (qualifier, mechanism, argument, text) and modifiers. Raises PermError."""
-    if not record.isascii():
-        raise PermError("the record holds non-ASCII characters")
-    mechanisms: list[tuple[str, str, str, str]] = []
-    modifiers: dict[str, str] = {}
-    for term in record.split(" ")[1:]:
-        if not term:
-            continue
-        m = re.match(r"^([A-Za-z][A-Za-z0-9\-_.]*)=(.*)$", term)
-        if m and m.group(1).lower() not in _MECHANISMS:
-            name = m.group(1).lower()
-            if name in ("redirect", "exp") and name in modifiers:
-                raise PermError(f"{name}= appears twice")
-            modifiers[name] = m.group(2)
-            continue
-        text, qualifier = term, "+"
-        if term[0] in _QUALIFIERS:
-            qualifier, term = term[0], term[1:]
-        m = re.match(r"^([A-Za-z0-9\-_.]+)([:/].*)?$", term)
-        if not m or m.group(1).lower() not in _MECHANISMS:
-            raise PermError(f"unknown mechanism {text!r}")
-        name, rest = m.group(1).lower(), m.group(2) or ""
-        arg = rest[1:] if rest.startswith(":") else rest
-        if name in ("ip4", "ip6", "include", "exists") and (not arg or not rest.startswith(":")):
-            raise PermError(f"{name} needs ':' and an argument: {text!r}")
-        if name == "all" and rest:
-            raise PermError(f"'all' takes no argument: {text!r}")
-        if rest.startswith(":") and not arg:
-            raise PermError(f"empty domain in {text!r}")
-        mechanisms.append((qualifier, name, arg, text))
-    return mechanisms, modifiers
-
-
-def _check_host(st: _State, domain: str) -> tuple[str, str, str]:
-    """(result, reason, record) for ``domain``; raises nothing."""
-    st.log(f"check_host({st.ip}, {domain})")
+def _explanation(st: _State, outcome: _Outcome) -> str:
+    """§6.2: the exp= text of the record that failed; any problem with it leaves none."""
     try:
-        records = [t for t in st.dns(domain, "TXT", counts_void=False).records if is_spf_record(t)]
-    except TempError as exc:
-        return "temperror", str(exc), ""
-    if not records:
-        return "none", f"no SPF record at {domain}", ""
-    if len(records) > 1:
-        return "permerror", f"{len(records)} SPF records at {domain} (RFC 7208 §4.5 allows one)", ""
-    record = records[0]
-    st.log(f"record: {record}")
-    try:
-        mechanisms, modifiers = parse_record(record)
-        for qualifier, name, arg, term in mechanisms:
-            if name in _DNS_TERMS:
-                st.count(term)
-            matched = _mechanism(st, domain, name, arg, term)
-            st.log(f"{term}: {'match' if matched else 'no match'}")
-            if matched:
-                result = _QUALIFIERS[qualifier]
-                return result, f"{term} matched in {domain}", record
-        if "redirect" in modifiers:
-            st.count("redirect=" + modifiers["redirect"])
-            target = _domain_spec(modifiers["redirect"], st, domain)
-            st.log(f"redirect={target}")
-            st.depth += 1
-            result, reason, _ = _check_host(st, target)
-            st.depth -= 1
-            if result == "none":
-                return "permerror", f"redirect to {target}, which has no SPF record", record
-            return result, reason, record
-        return "neutral", f"no mechanism matched in {domain} and there is no 'all' (default neutral)", record
-    except PermError as exc:
-        return "permerror", str(exc), record
-    except TempError as exc:
-        return "temperror", str(exc), record
-
-
-def _mechanism(st: _State, domain: str, name: str, arg: str, term: str) -> bool:
-    if name == "all":
-        return True
-    if name in ("ip4", "ip6"):
-        net_text = arg
-        try:
-            net = ipaddress.ip_network(net_text, strict=False)
-        except ValueError:
-            raise PermError(f"bad address in {term!r}") from None
-        if (name == "ip4") != (net.version == 4):
-            raise PermError(f"{term!r}: wrong address family")
-        return st.ip.version == net.version and st.ip in net
-    if name == "include":
-        target = _domain_spec(arg, st, domain)
-        st.depth += 1
-        result, reason, _ = _check_host(st, target)
-        st.depth -= 1
-        if result == "pass":
-            return True
-        if result in ("fail", "softfail", "neutral"):
-            return False
-        if result == "temperror":
-            raise TempError(reason)
-        raise PermError(f"include:{target} gave {result}: {reason}")
-    if name == "exists":
-        target = _domain_spec(arg, st, domain)
-        return bool(st.dns(target, "A").records)
-    spec, v4, v6 = _cidr(arg, term)
-    target = _domain_spec(spec, st, domain) if spec else domain
-    rdtype = "A" if st.ip.version == 4 else "AAAA"
-    if name == "a":
-        return any(_in_net(st.ip, a, v4, v6) for a in st.dns(target, rdtype).records)
-    if name == "mx":
-        hosts = [r.split(" ", 1)[1] for r in st.dns(target, "MX").records]
-        if len(hosts) > MAX_NAMES:
-            raise PermError(f"{target} has {len(hosts)} MX names; RFC 7208 §4.6.4 allows {MAX_NAMES}")
-        for host in hosts:
-            if host in ("", "."):
-                continue
-            if any(_in_net(st.ip, a, v4, v6) for a in st.dns(host, rdtype).records):
-                return True
-        return False
-    if name == "ptr":
-        validated = _validated_name(st, target)
-        return validated is not None and (validated == target or validated.endswith("." + target))
-    raise PermError(f"unknown mechanism {name}")
+        _, modifiers = parse_record(outcome.record)
+        if "exp" not in modifiers:
+            return ""
+        target = _target(modifiers["exp"], st, outcome.domain)
+        if target is None:
+            return ""
+        texts = st.dns(target, "TXT", counts_void=False).records
+        if len(texts) != 1 or not texts[0].isascii():
+            st.log(f"exp={target}: ignored ({len(texts)} TXT records or not ASCII)")
+            return ""
+        return _expand(texts[0], st, outcome.domain, exp=True)
+    except (PermError, TempError) as exc:
+        st.log(f"exp ignored: {exc}")
+        return ""
 
 
 def evaluate(lookup: Lookup, ip: str, mail_from: str, *, helo: str = "") -> SpfResult:
-    """check_host(ip, domain of mail_from, mail_from) with the trace of every term and lookup."""
+    """check_host(ip, domain of mail_from, mail_from) with the trace of every term and lookup.
+    An empty MAIL FROM (a bounce) is checked as postmaster@HELO (§2.4)."""
     try:
         address = _ip(ip)
     except ValueError:
-        return SpfResult("permerror", f"{ip!r} is not an IP address")
+        return SpfResult("permerror", f"{ip!r} is not an IP address", cause="syntax")
+    if not mail_from:
+        mail_from = helo
     sender = mail_from if "@" in mail_from else f"postmaster@{mail_from}"
+    if sender.startswith("@"):
+        sender = "postmaster" + sender  # §4.3: no local-part means "postmaster"
     domain = sender.rpartition("@")[2].lower().rstrip(".")
     st = _State(address, sender, helo or domain, lookup, [])
-    result, reason, record = _check_host(st, domain)
-    out = SpfResult(result, reason, st.trace, st.lookups, st.voids, record=record)
-    if result == "fail" and record:
-        try:
-            _, modifiers = parse_record(record)
-            if "exp" in modifiers:
-                target = _domain_spec(modifiers["exp"], st, domain)
-                texts = lookup.txt(target).records
-                if len(texts) == 1:
-                    out.explanation = _expand(texts[0], st, domain, exp=True)
-        except (PermError, TempError, DnsUnavailable):
-            out.explanation = ""  # §6.2: a broken exp is ignored, the result stands
+    outcome = _check_host(st, domain)
+    out = SpfResult(outcome.result, outcome.reason, st.trace, st.lookups, st.voids, record=st.top_record)
+    out.cause = outcome.cause
+    if outcome.result == "fail" and outcome.record:
+        out.explanation = _explanation(st, outcome)
     return out

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from notifier.checks.dns.lookup import DnsUnavailable, Lookup
-from notifier.checks.dns.spf import MAX_NAMES, PermError, evaluate, is_spf_record, parse_record
+from notifier.checks.dns.spf import MAX_NAMES, PermError, SpfResult, evaluate, is_spf_record, parse_record
 from notifier.checks.report import Finding, Status
 
 __all__ = ["check_spf"]
@@ -65,10 +65,11 @@ def _walk(lookup: Lookup, domain: str, walk: _Walk, *, top: bool) -> str | None:
         )
         return None
     final = None
-    for qualifier, name, arg, _text in mechanisms:
+    for term in mechanisms:
+        name = term.name
         if name in ("include", "a", "mx", "ptr", "exists"):
             walk.lookups += 1
-        target = arg.split("/")[0] if arg and not arg.startswith("/") else domain
+        target = (term.domain if term.domain is not None else domain).rstrip(".")
         if "%" in target:
             continue  # macros depend on the sender: evaluated per message, not here
         try:
@@ -96,12 +97,42 @@ def _walk(lookup: Lookup, domain: str, walk: _Walk, *, top: bool) -> str | None:
         except DnsUnavailable:
             continue
         if name == "all":
-            final = qualifier
+            final = term.qualifier
     if "redirect" in modifiers and "%" not in modifiers["redirect"]:
         walk.lookups += 1
         redirected = _walk(lookup, modifiers["redirect"], walk, top=False)
         final = final or redirected or "redirect"
     return final
+
+
+def _fix(result: SpfResult, ip: str, domain: str) -> str:
+    """The fix for the cause the evaluation found: adding the IP helps only when nothing
+    authorised it; a broken record fails every IP, listed or not."""
+    term = f"ip6:{ip}" if ":" in ip else f"ip4:{ip}"
+    cause = result.cause
+    if cause == "lookups":
+        return (
+            f"{domain}'s SPF needs more than 10 DNS lookups, so receivers return permerror for every IP "
+            "(SPF-3): flatten includes into ip4:/ip6: ranges"
+        )
+    if cause == "voids":
+        return (
+            f"{domain}'s SPF makes more than 2 lookups that find nothing, a permerror for every IP "
+            "(SPF-4): remove the mechanisms that point at names without records"
+        )
+    if cause == "mx-names":
+        return "an mx in the SPF tree has more than 10 names (SPF-5): replace it with ip4:/ip6: ranges"
+    if cause == "records":
+        return "a domain in the SPF tree has more than one SPF record: merge them into one"
+    if cause == "no-record":
+        return "an include:/redirect= in the SPF tree names a domain without an SPF record: fix or remove it"
+    if cause == "syntax":
+        return f"the SPF record is malformed, a permerror for every IP: fix it ({result.reason})"
+    if cause == "none":
+        return f'publish {domain}. IN TXT "v=spf1 {term} -all"'
+    if cause == "rejected":
+        return f"a term rejects {ip} before any allows it ({result.reason}): remove it or put {term} first"
+    return f"add {term} to {domain}'s SPF record"
 
 
 def check_spf(
@@ -237,8 +268,7 @@ def check_spf(
                 AREA,
                 Status.FAIL,
                 found + " (Gmail 5.7.27)",
-                f"add ip4:{ip} to {mail_from_domain}'s SPF record; trace: "
-                f"notify check spf {ip} {mail_from_domain}",
+                _fix(result, ip, mail_from_domain) + f"; trace: notify check spf {ip} {mail_from_domain}",
             )
     if helo and ips:
         result = evaluate(lookup, ips[0], f"postmaster@{helo}", helo=helo)
