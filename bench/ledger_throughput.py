@@ -83,10 +83,19 @@ def fresh_db(base: str) -> tuple[str, str]:
 
 
 def drop_db(base: str, name: str) -> None:
+    """PostgreSQL refuses FORCE for a moment while one of its own workers (autovacuum, after
+    the bench's writes) is connected to the database: wait and retry."""
     import psycopg
 
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    for attempt in range(40):
+        try:
+            with psycopg.connect(base, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == 39:
+                raise
+            time.sleep(0.5)
 
 
 def main() -> None:

@@ -17,16 +17,17 @@ from typing import Any
 
 import pytest
 
-from notifier.ledger import open_ledger
 from notifier.ledger.sqlite import SqliteLedger
-from notifier.settings import load
 
 from .conftest import SMALL_LIST, Campaign
 from .imapserver import DOVECOT, PASSWORD, USER, Dovecot
 from .smtpsink import Sink
 from .test_bounces import ARF, _bounce_for
 from .test_ingest_sources import campaign_keyword, client, folder_state
-from .test_ledger_backends import pg_database  # noqa: F401  (a fixture, for the PostgreSQL runs)
+from .test_ledger_backends import (  # pg_database: a fixture, for the PostgreSQL runs
+    pg_database,  # noqa: F401
+    query,
+)
 
 UNVERIFIED = "names an address we sent to, but carries none of our tokens; nothing changed"
 
@@ -144,14 +145,14 @@ def test_two_campaigns_sharing_one_imap_mailbox_each_record_exactly_their_own(
 
 
 class _FailsAt:
-    """A ledger connection that fails when it reaches one statement: a crash between two steps
-    of recording, inside the transaction."""
+    """A ledger connection that fails when it reaches a statement containing ``statement`` (in
+    either dialect): a crash between two steps of recording, inside the transaction."""
 
     def __init__(self, db: sqlite3.Connection, statement: str) -> None:
         self._db, self._statement = db, statement
 
     def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        if sql.startswith(self._statement):
+        if self._statement in sql:
             raise OSError("killed between two steps of recording")
         return self._db.execute(sql, params)
 
@@ -168,18 +169,15 @@ def backend(request: pytest.FixtureRequest, campaign: Campaign) -> Campaign:
 
 
 def ledger_rows(campaign: Campaign, sql: str) -> list[tuple[Any, ...]]:
-    ledger = open_ledger(load(campaign.config))
-    try:
-        return ledger.query(sql)
-    finally:
-        ledger.close()
+    """What the campaign's database (SQLite file or PostgreSQL) holds, read past notify."""
+    return query(campaign, sql)
 
 
 @pytest.mark.parametrize(
     "statement",
     [
         "UPDATE messages SET state='bounced'",  # after the event rows
-        "INSERT OR IGNORE INTO suppressions",  # after the state
+        "INTO suppressions (key, reason, at, source) VALUES",  # after the state
         "INSERT INTO audit",  # after the suppression
     ],
 )

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import threading
 import time
+import tokenize
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -355,6 +358,12 @@ def test_both_backends_name_the_same_statements_in_their_own_dialect() -> None:
     assert set(sqlite.SQL) == set(postgres.SQL)
     for name, text in postgres.SQL.items():
         assert "?" not in text and "json_each" not in text and "instr(" not in text, name
+    # Nor anywhere else in postgres.py: no SQLite text rewritten on its way to the server.
+    assert not hasattr(postgres, "translate")
+    with open(postgres.__file__, encoding="utf-8") as source:
+        strings = [t.string for t in tokenize.generate_tokens(source.readline) if t.type == tokenize.STRING]
+    sql = [s for s in strings if re.search(r"\b(SELECT|INSERT|UPDATE|DELETE|VALUES|WHERE)\b", s)]
+    assert len(sql) > 20 and [s for s in sql if "?" in s or "OR IGNORE" in s] == []
 
 
 def test_the_named_reads_answer_alike_on_both_backends(backend: Campaign, sink: Sink) -> None:
@@ -368,9 +377,7 @@ def test_the_named_reads_answer_alike_on_both_backends(backend: Campaign, sink: 
         assert st.counts == {"sent": 2, "failed": 1} and st.reasons == {"user_unknown": 1}
         assert [(code, n) for code, n, _ in st.errors] == [(550, 1)]
         rows = list(ledger.report_rows(states=["failed"], notice="breach-notice"))
-        assert [(r.email, r.fields["country"], r.last_code) for r in rows] == [
-            ("ben@example.org", "US", 550)
-        ]
+        assert [(r.email, r.fields["country"], r.last_code) for r in rows] == [("ben@example.org", "US", 550)]
         assert len(list(ledger.report_rows())) == 3
         assert list(ledger.report_rows(possibly_duplicated=True)) == []
         outcomes = {o.domain: o.state for o in ledger.outcome_rows("breach-notice")}
@@ -382,13 +389,28 @@ def test_the_named_reads_answer_alike_on_both_backends(backend: Campaign, sink: 
         assert ledger.message_by_message_id(ana.message_id, "ben@example.org") is None
         assert ledger.was_sent_to("ana@example.com") and not ledger.was_sent_to("ben@example.org")
         assert not ledger.event_seen(["d1", "d2"])
+        # The audience reads and the filings, by dedupe key (one list parameter on both).
+        keys = ["ana@example.com", "ben@example.org", "nobody@example.com"]
+        assert ledger.states_for("breach-notice", keys) == {
+            "ana@example.com": "sent",
+            "ben@example.org": "failed",
+        }
+        assert ledger.suppressed(keys) == {"ben@example.org": "user_unknown"}
+        assert set(ledger.accepted_at("breach-notice", keys)) == {"ana@example.com"}
+        assert ledger.unsubscribe(ana.message, via="test") is True and ledger.unsubscribed(keys) == {
+            "ana@example.com"
+        }
+        assert ledger.complained(keys) == set()
+        ledger.mark_filed("gdpr-33", 1000.0, "REF-1")
+        ledger.mark_filed("gdpr-33", 2000.0, "REF-2")  # a later mark replaces it
+        assert {rule: (at, ref) for rule, (at, ref, _) in ledger.filings().items()} == {
+            "gdpr-33": (2000.0, "REF-2")
+        }
     finally:
         ledger.close()
 
 
-def test_a_database_error_is_a_ledger_error_never_a_driver_traceback(
-    backend: Campaign, sink: Sink
-) -> None:
+def test_a_database_error_is_a_ledger_error_never_a_driver_traceback(backend: Campaign, sink: Sink) -> None:
     """A column renamed from under notify: `notify status` names the ledger and what failed, exits
     nonzero without a traceback, and the error is the project's LedgerError on both backends."""
     from notifier.errors import LedgerError
@@ -404,3 +426,85 @@ def test_a_database_error_is_a_ledger_error_never_a_driver_traceback(
             ledger.recent_runs()
     finally:
         ledger.close()
+
+
+# What only a shared ledger has (claims with a lease, live senders); the rest is the same schema.
+PG_ONLY_TABLES = {"senders"}
+PG_ONLY_COLUMNS = {("messages", "claimed_by"), ("messages", "lease_until")}
+PG_ONLY_INDEXES = {"messages_lease", "messages_claims", "messages_pending"}
+PG_TYPE = {"INTEGER": "bigint", "REAL": "double precision", "TEXT": "text"}
+
+
+def _sqlite_schema(path: Path) -> tuple[set[tuple[str, str, str]], set[str], set[tuple[str, str]]]:
+    db = sqlite3.connect(path)
+    try:
+        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        columns = {
+            (t, name, PG_TYPE[kind])
+            for t in tables
+            for _, name, kind, *_ in db.execute(f"PRAGMA table_info({t})")
+        }
+        indexes = {
+            n
+            for (n,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type='index' AND name NOT LIKE 'sqlite_autoindex_%'"
+            )
+        }
+        triggers = set(db.execute("SELECT tbl_name, name FROM sqlite_master WHERE type='trigger'").fetchall())
+        return columns, indexes, triggers
+    finally:
+        db.close()
+
+
+def _pg_schema(url: str) -> tuple[set[tuple[str, str, str]], set[str], set[tuple[str, str]]]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        columns = {
+            (t, c, k)
+            for t, c, k in conn.execute(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'public'"
+            )
+        }
+        indexes = {  # the indexes the DDL names, not those behind a key or UNIQUE constraint
+            n
+            for (n,) in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' "
+                "AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+            )
+        }
+        triggers = {
+            (str(t), n)
+            for t, n in conn.execute(
+                "SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE NOT tgisinternal"
+            )
+        }
+    return columns, indexes, triggers
+
+
+def test_both_backends_make_the_same_tables_columns_indexes_and_triggers(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """Read back from a live SQLite file and a live PostgreSQL database, the two hand-written
+    schemas have the same tables, columns (of the same kind), indexes and triggers, apart from
+    what only several senders need; PostgreSQL's triggers refuse to change the audit log too."""
+    import psycopg
+
+    from notifier.ledger.postgres import PgLedger
+    from notifier.ledger.sqlite import SqliteLedger
+
+    SqliteLedger(tmp_path / "ledger.sqlite").close()
+    PgLedger(pg_database).close()
+    lite_columns, lite_indexes, lite_triggers = _sqlite_schema(tmp_path / "ledger.sqlite")
+    pg_columns, pg_indexes, pg_triggers = _pg_schema(pg_database)
+    assert {t for t, _, _ in lite_columns} >= {"messages", "audit", "schedules", "filings"}
+    pg_shared = {c for c in pg_columns if c[0] not in PG_ONLY_TABLES and c[:2] not in PG_ONLY_COLUMNS}
+    assert pg_shared == lite_columns
+    assert {c[:2] for c in pg_columns} >= PG_ONLY_COLUMNS and {c[0] for c in pg_columns} >= PG_ONLY_TABLES
+    assert pg_indexes - PG_ONLY_INDEXES == lite_indexes
+    assert pg_triggers == lite_triggers == {("audit", "audit_no_update"), ("audit", "audit_no_delete")}
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        for statement in ("UPDATE audit SET action = 'x'", "DELETE FROM audit"):
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                conn.execute(statement)

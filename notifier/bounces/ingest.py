@@ -176,9 +176,10 @@ def _match(
     # others).
     if parsed.provider_id and (found := ledger.message_by_queue_id(parsed.provider_id, key)) is not None:
         return found, key, "provider-id"
-    if parsed.original_message_id and (
-        found := ledger.message_by_message_id(parsed.original_message_id, key)
-    ) is not None:
+    if (
+        parsed.original_message_id
+        and (found := ledger.message_by_message_id(parsed.original_message_id, key)) is not None
+    ):
         return found, key, "message-id"
     if ledger.was_sent_to(key):
         return None, key, "unverified"

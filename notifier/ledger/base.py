@@ -347,10 +347,22 @@ class Ledger(Protocol):
     def waiting_in_run(self) -> int: ...
     def schedules(self) -> list[tuple[Any, ...]]: ...
     def add_schedule(
-        self, *, notice: str, segment: str, after_s: float | None, at: float | None, window: str,
-        created_at: float, created_by: str,
+        self,
+        *,
+        notice: str,
+        segment: str,
+        after_s: float | None,
+        at: float | None,
+        window: str,
+        created_at: float,
+        created_by: str,
     ) -> int: ...
     def set_schedule_state(
-        self, schedule_id: int, state: str, note: str, *, last_run_at: float | None = None,
+        self,
+        schedule_id: int,
+        state: str,
+        note: str,
+        *,
+        last_run_at: float | None = None,
         confirmed_at: float | None = None,
     ) -> None: ...

@@ -1,9 +1,11 @@
 """The campaign ledger in PostgreSQL, shared by any number of `notify send` processes.
 
-Same schema, same states and the same code as the SQLite ledger (this class extends it): the
-statements are written once, in the SQL both databases speak, and the few SQLite spellings are
-translated here (``?`` placeholders, ``INSERT OR IGNORE``, ``json_extract``, reserved column
-names). What differs is what several senders need:
+Same schema (``schema.PG_DDL``, written out for PostgreSQL), same states and the same Python as
+the SQLite ledger (this class extends it): the methods both share run the statements they name in
+``SQL`` below, the same names as ``sqlite.SQL`` in PostgreSQL's own words (``%s`` parameters, a
+list as one array parameter, ``ON CONFLICT``, quoted ``"user"``); the methods a shared ledger does
+differently are overridden here with their own PostgreSQL statements. Nothing is rewritten at run
+time. What differs is what several senders need:
 
 - **claims**: ``FOR UPDATE SKIP LOCKED`` hands each batch to exactly one sender, with a lease
   (``[ledger] lease``, 30 s) that every claim renews; a claim whose sender died (kill -9, a lost
@@ -22,7 +24,6 @@ a synchronous driver fits the ledger, which is called between batches and not pe
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import re
@@ -34,16 +35,17 @@ from pathlib import Path
 from typing import Any
 
 from notifier.errors import LedgerDamaged, LedgerError, UsageError
-from notifier.ledger.audit import AuditKey, operator
-from notifier.ledger.schema import ADDED_COLUMNS, DDL
-from notifier.ledger.sqlite import Claimed, Result, SqliteLedger
+from notifier.ledger.audit import AuditKey
+from notifier.ledger.base import Claimed, Result
+from notifier.ledger.schema import ADDED_COLUMNS, PG_ADDED_TYPES, PG_DDL
+from notifier.ledger.sqlite import SqliteLedger
 
-__all__ = ["PgLedger", "translate"]
+__all__ = ["SQL", "PgLedger"]
 
 _LOCK_IMPORT, _LOCK_AUDIT, _LOCK_LEADER = 7310001, 7310002, 7310003
 
 # The named statements of SqliteLedger (sqlite.SQL), with the same names, in PostgreSQL's own
-# words: %s placeholders, a list as one array parameter (= ANY), jsonb, quoted "user".
+# words: %s placeholders, a list as one array parameter (= ANY), ON CONFLICT, quoted "user".
 SQL: dict[str, str] = {
     "notices": "SELECT DISTINCT notice FROM messages ORDER BY notice",
     "counts": "SELECT state, count(*) FROM messages WHERE notice = %s GROUP BY state",
@@ -105,69 +107,232 @@ SQL: dict[str, str] = {
         "WHERE r.key = %s AND m.sent_at IS NOT NULL LIMIT 1"
     ),
     "event_seen": "SELECT 1 FROM bounce_events WHERE digest = ANY(%s::text[]) LIMIT 1",
+    # ---- the methods PgLedger inherits from SqliteLedger run these ----
+    "begin": "BEGIN",
+    "commit": "COMMIT",
+    "rollback": "ROLLBACK",
+    "meta_get": "SELECT value FROM meta WHERE key = %s",
+    "meta_add": "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+    "meta_set": (
+        "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+    ),
+    # Lists.
+    "find_import": (
+        "SELECT id, rows, valid, invalid, duplicates, warnings FROM lists "
+        "WHERE path = %s AND sha256 = %s AND complete = 1"
+    ),
+    "stale_imports": "SELECT id FROM lists WHERE complete = 0",
+    "drop_stale_imports": "DELETE FROM lists WHERE complete = 0",
+    "new_import": "INSERT INTO lists (path, sha256, imported_at) VALUES (%s, %s, %s) RETURNING id",
+    "forget_members": "DELETE FROM list_members WHERE list_id = %s",
+    "forget_issues": "DELETE FROM list_issues WHERE list_id = %s",
+    "add_reject": (
+        "INSERT INTO list_issues (list_id, line, kind, reason, email, raw, fields) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    ),
+    "add_warning": (
+        "INSERT INTO list_issues (list_id, line, kind, reason, email) VALUES (%s, %s, 'warning', %s, %s)"
+    ),
+    "complete_import": (
+        "UPDATE lists SET rows = %s, valid = %s, invalid = %s, duplicates = %s, warnings = %s, complete = 1 "
+        "WHERE id = %s"
+    ),
+    "recipient_by_key": "SELECT id, fields, line FROM recipients WHERE key = %s",
+    "add_recipient": (
+        "INSERT INTO recipients (key, email, fields, source, line, smtputf8) "
+        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"
+    ),
+    "add_member": "INSERT INTO list_members (list_id, recipient_id) VALUES (%s, %s)",
+    "is_member": "SELECT 1 FROM list_members WHERE list_id = %s AND recipient_id = %s",
+    "replace_recipient": (
+        "UPDATE recipients SET email = %s, fields = %s, source = %s, line = %s, smtputf8 = %s WHERE id = %s"
+    ),
+    "merge_fields": "UPDATE recipients SET fields = %s WHERE id = %s",
+    "add_duplicate": (
+        "INSERT INTO list_issues (list_id, line, kind, reason, email, recipient_id) "
+        "VALUES (%s, %s, 'duplicate', %s, %s, %s)"
+    ),
+    "list_issues": (
+        "SELECT l.path, i.line, i.kind, i.reason, i.email, i.raw FROM list_issues i "
+        "JOIN lists l ON l.id = i.list_id WHERE i.list_id = ANY(%s::bigint[]) "
+        "AND i.kind = ANY(%s::text[]) ORDER BY l.path, i.line"
+    ),
+    # Planning a run.
+    "clear_targets": "DELETE FROM run_targets",
+    "plan_batch": (
+        "SELECT DISTINCT r.id, r.fields, r.email, r.source, r.line, r.key FROM list_members lm "
+        "JOIN recipients r ON r.id = lm.recipient_id WHERE lm.list_id = ANY(%s::bigint[]) "
+        "AND r.id > %s ORDER BY r.id LIMIT %s"
+    ),
+    "plan_message": (
+        "INSERT INTO messages (notice, recipient_id, state) SELECT %s, r.id, "
+        "CASE WHEN s.key IS NULL THEN 'pending' ELSE 'suppressed' END FROM recipients r "
+        "LEFT JOIN suppressions s ON s.key = r.key WHERE r.id = %s ON CONFLICT DO NOTHING"
+    ),
+    "plan_target": (
+        "INSERT INTO run_targets (id) SELECT id FROM messages WHERE notice = %s AND recipient_id = %s "
+        "ON CONFLICT DO NOTHING"
+    ),
+    "plan_issues": (
+        "SELECT i.id, i.fields, l.path, i.line FROM list_issues i JOIN lists l ON l.id = i.list_id "
+        "WHERE i.list_id = ANY(%s::bigint[]) AND i.kind IN ('invalid', 'malformed')"
+    ),
+    "plan_invalid": (
+        "INSERT INTO messages (notice, issue_id, state) VALUES (%s, %s, 'invalid') ON CONFLICT DO NOTHING"
+    ),
+    "plan_issue_target": (
+        "INSERT INTO run_targets (id) SELECT id FROM messages WHERE notice = %s AND issue_id = %s "
+        "ON CONFLICT DO NOTHING"
+    ),
+    "plan_resend": (
+        "UPDATE messages SET state = 'pending', next_attempt_at = NULL WHERE id IN "
+        "(SELECT id FROM run_targets) AND state IN ('sent', 'failed')"
+    ),
+    "plan_skip_unsubscribed": (
+        "UPDATE messages SET state = 'suppressed', reason = 'unsubscribed' "
+        "WHERE id IN (SELECT id FROM run_targets) AND state IN ('pending', 'deferred') "
+        "AND recipient_id IN (SELECT r.id FROM recipients r JOIN unsubscribes u ON u.key = r.key)"
+    ),
+    "plan_skip_complained": (
+        "UPDATE messages SET state = 'suppressed', reason = 'complained' "
+        "WHERE id IN (SELECT id FROM run_targets) AND state IN ('pending', 'deferred') "
+        "AND recipient_id IN (SELECT r.id FROM recipients r WHERE r.key IN "
+        "(SELECT address FROM bounce_events WHERE kind = 'complaint' AND message IS NOT NULL) OR r.id IN "
+        "(SELECT m2.recipient_id FROM bounce_events e JOIN messages m2 ON m2.id = e.message "
+        "WHERE e.kind = 'complaint'))"
+    ),
+    "plan_resuppress": (
+        "UPDATE messages SET state = 'suppressed' WHERE id IN (SELECT id FROM run_targets) "
+        "AND state IN ('pending', 'deferred') AND recipient_id IN "
+        "(SELECT r.id FROM recipients r JOIN suppressions s ON s.key = r.key)"
+    ),
+    "plan_unsuppress": (
+        "UPDATE messages SET state = 'pending' WHERE id IN (SELECT id FROM run_targets) "
+        "AND state = 'suppressed' AND coalesce(reason, '') NOT IN ('unsubscribed', 'complained') "
+        "AND recipient_id NOT IN (SELECT r.id FROM recipients r JOIN suppressions s ON s.key = r.key)"
+    ),
+    "plan_counts": (
+        "SELECT m.state, count(*) FROM run_targets t JOIN messages m ON m.id = t.id GROUP BY m.state"
+    ),
+    "due_targets": (
+        "SELECT t.id, r.fields, r.email FROM run_targets t JOIN messages m ON m.id = t.id "
+        "JOIN recipients r ON r.id = m.recipient_id WHERE m.state IN ('pending', 'deferred')"
+    ),
+    "drop_target": "DELETE FROM run_targets WHERE id = %s",
+    "targets_to_send": (
+        "SELECT m.id, m.attempts, m.first_attempt_at, m.possibly_duplicated, r.email, r.key, r.fields, "
+        "r.source, r.line, r.smtputf8 FROM run_targets t JOIN messages m ON m.id = t.id "
+        "JOIN recipients r ON r.id = m.recipient_id WHERE m.state IN ('pending', 'deferred') ORDER BY m.id"
+    ),
+    # A run.
+    "start_run": (
+        'INSERT INTO runs (notice, segment, started_at, pid, host, "user", transport, status, options) '
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, 'running', %s) RETURNING id"
+    ),
+    "release": (
+        "UPDATE messages SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'pending' END, "
+        "next_attempt_at = COALESCE(next_attempt_at, 0) WHERE id = %s AND state = 'sending'"
+    ),
+    "next_retry_at": (
+        "SELECT min(next_attempt_at) FROM messages WHERE notice = %s AND state = 'deferred' "
+        "AND id IN (SELECT id FROM run_targets)"
+    ),
+    "record_check": (
+        'INSERT INTO checks (at, "user", kind, notice, run_id, failed, report) '
+        "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    ),
+    "record_test": (
+        'INSERT INTO test_sends (at, "user", notice, seed, accepted, reply) VALUES (%s, %s, %s, %s, %s, %s)'
+    ),
+    "end_run": "UPDATE runs SET ended_at = %s, status = %s, summary = %s WHERE id = %s",
+    # Suppressions, unsubscribes, bounces.
+    "suppress": (
+        "INSERT INTO suppressions (key, reason, at, source) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
+    ),
+    "unsuppress": "DELETE FROM suppressions WHERE key = %s",
+    "suppressions": "SELECT key, reason, at, source FROM suppressions ORDER BY key",
+    "bounce_event": (
+        "INSERT INTO bounce_events "
+        "(digest, at, source, kind, address, message, matched, reason, hard, event_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+    ),
+    "bounce_message": "UPDATE messages SET state='bounced', reason = %s WHERE id = %s AND state = 'sent'",
+    "soft_streak": (
+        "SELECT count(*), coalesce(max(event_at) - min(event_at), 0) FROM bounce_events "
+        "WHERE address = %s AND kind = 'bounce' AND hard = 0 AND message IS NOT NULL AND event_at > coalesce("
+        "(SELECT max(event_at) FROM bounce_events WHERE address = %s AND message IS NOT NULL "
+        "AND (kind = 'delivered' OR hard = 1)), 0)"
+    ),
+    "unsubscribe": (
+        "INSERT INTO unsubscribes (key, at, message, via) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
+    ),
+    "is_unsubscribed": (
+        "SELECT 1 FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "JOIN unsubscribes u ON u.key = r.key WHERE m.id = %s"
+    ),
+    # The audit trail.
+    "audit_count": "SELECT count(*) FROM audit",
+    "audit_last": "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+    "audit_append": (
+        'INSERT INTO audit (seq, at, "user", host, action, details, prev, hash) '
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    ),
+    "audit_entries": 'SELECT seq, at, "user", host, action, details, prev, hash FROM audit ORDER BY seq',
+    "activity_lists": "SELECT count(*), min(imported_at) FROM lists",
+    "activity_runs": "SELECT count(*), min(started_at) FROM runs",
+    "activity_messages": "SELECT count(*) FROM messages",
+    # Run and schedule reads.
+    "first_sent_at": "SELECT min(sent_at) FROM messages WHERE notice = %s",
+    "oldest_sent_since": "SELECT min(sent_at) FROM messages WHERE sent_at > %s",
+    "complete_lists": (
+        "SELECT path, sha256 FROM lists WHERE complete = 1 "
+        "AND id IN (SELECT max(id) FROM lists GROUP BY path)"
+    ),
+    "waiting_in_run": (
+        "SELECT count(*) FROM messages m JOIN run_targets t ON t.id = m.id WHERE m.state = 'deferred'"
+    ),
+    "schedules": (
+        'SELECT id, notice, segment, after_s, at, "window", state, created_at, created_by, confirmed_at, '
+        "last_run_at, note FROM schedules ORDER BY id"
+    ),
+    "add_schedule": (
+        'INSERT INTO schedules (notice, segment, after_s, at, "window", state, created_at, created_by) '
+        "VALUES (%s, %s, %s, %s, %s, 'waiting', %s, %s) RETURNING id"
+    ),
+    "set_schedule_state": (
+        "UPDATE schedules SET state = %s, note = %s, last_run_at = coalesce(%s, last_run_at), "
+        "confirmed_at = coalesce(%s, confirmed_at) WHERE id = %s"
+    ),
+    # Audience reads (notifier.lists.audience): keys as one text[] parameter.
+    "states_for": (
+        "SELECT r.key, m.state FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE m.notice = %s AND r.key = ANY(%s::text[])"
+    ),
+    "complained": (
+        "SELECT r.key FROM bounce_events e JOIN messages m ON m.id = e.message "
+        "JOIN recipients r ON r.id = m.recipient_id WHERE e.kind = 'complaint' AND r.key = ANY(%s::text[]) "
+        "UNION SELECT address FROM bounce_events WHERE kind = 'complaint' AND message IS NOT NULL "
+        "AND address = ANY(%s::text[])"
+    ),
+    "unsubscribed": "SELECT key FROM unsubscribes WHERE key = ANY(%s::text[])",
+    "suppressed": "SELECT key, reason FROM suppressions WHERE key = ANY(%s::text[])",
+    "accepted_at": (
+        "SELECT r.key, m.sent_at FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE m.notice = %s AND m.state IN ('sent', 'bounced') AND m.sent_at IS NOT NULL "
+        "AND r.key = ANY(%s::text[])"
+    ),
+    "filings": 'SELECT rule, at, ref, "user" FROM filings ORDER BY rule',
+    "mark_filed": (
+        'INSERT INTO filings (rule, at, ref, "user", recorded_at) VALUES (%s, %s, %s, %s, %s) '
+        "ON CONFLICT (rule) DO UPDATE SET at = EXCLUDED.at, ref = EXCLUDED.ref, "
+        '"user" = EXCLUDED."user", recorded_at = EXCLUDED.recorded_at'
+    ),
 }
-# Statements written for PostgreSQL go to the server as they are. (The statements of
-# SqliteLedger not yet named still pass through translate() below: see README, PostgreSQL.)
-_NATIVE = frozenset(SQL.values())
-_RESERVED = re.compile(r'(?<![\w."])(user|window)(?![\w"])')
-_JSON = re.compile(r"json_extract\(([\w.]+), '\$\.(\w+)'\)")
-
-
-@functools.lru_cache(maxsize=1024)
-def translate(sql: str) -> str:
-    """SQLite's spelling of one of our statements -> PostgreSQL's."""
-    parts = sql.split("'")
-    for i in range(0, len(parts), 2):  # outside string literals only
-        p = parts[i]
-        p = p.replace("%", "%%").replace("?", "%s")
-        p = _RESERVED.sub(r'"\1"', p)
-        p = p.replace("BEGIN IMMEDIATE", "BEGIN").replace("instr(", "strpos(")
-        parts[i] = p
-    out = "'".join(parts)
-    out = _JSON.sub(r"(\1::jsonb ->> '\2')", out)
-    if "INSERT OR IGNORE INTO" in out:
-        out = out.replace("INSERT OR IGNORE INTO", "INSERT INTO") + " ON CONFLICT DO NOTHING"
-    if "INSERT OR REPLACE INTO meta" in out:
-        out = out.replace("INSERT OR REPLACE INTO", "INSERT INTO") + (
-            " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
-        )
-    return out
-
-
-def _pg_ddl() -> list[str]:
-    text = re.sub(r"--[^\n]*", "", DDL)
-    text = re.sub(r"CREATE TRIGGER.*?END;", "", text, flags=re.S)
-    text = text.replace(") WITHOUT ROWID;", ");")
-    text = text.replace("INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY")
-    text = re.sub(r"\bINTEGER\b", "BIGINT", text)
-    text = re.sub(r"\bREAL\b", "DOUBLE PRECISION", text)
-    text = _RESERVED.sub(r'"\1"', text)
-    statements = [s.strip() for s in text.split(";") if s.strip()]
-    statements += [
-        "CREATE OR REPLACE FUNCTION notify_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
-        "DROP TRIGGER IF EXISTS audit_no_change ON audit",
-        "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit "
-        "FOR EACH ROW EXECUTE FUNCTION notify_audit_append_only()",
-        # Several senders: who holds a claim, until when; and who is alive.
-        "ALTER TABLE messages ADD COLUMN IF NOT EXISTS claimed_by TEXT",
-        "ALTER TABLE messages ADD COLUMN IF NOT EXISTS lease_until DOUBLE PRECISION",
-        "CREATE INDEX IF NOT EXISTS messages_lease ON messages (notice, state, lease_until)",
-        "CREATE INDEX IF NOT EXISTS messages_claims ON messages (claimed_by) WHERE state='sending'",
-        # Claims walk pending rows in id order from each sender's cursor.
-        "CREATE INDEX IF NOT EXISTS messages_pending ON messages (notice, id) WHERE state='pending'",
-        "CREATE TABLE IF NOT EXISTS senders (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid BIGINT NOT NULL, "
-        "notice TEXT NOT NULL, run_id BIGINT, started_at DOUBLE PRECISION NOT NULL, "
-        "heartbeat DOUBLE PRECISION NOT NULL, claimed BIGINT NOT NULL DEFAULT 0, "
-        "sent BIGINT NOT NULL DEFAULT 0, "
-        "stopped_at DOUBLE PRECISION)",
-    ]
-    return statements
 
 
 class _Cursor:
-    def __init__(self, conn: Any, cursor: Any) -> None:
-        self._conn, self._cur = conn, cursor
+    def __init__(self, cursor: Any) -> None:
+        self._cur = cursor
 
     def fetchone(self) -> Any:
         return self._cur.fetchone() if self._cur.description else None
@@ -182,28 +347,24 @@ class _Cursor:
     def rowcount(self) -> int:
         return int(self._cur.rowcount)
 
-    @property
-    def lastrowid(self) -> int:
-        row = self._conn.execute("SELECT lastval()").fetchone()
-        return int(row[0])
-
 
 class _Connection:
-    """The few DB-API connection methods the ledger uses, on a psycopg connection."""
+    """The few DB-API connection methods SqliteLedger's shared code uses, on a psycopg
+    connection. Statements go to the server as written (PostgreSQL's own); errors leave as the
+    project's (see _error)."""
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
-        self.total_changes = 0
+        self.total_changes = 0  # rows written, as sqlite3 counts them (INSERT ... ON CONFLICT: 0 or 1)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
         try:
-            native = sql if sql in _NATIVE else translate(sql)
-            cur = self._conn.execute(native, tuple(params) or None)
+            cur = self._conn.execute(sql, tuple(params) or None)
         except Exception as exc:
             raise _error(exc) from None
         if cur.rowcount and cur.rowcount > 0 and not cur.description:
             self.total_changes += cur.rowcount
-        return _Cursor(self._conn, cur)
+        return _Cursor(cur)
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> None:
         rows = [tuple(r) for r in seq]
@@ -211,7 +372,7 @@ class _Connection:
             return
         with self._conn.cursor() as cur:
             try:
-                cur.executemany(translate(sql), rows)
+                cur.executemany(sql, rows)
             except Exception as exc:
                 raise _error(exc) from None
             if cur.rowcount and cur.rowcount > 0:
@@ -280,24 +441,15 @@ class PgLedger(SqliteLedger):
 
     def _migrate(self) -> None:
         db = self._db
-        db.execute("SELECT pg_advisory_lock(7310000)")
+        db.execute("SELECT pg_advisory_lock(7310000)")  # one migration at a time
         try:
-            for statement in _pg_ddl():
-                db.execute(statement)
+            db.execute(PG_DDL)  # one script, one round trip
             for table, column, kind in ADDED_COLUMNS:
-                kind = {"REAL": "DOUBLE PRECISION", "INTEGER": "BIGINT"}.get(kind, kind)
-                db.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+                db.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {PG_ADDED_TYPES[kind]}")
             self._check_schema_version("upgrade notify on every sending machine before using this campaign")
         finally:
             db.execute("SELECT pg_advisory_unlock(7310000)")
         db.execute("CREATE TEMP TABLE IF NOT EXISTS run_targets (id BIGINT PRIMARY KEY)")
-
-    def secret(self) -> bytes:
-        row = self._db.execute("SELECT value FROM meta WHERE key='token_key'").fetchone()
-        if row:
-            return bytes.fromhex(row[0])
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('token_key', ?)", (os.urandom(32).hex(),))
-        return self.secret()
 
     def lock(self) -> None:
         """Several senders may work one campaign: nothing to lock, but say we are here."""
@@ -311,7 +463,8 @@ class PgLedger(SqliteLedger):
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing must not fail because the server went away
-            self._db.execute("UPDATE senders SET stopped_at=? WHERE id=?", (time.time(), self.sender_id))
+            stopped = (time.time(), self.sender_id)
+            self._db.execute("UPDATE senders SET stopped_at = %s WHERE id = %s", stopped)
         self._db.close()
 
     # ---- serialised writers ---------------------------------------------------------------
@@ -320,19 +473,19 @@ class PgLedger(SqliteLedger):
     def _import_lock(self) -> Iterator[None]:
         """One import at a time across every machine (see SqliteLedger.import_list); the
         server releases the lock when a killed importer's session ends."""
-        self._db.execute("SELECT pg_advisory_lock(?)", (_LOCK_IMPORT,))
+        self._db.execute("SELECT pg_advisory_lock(%s)", (_LOCK_IMPORT,))
         try:
             yield
         finally:
-            self._db.execute("SELECT pg_advisory_unlock(?)", (_LOCK_IMPORT,))
+            self._db.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_IMPORT,))
 
     def _upsert(self, list_id: int, r: Any) -> bool:
         """One round trip for someone new (the common case of a first import); the SQLite
         path, with its merge rules, for everyone seen before."""
         row = self._db.execute(
             "WITH ins AS (INSERT INTO recipients (key, email, fields, source, line, smtputf8) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING id) "
-            "INSERT INTO list_members SELECT ?, id FROM ins RETURNING recipient_id",
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING RETURNING id) "
+            "INSERT INTO list_members (list_id, recipient_id) SELECT %s, id FROM ins RETURNING recipient_id",
             (r.key, r.email, json.dumps(r.fields), r.source, r.line, int(r.smtputf8), list_id),
         ).fetchone()
         if row is not None:
@@ -340,79 +493,8 @@ class PgLedger(SqliteLedger):
         return super()._upsert(list_id, r)
 
     def _audit(self, db: Any, action: str, details: dict[str, Any]) -> None:
-        db.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK_AUDIT,))
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_AUDIT,))
         super()._audit(db, action, details)
-
-    # ---- audience reads ---------------------------------------------------------------------
-    # The same questions as SqliteLedger's section of this name, in PostgreSQL's own SQL (keys
-    # passed as one array, not translated SQLite): see notifier.lists.audience.
-
-    def _pg(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        try:
-            cur = self._db._conn.execute(sql, tuple(params))  # type: ignore[attr-defined]
-        except Exception as exc:
-            raise _error(exc) from None
-        return list(cur.fetchall()) if cur.description else []
-
-    def states_for(self, notice: str, keys: Sequence[str]) -> dict[str, str]:
-        if not notice or not keys:
-            return {}
-        rows = self._pg(
-            "SELECT r.key, m.state FROM messages m JOIN recipients r ON r.id = m.recipient_id "
-            "WHERE m.notice = %s AND r.key = ANY(%s)",
-            (notice, list(keys)),
-        )
-        return {str(k): str(v) for k, v in rows}
-
-    def complained(self, keys: Sequence[str]) -> set[str]:
-        if not keys:
-            return set()
-        rows = self._pg(
-            "SELECT r.key FROM bounce_events e JOIN messages m ON m.id = e.message "
-            "JOIN recipients r ON r.id = m.recipient_id WHERE e.kind = 'complaint' AND r.key = ANY(%s) "
-            "UNION SELECT address FROM bounce_events WHERE kind = 'complaint' AND message IS NOT NULL "
-            "AND address = ANY(%s)",
-            (list(keys), list(keys)),
-        )
-        return {str(r[0]) for r in rows}
-
-    def unsubscribed(self, keys: Sequence[str]) -> set[str]:
-        if not keys:
-            return set()
-        rows = self._pg("SELECT key FROM unsubscribes WHERE key = ANY(%s)", (list(keys),))
-        return {str(r[0]) for r in rows}
-
-    def suppressed(self, keys: Sequence[str]) -> dict[str, str]:
-        if not keys:
-            return {}
-        rows = self._pg("SELECT key, reason FROM suppressions WHERE key = ANY(%s)", (list(keys),))
-        return {str(k): str(v) for k, v in rows}
-
-    def accepted_at(self, notice: str, keys: Sequence[str]) -> dict[str, float]:
-        if not keys:
-            return {}
-        rows = self._pg(
-            "SELECT r.key, m.sent_at FROM messages m JOIN recipients r ON r.id = m.recipient_id "
-            "WHERE m.notice = %s AND m.state IN ('sent', 'bounced') AND m.sent_at IS NOT NULL "
-            "AND r.key = ANY(%s)",
-            (notice, list(keys)),
-        )
-        return {str(k): float(t) for k, t in rows}
-
-    def filings(self) -> dict[str, tuple[float, str, str]]:
-        rows = self._pg('SELECT rule, at, ref, "user" FROM filings ORDER BY rule', ())
-        return {str(r[0]): (float(r[1]), str(r[2]), str(r[3])) for r in rows}
-
-    def mark_filed(self, rule: str, at: float, ref: str) -> None:
-        user = operator()[0]
-        with self._tx() as db:
-            self._pg(  # the same connection, inside the transaction
-                'INSERT INTO filings (rule, at, ref, "user", recorded_at) VALUES (%s, %s, %s, %s, %s) '
-                "ON CONFLICT (rule) DO UPDATE SET at = EXCLUDED.at, ref = EXCLUDED.ref, "
-                '"user" = EXCLUDED."user", recorded_at = EXCLUDED.recorded_at',
-                (rule, at, ref, user, time.time()),
-            )
-            self._audit(db, "deadline.done", {"rule": rule, "at": at, "ref": ref})
 
     # ---- several senders ------------------------------------------------------------------
 
@@ -424,17 +506,17 @@ class PgLedger(SqliteLedger):
         db = self._db
         db.execute(
             "INSERT INTO senders (id, host, pid, notice, run_id, started_at, heartbeat) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET heartbeat=EXCLUDED.heartbeat, notice=EXCLUDED.notice, "
-            "run_id=EXCLUDED.run_id",
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET heartbeat = EXCLUDED.heartbeat, notice = EXCLUDED.notice, "
+            "run_id = EXCLUDED.run_id",
             (self.sender_id, socket.gethostname(), os.getpid(), self._notice, self._run_id, now, now),
         )
         db.execute(
-            "UPDATE messages SET lease_until=? WHERE claimed_by=? AND state='sending'",
+            "UPDATE messages SET lease_until = %s WHERE claimed_by = %s AND state = 'sending'",
             (now + self.lease, self.sender_id),
         )
         live = db.execute(
-            "SELECT count(*) FROM senders WHERE stopped_at IS NULL AND heartbeat > ? AND notice=? "
+            "SELECT count(*) FROM senders WHERE stopped_at IS NULL AND heartbeat > %s AND notice = %s "
             "AND run_id IS NOT NULL",
             (now - max(3.0, self.lease / 3), self._notice),
         ).fetchone()
@@ -457,13 +539,13 @@ class PgLedger(SqliteLedger):
         """Claims whose sender stopped renewing them: back to the pool, flagged."""
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE messages SET state='pending', possibly_duplicated=1, claimed_by=NULL "
-                "WHERE state='sending' AND (lease_until IS NULL OR lease_until < ?)",
+                "UPDATE messages SET state = 'pending', possibly_duplicated = 1, claimed_by = NULL "
+                "WHERE state = 'sending' AND (lease_until IS NULL OR lease_until < %s)",
                 (time.time(),),
             )
             db.execute(
-                "UPDATE runs SET status='killed' WHERE status='running' AND id IN "
-                "(SELECT run_id FROM senders WHERE stopped_at IS NULL AND heartbeat < ?)",
+                "UPDATE runs SET status = 'killed' WHERE status = 'running' AND id IN "
+                "(SELECT run_id FROM senders WHERE stopped_at IS NULL AND heartbeat < %s)",
                 (time.time() - self.lease,),
             )
         return int(cur.rowcount)
@@ -477,13 +559,13 @@ class PgLedger(SqliteLedger):
         db = self._db
         with self._tx():
             self._record(run_id, results)
-            ids = self._take("m.state='pending' AND m.id > ?", (self._cursor,), run_id, now, limit)
+            ids = self._take("m.state = 'pending' AND m.id > %s", (self._cursor,), run_id, now, limit)
             if ids:
                 self._cursor = max(self._cursor, max(ids))
             if len(ids) < limit:
                 ids += self._take(
-                    "(m.state='pending' OR (m.state='deferred' AND m.next_attempt_at <= ?) "
-                    "OR (m.state='sending' AND m.lease_until < ?))",
+                    "(m.state = 'pending' OR (m.state = 'deferred' AND m.next_attempt_at <= %s) "
+                    "OR (m.state = 'sending' AND m.lease_until < %s))",
                     (now, now),
                     run_id,
                     now,
@@ -493,9 +575,8 @@ class PgLedger(SqliteLedger):
                 db.execute(
                     "SELECT m.id, m.attempts, m.first_attempt_at, m.possibly_duplicated, r.email, r.key, "
                     "r.fields, r.source, r.line, r.smtputf8 FROM messages m "
-                    "JOIN recipients r ON r.id=m.recipient_id "
-                    f"WHERE m.id IN ({','.join('?' * len(ids))}) ORDER BY m.id",
-                    ids,
+                    "JOIN recipients r ON r.id = m.recipient_id WHERE m.id = ANY(%s::bigint[]) ORDER BY m.id",
+                    (ids,),
                 ).fetchall()
                 if ids
                 else []
@@ -503,7 +584,7 @@ class PgLedger(SqliteLedger):
             if ids or results:
                 sent = sum(1 for r in results if r.state.value == "sent")
                 db.execute(
-                    "UPDATE senders SET claimed=claimed+?, sent=sent+? WHERE id=?",
+                    "UPDATE senders SET claimed = claimed + %s, sent = sent + %s WHERE id = %s",
                     (len(ids), sent, self.sender_id),
                 )
         self._beat()
@@ -513,10 +594,10 @@ class PgLedger(SqliteLedger):
         self, condition: str, params: tuple[Any, ...], run_id: int, now: float, limit: int
     ) -> list[int]:
         rows = self._db.execute(
-            "UPDATE messages SET possibly_duplicated = CASE WHEN state='sending' THEN 1 "
-            "ELSE possibly_duplicated END, state='sending', run_id=?, claimed_by=?, lease_until=? "
-            "WHERE id IN (SELECT m.id FROM messages m WHERE m.notice=? "
-            f"AND m.id IN (SELECT id FROM run_targets) AND {condition} ORDER BY m.id LIMIT ? "
+            "UPDATE messages SET possibly_duplicated = CASE WHEN state = 'sending' THEN 1 "
+            "ELSE possibly_duplicated END, state = 'sending', run_id = %s, claimed_by = %s, lease_until = %s "
+            "WHERE id IN (SELECT m.id FROM messages m WHERE m.notice = %s "
+            f"AND m.id IN (SELECT id FROM run_targets) AND {condition} ORDER BY m.id LIMIT %s "
             "FOR UPDATE SKIP LOCKED) RETURNING id",
             (run_id, self.sender_id, now + self.lease, self._notice, *params, limit),
         ).fetchall()
@@ -530,8 +611,8 @@ class PgLedger(SqliteLedger):
         db = self._db
         values = ", ".join(
             [
-                "(?::bigint, ?::text, ?::float8, ?::float8, ?::bigint, ?::text, ?::text, ?::text, ?::text, "
-                "?::int)"
+                "(%s::bigint, %s::text, %s::float8, %s::float8, %s::bigint, %s::text, %s::text, %s::text, "
+                "%s::text, %s::int)"
             ]
             * len(results)
         )
@@ -562,7 +643,7 @@ class PgLedger(SqliteLedger):
             "WHERE m.id = v.id",
             flat,
         )
-        rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(results))
+        rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(results))
         flat = []
         for r in results:
             flat += [r.row, run_id, r.at, r.verdict, r.code, r.text, r.queue_id, r.reason]
@@ -574,8 +655,9 @@ class PgLedger(SqliteLedger):
         hard = [r for r in results if r.suppress]
         if hard:
             db.executemany(
-                "INSERT OR IGNORE INTO suppressions (key, reason, at, source) SELECT r.key, ?, ?, 'smtp' "
-                "FROM messages m JOIN recipients r ON r.id = m.recipient_id WHERE m.id = ?",
+                "INSERT INTO suppressions (key, reason, at, source) SELECT r.key, %s, %s, 'smtp' "
+                "FROM messages m JOIN recipients r ON r.id = m.recipient_id WHERE m.id = %s "
+                "ON CONFLICT DO NOTHING",
                 [(r.reason or "hard", r.at, r.row) for r in hard],
             )
 
@@ -583,8 +665,8 @@ class PgLedger(SqliteLedger):
         """The next deferred retry, or the end of a lease another sender holds (it may die)."""
         mine = super().next_retry_at()
         row = self._db.execute(
-            "SELECT min(lease_until) FROM messages WHERE notice=? AND state='sending' AND claimed_by != ? "
-            "AND id IN (SELECT id FROM run_targets)",
+            "SELECT min(lease_until) FROM messages WHERE notice = %s AND state = 'sending' "
+            "AND claimed_by != %s AND id IN (SELECT id FROM run_targets)",
             (self._notice, self.sender_id),
         ).fetchone()
         # Another sender's claim: look again within a second (it usually finishes; if it
@@ -595,13 +677,13 @@ class PgLedger(SqliteLedger):
 
     def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         super().end_run(run_id, status, summary)
-        self._db.execute("UPDATE senders SET stopped_at=? WHERE id=?", (time.time(), self.sender_id))
+        self._db.execute("UPDATE senders SET stopped_at = %s WHERE id = %s", (time.time(), self.sender_id))
 
     def live_senders(self) -> list[dict[str, Any]]:
         now = time.time()
         rows = self._db.execute(
             "SELECT host, pid, notice, claimed, sent, started_at, heartbeat FROM senders "
-            "WHERE stopped_at IS NULL AND heartbeat > ? ORDER BY started_at",
+            "WHERE stopped_at IS NULL AND heartbeat > %s ORDER BY started_at",
             (now - 3600,),
         ).fetchall()
         out = []
@@ -623,76 +705,14 @@ class PgLedger(SqliteLedger):
 
     def stale_leases(self) -> int:
         row = self._db.execute(
-            "SELECT count(*) FROM messages WHERE state='sending' AND lease_until < ?", (time.time(),)
+            "SELECT count(*) FROM messages WHERE state = 'sending' AND lease_until < %s", (time.time(),)
         ).fetchone()
         return int(row[0]) if row else 0
 
     def try_lead(self) -> bool:
         """Become the one scheduler (held until this connection ends)."""
-        row = self._db.execute("SELECT pg_try_advisory_lock(?)", (_LOCK_LEADER,)).fetchone()
+        row = self._db.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_LEADER,)).fetchone()
         return bool(row and row[0])
-
-    # ---- run and schedule reads ---------------------------------------------------------
-    # SqliteLedger's section of this name, in PostgreSQL's own SQL.
-
-    def first_sent_at(self, notice: str) -> float | None:
-        rows = self._pg("SELECT min(sent_at) FROM messages WHERE notice = %s", (notice,))
-        return None if not rows or rows[0][0] is None else float(rows[0][0])
-
-    def oldest_sent_since(self, since: float) -> float | None:
-        rows = self._pg("SELECT min(sent_at) FROM messages WHERE sent_at > %s", (since,))
-        return None if not rows or rows[0][0] is None else float(rows[0][0])
-
-    def complete_lists(self) -> dict[str, str]:
-        rows = self._pg(
-            "SELECT DISTINCT ON (path) path, sha256 FROM lists WHERE complete = 1 ORDER BY path, id DESC", ()
-        )
-        return {str(p): str(d) for p, d in rows}
-
-    def waiting_in_run(self) -> int:
-        rows = self._pg(
-            "SELECT count(*) FROM messages m JOIN run_targets t ON t.id = m.id WHERE m.state = 'deferred'", ()
-        )
-        return int(rows[0][0]) if rows else 0
-
-    def schedules(self) -> list[tuple[Any, ...]]:
-        return [
-            tuple(r)
-            for r in self._pg(
-                "SELECT id, notice, segment, after_s, at, \"window\", state, created_at, created_by, "
-                "confirmed_at, last_run_at, note FROM schedules ORDER BY id",
-                (),
-            )
-        ]
-
-    def add_schedule(
-        self, *, notice: str, segment: str, after_s: float | None, at: float | None, window: str,
-        created_at: float, created_by: str,
-    ) -> int:
-        with self._tx() as db:
-            try:
-                row = db._conn.execute(
-                    "INSERT INTO schedules (notice, segment, after_s, at, \"window\", state, created_at, "
-                    "created_by) VALUES (%s, %s, %s, %s, %s, 'waiting', %s, %s) RETURNING id",
-                    (notice, segment, after_s, at, window, created_at, created_by),
-                ).fetchone()
-            except Exception as exc:
-                raise _error(exc) from None
-            return int(row[0])
-
-    def set_schedule_state(
-        self, schedule_id: int, state: str, note: str, *, last_run_at: float | None = None,
-        confirmed_at: float | None = None,
-    ) -> None:
-        with self._tx() as db:
-            try:
-                db._conn.execute(
-                    "UPDATE schedules SET state = %s, note = %s, last_run_at = coalesce(%s, last_run_at), "
-                    "confirmed_at = coalesce(%s, confirmed_at) WHERE id = %s",
-                    (state, note, last_run_at, confirmed_at, schedule_id),
-                )
-            except Exception as exc:
-                raise _error(exc) from None
 
 
 def _redacted(url: str) -> str:

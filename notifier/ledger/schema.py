@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ADDED_COLUMNS", "DDL", "SCHEMA_VERSION"]
+__all__ = ["ADDED_COLUMNS", "DDL", "PG_ADDED_TYPES", "PG_DDL", "SCHEMA_VERSION"]
 
 # 1: the core ledger. 2: bounce event times, audit trail, unsubscribes, schedules (an older
 # notify must not write to a ledger whose audit trail it would leave out). 3: audit entries
@@ -17,6 +17,9 @@ ADDED_COLUMNS = (
     ("bounce_events", "event_at", "REAL"),  # when it happened, as the report says
 )
 
+# The schema twice: DDL for SQLite, PG_DDL below for PostgreSQL, written out for each (a table or
+# column added to one goes into the other; tests/test_ledger_backends.py compares the two schemas
+# read back from live databases).
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -205,5 +208,210 @@ CREATE TABLE IF NOT EXISTS filings (
     ref         TEXT NOT NULL DEFAULT '',
     user        TEXT NOT NULL,
     recorded_at REAL NOT NULL
+);
+"""
+
+# ADDED_COLUMNS' types in PostgreSQL's words.
+PG_ADDED_TYPES = {"TEXT": "TEXT", "REAL": "DOUBLE PRECISION", "INTEGER": "BIGINT"}
+
+# The same tables, columns, indexes and triggers in PostgreSQL: BIGINT for INTEGER, BIGSERIAL for
+# an id SQLite numbers itself, DOUBLE PRECISION for REAL, and "user" and "window" quoted (reserved
+# words there). Then what only a shared ledger has: claims with a lease, and the live senders.
+PG_DDL = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lists (
+    id          BIGSERIAL PRIMARY KEY,
+    path        TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    imported_at DOUBLE PRECISION NOT NULL,
+    rows        BIGINT NOT NULL DEFAULT 0,
+    valid       BIGINT NOT NULL DEFAULT 0,
+    invalid     BIGINT NOT NULL DEFAULT 0,
+    duplicates  BIGINT NOT NULL DEFAULT 0,
+    warnings    BIGINT NOT NULL DEFAULT 0,
+    complete    BIGINT NOT NULL DEFAULT 0,
+    UNIQUE (path, sha256)
+);
+CREATE TABLE IF NOT EXISTS recipients (
+    id       BIGSERIAL PRIMARY KEY,
+    key      TEXT NOT NULL UNIQUE,
+    email    TEXT NOT NULL,
+    fields   TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    line     BIGINT NOT NULL,
+    smtputf8 BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS list_members (
+    list_id      BIGINT NOT NULL,
+    recipient_id BIGINT NOT NULL,
+    PRIMARY KEY (list_id, recipient_id)
+);
+CREATE TABLE IF NOT EXISTS list_issues (
+    id           BIGSERIAL PRIMARY KEY,
+    list_id      BIGINT NOT NULL,
+    line         BIGINT NOT NULL,
+    kind         TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    email        TEXT NOT NULL DEFAULT '',
+    raw          TEXT NOT NULL DEFAULT '',
+    fields       TEXT,
+    recipient_id BIGINT
+);
+CREATE INDEX IF NOT EXISTS list_issues_list ON list_issues (list_id, kind);
+CREATE TABLE IF NOT EXISTS messages (
+    id                  BIGSERIAL PRIMARY KEY,
+    notice              TEXT NOT NULL,
+    recipient_id        BIGINT,
+    issue_id            BIGINT,
+    state               TEXT NOT NULL,
+    attempts            BIGINT NOT NULL DEFAULT 0,
+    first_attempt_at    DOUBLE PRECISION,
+    last_attempt_at     DOUBLE PRECISION,
+    next_attempt_at     DOUBLE PRECISION,
+    sent_at             DOUBLE PRECISION,
+    last_code           BIGINT,
+    last_text           TEXT,
+    queue_id            TEXT,
+    message_id          TEXT,
+    run_id              BIGINT,
+    possibly_duplicated BIGINT NOT NULL DEFAULT 0,
+    reason              TEXT,
+    UNIQUE (notice, recipient_id),
+    UNIQUE (notice, issue_id)
+);
+CREATE INDEX IF NOT EXISTS messages_state ON messages (notice, state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS attempts (
+    id       BIGSERIAL PRIMARY KEY,
+    message  BIGINT NOT NULL,
+    run_id   BIGINT NOT NULL,
+    at       DOUBLE PRECISION NOT NULL,
+    verdict  TEXT NOT NULL,
+    code     BIGINT,
+    text     TEXT NOT NULL,
+    queue_id TEXT NOT NULL DEFAULT '',
+    reason   TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_message ON attempts (message);
+CREATE TABLE IF NOT EXISTS runs (
+    id         BIGSERIAL PRIMARY KEY,
+    notice     TEXT NOT NULL,
+    segment    TEXT NOT NULL,
+    started_at DOUBLE PRECISION NOT NULL,
+    ended_at   DOUBLE PRECISION,
+    pid        BIGINT NOT NULL,
+    host       TEXT NOT NULL,
+    "user"     TEXT NOT NULL,
+    transport  TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    options    TEXT NOT NULL DEFAULT '{}',
+    summary    TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS checks (
+    id      BIGSERIAL PRIMARY KEY,
+    at      DOUBLE PRECISION NOT NULL,
+    "user"  TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    notice  TEXT NOT NULL,
+    run_id  BIGINT,
+    failed  TEXT NOT NULL,
+    report  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bounce_events (
+    id        BIGSERIAL PRIMARY KEY,
+    digest    TEXT NOT NULL,
+    at        DOUBLE PRECISION NOT NULL,
+    source    TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    address   TEXT NOT NULL DEFAULT '',
+    message   BIGINT,
+    matched   TEXT NOT NULL DEFAULT '',
+    reason    TEXT NOT NULL DEFAULT '',
+    hard      BIGINT NOT NULL DEFAULT 0,
+    UNIQUE (digest, address)
+);
+CREATE INDEX IF NOT EXISTS bounce_events_message ON bounce_events (message, kind);
+CREATE INDEX IF NOT EXISTS bounce_events_address ON bounce_events (address, kind);
+CREATE TABLE IF NOT EXISTS test_sends (
+    id       BIGSERIAL PRIMARY KEY,
+    at       DOUBLE PRECISION NOT NULL,
+    "user"   TEXT NOT NULL,
+    notice   TEXT NOT NULL,
+    seed     TEXT NOT NULL,
+    accepted BIGINT NOT NULL,
+    reply    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS suppressions (
+    key    TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    at     DOUBLE PRECISION NOT NULL,
+    source TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq     BIGINT PRIMARY KEY,
+    at      DOUBLE PRECISION NOT NULL,
+    "user"  TEXT NOT NULL,
+    host    TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    details TEXT NOT NULL,
+    prev    TEXT NOT NULL,
+    hash    TEXT NOT NULL
+);
+CREATE OR REPLACE FUNCTION notify_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+DROP TRIGGER IF EXISTS audit_no_change ON audit;  -- one trigger for both, before schema 3
+DROP TRIGGER IF EXISTS audit_no_update ON audit;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+FOR EACH ROW EXECUTE FUNCTION notify_audit_append_only();
+DROP TRIGGER IF EXISTS audit_no_delete ON audit;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+FOR EACH ROW EXECUTE FUNCTION notify_audit_append_only();
+CREATE TABLE IF NOT EXISTS unsubscribes (
+    key     TEXT PRIMARY KEY,
+    at      DOUBLE PRECISION NOT NULL,
+    message BIGINT,
+    via     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS schedules (
+    id           BIGSERIAL PRIMARY KEY,
+    notice       TEXT NOT NULL,
+    segment      TEXT NOT NULL,
+    after_s      DOUBLE PRECISION,
+    at           DOUBLE PRECISION,
+    "window"     TEXT NOT NULL DEFAULT '',
+    state        TEXT NOT NULL,
+    created_at   DOUBLE PRECISION NOT NULL,
+    created_by   TEXT NOT NULL,
+    confirmed_at DOUBLE PRECISION,
+    last_run_at  DOUBLE PRECISION,
+    note         TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS filings (
+    rule        TEXT PRIMARY KEY,
+    at          DOUBLE PRECISION NOT NULL,
+    ref         TEXT NOT NULL DEFAULT '',
+    "user"      TEXT NOT NULL,
+    recorded_at DOUBLE PRECISION NOT NULL
+);
+-- Several senders: who holds a claim, until when (claims walk pending rows in id order from
+-- each sender's cursor); and who is alive.
+ALTER TABLE messages ADD COLUMN IF NOT EXISTS claimed_by TEXT;
+ALTER TABLE messages ADD COLUMN IF NOT EXISTS lease_until DOUBLE PRECISION;
+CREATE INDEX IF NOT EXISTS messages_lease ON messages (notice, state, lease_until);
+CREATE INDEX IF NOT EXISTS messages_claims ON messages (claimed_by) WHERE state = 'sending';
+CREATE INDEX IF NOT EXISTS messages_pending ON messages (notice, id) WHERE state = 'pending';
+CREATE TABLE IF NOT EXISTS senders (
+    id         TEXT PRIMARY KEY,
+    host       TEXT NOT NULL,
+    pid        BIGINT NOT NULL,
+    notice     TEXT NOT NULL,
+    run_id     BIGINT,
+    started_at DOUBLE PRECISION NOT NULL,
+    heartbeat  DOUBLE PRECISION NOT NULL,
+    claimed    BIGINT NOT NULL DEFAULT 0,
+    sent       BIGINT NOT NULL DEFAULT 0,
+    stopped_at DOUBLE PRECISION
 );
 """

@@ -59,8 +59,9 @@ __all__ = ["BounceEntry", "Claimed", "ImportSummary", "PlanSummary", "Result", "
 
 BATCH = 2000
 
-# Every statement of the reads below, by name. postgres.py holds the same names in PostgreSQL's
-# own words (tests/test_ledger_backends.py checks that both have the same keys).
+# Every statement of the methods PgLedger inherits, by name: postgres.SQL holds the same names in
+# PostgreSQL's own words (tests/test_ledger_backends.py checks that both have the same keys). Only
+# the methods PgLedger overrides (SQLite's claims, the file's pragmas) keep their SQL inline.
 SQL: dict[str, str] = {
     "notices": "SELECT DISTINCT notice FROM messages ORDER BY notice",
     "counts": "SELECT state, count(*) FROM messages WHERE notice=? GROUP BY state",
@@ -121,6 +122,209 @@ SQL: dict[str, str] = {
         "WHERE r.key=? AND m.sent_at IS NOT NULL LIMIT 1"
     ),
     "event_seen": "SELECT 1 FROM bounce_events WHERE digest IN (SELECT value FROM json_each(?)) LIMIT 1",
+    # ---- the methods PgLedger inherits run these; the methods it overrides keep their own SQL ----
+    "begin": "BEGIN IMMEDIATE",  # take the write lock now, not at the first write (no deadlock)
+    "commit": "COMMIT",
+    "rollback": "ROLLBACK",
+    "meta_get": "SELECT value FROM meta WHERE key=?",
+    "meta_add": "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+    "meta_set": "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+    # Lists.
+    "find_import": (
+        "SELECT id, rows, valid, invalid, duplicates, warnings FROM lists "
+        "WHERE path=? AND sha256=? AND complete=1"
+    ),
+    "stale_imports": "SELECT id FROM lists WHERE complete=0",
+    "drop_stale_imports": "DELETE FROM lists WHERE complete=0",
+    "new_import": "INSERT INTO lists (path, sha256, imported_at) VALUES (?, ?, ?) RETURNING id",
+    "forget_members": "DELETE FROM list_members WHERE list_id=?",
+    "forget_issues": "DELETE FROM list_issues WHERE list_id=?",
+    "add_reject": (
+        "INSERT INTO list_issues (list_id, line, kind, reason, email, raw, fields) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "add_warning": (
+        "INSERT INTO list_issues (list_id, line, kind, reason, email) VALUES (?, ?, 'warning', ?, ?)"
+    ),
+    "complete_import": (
+        "UPDATE lists SET rows=?, valid=?, invalid=?, duplicates=?, warnings=?, complete=1 WHERE id=?"
+    ),
+    "recipient_by_key": "SELECT id, fields, line FROM recipients WHERE key=?",
+    "add_recipient": (
+        "INSERT INTO recipients (key, email, fields, source, line, smtputf8) VALUES (?, ?, ?, ?, ?, ?) "
+        "RETURNING id"
+    ),
+    "add_member": "INSERT INTO list_members (list_id, recipient_id) VALUES (?, ?)",
+    "is_member": "SELECT 1 FROM list_members WHERE list_id=? AND recipient_id=?",
+    "replace_recipient": "UPDATE recipients SET email=?, fields=?, source=?, line=?, smtputf8=? WHERE id=?",
+    "merge_fields": "UPDATE recipients SET fields=? WHERE id=?",
+    "add_duplicate": (
+        "INSERT INTO list_issues (list_id, line, kind, reason, email, recipient_id) "
+        "VALUES (?, ?, 'duplicate', ?, ?, ?)"
+    ),
+    "list_issues": (
+        "SELECT l.path, i.line, i.kind, i.reason, i.email, i.raw FROM list_issues i "
+        "JOIN lists l ON l.id=i.list_id WHERE i.list_id IN (SELECT value FROM json_each(?)) "
+        "AND i.kind IN (SELECT value FROM json_each(?)) ORDER BY l.path, i.line"
+    ),
+    # Planning a run.
+    "clear_targets": "DELETE FROM run_targets",
+    "plan_batch": (
+        "SELECT DISTINCT r.id, r.fields, r.email, r.source, r.line, r.key FROM list_members lm "
+        "JOIN recipients r ON r.id=lm.recipient_id WHERE lm.list_id IN (SELECT value FROM json_each(?)) "
+        "AND r.id > ? ORDER BY r.id LIMIT ?"
+    ),
+    "plan_message": (
+        "INSERT OR IGNORE INTO messages (notice, recipient_id, state) SELECT ?, r.id, "
+        "CASE WHEN s.key IS NULL THEN 'pending' ELSE 'suppressed' END FROM recipients r "
+        "LEFT JOIN suppressions s ON s.key=r.key WHERE r.id=?"
+    ),
+    "plan_target": (
+        "INSERT OR IGNORE INTO run_targets (id) SELECT id FROM messages WHERE notice=? AND recipient_id=?"
+    ),
+    "plan_issues": (
+        "SELECT i.id, i.fields, l.path, i.line FROM list_issues i JOIN lists l ON l.id=i.list_id "
+        "WHERE i.list_id IN (SELECT value FROM json_each(?)) AND i.kind IN ('invalid', 'malformed')"
+    ),
+    "plan_invalid": "INSERT OR IGNORE INTO messages (notice, issue_id, state) VALUES (?, ?, 'invalid')",
+    "plan_issue_target": (
+        "INSERT OR IGNORE INTO run_targets (id) SELECT id FROM messages WHERE notice=? AND issue_id=?"
+    ),
+    "plan_resend": (
+        "UPDATE messages SET state='pending', next_attempt_at=NULL WHERE id IN "
+        "(SELECT id FROM run_targets) AND state IN ('sent', 'failed')"
+    ),
+    "plan_skip_unsubscribed": (
+        "UPDATE messages SET state='suppressed', reason='unsubscribed' "
+        "WHERE id IN (SELECT id FROM run_targets) AND state IN ('pending', 'deferred') "
+        "AND recipient_id IN (SELECT r.id FROM recipients r JOIN unsubscribes u ON u.key=r.key)"
+    ),
+    # Only complaints tied to a message we sent (message set): a forged report naming an
+    # address changes nothing.
+    "plan_skip_complained": (
+        "UPDATE messages SET state='suppressed', reason='complained' "
+        "WHERE id IN (SELECT id FROM run_targets) AND state IN ('pending', 'deferred') "
+        "AND recipient_id IN (SELECT r.id FROM recipients r WHERE r.key IN "
+        "(SELECT address FROM bounce_events WHERE kind='complaint' AND message IS NOT NULL) OR r.id IN "
+        "(SELECT m2.recipient_id FROM bounce_events e JOIN messages m2 ON m2.id=e.message "
+        "WHERE e.kind='complaint'))"
+    ),
+    "plan_resuppress": (
+        "UPDATE messages SET state='suppressed' WHERE id IN (SELECT id FROM run_targets) "
+        "AND state IN ('pending', 'deferred') AND recipient_id IN "
+        "(SELECT r.id FROM recipients r JOIN suppressions s ON s.key=r.key)"
+    ),
+    "plan_unsuppress": (
+        "UPDATE messages SET state='pending' WHERE id IN (SELECT id FROM run_targets) "
+        "AND state='suppressed' AND coalesce(reason, '') NOT IN ('unsubscribed', 'complained') "
+        "AND recipient_id NOT IN (SELECT r.id FROM recipients r JOIN suppressions s ON s.key=r.key)"
+    ),
+    "plan_counts": (
+        "SELECT m.state, count(*) FROM run_targets t JOIN messages m ON m.id=t.id GROUP BY m.state"
+    ),
+    "due_targets": (
+        "SELECT t.id, r.fields, r.email FROM run_targets t JOIN messages m ON m.id=t.id "
+        "JOIN recipients r ON r.id=m.recipient_id WHERE m.state IN ('pending', 'deferred')"
+    ),
+    "drop_target": "DELETE FROM run_targets WHERE id=?",
+    "targets_to_send": (
+        "SELECT m.id, m.attempts, m.first_attempt_at, m.possibly_duplicated, r.email, r.key, r.fields, "
+        "r.source, r.line, r.smtputf8 FROM run_targets t JOIN messages m ON m.id=t.id "
+        "JOIN recipients r ON r.id=m.recipient_id WHERE m.state IN ('pending', 'deferred') ORDER BY m.id"
+    ),
+    # A run.
+    "start_run": (
+        "INSERT INTO runs (notice, segment, started_at, pid, host, user, transport, status, options) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?) RETURNING id"
+    ),
+    "release": (
+        "UPDATE messages SET state=CASE WHEN attempts>0 THEN 'deferred' ELSE 'pending' END, "
+        "next_attempt_at=COALESCE(next_attempt_at, 0) WHERE id=? AND state='sending'"
+    ),
+    "next_retry_at": (
+        "SELECT min(next_attempt_at) FROM messages WHERE notice=? AND state='deferred' "
+        "AND id IN (SELECT id FROM run_targets)"
+    ),
+    "record_check": (
+        "INSERT INTO checks (at, user, kind, notice, run_id, failed, report) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "record_test": (
+        "INSERT INTO test_sends (at, user, notice, seed, accepted, reply) VALUES (?, ?, ?, ?, ?, ?)"
+    ),
+    "end_run": "UPDATE runs SET ended_at=?, status=?, summary=? WHERE id=?",
+    # Suppressions, unsubscribes, bounces.
+    "suppress": "INSERT OR IGNORE INTO suppressions (key, reason, at, source) VALUES (?, ?, ?, ?)",
+    "unsuppress": "DELETE FROM suppressions WHERE key=?",
+    "suppressions": "SELECT key, reason, at, source FROM suppressions ORDER BY key",
+    "bounce_event": (
+        "INSERT OR IGNORE INTO bounce_events "
+        "(digest, at, source, kind, address, message, matched, reason, hard, event_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "bounce_message": "UPDATE messages SET state='bounced', reason=? WHERE id=? AND state='sent'",
+    "soft_streak": (
+        "SELECT count(*), coalesce(max(event_at) - min(event_at), 0) FROM bounce_events "
+        "WHERE address=? AND kind='bounce' AND hard=0 AND message IS NOT NULL AND event_at > coalesce("
+        "(SELECT max(event_at) FROM bounce_events WHERE address=? AND message IS NOT NULL "
+        "AND (kind='delivered' OR hard=1)), 0)"
+    ),
+    "unsubscribe": "INSERT OR IGNORE INTO unsubscribes (key, at, message, via) VALUES (?, ?, ?, ?)",
+    "is_unsubscribed": (
+        "SELECT 1 FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+        "JOIN unsubscribes u ON u.key=r.key WHERE m.id=?"
+    ),
+    # The audit trail.
+    "audit_count": "SELECT count(*) FROM audit",
+    "audit_last": "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+    "audit_append": (
+        "INSERT INTO audit (seq, at, user, host, action, details, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "audit_entries": "SELECT seq, at, user, host, action, details, prev, hash FROM audit ORDER BY seq",
+    "activity_lists": "SELECT count(*), min(imported_at) FROM lists",
+    "activity_runs": "SELECT count(*), min(started_at) FROM runs",
+    "activity_messages": "SELECT count(*) FROM messages",
+    # Run and schedule reads (notifier.pipeline.run, notifier.followups.schedule).
+    "first_sent_at": "SELECT min(sent_at) FROM messages WHERE notice=?",
+    "oldest_sent_since": "SELECT min(sent_at) FROM messages WHERE sent_at > ?",
+    "complete_lists": (
+        "SELECT path, sha256 FROM lists WHERE complete=1 AND id IN (SELECT max(id) FROM lists GROUP BY path)"
+    ),
+    "waiting_in_run": (
+        "SELECT count(*) FROM messages WHERE state='deferred' AND id IN (SELECT id FROM run_targets)"
+    ),
+    "schedules": (
+        "SELECT id, notice, segment, after_s, at, window, state, created_at, created_by, confirmed_at, "
+        "last_run_at, note FROM schedules ORDER BY id"
+    ),
+    "add_schedule": (
+        "INSERT INTO schedules (notice, segment, after_s, at, window, state, created_at, created_by) "
+        "VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?) RETURNING id"
+    ),
+    "set_schedule_state": (
+        "UPDATE schedules SET state=?, note=?, last_run_at=coalesce(?, last_run_at), "
+        "confirmed_at=coalesce(?, confirmed_at) WHERE id=?"
+    ),
+    # Audience reads (notifier.lists.audience): keys as one JSON list parameter (see _many).
+    "states_for": (
+        "SELECT r.key, m.state FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE m.notice=? AND r.key IN (SELECT value FROM json_each(?))"
+    ),
+    "complained": (
+        "SELECT r.key FROM bounce_events e JOIN messages m ON m.id=e.message "
+        "JOIN recipients r ON r.id=m.recipient_id WHERE e.kind='complaint' "
+        "AND r.key IN (SELECT value FROM json_each(?)) "
+        "UNION SELECT address FROM bounce_events WHERE kind='complaint' AND message IS NOT NULL "
+        "AND address IN (SELECT value FROM json_each(?))"
+    ),
+    "unsubscribed": "SELECT key FROM unsubscribes WHERE key IN (SELECT value FROM json_each(?))",
+    "suppressed": "SELECT key, reason FROM suppressions WHERE key IN (SELECT value FROM json_each(?))",
+    "accepted_at": (
+        "SELECT r.key, m.sent_at FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE m.notice=? AND m.state IN ('sent', 'bounced') AND m.sent_at IS NOT NULL "
+        "AND r.key IN (SELECT value FROM json_each(?))"
+    ),
+    "filings": "SELECT rule, at, ref, user FROM filings ORDER BY rule",
+    "mark_filed": "INSERT OR REPLACE INTO filings (rule, at, ref, user, recorded_at) VALUES (?, ?, ?, ?, ?)",
 }
 
 
@@ -141,6 +345,12 @@ def _driver_error(ledger: SqliteLedger, exc: Exception) -> Exception | None:
         hint="if it says malformed or not a database, restore it from a backup; otherwise fix the "
         "cause and run the same command again",
     )
+
+
+def _new_id(db: Any, statement: str, params: Sequence[Any]) -> int:
+    """The id of the row an ``INSERT ... RETURNING id`` statement made (both dialects)."""
+    rows = db.execute(statement, params).fetchall()  # read to the end: the statement is done
+    return int(rows[0][0])
 
 
 def _user() -> str:
@@ -205,7 +415,7 @@ class SqliteLedger:
 
     def _check_schema_version(self, hint: str) -> None:
         """Record this build's schema version, or refuse a ledger a newer notify wrote."""
-        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        row = self._db.execute(self._sql["meta_get"], ("schema_version",)).fetchone()
         if row is not None and int(row[0]) > SCHEMA_VERSION:
             raise LedgerError(
                 f"{self.label} was written by a newer notify (schema {row[0]}, this one knows "
@@ -218,37 +428,36 @@ class SqliteLedger:
         # ledger's log gets one that vouches for its unkeyed entries. Same transaction as the
         # version, so no ledger of this schema lacks it.
         with self._tx() as db:
-            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            row = db.execute(self._sql["meta_get"], ("schema_version",)).fetchone()
             if row is not None and int(row[0]) >= SCHEMA_VERSION:
                 return  # another process got here first
             _, origin = self._audit_key(db)
+            db.execute(self._sql["meta_set"], ("schema_version", str(SCHEMA_VERSION)))
             if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
                 self._audit(db, CREATE, {"schema": SCHEMA_VERSION, "key": origin})
             else:
-                db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
-                entries = db.execute("SELECT count(*) FROM audit").fetchone()[0]
+                entries = db.execute(self._sql["audit_count"]).fetchone()[0]
                 details = {"from": int(row[0]), "to": SCHEMA_VERSION, "entries": entries, "key": origin}
                 self._audit(db, UPGRADE, details)
 
     def secret(self) -> bytes:
         """The campaign's token key, made on first use and kept in this 0600 file."""
-        row = self._db.execute("SELECT value FROM meta WHERE key='token_key'").fetchone()
+        row = self._db.execute(self._sql["meta_get"], ("token_key",)).fetchone()
         if row:
             return bytes.fromhex(row[0])
         key = secrets.token_bytes(32)
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('token_key', ?)", (key.hex(),))
+        self._db.execute(self._sql["meta_add"], ("token_key", key.hex()))
         return self.secret()
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute(self._sql["begin"])
         try:
             yield self._db
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.execute(self._sql["rollback"])
             raise
-        self._db.execute("COMMIT")
+        self._db.execute(self._sql["commit"])
 
     def lock(self) -> None:
         """Take the campaign's send lock. Raises LedgerBusyError if another send holds it."""
@@ -277,11 +486,7 @@ class SqliteLedger:
     # ---- lists ---------------------------------------------------------------------------
 
     def find_import(self, path: str, sha256: str) -> ImportSummary | None:
-        row = self._db.execute(
-            "SELECT id, rows, valid, invalid, duplicates, warnings FROM lists "
-            "WHERE path=? AND sha256=? AND complete=1",
-            (path, sha256),
-        ).fetchone()
+        row = self._db.execute(self._sql["find_import"], (path, sha256)).fetchone()
         if row is None:
             return None
         return ImportSummary(row[0], path, row[1], row[2], row[3], row[4], row[5], reused=True)
@@ -314,23 +519,19 @@ class SqliteLedger:
             return self._import_rows(path, sha256, rows)
 
     def _import_rows(self, path: str, sha256: str, rows: Iterable[ListRow]) -> ImportSummary:
-        db = self._db
+        db, q = self._db, self._sql
         with self._tx():
-            stale = [r[0] for r in db.execute("SELECT id FROM lists WHERE complete=0").fetchall()]
+            stale = [r[0] for r in db.execute(q["stale_imports"]).fetchall()]
             for old in stale:
                 self._forget_list(old)
-            db.execute("DELETE FROM lists WHERE complete=0")
-            list_id = db.execute(
-                "INSERT INTO lists (path, sha256, imported_at) VALUES (?, ?, ?)",
-                (path, sha256, time.time()),
-            ).lastrowid
-            assert list_id is not None
+            db.execute(q["drop_stale_imports"])
+            list_id = _new_id(db, q["new_import"], (path, sha256, time.time()))
             # SQLite reuses the highest id once its row is gone; an older build deleted
             # interrupted imports without their rows, which would now count as this list's.
             self._forget_list(list_id)
         n = valid = invalid = dupes = warns = 0
         pending = 0
-        db.execute("BEGIN IMMEDIATE")
+        db.execute(q["begin"])
         try:
             for item in rows:
                 n += 1
@@ -338,8 +539,7 @@ class SqliteLedger:
                     rj = item.reject
                     invalid += 1
                     db.execute(
-                        "INSERT INTO list_issues (list_id, line, kind, reason, email, raw, fields) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        q["add_reject"],
                         (
                             list_id,
                             rj.line,
@@ -359,21 +559,13 @@ class SqliteLedger:
                         valid += 1
                     for w in item.warnings:
                         warns += 1
-                        db.execute(
-                            "INSERT INTO list_issues (list_id, line, kind, reason, email) "
-                            "VALUES (?, ?, 'warning', ?, ?)",
-                            (list_id, item.recipient.line, w, item.recipient.email),
-                        )
+                        db.execute(q["add_warning"], (list_id, item.recipient.line, w, item.recipient.email))
                 pending += 1
                 if pending >= BATCH:
-                    db.execute("COMMIT")
-                    db.execute("BEGIN IMMEDIATE")
+                    db.execute(q["commit"])
+                    db.execute(q["begin"])
                     pending = 0
-            db.execute(
-                "UPDATE lists SET rows=?, valid=?, invalid=?, duplicates=?, warnings=?, complete=1 "
-                "WHERE id=?",
-                (n, valid, invalid, dupes, warns, list_id),
-            )
+            db.execute(q["complete_import"], (n, valid, invalid, dupes, warns, list_id))
             self._audit(
                 db,
                 "list.import",
@@ -386,41 +578,34 @@ class SqliteLedger:
                     "merged": dupes,
                 },
             )
-            db.execute("COMMIT")
+            db.execute(q["commit"])
         except BaseException:
-            db.execute("ROLLBACK")
+            db.execute(q["rollback"])
             raise
         return ImportSummary(list_id, path, n, valid, invalid, dupes, warns, reused=False)
 
     def _forget_list(self, list_id: int) -> None:
         """Delete the members and issues of an import that never completed (inside a
         transaction). Nothing else refers to them: only complete imports are planned."""
-        self._db.execute("DELETE FROM list_members WHERE list_id=?", (list_id,))
-        self._db.execute("DELETE FROM list_issues WHERE list_id=?", (list_id,))
+        self._db.execute(self._sql["forget_members"], (list_id,))
+        self._db.execute(self._sql["forget_issues"], (list_id,))
 
     def _upsert(self, list_id: int, r: Recipient) -> bool:
         """Insert or update one recipient; True when it merged into an earlier row of this list."""
-        db = self._db
-        row = db.execute("SELECT id, fields, line FROM recipients WHERE key=?", (r.key,)).fetchone()
+        db, q = self._db, self._sql
+        row = db.execute(q["recipient_by_key"], (r.key,)).fetchone()
         if row is None:
-            rid = db.execute(
-                "INSERT INTO recipients (key, email, fields, source, line, smtputf8) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (r.key, r.email, json.dumps(r.fields), r.source, r.line, int(r.smtputf8)),
-            ).lastrowid
-            db.execute("INSERT INTO list_members VALUES (?, ?)", (list_id, rid))
+            row_values = (r.key, r.email, json.dumps(r.fields), r.source, r.line, int(r.smtputf8))
+            rid = _new_id(db, q["add_recipient"], row_values)
+            db.execute(q["add_member"], (list_id, rid))
             return False
         rid, fields_json, first_line = row
-        member = db.execute(
-            "SELECT 1 FROM list_members WHERE list_id=? AND recipient_id=?", (list_id, rid)
-        ).fetchone()
+        member = db.execute(q["is_member"], (list_id, rid)).fetchone()
         if member is None:
             # This list's row for someone seen in another list (or an older version): it wins.
-            db.execute(
-                "UPDATE recipients SET email=?, fields=?, source=?, line=?, smtputf8=? WHERE id=?",
-                (r.email, json.dumps(r.fields), r.source, r.line, int(r.smtputf8), rid),
-            )
-            db.execute("INSERT INTO list_members VALUES (?, ?)", (list_id, rid))
+            values = (r.email, json.dumps(r.fields), r.source, r.line, int(r.smtputf8), rid)
+            db.execute(q["replace_recipient"], values)
+            db.execute(q["add_member"], (list_id, rid))
             return False
         # A duplicate inside one list: keep the first row, but tell the person about every
         # data category either row lists (a breach notice must not under-report).
@@ -428,25 +613,16 @@ class SqliteLedger:
         extra = [c for c in r.fields.get("exposed", []) if c not in fields.get("exposed", [])]
         if extra:
             fields["exposed"] = [*fields.get("exposed", []), *extra]
-            db.execute("UPDATE recipients SET fields=? WHERE id=?", (json.dumps(fields), rid))
+            db.execute(q["merge_fields"], (json.dumps(fields), rid))
         reason = f"same address as line {first_line}; merged into that row"
         if extra:
             reason += f" (added exposed: {', '.join(extra)})"
-        db.execute(
-            "INSERT INTO list_issues (list_id, line, kind, reason, email, recipient_id) "
-            "VALUES (?, ?, 'duplicate', ?, ?, ?)",
-            (list_id, r.line, reason, r.email, rid),
-        )
+        db.execute(q["add_duplicate"], (list_id, r.line, reason, r.email, rid))
         return True
 
     def list_issues(self, list_ids: Iterable[int], kinds: Iterable[str]) -> Iterator[dict[str, Any]]:
-        ids, ks = list(list_ids), list(kinds)
-        q = (
-            "SELECT l.path, i.line, i.kind, i.reason, i.email, i.raw FROM list_issues i "
-            f"JOIN lists l ON l.id=i.list_id WHERE i.list_id IN ({','.join('?' * len(ids))}) "
-            f"AND i.kind IN ({','.join('?' * len(ks))}) ORDER BY l.path, i.line"
-        )
-        for path, line, kind, reason, email, raw in self._db.execute(q, (*ids, *ks)):
+        params = (self._many(list_ids), self._many(kinds))
+        for path, line, kind, reason, email, raw in self._db.execute(self._sql["list_issues"], params):
             yield {"file": path, "line": line, "kind": kind, "reason": reason, "email": email, "raw": raw}
 
     # ---- planning a run -----------------------------------------------------------------
@@ -469,18 +645,13 @@ class SqliteLedger:
         "" if none), ``complained`` and ``unsubscribed``. A ``follow_up`` skips people who
         unsubscribed from follow-ups or complained (state suppressed, with that reason).
         """
-        db = self._db
-        db.execute("DELETE FROM run_targets")
+        db, q = self._db, self._sql
+        db.execute(q["clear_targets"])
         self._notice, self._cursor = notice, 0
-        marks = ",".join("?" * len(list_ids))
+        lists = self._many(list_ids)
         last = 0
         while True:
-            batch = db.execute(
-                "SELECT DISTINCT r.id, r.fields, r.email, r.source, r.line, r.key FROM list_members lm "
-                f"JOIN recipients r ON r.id=lm.recipient_id WHERE lm.list_id IN ({marks}) AND r.id > ? "
-                "ORDER BY r.id LIMIT ?",
-                (*list_ids, last, BATCH),
-            ).fetchall()
+            batch = db.execute(q["plan_batch"], (lists, last, BATCH)).fetchall()
             if not batch:
                 break
             last = batch[-1][0]
@@ -491,22 +662,9 @@ class SqliteLedger:
                 if include(view, f"{source}:{line}"):
                     chosen.append(rid)
             with self._tx():
-                db.executemany(
-                    "INSERT OR IGNORE INTO messages (notice, recipient_id, state) SELECT ?, r.id, "
-                    "CASE WHEN s.key IS NULL THEN 'pending' ELSE 'suppressed' END FROM recipients r "
-                    "LEFT JOIN suppressions s ON s.key=r.key WHERE r.id=?",
-                    [(notice, rid) for rid in chosen],
-                )
-                db.executemany(
-                    "INSERT OR IGNORE INTO run_targets "
-                    "SELECT id FROM messages WHERE notice=? AND recipient_id=?",
-                    [(notice, rid) for rid in chosen],
-                )
-        issues = db.execute(
-            f"SELECT i.id, i.fields, l.path, i.line FROM list_issues i JOIN lists l ON l.id=i.list_id "
-            f"WHERE i.list_id IN ({marks}) AND i.kind IN ('invalid', 'malformed')",
-            list_ids,
-        ).fetchall()
+                db.executemany(q["plan_message"], [(notice, rid) for rid in chosen])
+                db.executemany(q["plan_target"], [(notice, rid) for rid in chosen])
+        issues = db.execute(q["plan_issues"], (lists,)).fetchall()
         chosen_issues = []
         for iid, fields_json, path, line in issues:
             keep = True
@@ -519,72 +677,30 @@ class SqliteLedger:
             if keep:
                 chosen_issues.append(iid)
         with self._tx():
-            db.executemany(
-                "INSERT OR IGNORE INTO messages (notice, issue_id, state) VALUES (?, ?, 'invalid')",
-                [(notice, iid) for iid in chosen_issues],
-            )
-            db.executemany(
-                "INSERT OR IGNORE INTO run_targets SELECT id FROM messages WHERE notice=? AND issue_id=?",
-                [(notice, iid) for iid in chosen_issues],
-            )
+            db.executemany(q["plan_invalid"], [(notice, iid) for iid in chosen_issues])
+            db.executemany(q["plan_issue_target"], [(notice, iid) for iid in chosen_issues])
             if resend:
-                db.execute(
-                    "UPDATE messages SET state='pending', next_attempt_at=NULL WHERE id IN "
-                    "(SELECT id FROM run_targets) AND state IN ('sent', 'failed')"
-                )
-            if follow_up:
-                for why, condition in (
-                    ("unsubscribed", "r.key IN (SELECT key FROM unsubscribes)"),
-                    (
-                        "complained",
-                        # Only complaints tied to a message we sent (message set): a forged
-                        # report naming an address changes nothing.
-                        "r.key IN (SELECT address FROM bounce_events WHERE kind='complaint' "
-                        "AND message IS NOT NULL) OR r.id IN "
-                        "(SELECT m2.recipient_id FROM bounce_events e JOIN messages m2 ON m2.id=e.message "
-                        "WHERE e.kind='complaint')",
-                    ),
-                ):
-                    db.execute(
-                        "UPDATE messages SET state='suppressed', reason=? "
-                        "WHERE id IN (SELECT id FROM run_targets) AND state IN ('pending', 'deferred') "
-                        "AND recipient_id IN "
-                        f"(SELECT r.id FROM recipients r WHERE {condition})",
-                        (why,),
-                    )
+                db.execute(q["plan_resend"])
+            if follow_up:  # unsubscribed, or complained about a message we sent
+                db.execute(q["plan_skip_unsubscribed"])
+                db.execute(q["plan_skip_complained"])
             # The suppression list may have changed since the rows were planned.
-            db.execute(
-                "UPDATE messages SET state='suppressed' WHERE id IN (SELECT id FROM run_targets) "
-                "AND state IN ('pending', 'deferred') AND recipient_id IN "
-                "(SELECT r.id FROM recipients r JOIN suppressions s ON s.key = r.key)"
-            )
-            db.execute(
-                "UPDATE messages SET state='pending' WHERE id IN (SELECT id FROM run_targets) "
-                "AND state='suppressed' AND coalesce(reason, '') NOT IN ('unsubscribed', 'complained') "
-                "AND recipient_id NOT IN (SELECT r.id FROM recipients r JOIN suppressions s ON s.key = r.key)"
-            )
-        by_state = dict(
-            db.execute(
-                "SELECT m.state, count(*) FROM run_targets t JOIN messages m ON m.id=t.id GROUP BY m.state"
-            ).fetchall()
-        )
+            db.execute(q["plan_resuppress"])
+            db.execute(q["plan_unsuppress"])
+        by_state = dict(db.execute(q["plan_counts"]).fetchall())
         return PlanSummary(targets=sum(by_state.values()), by_state=by_state)
 
     def keep_targets(self, keep: Callable[[dict[str, Any]], bool]) -> int:
         """Narrow this run's due targets to those ``keep`` accepts; returns how many are due."""
-        rows = self._db.execute(
-            "SELECT t.id, r.fields, r.email FROM run_targets t JOIN messages m ON m.id=t.id "
-            "JOIN recipients r ON r.id=m.recipient_id WHERE m.state IN ('pending', 'deferred')"
-        ).fetchall()
+        rows = self._db.execute(self._sql["due_targets"]).fetchall()
         drop = [(i,) for i, fields, email in rows if not keep({**json.loads(fields), "email": email})]
         with self._tx() as db:
-            db.executemany("DELETE FROM run_targets WHERE id=?", drop)
+            db.executemany(self._sql["drop_target"], drop)
         return len(rows) - len(drop)
 
     def targets_to_send(self, now: float) -> Iterator[Claimed]:
         """Every target this run would attempt (pending, or deferred and due), in send order."""
-        q = self._claim_select + " WHERE m.state IN ('pending', 'deferred') ORDER BY m.id"
-        for row in self._db.execute(q):
+        for row in self._db.execute(self._sql["targets_to_send"]):
             yield self._claimed(row)
 
     _claim_select = (
@@ -605,13 +721,15 @@ class SqliteLedger:
         )
 
     # ---- a run --------------------------------------------------------------------------
+    # recover_in_flight, claim and _record below are SQLite's own (one sender, the file lock):
+    # PgLedger overrides them with leases and FOR UPDATE SKIP LOCKED, in PostgreSQL's SQL.
 
     def start_run(self, notice: str, segment: str, transport: str, options: dict[str, Any]) -> int:
         user = _user()
         with self._tx() as db:
-            run_id = db.execute(
-                "INSERT INTO runs (notice, segment, started_at, pid, host, user, transport, status, options) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+            run_id = _new_id(
+                db,
+                self._sql["start_run"],
                 (
                     notice,
                     segment,
@@ -622,8 +740,7 @@ class SqliteLedger:
                     transport,
                     json.dumps(options),
                 ),
-            ).lastrowid
-        assert run_id is not None
+            )
         self._run_id = run_id
         return run_id
 
@@ -717,10 +834,7 @@ class SqliteLedger:
         """Add addresses (dedupe keys) to the suppression list; returns how many were new."""
         with self._tx() as db:
             before = db.total_changes
-            db.executemany(
-                "INSERT OR IGNORE INTO suppressions (key, reason, at, source) VALUES (?, ?, ?, ?)",
-                [(k, reason, time.time(), source) for k in keys],
-            )
+            db.executemany(self._sql["suppress"], [(k, reason, time.time(), source) for k in keys])
             added = db.total_changes - before
             if added:
                 self._audit(db, "suppress.add", {"added": added, "reason": reason, "source": source})
@@ -729,17 +843,14 @@ class SqliteLedger:
     def unsuppress(self, keys: Iterable[str]) -> int:
         with self._tx() as db:
             before = db.total_changes
-            db.executemany("DELETE FROM suppressions WHERE key=?", [(k,) for k in keys])
+            db.executemany(self._sql["unsuppress"], [(k,) for k in keys])
             removed = db.total_changes - before
             if removed:
                 self._audit(db, "suppress.remove", {"removed": removed})
             return removed
 
     def suppressions(self) -> list[tuple[str, str, float, str]]:
-        return [
-            tuple(r)
-            for r in self._db.execute("SELECT key, reason, at, source FROM suppressions ORDER BY key")
-        ]
+        return [tuple(r) for r in self._db.execute(self._sql["suppressions"])]
 
     def record_bounce_outcome(
         self,
@@ -763,17 +874,14 @@ class SqliteLedger:
         ``on_suppress(key, reason)`` runs inside the transaction (the shared list): if it
         fails, nothing is recorded."""
         now = time.time()
+        q = self._sql
         with self._tx() as db:
-            seen = [digest, *also_seen_as]
-            marks = ",".join("?" * len(seen))
-            if db.execute(f"SELECT 1 FROM bounce_events WHERE digest IN ({marks}) LIMIT 1", seen).fetchone():
+            if db.execute(q["event_seen"], (self._many([digest, *also_seen_as]),)).fetchone():
                 return None
             before = db.total_changes
             for e in entries or (BounceEntry(),):
                 db.execute(
-                    "INSERT OR IGNORE INTO bounce_events "
-                    "(digest, at, source, kind, address, message, matched, reason, hard, event_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    q["bounce_event"],
                     (
                         digest,
                         now,
@@ -794,10 +902,7 @@ class SqliteLedger:
                 if e.message is None:
                     continue  # not tied to a message we sent: recorded for the report, nothing more
                 if e.bounced:
-                    db.execute(
-                        "UPDATE messages SET state='bounced', reason=? WHERE id=? AND state='sent'",
-                        (e.reason, e.message),
-                    )
+                    db.execute(q["bounce_message"], (e.reason, e.message))
                 if e.suppress and e.key:
                     suppress.setdefault(e.key, e.suppress)
                 elif e.soft and e.key and self._soft_streak_reached(db, e.address, soft_threshold, soft_span):
@@ -805,10 +910,7 @@ class SqliteLedger:
             added = 0
             for key, reason in suppress.items():
                 mark = db.total_changes
-                db.execute(
-                    "INSERT OR IGNORE INTO suppressions (key, reason, at, source) VALUES (?, ?, ?, 'bounce')",
-                    (key, reason, now),
-                )
+                db.execute(q["suppress"], (key, reason, now, "bounce"))
                 added += db.total_changes - mark
                 if on_suppress is not None:
                     on_suppress(key, reason)
@@ -817,18 +919,11 @@ class SqliteLedger:
                 self._audit(db, "suppress.add", {"added": added, "reason": reasons, "source": "bounce"})
             return added
 
-    @staticmethod
-    def _soft_streak_reached(db: sqlite3.Connection, address: str, threshold: int, span: float) -> bool:
+    def _soft_streak_reached(self, db: sqlite3.Connection, address: str, threshold: int, span: float) -> bool:
         """Soft bounces of ``address`` tied to our messages since its last delivery or hard
         bounce: at least ``threshold`` of them, spread over at least ``span`` seconds. Events
         tied to none of our messages (``message`` NULL) never count: anyone can send those."""
-        row = db.execute(
-            "SELECT count(*), coalesce(max(event_at) - min(event_at), 0) FROM bounce_events "
-            "WHERE address=? AND kind='bounce' AND hard=0 AND message IS NOT NULL AND event_at > coalesce("
-            "(SELECT max(event_at) FROM bounce_events WHERE address=? AND message IS NOT NULL "
-            "AND (kind='delivered' OR hard=1)), 0)",
-            (address, address),
-        ).fetchone()
+        row = db.execute(self._sql["soft_streak"], (address, address)).fetchone()
         return int(row[0]) >= threshold and float(row[1]) >= span
 
     def release(self, rows: Iterable[int]) -> None:
@@ -836,18 +931,10 @@ class SqliteLedger:
         ids = list(rows)
         if ids:
             with self._tx() as db:
-                db.executemany(
-                    "UPDATE messages SET state=CASE WHEN attempts>0 THEN 'deferred' ELSE 'pending' END, "
-                    "next_attempt_at=COALESCE(next_attempt_at, 0) WHERE id=? AND state='sending'",
-                    [(i,) for i in ids],
-                )
+                db.executemany(self._sql["release"], [(i,) for i in ids])
 
     def next_retry_at(self) -> float | None:
-        row = self._db.execute(
-            "SELECT min(next_attempt_at) FROM messages WHERE notice=? AND state='deferred' "
-            "AND id IN (SELECT id FROM run_targets)",
-            (self._notice,),
-        ).fetchone()
+        row = self._db.execute(self._sql["next_retry_at"], (self._notice,)).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
     def record_check(
@@ -856,8 +943,7 @@ class SqliteLedger:
         """Keep a check report (a pre-send gate, or a --force override) with who and when."""
         with self._tx() as db:
             db.execute(
-                "INSERT INTO checks (at, user, kind, notice, run_id, failed, report) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                self._sql["record_check"],
                 (time.time(), _user(), kind, notice, run_id, ",".join(failed), json.dumps(report)),
             )
             self._audit(
@@ -875,46 +961,29 @@ class SqliteLedger:
     def record_test(self, *, notice: str, seed: str, accepted: bool, reply: str) -> None:
         """A test send to a seed address (from the preview); kept apart from notices."""
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO test_sends (at, user, notice, seed, accepted, reply) VALUES (?, ?, ?, ?, ?, ?)",
-                (time.time(), _user(), notice, seed, int(accepted), reply),
-            )
+            db.execute(self._sql["record_test"], (time.time(), _user(), notice, seed, int(accepted), reply))
 
     def end_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         with self._tx() as db:
-            db.execute(
-                "UPDATE runs SET ended_at=?, status=?, summary=? WHERE id=?",
-                (time.time(), status, json.dumps(summary), run_id),
-            )
+            db.execute(self._sql["end_run"], (time.time(), status, json.dumps(summary), run_id))
             self._audit(db, "send.stop", {"run": run_id, "status": status, "summary": summary})
 
     def unsubscribe(self, message_row: int, *, via: str) -> bool | None:
         """Opt the recipient of ``message_row`` out of follow-ups. True when new, False when
         they already were, None when no such message exists."""
         with self._tx() as db:
-            row = db.execute(
-                "SELECT r.key FROM messages m JOIN recipients r ON r.id=m.recipient_id WHERE m.id=?",
-                (message_row,),
-            ).fetchone()
+            row = db.execute(self._sql["recipient_key_of"], (message_row,)).fetchone()
             if row is None:
                 return None
             before = db.total_changes
-            db.execute(
-                "INSERT OR IGNORE INTO unsubscribes (key, at, message, via) VALUES (?, ?, ?, ?)",
-                (row[0], time.time(), message_row, via),
-            )
+            db.execute(self._sql["unsubscribe"], (row[0], time.time(), message_row, via))
             new = db.total_changes > before
             if new:
                 self._audit(db, "unsubscribe", {"message": message_row, "via": via})
             return new
 
     def is_unsubscribed(self, message_row: int) -> bool:
-        row = self._db.execute(
-            "SELECT 1 FROM messages m JOIN recipients r ON r.id=m.recipient_id "
-            "JOIN unsubscribes u ON u.key=r.key WHERE m.id=?",
-            (message_row,),
-        ).fetchone()
-        return row is not None
+        return self._db.execute(self._sql["is_unsubscribed"], (message_row,)).fetchone() is not None
 
     @property
     def label(self) -> str:
@@ -942,50 +1011,30 @@ class SqliteLedger:
         """Each key's message state for ``notice`` (keys never planned for it are absent)."""
         if not notice or not keys:
             return {}
-        marks = ",".join("?" * len(keys))
-        return dict(
-            self._db.execute(
-                "SELECT r.key, m.state FROM messages m JOIN recipients r ON r.id=m.recipient_id "
-                f"WHERE m.notice=? AND r.key IN ({marks})",
-                (notice, *keys),
-            ).fetchall()
-        )
+        rows = self._db.execute(self._sql["states_for"], (notice, self._many(keys))).fetchall()
+        return {str(k): str(v) for k, v in rows}
 
     def complained(self, keys: Sequence[str]) -> set[str]:
         """Keys with a complaint tied to a message we sent (a forged report naming an address
         without one of our messages changes nothing)."""
         if not keys:
             return set()
-        marks = ",".join("?" * len(keys))
-        rows = self._db.execute(
-            "SELECT r.key FROM bounce_events e JOIN messages m ON m.id=e.message "
-            f"JOIN recipients r ON r.id=m.recipient_id WHERE e.kind='complaint' AND r.key IN ({marks}) "
-            "UNION SELECT address FROM bounce_events WHERE kind='complaint' AND message IS NOT NULL "
-            f"AND address IN ({marks})",
-            (*keys, *keys),
-        ).fetchall()
-        return {str(r[0]) for r in rows}
+        many = self._many(keys)
+        return {str(r[0]) for r in self._db.execute(self._sql["complained"], (many, many)).fetchall()}
 
     def unsubscribed(self, keys: Sequence[str]) -> set[str]:
         """Keys that opted out of follow-ups."""
         if not keys:
             return set()
-        marks = ",".join("?" * len(keys))
-        return {
-            str(r[0])
-            for r in self._db.execute(f"SELECT key FROM unsubscribes WHERE key IN ({marks})", tuple(keys))
-        }
+        rows = self._db.execute(self._sql["unsubscribed"], (self._many(keys),)).fetchall()
+        return {str(r[0]) for r in rows}
 
     def suppressed(self, keys: Sequence[str]) -> dict[str, str]:
         """Keys on the suppression list, with the reason."""
         if not keys:
             return {}
-        marks = ",".join("?" * len(keys))
-        return dict(
-            self._db.execute(
-                f"SELECT key, reason FROM suppressions WHERE key IN ({marks})", tuple(keys)
-            ).fetchall()
-        )
+        rows = self._db.execute(self._sql["suppressed"], (self._many(keys),)).fetchall()
+        return {str(k): str(v) for k, v in rows}
 
     def audience_states(self, notice: str, first_notice: str, keys: Sequence[str]) -> dict[str, LedgerState]:
         """The ledger state of each key that has any (the others have none yet), in the few
@@ -1009,31 +1058,20 @@ class SqliteLedger:
         """When a server accepted ``notice`` for each key (sent, or sent then bounced)."""
         if not keys:
             return {}
-        marks = ",".join("?" * len(keys))
-        return {
-            str(k): float(t)
-            for k, t in self._db.execute(
-                "SELECT r.key, m.sent_at FROM messages m JOIN recipients r ON r.id=m.recipient_id "
-                f"WHERE m.notice=? AND m.state IN ('sent', 'bounced') AND m.sent_at IS NOT NULL "
-                f"AND r.key IN ({marks})",
-                (notice, *keys),
-            )
-        }
+        rows = self._db.execute(self._sql["accepted_at"], (notice, self._many(keys))).fetchall()
+        return {str(k): float(t) for k, t in rows}
 
     def filings(self) -> dict[str, tuple[float, str, str]]:
         """Regulator filings marked done: rule id -> (when, reference, who)."""
         return {
             str(r[0]): (float(r[1]), str(r[2]), str(r[3]))
-            for r in self._db.execute("SELECT rule, at, ref, user FROM filings ORDER BY rule")
+            for r in self._db.execute(self._sql["filings"]).fetchall()
         }
 
     def mark_filed(self, rule: str, at: float, ref: str) -> None:
         """Record a regulator filing as done (a later mark of the same rule replaces it), audited."""
         with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO filings (rule, at, ref, user, recorded_at) VALUES (?, ?, ?, ?, ?)",
-                (rule, at, ref, _user(), time.time()),
-            )
+            db.execute(self._sql["mark_filed"], (rule, at, ref, _user(), time.time()))
             self._audit(db, "deadline.done", {"rule": rule, "at": at, "ref": ref})
 
     # ---- audit trail ----------------------------------------------------------------------
@@ -1047,10 +1085,10 @@ class SqliteLedger:
         """(the audit key, where it came from), loaded once. A key is only made for a log that
         has none yet; a sender holding another key is refused before it writes anything."""
         if self._audit_keyed is None:
-            row = db.execute("SELECT value FROM meta WHERE key='audit_key_id'").fetchone()
+            row = db.execute(self._sql["meta_get"], ("audit_key_id",)).fetchone()
             key, origin = self.audit_source.for_writing(may_create=row is None)
             if row is None:
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_key_id', ?)", (key_id(key),))
+                db.execute(self._sql["meta_set"], ("audit_key_id", key_id(key)))
             elif row[0] != key_id(key) and not self.audit_source.scratch:
                 raise ConfigError(
                     f"the audit key from {self.audit_source.source} (key {key_id(key)}) is not the key "
@@ -1063,27 +1101,21 @@ class SqliteLedger:
 
     def _audit(self, db: sqlite3.Connection, action: str, details: dict[str, Any]) -> None:
         key, _ = self._audit_key(db)
-        row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        row = db.execute(self._sql["audit_last"]).fetchone()
         seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
         user, host = operator()
         at, text = time.time(), canonical(details)
         digest = entry_mac(key, seq, at, user, host, action, text, prev)
-        db.execute(
-            "INSERT INTO audit (seq, at, user, host, action, details, prev, hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, at, user, host, action, text, prev, digest),
-        )
+        db.execute(self._sql["audit_append"], (seq, at, user, host, action, text, prev, digest))
         head = f"{seq}:{digest}:{head_mac(key, seq, digest)}"
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (head,))
+        db.execute(self._sql["meta_set"], ("audit_head", head))
 
     def audit_entries(self) -> Iterator[AuditEntry]:
-        for row in self._db.execute(
-            "SELECT seq, at, user, host, action, details, prev, hash FROM audit ORDER BY seq"
-        ):
+        for row in self._db.execute(self._sql["audit_entries"]):
             yield AuditEntry(*row)
 
     def audit_head(self) -> Head | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key='audit_head'").fetchone()
+        row = self._db.execute(self._sql["meta_get"], ("audit_head",)).fetchone()
         if row is None:
             return None
         count, digest, mac = ([*str(row[0]).split(":"), "", ""])[:3]
@@ -1093,15 +1125,16 @@ class SqliteLedger:
             return Head(-1, digest, mac)  # unreadable: verify reports it as not matching
 
     def audit_key_id(self) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key='audit_key_id'").fetchone()
+        row = self._db.execute(self._sql["meta_get"], ("audit_key_id",)).fetchone()
         return None if row is None else str(row[0])
 
     def audit_activity(self) -> dict[str, Any]:
         """What the ledger itself records, to cross-check the log against: counts of lists,
         runs and messages, and when the earliest of them happened."""
-        lists, first_list = self._db.execute("SELECT count(*), min(imported_at) FROM lists").fetchone()
-        runs, first_run = self._db.execute("SELECT count(*), min(started_at) FROM runs").fetchone()
-        messages = self._db.execute("SELECT count(*) FROM messages").fetchone()[0]
+        db, q = self._db, self._sql
+        lists, first_list = db.execute(q["activity_lists"]).fetchone()
+        runs, first_run = db.execute(q["activity_runs"]).fetchone()
+        messages = db.execute(q["activity_messages"]).fetchone()[0]
         times = [t for t in (first_list, first_run) if t is not None]
         return {"lists": lists, "runs": runs, "messages": messages, "first_at": min(times) if times else None}
 
@@ -1177,63 +1210,59 @@ class SqliteLedger:
         return [ScheduleRow(*r) for r in self._db.execute(self._sql["schedule_rows"]).fetchall()]
 
     # ---- run and schedule reads ---------------------------------------------------------
-    # What notifier.pipeline.run and notifier.followups.schedule ask; PgLedger has its own.
+    # What notifier.pipeline.run and notifier.followups.schedule ask.
 
     def first_sent_at(self, notice: str) -> float | None:
         """When the first message of ``notice`` was accepted (None: not yet)."""
-        row = self._db.execute("SELECT min(sent_at) FROM messages WHERE notice=?", (notice,)).fetchone()
+        row = self._db.execute(self._sql["first_sent_at"], (notice,)).fetchone()
         return None if not row or row[0] is None else float(row[0])
 
     def oldest_sent_since(self, since: float) -> float | None:
         """The oldest acceptance after ``since`` (for the SES 24-hour quota window)."""
-        row = self._db.execute("SELECT min(sent_at) FROM messages WHERE sent_at > ?", (since,)).fetchone()
+        row = self._db.execute(self._sql["oldest_sent_since"], (since,)).fetchone()
         return None if not row or row[0] is None else float(row[0])
 
     def complete_lists(self) -> dict[str, str]:
         """Path -> SHA-256 of the latest complete import of each list (for the audit trail)."""
-        rows = self._db.execute(
-            "SELECT path, sha256 FROM lists WHERE complete=1 "
-            "AND id IN (SELECT max(id) FROM lists GROUP BY path)"
-        ).fetchall()
+        rows = self._db.execute(self._sql["complete_lists"]).fetchall()
         return {str(p): str(d) for p, d in rows}
 
     def waiting_in_run(self) -> int:
         """Messages of the current run's targets that wait for a retry."""
-        row = self._db.execute(
-            "SELECT count(*) FROM messages WHERE state='deferred' AND id IN (SELECT id FROM run_targets)"
-        ).fetchone()
+        row = self._db.execute(self._sql["waiting_in_run"]).fetchone()
         return int(row[0]) if row else 0
 
     def schedules(self) -> list[tuple[Any, ...]]:
         """Every schedule, oldest first, in the column order of followups.schedule.Schedule."""
-        return self._db.execute(
-            "SELECT id, notice, segment, after_s, at, window, state, created_at, created_by, confirmed_at, "
-            "last_run_at, note FROM schedules ORDER BY id"
-        ).fetchall()
+        return [tuple(r) for r in self._db.execute(self._sql["schedules"]).fetchall()]
 
     def add_schedule(
-        self, *, notice: str, segment: str, after_s: float | None, at: float | None, window: str,
-        created_at: float, created_by: str,
+        self,
+        *,
+        notice: str,
+        segment: str,
+        after_s: float | None,
+        at: float | None,
+        window: str,
+        created_at: float,
+        created_by: str,
     ) -> int:
         with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO schedules (notice, segment, after_s, at, window, state, created_at, created_by) "
-                "VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?)",
-                (notice, segment, after_s, at, window, created_at, created_by),
-            )
-            return int(cur.lastrowid or 0)
+            params = (notice, segment, after_s, at, window, created_at, created_by)
+            return _new_id(db, self._sql["add_schedule"], params)
 
     def set_schedule_state(
-        self, schedule_id: int, state: str, note: str, *, last_run_at: float | None = None,
+        self,
+        schedule_id: int,
+        state: str,
+        note: str,
+        *,
+        last_run_at: float | None = None,
         confirmed_at: float | None = None,
     ) -> None:
         """A new state and note; last_run_at and confirmed_at change only when given."""
         with self._tx() as db:
-            db.execute(
-                "UPDATE schedules SET state=?, note=?, last_run_at=coalesce(?, last_run_at), "
-                "confirmed_at=coalesce(?, confirmed_at) WHERE id=?",
-                (state, note, last_run_at, confirmed_at, schedule_id),
-            )
+            db.execute(self._sql["set_schedule_state"], (state, note, last_run_at, confirmed_at, schedule_id))
 
     # ---- bounce matching ----------------------------------------------------------------
 
@@ -1264,18 +1293,6 @@ class SqliteLedger:
     def _many(values: Iterable[Any]) -> Any:
         """A list as one statement parameter: JSON, which SQLite's json_each() reads."""
         return json.dumps(list(values))
-
-    def execute(self, sql: str, params: Iterable[Any] = ()) -> None:
-        """One write statement in its own transaction (schedules and other small tables)."""
-        with self._tx() as db:
-            db.execute(sql, tuple(params))
-
-    def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        """Read-only helper for status and report views."""
-        return self._db.execute(sql, tuple(params)).fetchall()
-
-    def rows(self, sql: str, params: Iterable[Any] = ()) -> Iterator[tuple[Any, ...]]:
-        yield from self._db.execute(sql, tuple(params))
 
 
 map_errors(SqliteLedger, _driver_error)
