@@ -40,6 +40,21 @@ def test_lists_check_names_every_rejected_row_with_file_line_and_reason(campaign
     assert "7 rows — 2 usable, 4 rejected, 1 duplicates merged" in out
 
 
+def test_lists_check_names_a_data_category_nobody_defined(campaign: Campaign) -> None:
+    """An `exposed` code that neither [categories] nor the built-ins know is named with its row and
+    the closest known code (the notice could not say what was exposed); exit 1."""
+    path = campaign.write_list(
+        "email,country,exposed\nana@example.com,FR,email;pasword_hash\nben@example.com,FR,email\n"
+    )
+    result = campaign.notify("lists", "check")
+    assert result.code == 1
+    assert f"{path}:2: unknown data category 'pasword_hash'" in result.out
+    assert "did you mean 'password_hash'?" in result.out
+    assert f"{path}:3:" not in result.out
+    campaign.edit_config("[categories]", '[categories]\npasword_hash = "your password, hashed"')
+    assert campaign.notify("lists", "check").code == 0
+
+
 def test_lists_check_exports_rejected_rows(campaign: Campaign) -> None:
     """--export writes the rejects and duplicates to a CSV a person can open, 0600."""
     campaign.write_list(MESSY)

@@ -11,13 +11,17 @@ from typing import Any, TextIO
 from notifier import csvsafe
 from notifier.checks.dns.resolver import make_resolver
 from notifier.cli.options import Subparsers, add_json, add_lists, settings
+from notifier.errors import did_you_mean
 from notifier.lists import audience
+from notifier.render.notice import DEFAULT_CATEGORIES
+from notifier.settings import Settings
 
 __all__ = ["check", "register"]
 
 _SECTIONS = (
     ("Rejected (will not be sent; recorded as invalid)", ("invalid", "malformed")),
     ("Duplicates (merged into the first row)", ("duplicate",)),
+    ("Unknown data categories (fix the code, or describe it under [categories])", ("unknown-category",)),
     ("Warnings (will be sent)", ("warning",)),
 )
 
@@ -49,8 +53,8 @@ def check(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         resolver = make_resolver(current.nameservers, timeout=current.dns_timeout)
     # The audience's reading of the lists: the same merge as the import, nothing written.
     lists = audience.read_lists(files, check_deliverability=args.check_deliverability, dns_resolver=resolver)
-    issues = lists.issues
-    rejected = [i for i in issues if i["kind"] in ("invalid", "malformed")]
+    issues = lists.issues + unknown_categories(lists, current)
+    rejected = [i for i in issues if i["kind"] in ("invalid", "malformed", "unknown-category")]
     if args.json:
         data = {
             "lists": [dataclasses.asdict(i) for i in lists.summaries],
@@ -60,13 +64,38 @@ def check(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         json.dump(data, out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
-        _write_text(lists, rejected, out)
+        _write_text(lists, issues, rejected, out)
     if args.export:
         _export(args.export, issues, out if not args.json else None)
     return 1 if rejected else 0
 
 
-def _write_text(lists: audience.Lists, rejected: list[dict[str, Any]], out: TextIO) -> None:
+def unknown_categories(lists: audience.Lists, current: Settings) -> list[dict[str, Any]]:
+    """A row whose `exposed` names a category that neither [categories] nor the built-ins know:
+    the notice could not say what was exposed (GEN-02), so `lists check` names the row."""
+    known = {**DEFAULT_CATEGORIES, **current.facts.get("categories", {})}
+    found = []
+    for r in lists.recipients:
+        exposed = r.fields.get("exposed") or []
+        for code in [exposed] if isinstance(exposed, str) else exposed:
+            if code not in known:
+                hint = did_you_mean(code, known) or "add it under [categories] in notify.toml"
+                found.append(
+                    {
+                        "file": r.source,
+                        "line": r.line,
+                        "kind": "unknown-category",
+                        "reason": f"unknown data category {code!r} in exposed ({hint})",
+                        "email": r.email,
+                        "raw": "",
+                    }
+                )
+    return found
+
+
+def _write_text(
+    lists: audience.Lists, issues: list[dict[str, Any]], rejected: list[dict[str, Any]], out: TextIO
+) -> None:
     imports = lists.summaries
     for imp in imports:
         out.write(
@@ -74,7 +103,7 @@ def _write_text(lists: audience.Lists, rejected: list[dict[str, Any]], out: Text
             f"{imp.duplicates} duplicates merged, {imp.warnings} warnings\n"
         )
     for title, kinds in _SECTIONS:
-        chosen = [i for i in lists.issues if i["kind"] in kinds]
+        chosen = [i for i in issues if i["kind"] in kinds]
         if chosen:
             out.write(f"\n{title}:\n")
             for i in chosen:
