@@ -52,11 +52,23 @@ class ImportSummary:
 
 @dataclass(frozen=True, slots=True)
 class PlanSummary:
+    """This run's targets by state. ``failed_before``: the targets that no server accepted
+    before this plan (state failed or bounced), as (how, reason) -> (retryable, kept) counts;
+    ``how`` is ``gave_up`` (temporary failures until the retry window closed), ``refused`` (a
+    permanent refusal) or ``bounced`` (accepted, then bounced). Retryable means not a dead
+    address and not suppressed: ``--retry-failed`` sends to those again (``retried``)."""
+
     targets: int
     by_state: dict[str, int]
+    failed_before: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    retried: bool = False
 
     def count(self, *states: State) -> int:
         return sum(self.by_state.get(s.value, 0) for s in states)
+
+    @property
+    def retryable(self) -> int:
+        return sum(n for n, _ in self.failed_before.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +273,8 @@ class Ledger(Protocol):
         include: Callable[[dict[str, Any], str], bool],
         *,
         resend: bool = False,
+        retry_failed: bool = False,
+        never_retried: Iterable[str] = (),
         first_notice: str = "",
         follow_up: bool = False,
     ) -> PlanSummary: ...

@@ -40,9 +40,16 @@ from notifier.ledger.base import Claimed, Result
 from notifier.ledger.schema import ADDED_COLUMNS, PG_ADDED_TYPES, PG_DDL
 from notifier.ledger.sqlite import SqliteLedger
 
-__all__ = ["SQL", "PgLedger"]
+__all__ = ["PgLedger", "SQL"]
 
 _LOCK_IMPORT, _LOCK_AUDIT, _LOCK_LEADER = 7310001, 7310002, 7310003
+
+# A failed or bounced message --retry-failed sends again (one parameter: the reasons never retried).
+_RETRYABLE = (
+    "m.state IN ('failed', 'bounced') AND coalesce(m.reason, '') <> ALL(%s::text[]) "
+    "AND NOT EXISTS (SELECT 1 FROM recipients r JOIN suppressions s ON s.key = r.key "
+    "WHERE r.id = m.recipient_id)"
+)
 
 # The named statements of SqliteLedger (sqlite.SQL), with the same names, in PostgreSQL's own
 # words: %s placeholders, a list as one array parameter (= ANY), ON CONFLICT, quoted "user".
@@ -187,6 +194,18 @@ SQL: dict[str, str] = {
     "plan_resend": (
         "UPDATE messages SET state = 'pending', next_attempt_at = NULL WHERE id IN "
         "(SELECT id FROM run_targets) AND state IN ('sent', 'failed')"
+    ),
+    "plan_failed_before": (
+        "SELECT how, reason, retryable, count(*) FROM (SELECT CASE WHEN m.state = 'bounced' THEN 'bounced' "
+        "WHEN (SELECT a.verdict FROM attempts a WHERE a.message = m.id ORDER BY a.id DESC LIMIT 1) "
+        "= 'temporary' THEN 'gave_up' ELSE 'refused' END AS how, coalesce(m.reason, 'other') AS reason, "
+        f"CASE WHEN {_RETRYABLE} THEN 1 ELSE 0 END AS retryable FROM run_targets t "
+        "JOIN messages m ON m.id = t.id WHERE m.state IN ('failed', 'bounced')) f "
+        "GROUP BY how, reason, retryable"
+    ),
+    "plan_retry_failed": (
+        "UPDATE messages SET state = 'pending', next_attempt_at = NULL, first_attempt_at = NULL WHERE id IN "
+        f"(SELECT m.id FROM run_targets t JOIN messages m ON m.id = t.id WHERE {_RETRYABLE})"
     ),
     "plan_skip_unsubscribed": (
         "UPDATE messages SET state = 'suppressed', reason = 'unsubscribed' "

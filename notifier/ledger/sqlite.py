@@ -59,6 +59,12 @@ __all__ = ["BounceEntry", "Claimed", "ImportSummary", "PlanSummary", "Result", "
 
 BATCH = 2000
 
+# A failed or bounced message --retry-failed sends again (one parameter: the reasons never retried).
+_RETRYABLE = (
+    "m.state IN ('failed', 'bounced') AND coalesce(m.reason, '') NOT IN (SELECT value FROM json_each(?)) "
+    "AND NOT EXISTS (SELECT 1 FROM recipients r JOIN suppressions s ON s.key=r.key WHERE r.id=m.recipient_id)"
+)
+
 # Every statement of the methods PgLedger inherits, by name: postgres.SQL holds the same names in
 # PostgreSQL's own words (tests/test_ledger_backends.py checks that both have the same keys). Only
 # the methods PgLedger overrides (SQLite's claims, the file's pragmas) keep their SQL inline.
@@ -193,6 +199,21 @@ SQL: dict[str, str] = {
     "plan_resend": (
         "UPDATE messages SET state='pending', next_attempt_at=NULL WHERE id IN "
         "(SELECT id FROM run_targets) AND state IN ('sent', 'failed')"
+    ),
+    # --retry-failed: only people no server accepted (failed, or accepted then bounced), never a
+    # dead address (the reasons are the parameter) nor anyone suppressed. The retry window starts
+    # again (first_attempt_at), or one more 4xx would give up at once.
+    "plan_failed_before": (
+        "SELECT how, reason, retryable, count(*) FROM (SELECT CASE WHEN m.state='bounced' THEN 'bounced' "
+        "WHEN (SELECT a.verdict FROM attempts a WHERE a.message=m.id ORDER BY a.id DESC LIMIT 1)='temporary' "
+        "THEN 'gave_up' ELSE 'refused' END AS how, coalesce(m.reason, 'other') AS reason, "
+        f"CASE WHEN {_RETRYABLE} THEN 1 ELSE 0 END AS retryable FROM run_targets t "
+        "JOIN messages m ON m.id=t.id WHERE m.state IN ('failed', 'bounced')) f "
+        "GROUP BY how, reason, retryable"
+    ),
+    "plan_retry_failed": (
+        "UPDATE messages SET state='pending', next_attempt_at=NULL, first_attempt_at=NULL WHERE id IN "
+        f"(SELECT m.id FROM run_targets t JOIN messages m ON m.id=t.id WHERE {_RETRYABLE})"
     ),
     "plan_skip_unsubscribed": (
         "UPDATE messages SET state='suppressed', reason='unsubscribed' "
@@ -634,6 +655,8 @@ class SqliteLedger:
         include: Callable[[dict[str, Any], str], bool],
         *,
         resend: bool = False,
+        retry_failed: bool = False,
+        never_retried: Iterable[str] = (),
         first_notice: str = "",
         follow_up: bool = False,
     ) -> PlanSummary:
@@ -644,6 +667,8 @@ class SqliteLedger:
         also see each recipient's ledger state: ``first_notice`` (their state for that notice,
         "" if none), ``complained`` and ``unsubscribed``. A ``follow_up`` skips people who
         unsubscribed from follow-ups or complained (state suppressed, with that reason).
+        ``retry_failed`` puts back to pending the targets no server accepted (failed, or
+        bounced) unless suppressed or failed for one of ``never_retried`` (dead addresses).
         """
         db, q = self._db, self._sql
         db.execute(q["clear_targets"])
@@ -679,8 +704,15 @@ class SqliteLedger:
         with self._tx():
             db.executemany(q["plan_invalid"], [(notice, iid) for iid in chosen_issues])
             db.executemany(q["plan_issue_target"], [(notice, iid) for iid in chosen_issues])
+            dead = self._many(never_retried)
+            failed_before: dict[tuple[str, str], tuple[int, int]] = {}
+            for how, reason, retryable, n in db.execute(q["plan_failed_before"], (dead,)).fetchall():
+                again, kept = failed_before.get((how, reason), (0, 0))
+                failed_before[how, reason] = (again + n, kept) if retryable else (again, kept + n)
             if resend:
                 db.execute(q["plan_resend"])
+            elif retry_failed:
+                db.execute(q["plan_retry_failed"], (dead,))
             if follow_up:  # unsubscribed, or complained about a message we sent
                 db.execute(q["plan_skip_unsubscribed"])
                 db.execute(q["plan_skip_complained"])
@@ -688,7 +720,12 @@ class SqliteLedger:
             db.execute(q["plan_resuppress"])
             db.execute(q["plan_unsuppress"])
         by_state = dict(db.execute(q["plan_counts"]).fetchall())
-        return PlanSummary(targets=sum(by_state.values()), by_state=by_state)
+        return PlanSummary(
+            targets=sum(by_state.values()),
+            by_state=by_state,
+            failed_before=failed_before,
+            retried=retry_failed and not resend,
+        )
 
     def keep_targets(self, keep: Callable[[dict[str, Any]], bool]) -> int:
         """Narrow this run's due targets to those ``keep`` accepts; returns how many are due."""

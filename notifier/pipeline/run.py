@@ -15,11 +15,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from notifier.bounces.reasons import OUR_PROBLEM
 from notifier.checks.dns.resolver import make_resolver
 from notifier.checks.preflight import gate_report
 from notifier.checks.report import Report
 from notifier.errors import Aborted, ChecksFailed, RelayRefused, UsageError
-from notifier.ledger import Ledger, SqliteLedger, open_ledger
+from notifier.ledger import Ledger, PlanSummary, SqliteLedger, open_ledger
 from notifier.ledger.audit import file_sha256, tree_hashes
 from notifier.lists.suppressions import SharedSuppressions
 from notifier.models import State
@@ -42,7 +43,8 @@ log = logging.getLogger("notifier.send")
 @dataclass(frozen=True, slots=True)
 class SendOptions:
     list_files: tuple[Path, ...] = ()
-    resend: bool = False
+    resend: bool = False  # everyone in the segment again, accepted or not (on purpose)
+    retry_failed: bool = False  # only those no server accepted, never dead addresses
     limit: int | None = None
     dry_run: bool = False
     yes: bool = False
@@ -71,6 +73,11 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
     anything is sent (Aborted when the answer was no)."""
     settings, notice, segment = campaign.settings, campaign.notice, campaign.segment
     files = options.list_files or settings.list_files
+    if options.resend and options.retry_failed:
+        raise UsageError(
+            "--resend and --retry-failed do not go together",
+            hint="--retry-failed sends again to those no server accepted; --resend to everyone",
+        )
     if not files:
         raise UsageError("no list to send to", hint="set [lists] files in notify.toml or pass --list PATH")
     ledger: Ledger = open_ledger(settings)
@@ -118,6 +125,7 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
             imports,
             segment,
             resend=options.resend,
+            retry_failed=options.retry_failed,
             first_notice=notice.refers_to or settings.notice,
             follow_up=notice.kind == "follow-up",
         )
@@ -141,6 +149,8 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
         )
         if options.resend:
             ui.say("--resend: people who were already sent this notice get it AGAIN.\n")
+        else:
+            ui.say(_retry_plan(summary))
         if due == 0:
             ui.say("Nothing to send: everyone in this segment has been handled.\n")
             code = 0 if not summary.count(State.FAILED, State.INVALID) else 1
@@ -166,6 +176,50 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
         ledger.close()
         if tmp is not None:
             ui.say(f"Dry-run files: {tmp}\n")
+
+
+_HOW = {
+    "gave_up": "gave up after retrying",
+    "refused": "refused",
+    "bounced": "soft-bounced after acceptance",
+}
+
+
+def _retry_plan(summary: PlanSummary) -> str:
+    """What --retry-failed does (or would do) with the targets no server accepted: how many and
+    why, per reason ("ours": our set-up or reputation, to fix before retrying)."""
+    again: dict[str, dict[str, int]] = {}
+    kept: dict[str, int] = {}
+    for (how, reason), (n, k) in summary.failed_before.items():
+        if n:
+            again.setdefault(how, {})[reason] = n
+        if k:
+            kept[reason] = kept.get(reason, 0) + k
+    total = summary.retryable
+
+    def reasons(counts: dict[str, int]) -> str:
+        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        return ", ".join(f"{r} {n}{' (ours)' if r in OUR_PROBLEM else ''}" for r, n in ordered)
+
+    why = "; ".join(
+        f"{_HOW[how]} {sum(again[how].values())}: {reasons(again[how])}" for how in _HOW if how in again
+    )
+    if not summary.retried:
+        if not total:
+            return ""
+        return (
+            f"Retryable:  {total} of them no server accepted — {why}.\n"
+            "            Fix the cause, then `notify send --retry-failed` sends to them again "
+            "(never to dead addresses or anyone accepted).\n"
+        )
+    text = (
+        f"Retrying:   {total} that no server accepted — {why}.\n"
+        if total
+        else "Retrying:   nobody — no one in this segment failed for a reason a retry can fix.\n"
+    )
+    if kept:
+        text += f"Not again:  {sum(kept.values())} dead address(es) or suppressed — {reasons(kept)}.\n"
+    return text
 
 
 def _shared_suppressions(campaign: Campaign, ledger: Ledger) -> None:
@@ -279,6 +333,7 @@ def _deliver(
         transport.description,
         {
             "resend": options.resend,
+            "retry_failed": options.retry_failed,
             "limit": options.limit,
             "dry_run": options.dry_run,
             "force": options.force,
@@ -297,6 +352,7 @@ def _deliver(
             "config_sha256": file_sha256(settings.path),
             "dry_run": options.dry_run,
             "resend": options.resend,
+            "retry_failed": options.retry_failed,
         },
     )
     if gate is not None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from notifier.bounces.reasons import HARD_REASONS
 from notifier.errors import RenderError
 from notifier.ledger import Claimed, ImportSummary, Ledger, PlanSummary
 from notifier.ledger.audit import file_sha256
@@ -19,7 +20,11 @@ from notifier.lists.recipients import read_list
 from notifier.lists.segments import Segment
 from notifier.render.notice import Notice
 
-__all__ = ["check_renders", "import_lists", "plan"]
+__all__ = ["NEVER_RETRIED", "check_renders", "import_lists", "plan"]
+
+# Failures --retry-failed never sends to again: the address is dead (hard), the provider keeps it
+# on its own suppression list, or the person complained. Suppressed people are skipped as well.
+NEVER_RETRIED = HARD_REASONS | {"suppressed", "complaint"}
 
 
 def import_lists(
@@ -47,14 +52,19 @@ def plan(
     segment: Segment,
     *,
     resend: bool,
+    retry_failed: bool = False,
     first_notice: str = "",
     follow_up: bool = False,
 ) -> PlanSummary:
+    """This run's targets. ``resend``: everyone again, accepted or not; ``retry_failed``: only
+    those no server accepted, except dead addresses and suppressed people (NEVER_RETRIED)."""
     return ledger.plan(
         notice,
         [i.list_id for i in imports],
         lambda view, where: segment.matches(view, where=where),
         resend=resend,
+        retry_failed=retry_failed,
+        never_retried=sorted(NEVER_RETRIED),
         first_notice=first_notice,
         follow_up=follow_up,
     )

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from notifier.checks.dns.lookup import Answer, DnsUnavailable, Lookup
 
 __all__ = [
+    "CAUSES",
     "PermError",
     "SpfResult",
     "TempError",
     "Term",
-    "CAUSES",
     "evaluate",
     "is_spf_record",
     "parse_record",

@@ -17,16 +17,26 @@ def register(sub: Subparsers) -> None:
         "send",
         help="send a notice to a segment",
         description="Send a notice to everyone in a segment who has not received it yet. "
-        "Resumable: run it again after any stop and it sends only what is left.",
+        "Resumable: run it again after any stop and it sends only what is left; "
+        "--retry-failed sends again to those no server accepted once the cause is fixed.",
     )
     add_segment(p, "segment name from [segments], or 'all'", required=True)
     add_notice(p, "notice to send (default: [campaign] notice)")
     add_lists(p, "send to this CSV instead of [lists] files (repeatable)")
     p.add_argument("--transport", metavar="URL", help="override [transport] url for this run")
-    p.add_argument(
+    again = p.add_mutually_exclusive_group()
+    again.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="send again to the people no server accepted: gave up after retrying, refused for a "
+        "reason on our side, or soft-bounced; never to anyone accepted, a dead address (user "
+        "unknown, ...) or anyone suppressed. The plan shows how many and why before asking",
+    )
+    again.add_argument(
         "--resend",
         action="store_true",
-        help="send again to people who already received (or permanently failed) this notice",
+        help="send AGAIN to everyone in the segment, on purpose: also those whose server already "
+        "accepted this notice (to retry only the failed ones, use --retry-failed)",
     )
     p.add_argument("--limit", type=whole(1), metavar="N", help="send at most N messages in this run")
     p.add_argument(
@@ -52,6 +62,7 @@ def send(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     options = SendOptions(
         list_files=tuple(args.lists or ()),
         resend=args.resend,
+        retry_failed=args.retry_failed,
         limit=args.limit,
         dry_run=args.dry_run,
         yes=args.yes,
