@@ -76,6 +76,17 @@ class Campaign:
         assert old in text, old
         self.config.write_text(text.replace(old, new, 1), encoding="utf-8")
 
+    def fill_follow_up_facts(self, *, public_url: bool = True) -> None:
+        """Give the built-in follow-ups what they need to be ready to send: the [changes] and
+        [investigation] facts and, unless told otherwise, [serve] public_url."""
+        self.config.write_text(
+            self.config.read_text(encoding="utf-8")
+            + ('\n[serve]\npublic_url = "https://notify.example.com"\n' if public_url else "")
+            + '\n[changes]\ncredentials_reset = "We reset every password to the email platform."\n'
+            + '\n[investigation]\nfindings = ["The attacker used one stolen staff password."]\n',
+            encoding="utf-8",
+        )
+
     def set_nameserver(self, nameserver: str) -> None:
         text = self.config.read_text(encoding="utf-8")
         text = re.sub(r"^nameservers = .*$", f'nameservers = ["{nameserver}"]', text, flags=re.M)

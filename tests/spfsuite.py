@@ -238,12 +238,11 @@ def run_ours(case: Case, server: SuiteDnsServer, missing_config: Path) -> Outcom
     return Outcome(detail["result"], detail["explanation"], detail)
 
 
-def run_pyspf(case: Case, server: SuiteDnsServer) -> Outcome:
-    """pyspf 2.0.14 with its DNS lookups sent through our resolver to the same server."""
+@contextmanager
+def pyspf_through(resolver: dns.resolver.Resolver) -> Iterator[Any]:
+    """pyspf (the module) with its DNS lookups sent through ``resolver``: the independent
+    implementation both the suite and tests/test_spf.py compare against."""
     import spf
-
-    server.serve(case)
-    resolver = make_resolver([server.nameserver], timeout=2.0)
 
     def lookup(name: str, qtype: str, strict: bool = True, timeout: int = 30) -> list[tuple[Any, Any]]:
         try:
@@ -271,13 +270,30 @@ def run_pyspf(case: Case, server: SuiteDnsServer) -> Outcome:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            query = spf.query(i=case.host, s=case.mailfrom, h=case.helo)
-            query.set_default_explanation("DEFAULT")
-            result, _code, explanation = query.check()
+            yield spf
     finally:
         spf.DNSLookup = original
+
+
+def run_pyspf(case: Case, server: SuiteDnsServer) -> Outcome:
+    """pyspf 2.0.14 with its DNS lookups sent through our resolver to the same server."""
+    server.serve(case)
+    with pyspf_through(make_resolver([server.nameserver], timeout=2.0)) as spf:
+        query = spf.query(i=case.host, s=case.mailfrom, h=case.helo)
+        query.set_default_explanation("DEFAULT")
+        result, _code, explanation = query.check()
     result = {"unknown": "permerror", "error": "temperror"}.get(result, result)
     return Outcome(result, "" if explanation == "DEFAULT" else explanation, {})
 
 
-__all__ = ["SUITE", "Case", "Outcome", "SuiteDnsServer", "load_suite", "run_ours", "run_pyspf", "suite_dns"]
+__all__ = [
+    "SUITE",
+    "Case",
+    "Outcome",
+    "SuiteDnsServer",
+    "load_suite",
+    "pyspf_through",
+    "run_ours",
+    "run_pyspf",
+    "suite_dns",
+]

@@ -153,11 +153,7 @@ def test_a_killed_run_is_recovered_and_flagged(backend: Campaign, sink: Sink) ->
 def test_bounces_unsubscribes_schedules_and_the_audit_trail_work_on_both(
     backend: Campaign, sink: Sink
 ) -> None:
-    backend.config.write_text(  # a follow-up is scheduled only when it is ready to send
-        backend.config.read_text()
-        + '\n[serve]\npublic_url = "https://notify.example.com"\n'
-        + '\n[changes]\ntwo_factor = "Two-step sign-in is required for all staff."\n'
-    )
+    backend.fill_follow_up_facts()  # a follow-up is scheduled only when it is ready to send
     backend.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
     backend.notify("schedule", "--notice", "what-we-changed", "--after", "7d", "--window", "09:00-17:00")
     listed = backend.notify("schedule", "list", "--json")
@@ -283,12 +279,7 @@ def _workers(campaign: Campaign, n: int) -> list[tuple[subprocess.Popen[str], li
 
 
 def test_one_worker_leads_and_another_takes_over_when_it_dies(shared: Campaign, sink: Sink) -> None:
-    shared.config.write_text(
-        shared.config.read_text()
-        + '\n[serve]\npublic_url = "https://notify.example.com"\n'
-        + '\n[changes]\ntwo_factor = "Two-step sign-in is required for all staff."\n'
-        + '\n[investigation]\nfindings = ["One stolen staff password was used."]\n'
-    )
+    shared.fill_follow_up_facts()
     assert shared.notify("send", "--segment", "affected", "--yes").code == 0
     shared.notify("schedule", "--notice", "what-we-changed", "--after", "0s")
     workers = _workers(shared, 2)

@@ -138,11 +138,7 @@ def test_a_follow_up_that_send_would_refuse_is_not_sent_as_a_test(
     """A follow-up with no [serve] public_url is refused for a test as `send` refuses it, with
     the fix, instead of going out with the preview's placeholder unsubscribe link."""
     base, app = preview
-    campaign.config.write_text(
-        campaign.config.read_text()
-        + '\n[changes]\ncredentials_reset = "We reset every password to the email platform."\n'
-        + '\n[investigation]\nfindings = ["The attacker used one stolen staff password."]\n'
-    )
+    campaign.fill_follow_up_facts(public_url=False)
     with urllib.request.urlopen(
         urllib.request.Request(
             f"{base}/send-test?token={app.token}",
@@ -162,12 +158,7 @@ def test_a_seeds_test_copy_cannot_unsubscribe_a_real_person(
     """The unsubscribe link in a test copy acts on nobody: it is not made under the campaign's
     key, so a seed clicking it cannot opt out the real person whose notice was previewed."""
     base, app = preview
-    campaign.config.write_text(
-        campaign.config.read_text()
-        + '\n[serve]\npublic_url = "https://notify.example.com"\n'
-        + '\n[changes]\ncredentials_reset = "We reset every password to the email platform."\n'
-        + '\n[investigation]\nfindings = ["The attacker used one stolen staff password."]\n'
-    )
+    campaign.fill_follow_up_facts()
     assert campaign.notify("send", "--segment", "affected", "--yes").code == 0
     before = len(sink.received)
     with urllib.request.urlopen(
