@@ -1,0 +1,311 @@
+"""PostgreSQL's named statements: the same names as ``statements_sqlite.SQL``, in PostgreSQL's own
+words (%s placeholders, a list as one array parameter, ON CONFLICT, quoted "user").
+"""
+
+from __future__ import annotations
+
+__all__ = ["SQL"]
+
+# A failed or bounced message --retry-failed sends again (one parameter: the reasons never retried).
+_RETRYABLE = (
+    "m.state IN ('failed', 'bounced') AND coalesce(m.reason, '') <> ALL(%s::text[]) "
+    "AND NOT EXISTS (SELECT 1 FROM recipients r JOIN suppressions s ON s.key = r.key "
+    "WHERE r.id = m.recipient_id)"
+)
+
+# The named statements of SqliteLedger (sqlite.SQL), with the same names, in PostgreSQL's own
+# words: %s placeholders, a list as one array parameter (= ANY), ON CONFLICT, quoted "user".
+SQL: dict[str, str] = {
+    "notices": "SELECT DISTINCT notice FROM messages ORDER BY notice",
+    "counts": "SELECT state, count(*) FROM messages WHERE notice = %s GROUP BY state",
+    "status_deferred": (
+        "SELECT count(*), min(next_attempt_at) FROM messages WHERE notice = %s AND state = 'deferred'"
+    ),
+    "status_errors": (
+        "SELECT last_code, count(*), max(last_text) FROM messages WHERE notice = %s "
+        "AND state IN ('deferred', 'failed') GROUP BY last_code ORDER BY count(*) DESC"
+    ),
+    "status_reasons": (
+        "SELECT reason, count(*) FROM messages WHERE notice = %s "
+        "AND state IN ('deferred', 'failed', 'bounced') AND reason IS NOT NULL "
+        "GROUP BY reason ORDER BY count(*) DESC"
+    ),
+    "status_duplicated": "SELECT count(*) FROM messages WHERE notice = %s AND possibly_duplicated = 1",
+    "status_duplicated_emails": (
+        "SELECT r.email FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE m.notice = %s AND m.possibly_duplicated = 1 ORDER BY m.id LIMIT %s"
+    ),
+    "outcome_rows": (
+        "SELECT m.id, split_part(r.email, '@', 2), m.state, coalesce(m.reason, ''), "
+        "EXISTS (SELECT 1 FROM bounce_events e WHERE e.message = m.id AND e.kind = 'delivered'), "
+        "EXISTS (SELECT 1 FROM bounce_events e WHERE e.message = m.id AND e.kind = 'complaint') "
+        "FROM messages m JOIN recipients r ON r.id = m.recipient_id WHERE m.notice = %s"
+    ),
+    "recent_lists": (
+        "SELECT path, rows, valid, invalid, duplicates, imported_at FROM lists WHERE complete = 1 "
+        "ORDER BY id DESC LIMIT %s"
+    ),
+    "recent_runs": (
+        'SELECT id, notice, segment, status, started_at, ended_at, "user", host, summary FROM runs '
+        "ORDER BY id DESC LIMIT %s"
+    ),
+    "report_rows": (
+        "SELECT m.id, m.recipient_id, m.notice, m.state, COALESCE(r.email, i.email, ''), "
+        "COALESCE(r.fields, i.fields), m.attempts, m.last_code, COALESCE(m.last_text, i.reason), "
+        "m.queue_id, m.message_id, m.first_attempt_at, m.last_attempt_at, m.sent_at, "
+        "m.possibly_duplicated, COALESCE(r.source, l.path), COALESCE(r.line, i.line), m.reason "
+        "FROM messages m LEFT JOIN recipients r ON r.id = m.recipient_id "
+        "LEFT JOIN list_issues i ON i.id = m.issue_id LEFT JOIN lists l ON l.id = i.list_id "
+        "WHERE (%s::int = 0 OR m.state = ANY(%s::text[])) AND (%s::text IS NULL OR m.notice = %s) "
+        "AND (%s::int = 0 OR m.possibly_duplicated = 1) ORDER BY m.notice, m.id"
+    ),
+    "schedule_rows": "SELECT id, notice, segment, state, created_at, note FROM schedules ORDER BY id",
+    "recipient_key_of": (
+        "SELECT r.key FROM messages m JOIN recipients r ON r.id = m.recipient_id WHERE m.id = %s"
+    ),
+    "message_by_queue_id": (
+        "SELECT m.id FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE m.queue_id = %s AND r.key = %s"
+    ),
+    "message_by_message_id": (
+        "SELECT m.id FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE m.message_id = %s AND r.key = %s"
+    ),
+    "was_sent_to": (
+        "SELECT 1 FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE r.key = %s AND m.sent_at IS NOT NULL LIMIT 1"
+    ),
+    "event_seen": "SELECT 1 FROM bounce_events WHERE digest = ANY(%s::text[]) LIMIT 1",
+    # ---- the methods PgLedger inherits from SqliteLedger run these ----
+    "begin": "BEGIN",
+    "commit": "COMMIT",
+    "rollback": "ROLLBACK",
+    "meta_get": "SELECT value FROM meta WHERE key = %s",
+    "meta_add": "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+    "meta_set": (
+        "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+    ),
+    # Lists.
+    "find_import": (
+        "SELECT id, rows, valid, invalid, duplicates, warnings FROM lists "
+        "WHERE path = %s AND sha256 = %s AND complete = 1"
+    ),
+    "stale_imports": "SELECT id FROM lists WHERE complete = 0",
+    "drop_stale_imports": "DELETE FROM lists WHERE complete = 0",
+    "new_import": "INSERT INTO lists (path, sha256, imported_at) VALUES (%s, %s, %s) RETURNING id",
+    "forget_members": "DELETE FROM list_members WHERE list_id = %s",
+    "forget_issues": "DELETE FROM list_issues WHERE list_id = %s",
+    "add_reject": (
+        "INSERT INTO list_issues (list_id, line, kind, reason, email, raw, fields) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    ),
+    "add_warning": (
+        "INSERT INTO list_issues (list_id, line, kind, reason, email) VALUES (%s, %s, 'warning', %s, %s)"
+    ),
+    "complete_import": (
+        "UPDATE lists SET rows = %s, valid = %s, invalid = %s, duplicates = %s, warnings = %s, complete = 1 "
+        "WHERE id = %s"
+    ),
+    "recipient_by_key": "SELECT id, fields, line FROM recipients WHERE key = %s",
+    "add_recipient": (
+        "INSERT INTO recipients (key, email, fields, source, line, smtputf8) "
+        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"
+    ),
+    "add_member": "INSERT INTO list_members (list_id, recipient_id) VALUES (%s, %s)",
+    "is_member": "SELECT 1 FROM list_members WHERE list_id = %s AND recipient_id = %s",
+    "replace_recipient": (
+        "UPDATE recipients SET email = %s, fields = %s, source = %s, line = %s, smtputf8 = %s WHERE id = %s"
+    ),
+    "merge_fields": "UPDATE recipients SET fields = %s WHERE id = %s",
+    "add_duplicate": (
+        "INSERT INTO list_issues (list_id, line, kind, reason, email, recipient_id) "
+        "VALUES (%s, %s, 'duplicate', %s, %s, %s)"
+    ),
+    "list_issues": (
+        "SELECT l.path, i.line, i.kind, i.reason, i.email, i.raw FROM list_issues i "
+        "JOIN lists l ON l.id = i.list_id WHERE i.list_id = ANY(%s::bigint[]) "
+        "AND i.kind = ANY(%s::text[]) ORDER BY l.path, i.line"
+    ),
+    # Planning a run.
+    "clear_targets": "DELETE FROM run_targets",
+    "plan_batch": (
+        "SELECT DISTINCT r.id, r.fields, r.email, r.source, r.line, r.key FROM list_members lm "
+        "JOIN recipients r ON r.id = lm.recipient_id WHERE lm.list_id = ANY(%s::bigint[]) "
+        "AND r.id > %s ORDER BY r.id LIMIT %s"
+    ),
+    "plan_message": (
+        "INSERT INTO messages (notice, recipient_id, state) SELECT %s, r.id, "
+        "CASE WHEN s.key IS NULL THEN 'pending' ELSE 'suppressed' END FROM recipients r "
+        "LEFT JOIN suppressions s ON s.key = r.key WHERE r.id = %s ON CONFLICT DO NOTHING"
+    ),
+    "plan_target": (
+        "INSERT INTO run_targets (id) SELECT id FROM messages WHERE notice = %s AND recipient_id = %s "
+        "ON CONFLICT DO NOTHING"
+    ),
+    "plan_issues": (
+        "SELECT i.id, i.fields, l.path, i.line FROM list_issues i JOIN lists l ON l.id = i.list_id "
+        "WHERE i.list_id = ANY(%s::bigint[]) AND i.kind IN ('invalid', 'malformed')"
+    ),
+    "plan_invalid": (
+        "INSERT INTO messages (notice, issue_id, state) VALUES (%s, %s, 'invalid') ON CONFLICT DO NOTHING"
+    ),
+    "plan_issue_target": (
+        "INSERT INTO run_targets (id) SELECT id FROM messages WHERE notice = %s AND issue_id = %s "
+        "ON CONFLICT DO NOTHING"
+    ),
+    "plan_resend": (
+        "UPDATE messages SET state = 'pending', next_attempt_at = NULL WHERE id IN "
+        "(SELECT id FROM run_targets) AND state IN ('sent', 'failed')"
+    ),
+    "plan_failed_before": (
+        "SELECT how, reason, retryable, count(*) FROM (SELECT CASE WHEN m.state = 'bounced' THEN 'bounced' "
+        "WHEN (SELECT a.verdict FROM attempts a WHERE a.message = m.id ORDER BY a.id DESC LIMIT 1) "
+        "= 'temporary' THEN 'gave_up' ELSE 'refused' END AS how, coalesce(m.reason, 'other') AS reason, "
+        f"CASE WHEN {_RETRYABLE} THEN 1 ELSE 0 END AS retryable FROM run_targets t "
+        "JOIN messages m ON m.id = t.id WHERE m.state IN ('failed', 'bounced')) f "
+        "GROUP BY how, reason, retryable"
+    ),
+    "plan_retry_failed": (
+        "UPDATE messages SET state = 'pending', next_attempt_at = NULL, first_attempt_at = NULL WHERE id IN "
+        f"(SELECT m.id FROM run_targets t JOIN messages m ON m.id = t.id WHERE {_RETRYABLE})"
+    ),
+    "plan_skip_unsubscribed": (
+        "UPDATE messages SET state = 'suppressed', reason = 'unsubscribed' "
+        "WHERE id IN (SELECT id FROM run_targets) AND state IN ('pending', 'deferred') "
+        "AND recipient_id IN (SELECT r.id FROM recipients r JOIN unsubscribes u ON u.key = r.key)"
+    ),
+    "plan_skip_complained": (
+        "UPDATE messages SET state = 'suppressed', reason = 'complained' "
+        "WHERE id IN (SELECT id FROM run_targets) AND state IN ('pending', 'deferred') "
+        "AND recipient_id IN (SELECT r.id FROM recipients r WHERE r.key IN "
+        "(SELECT address FROM bounce_events WHERE kind = 'complaint' AND message IS NOT NULL) OR r.id IN "
+        "(SELECT m2.recipient_id FROM bounce_events e JOIN messages m2 ON m2.id = e.message "
+        "WHERE e.kind = 'complaint'))"
+    ),
+    "plan_resuppress": (
+        "UPDATE messages SET state = 'suppressed' WHERE id IN (SELECT id FROM run_targets) "
+        "AND state IN ('pending', 'deferred') AND recipient_id IN "
+        "(SELECT r.id FROM recipients r JOIN suppressions s ON s.key = r.key)"
+    ),
+    "plan_unsuppress": (
+        "UPDATE messages SET state = 'pending' WHERE id IN (SELECT id FROM run_targets) "
+        "AND state = 'suppressed' AND coalesce(reason, '') NOT IN ('unsubscribed', 'complained') "
+        "AND recipient_id NOT IN (SELECT r.id FROM recipients r JOIN suppressions s ON s.key = r.key)"
+    ),
+    "plan_counts": (
+        "SELECT m.state, count(*) FROM run_targets t JOIN messages m ON m.id = t.id GROUP BY m.state"
+    ),
+    "due_targets": (
+        "SELECT t.id, r.fields, r.email FROM run_targets t JOIN messages m ON m.id = t.id "
+        "JOIN recipients r ON r.id = m.recipient_id WHERE m.state IN ('pending', 'deferred')"
+    ),
+    "drop_target": "DELETE FROM run_targets WHERE id = %s",
+    "targets_to_send": (
+        "SELECT m.id, m.attempts, m.first_attempt_at, m.possibly_duplicated, r.email, r.key, r.fields, "
+        "r.source, r.line, r.smtputf8 FROM run_targets t JOIN messages m ON m.id = t.id "
+        "JOIN recipients r ON r.id = m.recipient_id WHERE m.state IN ('pending', 'deferred') ORDER BY m.id"
+    ),
+    # A run.
+    "start_run": (
+        'INSERT INTO runs (notice, segment, started_at, pid, host, "user", transport, status, options) '
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, 'running', %s) RETURNING id"
+    ),
+    "release": (
+        "UPDATE messages SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'pending' END, "
+        "next_attempt_at = COALESCE(next_attempt_at, 0) WHERE id = %s AND state = 'sending'"
+    ),
+    "next_retry_at": (
+        "SELECT min(next_attempt_at) FROM messages WHERE notice = %s AND state = 'deferred' "
+        "AND id IN (SELECT id FROM run_targets)"
+    ),
+    "record_check": (
+        'INSERT INTO checks (at, "user", kind, notice, run_id, failed, report) '
+        "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    ),
+    "record_test": (
+        'INSERT INTO test_sends (at, "user", notice, seed, accepted, reply) VALUES (%s, %s, %s, %s, %s, %s)'
+    ),
+    "end_run": "UPDATE runs SET ended_at = %s, status = %s, summary = %s WHERE id = %s",
+    # Suppressions, unsubscribes, bounces.
+    "suppress": (
+        "INSERT INTO suppressions (key, reason, at, source) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
+    ),
+    "unsuppress": "DELETE FROM suppressions WHERE key = %s",
+    "suppressions": "SELECT key, reason, at, source FROM suppressions ORDER BY key",
+    "bounce_event": (
+        "INSERT INTO bounce_events "
+        "(digest, at, source, kind, address, message, matched, reason, hard, event_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+    ),
+    "bounce_message": "UPDATE messages SET state='bounced', reason = %s WHERE id = %s AND state = 'sent'",
+    "soft_streak": (
+        "SELECT count(*), coalesce(max(event_at) - min(event_at), 0) FROM bounce_events "
+        "WHERE address = %s AND kind = 'bounce' AND hard = 0 AND message IS NOT NULL AND event_at > coalesce("
+        "(SELECT max(event_at) FROM bounce_events WHERE address = %s AND message IS NOT NULL "
+        "AND (kind = 'delivered' OR hard = 1)), 0)"
+    ),
+    "unsubscribe": (
+        "INSERT INTO unsubscribes (key, at, message, via) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
+    ),
+    "is_unsubscribed": (
+        "SELECT 1 FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "JOIN unsubscribes u ON u.key = r.key WHERE m.id = %s"
+    ),
+    # The audit trail.
+    "audit_count": "SELECT count(*) FROM audit",
+    "audit_last": "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+    "audit_append": (
+        'INSERT INTO audit (seq, at, "user", host, action, details, prev, hash) '
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    ),
+    "audit_entries": 'SELECT seq, at, "user", host, action, details, prev, hash FROM audit ORDER BY seq',
+    "activity_lists": "SELECT count(*), min(imported_at) FROM lists",
+    "activity_runs": "SELECT count(*), min(started_at) FROM runs",
+    "activity_messages": "SELECT count(*) FROM messages",
+    # Run and schedule reads.
+    "first_sent_at": "SELECT min(sent_at) FROM messages WHERE notice = %s",
+    "oldest_sent_since": "SELECT min(sent_at) FROM messages WHERE sent_at > %s",
+    "complete_lists": (
+        "SELECT path, sha256 FROM lists WHERE complete = 1 "
+        "AND id IN (SELECT max(id) FROM lists GROUP BY path)"
+    ),
+    "waiting_in_run": (
+        "SELECT count(*) FROM messages m JOIN run_targets t ON t.id = m.id WHERE m.state = 'deferred'"
+    ),
+    "schedules": (
+        'SELECT id, notice, segment, after_s, at, "window", state, created_at, created_by, confirmed_at, '
+        "last_run_at, note FROM schedules ORDER BY id"
+    ),
+    "add_schedule": (
+        'INSERT INTO schedules (notice, segment, after_s, at, "window", state, created_at, created_by) '
+        "VALUES (%s, %s, %s, %s, %s, 'waiting', %s, %s) RETURNING id"
+    ),
+    "set_schedule_state": (
+        "UPDATE schedules SET state = %s, note = %s, last_run_at = coalesce(%s, last_run_at), "
+        "confirmed_at = coalesce(%s, confirmed_at) WHERE id = %s"
+    ),
+    # Audience reads (notifier.lists.audience): keys as one text[] parameter.
+    "states_for": (
+        "SELECT r.key, m.state FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE m.notice = %s AND r.key = ANY(%s::text[])"
+    ),
+    "complained": (
+        "SELECT r.key FROM bounce_events e JOIN messages m ON m.id = e.message "
+        "JOIN recipients r ON r.id = m.recipient_id WHERE e.kind = 'complaint' AND r.key = ANY(%s::text[]) "
+        "UNION SELECT address FROM bounce_events WHERE kind = 'complaint' AND message IS NOT NULL "
+        "AND address = ANY(%s::text[])"
+    ),
+    "unsubscribed": "SELECT key FROM unsubscribes WHERE key = ANY(%s::text[])",
+    "suppressed": "SELECT key, reason FROM suppressions WHERE key = ANY(%s::text[])",
+    "accepted_at": (
+        "SELECT r.key, m.sent_at FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE m.notice = %s AND m.state IN ('sent', 'bounced') AND m.sent_at IS NOT NULL "
+        "AND r.key = ANY(%s::text[])"
+    ),
+    "filings": 'SELECT rule, at, ref, "user" FROM filings ORDER BY rule',
+    "mark_filed": (
+        'INSERT INTO filings (rule, at, ref, "user", recorded_at) VALUES (%s, %s, %s, %s, %s) '
+        "ON CONFLICT (rule) DO UPDATE SET at = EXCLUDED.at, ref = EXCLUDED.ref, "
+        '"user" = EXCLUDED."user", recorded_at = EXCLUDED.recorded_at'
+    ),
+}

@@ -1,0 +1,298 @@
+"""SQLite's named statements: every statement of the methods PgLedger inherits, by name.
+
+``statements_postgres.SQL`` holds the same names in PostgreSQL's own words (tests/test_ledger_backends.py
+checks that both have the same keys).
+"""
+
+from __future__ import annotations
+
+__all__ = ["SQL"]
+
+# A failed or bounced message --retry-failed sends again (one parameter: the reasons never retried).
+_RETRYABLE = (
+    "m.state IN ('failed', 'bounced') AND coalesce(m.reason, '') NOT IN (SELECT value FROM json_each(?)) "
+    "AND NOT EXISTS (SELECT 1 FROM recipients r JOIN suppressions s ON s.key=r.key WHERE r.id=m.recipient_id)"
+)
+
+# Every statement of the methods PgLedger inherits, by name: postgres.SQL holds the same names in
+# PostgreSQL's own words (tests/test_ledger_backends.py checks that both have the same keys). Only
+# the methods PgLedger overrides (SQLite's claims, the file's pragmas) keep their SQL inline.
+SQL: dict[str, str] = {
+    "notices": "SELECT DISTINCT notice FROM messages ORDER BY notice",
+    "counts": "SELECT state, count(*) FROM messages WHERE notice=? GROUP BY state",
+    "status_deferred": (
+        "SELECT count(*), min(next_attempt_at) FROM messages WHERE notice=? AND state='deferred'"
+    ),
+    "status_errors": (
+        "SELECT last_code, count(*), max(last_text) FROM messages WHERE notice=? "
+        "AND state IN ('deferred', 'failed') GROUP BY last_code ORDER BY count(*) DESC"
+    ),
+    "status_reasons": (
+        "SELECT reason, count(*) FROM messages WHERE notice=? "
+        "AND state IN ('deferred', 'failed', 'bounced') AND reason IS NOT NULL "
+        "GROUP BY reason ORDER BY count(*) DESC"
+    ),
+    "status_duplicated": "SELECT count(*) FROM messages WHERE notice=? AND possibly_duplicated=1",
+    "status_duplicated_emails": (
+        "SELECT r.email FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE m.notice=? AND m.possibly_duplicated=1 ORDER BY m.id LIMIT ?"
+    ),
+    "outcome_rows": (
+        "SELECT m.id, substr(r.email, instr(r.email, '@') + 1), m.state, coalesce(m.reason, ''), "
+        "EXISTS (SELECT 1 FROM bounce_events e WHERE e.message=m.id AND e.kind='delivered'), "
+        "EXISTS (SELECT 1 FROM bounce_events e WHERE e.message=m.id AND e.kind='complaint') "
+        "FROM messages m JOIN recipients r ON r.id=m.recipient_id WHERE m.notice=?"
+    ),
+    "recent_lists": (
+        "SELECT path, rows, valid, invalid, duplicates, imported_at FROM lists WHERE complete=1 "
+        "ORDER BY id DESC LIMIT ?"
+    ),
+    "recent_runs": (
+        "SELECT id, notice, segment, status, started_at, ended_at, user, host, summary FROM runs "
+        "ORDER BY id DESC LIMIT ?"
+    ),
+    # The filters are parameters (a NULL or 0 turns one off), so this is one fixed statement.
+    "report_rows": (
+        "SELECT m.id, m.recipient_id, m.notice, m.state, COALESCE(r.email, i.email, ''), "
+        "COALESCE(r.fields, i.fields), m.attempts, m.last_code, COALESCE(m.last_text, i.reason), "
+        "m.queue_id, m.message_id, m.first_attempt_at, m.last_attempt_at, m.sent_at, "
+        "m.possibly_duplicated, COALESCE(r.source, l.path), COALESCE(r.line, i.line), m.reason "
+        "FROM messages m LEFT JOIN recipients r ON r.id=m.recipient_id "
+        "LEFT JOIN list_issues i ON i.id=m.issue_id LEFT JOIN lists l ON l.id=i.list_id "
+        "WHERE (? = 0 OR m.state IN (SELECT value FROM json_each(?))) AND (? IS NULL OR m.notice=?) "
+        "AND (? = 0 OR m.possibly_duplicated=1) ORDER BY m.notice, m.id"
+    ),
+    "schedule_rows": "SELECT id, notice, segment, state, created_at, note FROM schedules ORDER BY id",
+    # Bounce matching (notifier/bounces/ingest.py).
+    "recipient_key_of": "SELECT r.key FROM messages m JOIN recipients r ON r.id=m.recipient_id WHERE m.id=?",
+    "message_by_queue_id": (
+        "SELECT m.id FROM messages m JOIN recipients r ON r.id=m.recipient_id WHERE m.queue_id=? AND r.key=?"
+    ),
+    "message_by_message_id": (
+        "SELECT m.id FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE m.message_id=? AND r.key=?"
+    ),
+    "was_sent_to": (
+        "SELECT 1 FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE r.key=? AND m.sent_at IS NOT NULL LIMIT 1"
+    ),
+    "event_seen": "SELECT 1 FROM bounce_events WHERE digest IN (SELECT value FROM json_each(?)) LIMIT 1",
+    # ---- the methods PgLedger inherits run these; the methods it overrides keep their own SQL ----
+    "begin": "BEGIN IMMEDIATE",  # take the write lock now, not at the first write (no deadlock)
+    "commit": "COMMIT",
+    "rollback": "ROLLBACK",
+    "meta_get": "SELECT value FROM meta WHERE key=?",
+    "meta_add": "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+    "meta_set": "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+    # Lists.
+    "find_import": (
+        "SELECT id, rows, valid, invalid, duplicates, warnings FROM lists "
+        "WHERE path=? AND sha256=? AND complete=1"
+    ),
+    "stale_imports": "SELECT id FROM lists WHERE complete=0",
+    "drop_stale_imports": "DELETE FROM lists WHERE complete=0",
+    "new_import": "INSERT INTO lists (path, sha256, imported_at) VALUES (?, ?, ?) RETURNING id",
+    "forget_members": "DELETE FROM list_members WHERE list_id=?",
+    "forget_issues": "DELETE FROM list_issues WHERE list_id=?",
+    "add_reject": (
+        "INSERT INTO list_issues (list_id, line, kind, reason, email, raw, fields) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "add_warning": (
+        "INSERT INTO list_issues (list_id, line, kind, reason, email) VALUES (?, ?, 'warning', ?, ?)"
+    ),
+    "complete_import": (
+        "UPDATE lists SET rows=?, valid=?, invalid=?, duplicates=?, warnings=?, complete=1 WHERE id=?"
+    ),
+    "recipient_by_key": "SELECT id, fields, line FROM recipients WHERE key=?",
+    "add_recipient": (
+        "INSERT INTO recipients (key, email, fields, source, line, smtputf8) VALUES (?, ?, ?, ?, ?, ?) "
+        "RETURNING id"
+    ),
+    "add_member": "INSERT INTO list_members (list_id, recipient_id) VALUES (?, ?)",
+    "is_member": "SELECT 1 FROM list_members WHERE list_id=? AND recipient_id=?",
+    "replace_recipient": "UPDATE recipients SET email=?, fields=?, source=?, line=?, smtputf8=? WHERE id=?",
+    "merge_fields": "UPDATE recipients SET fields=? WHERE id=?",
+    "add_duplicate": (
+        "INSERT INTO list_issues (list_id, line, kind, reason, email, recipient_id) "
+        "VALUES (?, ?, 'duplicate', ?, ?, ?)"
+    ),
+    "list_issues": (
+        "SELECT l.path, i.line, i.kind, i.reason, i.email, i.raw FROM list_issues i "
+        "JOIN lists l ON l.id=i.list_id WHERE i.list_id IN (SELECT value FROM json_each(?)) "
+        "AND i.kind IN (SELECT value FROM json_each(?)) ORDER BY l.path, i.line"
+    ),
+    # Planning a run.
+    "clear_targets": "DELETE FROM run_targets",
+    "plan_batch": (
+        "SELECT DISTINCT r.id, r.fields, r.email, r.source, r.line, r.key FROM list_members lm "
+        "JOIN recipients r ON r.id=lm.recipient_id WHERE lm.list_id IN (SELECT value FROM json_each(?)) "
+        "AND r.id > ? ORDER BY r.id LIMIT ?"
+    ),
+    "plan_message": (
+        "INSERT OR IGNORE INTO messages (notice, recipient_id, state) SELECT ?, r.id, "
+        "CASE WHEN s.key IS NULL THEN 'pending' ELSE 'suppressed' END FROM recipients r "
+        "LEFT JOIN suppressions s ON s.key=r.key WHERE r.id=?"
+    ),
+    "plan_target": (
+        "INSERT OR IGNORE INTO run_targets (id) SELECT id FROM messages WHERE notice=? AND recipient_id=?"
+    ),
+    "plan_issues": (
+        "SELECT i.id, i.fields, l.path, i.line FROM list_issues i JOIN lists l ON l.id=i.list_id "
+        "WHERE i.list_id IN (SELECT value FROM json_each(?)) AND i.kind IN ('invalid', 'malformed')"
+    ),
+    "plan_invalid": "INSERT OR IGNORE INTO messages (notice, issue_id, state) VALUES (?, ?, 'invalid')",
+    "plan_issue_target": (
+        "INSERT OR IGNORE INTO run_targets (id) SELECT id FROM messages WHERE notice=? AND issue_id=?"
+    ),
+    "plan_resend": (
+        "UPDATE messages SET state='pending', next_attempt_at=NULL WHERE id IN "
+        "(SELECT id FROM run_targets) AND state IN ('sent', 'failed')"
+    ),
+    # --retry-failed: only people no server accepted (failed, or accepted then bounced), never a
+    # dead address (the reasons are the parameter) nor anyone suppressed. The retry window starts
+    # again (first_attempt_at), or one more 4xx would give up at once.
+    "plan_failed_before": (
+        "SELECT how, reason, retryable, count(*) FROM (SELECT CASE WHEN m.state='bounced' THEN 'bounced' "
+        "WHEN (SELECT a.verdict FROM attempts a WHERE a.message=m.id ORDER BY a.id DESC LIMIT 1)='temporary' "
+        "THEN 'gave_up' ELSE 'refused' END AS how, coalesce(m.reason, 'other') AS reason, "
+        f"CASE WHEN {_RETRYABLE} THEN 1 ELSE 0 END AS retryable FROM run_targets t "
+        "JOIN messages m ON m.id=t.id WHERE m.state IN ('failed', 'bounced')) f "
+        "GROUP BY how, reason, retryable"
+    ),
+    "plan_retry_failed": (
+        "UPDATE messages SET state='pending', next_attempt_at=NULL, first_attempt_at=NULL WHERE id IN "
+        f"(SELECT m.id FROM run_targets t JOIN messages m ON m.id=t.id WHERE {_RETRYABLE})"
+    ),
+    "plan_skip_unsubscribed": (
+        "UPDATE messages SET state='suppressed', reason='unsubscribed' "
+        "WHERE id IN (SELECT id FROM run_targets) AND state IN ('pending', 'deferred') "
+        "AND recipient_id IN (SELECT r.id FROM recipients r JOIN unsubscribes u ON u.key=r.key)"
+    ),
+    # Only complaints tied to a message we sent (message set): a forged report naming an
+    # address changes nothing.
+    "plan_skip_complained": (
+        "UPDATE messages SET state='suppressed', reason='complained' "
+        "WHERE id IN (SELECT id FROM run_targets) AND state IN ('pending', 'deferred') "
+        "AND recipient_id IN (SELECT r.id FROM recipients r WHERE r.key IN "
+        "(SELECT address FROM bounce_events WHERE kind='complaint' AND message IS NOT NULL) OR r.id IN "
+        "(SELECT m2.recipient_id FROM bounce_events e JOIN messages m2 ON m2.id=e.message "
+        "WHERE e.kind='complaint'))"
+    ),
+    "plan_resuppress": (
+        "UPDATE messages SET state='suppressed' WHERE id IN (SELECT id FROM run_targets) "
+        "AND state IN ('pending', 'deferred') AND recipient_id IN "
+        "(SELECT r.id FROM recipients r JOIN suppressions s ON s.key=r.key)"
+    ),
+    "plan_unsuppress": (
+        "UPDATE messages SET state='pending' WHERE id IN (SELECT id FROM run_targets) "
+        "AND state='suppressed' AND coalesce(reason, '') NOT IN ('unsubscribed', 'complained') "
+        "AND recipient_id NOT IN (SELECT r.id FROM recipients r JOIN suppressions s ON s.key=r.key)"
+    ),
+    "plan_counts": (
+        "SELECT m.state, count(*) FROM run_targets t JOIN messages m ON m.id=t.id GROUP BY m.state"
+    ),
+    "due_targets": (
+        "SELECT t.id, r.fields, r.email FROM run_targets t JOIN messages m ON m.id=t.id "
+        "JOIN recipients r ON r.id=m.recipient_id WHERE m.state IN ('pending', 'deferred')"
+    ),
+    "drop_target": "DELETE FROM run_targets WHERE id=?",
+    "targets_to_send": (
+        "SELECT m.id, m.attempts, m.first_attempt_at, m.possibly_duplicated, r.email, r.key, r.fields, "
+        "r.source, r.line, r.smtputf8 FROM run_targets t JOIN messages m ON m.id=t.id "
+        "JOIN recipients r ON r.id=m.recipient_id WHERE m.state IN ('pending', 'deferred') ORDER BY m.id"
+    ),
+    # A run.
+    "start_run": (
+        "INSERT INTO runs (notice, segment, started_at, pid, host, user, transport, status, options) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?) RETURNING id"
+    ),
+    "release": (
+        "UPDATE messages SET state=CASE WHEN attempts>0 THEN 'deferred' ELSE 'pending' END, "
+        "next_attempt_at=COALESCE(next_attempt_at, 0) WHERE id=? AND state='sending'"
+    ),
+    "next_retry_at": (
+        "SELECT min(next_attempt_at) FROM messages WHERE notice=? AND state='deferred' "
+        "AND id IN (SELECT id FROM run_targets)"
+    ),
+    "record_check": (
+        "INSERT INTO checks (at, user, kind, notice, run_id, failed, report) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "record_test": (
+        "INSERT INTO test_sends (at, user, notice, seed, accepted, reply) VALUES (?, ?, ?, ?, ?, ?)"
+    ),
+    "end_run": "UPDATE runs SET ended_at=?, status=?, summary=? WHERE id=?",
+    # Suppressions, unsubscribes, bounces.
+    "suppress": "INSERT OR IGNORE INTO suppressions (key, reason, at, source) VALUES (?, ?, ?, ?)",
+    "unsuppress": "DELETE FROM suppressions WHERE key=?",
+    "suppressions": "SELECT key, reason, at, source FROM suppressions ORDER BY key",
+    "bounce_event": (
+        "INSERT OR IGNORE INTO bounce_events "
+        "(digest, at, source, kind, address, message, matched, reason, hard, event_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "bounce_message": "UPDATE messages SET state='bounced', reason=? WHERE id=? AND state='sent'",
+    "soft_streak": (
+        "SELECT count(*), coalesce(max(event_at) - min(event_at), 0) FROM bounce_events "
+        "WHERE address=? AND kind='bounce' AND hard=0 AND message IS NOT NULL AND event_at > coalesce("
+        "(SELECT max(event_at) FROM bounce_events WHERE address=? AND message IS NOT NULL "
+        "AND (kind='delivered' OR hard=1)), 0)"
+    ),
+    "unsubscribe": "INSERT OR IGNORE INTO unsubscribes (key, at, message, via) VALUES (?, ?, ?, ?)",
+    "is_unsubscribed": (
+        "SELECT 1 FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+        "JOIN unsubscribes u ON u.key=r.key WHERE m.id=?"
+    ),
+    # The audit trail.
+    "audit_count": "SELECT count(*) FROM audit",
+    "audit_last": "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+    "audit_append": (
+        "INSERT INTO audit (seq, at, user, host, action, details, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "audit_entries": "SELECT seq, at, user, host, action, details, prev, hash FROM audit ORDER BY seq",
+    "activity_lists": "SELECT count(*), min(imported_at) FROM lists",
+    "activity_runs": "SELECT count(*), min(started_at) FROM runs",
+    "activity_messages": "SELECT count(*) FROM messages",
+    # Run and schedule reads (notifier.pipeline.run, notifier.followups.schedule).
+    "first_sent_at": "SELECT min(sent_at) FROM messages WHERE notice=?",
+    "oldest_sent_since": "SELECT min(sent_at) FROM messages WHERE sent_at > ?",
+    "complete_lists": (
+        "SELECT path, sha256 FROM lists WHERE complete=1 AND id IN (SELECT max(id) FROM lists GROUP BY path)"
+    ),
+    "waiting_in_run": (
+        "SELECT count(*) FROM messages WHERE state='deferred' AND id IN (SELECT id FROM run_targets)"
+    ),
+    "schedules": (
+        "SELECT id, notice, segment, after_s, at, window, state, created_at, created_by, confirmed_at, "
+        "last_run_at, note FROM schedules ORDER BY id"
+    ),
+    "add_schedule": (
+        "INSERT INTO schedules (notice, segment, after_s, at, window, state, created_at, created_by) "
+        "VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?) RETURNING id"
+    ),
+    "set_schedule_state": (
+        "UPDATE schedules SET state=?, note=?, last_run_at=coalesce(?, last_run_at), "
+        "confirmed_at=coalesce(?, confirmed_at) WHERE id=?"
+    ),
+    # Audience reads (notifier.lists.audience): keys as one JSON list parameter (see _many).
+    "states_for": (
+        "SELECT r.key, m.state FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE m.notice=? AND r.key IN (SELECT value FROM json_each(?))"
+    ),
+    "complained": (
+        "SELECT r.key FROM bounce_events e JOIN messages m ON m.id=e.message "
+        "JOIN recipients r ON r.id=m.recipient_id WHERE e.kind='complaint' "
+        "AND r.key IN (SELECT value FROM json_each(?)) "
+        "UNION SELECT address FROM bounce_events WHERE kind='complaint' AND message IS NOT NULL "
+        "AND address IN (SELECT value FROM json_each(?))"
+    ),
+    "unsubscribed": "SELECT key FROM unsubscribes WHERE key IN (SELECT value FROM json_each(?))",
+    "suppressed": "SELECT key, reason FROM suppressions WHERE key IN (SELECT value FROM json_each(?))",
+    "accepted_at": (
+        "SELECT r.key, m.sent_at FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE m.notice=? AND m.state IN ('sent', 'bounced') AND m.sent_at IS NOT NULL "
+        "AND r.key IN (SELECT value FROM json_each(?))"
+    ),
+    "filings": "SELECT rule, at, ref, user FROM filings ORDER BY rule",
+    "mark_filed": "INSERT OR REPLACE INTO filings (rule, at, ref, user, recorded_at) VALUES (?, ?, ?, ?, ?)",
+}
