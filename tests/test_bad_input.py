@@ -7,6 +7,7 @@ import email
 import email.policy
 import io
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -523,3 +524,27 @@ def test_an_unexpected_error_prints_one_line_and_keeps_the_traceback_private(
     monkeypatch.setenv("NOTIFY_DEBUG", "1")
     with pytest.raises(RuntimeError):
         cli.main()
+
+
+def test_a_report_written_over_an_open_file_ends_private(campaign: Campaign, tmp_path: Path) -> None:
+    """`report --output` and `lists check --export` over an existing 0644 file leave it 0600: the
+    people in it are not readable by others, whatever was there before."""
+    campaign.notify("send", "--segment", "affected", "--yes")
+    for args, name in ((("report", "--output"), "report.csv"), (("lists", "check", "--export"), "rows.csv")):
+        target = tmp_path / name
+        target.write_text("old\n")
+        target.chmod(0o644)
+        campaign.notify(*args, str(target))
+        assert target.stat().st_mode & 0o777 == 0o600
+        assert target.read_text() != "old\n"
+
+
+def test_a_report_refuses_to_follow_a_link_put_in_its_place(campaign: Campaign, tmp_path: Path) -> None:
+    """A symbolic link where the report should go is refused (exit 2), never followed."""
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("keep\n")
+    link = tmp_path / "report.csv"
+    link.symlink_to(elsewhere)
+    result = campaign.notify("report", "--output", str(link))
+    assert result.code == 2 and "symbolic link" in result.err and "Traceback" not in result.err
+    assert elsewhere.read_text() == "keep\n"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from notifier.compliance.deadlines_view import deadline_report
 from notifier.ledger import Ledger
 from notifier.ledger.audit import AuditEntry, Verdict, verify
+from notifier.private import private_text
 from notifier.settings import Settings
 
 __all__ = ["check_audit", "export_evidence", "gather"]
@@ -199,8 +199,7 @@ def export_evidence(settings: Settings, ledger: Ledger, folder: Path) -> list[Pa
         ("summary.txt", _summary(data)),
     ):
         path = folder / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with private_text(path) as fh:
             fh.write(text)
         out.append(path)
     return out

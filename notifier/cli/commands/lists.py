@@ -13,6 +13,7 @@ from notifier.checks.dns.resolver import make_resolver
 from notifier.cli.options import Subparsers, add_json, add_lists, settings
 from notifier.errors import did_you_mean
 from notifier.lists import audience
+from notifier.private import private_text
 from notifier.render.notice import DEFAULT_CATEGORIES
 from notifier.settings import Settings
 
@@ -115,10 +116,9 @@ def _write_text(
 
 
 def _export(target: Path, issues: list[dict[str, Any]], out: TextIO | None) -> None:
-    with target.open("w", encoding="utf-8", newline="") as fh:
+    with private_text(target) as fh:
         writer = csvsafe.dict_writer(fh, ["file", "line", "kind", "reason", "email", "raw"])
         writer.writeheader()
         writer.writerows(i for i in issues if i["kind"] != "warning")
-    target.chmod(0o600)
     if out is not None:
         out.write(f"Wrote {sum(1 for i in issues if i['kind'] != 'warning')} rows to {target}\n")

@@ -10,6 +10,7 @@ from typing import TextIO
 from notifier.cli.options import Subparsers, add_notice, settings
 from notifier.cli.views import outcome_table, report_rows, write_outcomes, write_report
 from notifier.ledger import open_ledger
+from notifier.private import private_text
 
 __all__ = ["register", "report"]
 
@@ -73,8 +74,7 @@ def report(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
             return write_report(rows, args.format, fh)
 
         if args.output:
-            args.output.touch(mode=0o600)
-            with args.output.open("w", encoding="utf-8", newline="") as fh:
+            with private_text(args.output) as fh:
                 n = write(fh)
             sys.stderr.write(f"Wrote {n} rows to {args.output}\n")
         else:
