@@ -1,6 +1,6 @@
 """The Ledger boundary: the Protocol every caller depends on, and the values it speaks in.
 
-Two backends implement it: the SQLite file (notifier/ledger/sqlite.py) and PostgreSQL for
+Two backends implement it: the SQLite file (notifier/ledger/sqlite/) and PostgreSQL for
 several senders (notifier/ledger/postgres.py), each with its own statements. Nothing outside
 notifier/ledger/ sees SQL or a database driver: callers use these named methods, and a driver
 error leaves the ledger as a :class:`~notifier.errors.LedgerError` (see :func:`map_errors`).
