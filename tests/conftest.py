@@ -17,6 +17,7 @@ from notifier.cli import app as cli
 
 from .authzone import Keys, zone
 from .dnsserver import DnsServer
+from .imapserver import DOVECOT, PASSWORD, Dovecot
 from .sesproxy import Ses
 from .smtpsink import Sink
 
@@ -203,3 +204,18 @@ def ses(ses_server: Ses, monkeypatch: pytest.MonkeyPatch) -> Ses:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     ses_server.verify("example.com")
     return ses_server
+
+
+@pytest.fixture
+def imap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dovecot]:
+    """A real Dovecot IMAP server over TLS on 127.0.0.1, for bounce ingest."""
+    if not Path(DOVECOT).exists():
+        pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd; .ci/run does)")
+    (tmp_path / "imap").mkdir()
+    server = Dovecot(tmp_path / "imap").start()
+    monkeypatch.setenv("NOTIFY_IMAP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("SSL_CERT_FILE", str(server.ca.ca_file))
+    try:
+        yield server
+    finally:
+        server.stop()

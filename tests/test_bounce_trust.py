@@ -20,7 +20,7 @@ import pytest
 from notifier.ledger.sqlite import SqliteLedger
 
 from .conftest import SMALL_LIST, Campaign
-from .imapserver import DOVECOT, PASSWORD, USER, Dovecot
+from .imapserver import USER, Dovecot
 from .smtpsink import Sink
 from .test_bounces import ARF, _bounce_for
 from .test_ingest_sources import campaign_keyword, client, folder_state
@@ -30,20 +30,6 @@ from .test_ledger_backends import (  # pg_database: a fixture, for the PostgreSQ
 )
 
 UNVERIFIED = "names an address we sent to, but carries none of our tokens; nothing changed"
-
-
-@pytest.fixture
-def dovecot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dovecot]:
-    if not Path(DOVECOT).exists():
-        pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd; .ci/run does)")
-    (tmp_path / "imap").mkdir()
-    server = Dovecot(tmp_path / "imap").start()
-    monkeypatch.setenv("NOTIFY_IMAP_PASSWORD", PASSWORD)
-    monkeypatch.setenv("SSL_CERT_FILE", str(server.ca.ca_file))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def rows(campaign: Campaign, sql: str) -> list[tuple[Any, ...]]:
@@ -78,7 +64,7 @@ def labelled(raw: bytes, label: str) -> bytes:
 
 @pytest.mark.parametrize("order", ["a-then-b", "b-then-a"])
 def test_two_campaigns_sharing_one_imap_mailbox_each_record_exactly_their_own(
-    campaign: Campaign, sink: Sink, dovecot: Dovecot, capsys: pytest.CaptureFixture[str], order: str
+    campaign: Campaign, sink: Sink, imap: Dovecot, capsys: pytest.CaptureFixture[str], order: str
 ) -> None:
     """Two campaigns write to the same people and share one bounce mailbox: each, in either
     order, marks and suppresses exactly its own bounces (by VERP token or Message-ID), flags
@@ -97,7 +83,7 @@ def test_two_campaigns_sharing_one_imap_mailbox_each_record_exactly_their_own(
     )
     assert a["ana@example.com"][0] != b["ana@example.com"][0]
 
-    c = client(dovecot)
+    c = client(imap)
     for raw, label in (
         (_bounce_for(a["ana@example.com"][0], "ana@example.com", "<x@y>"), "a-ana"),  # A's VERP
         # A's Message-ID, sent back to a plain address (no VERP): tied by Message-ID.
@@ -111,7 +97,7 @@ def test_two_campaigns_sharing_one_imap_mailbox_each_record_exactly_their_own(
     ):
         c.append("INBOX", None, None, labelled(raw, label))
     c.logout()
-    url = f"imaps://{USER}@127.0.0.1:{dovecot.port}/INBOX?move=Processed"
+    url = f"imaps://{USER}@127.0.0.1:{imap.port}/INBOX?move=Processed"
 
     for who in (campaign, other) if order == "a-then-b" else (other, campaign):
         result = who.notify("bounces", "ingest", url)
@@ -137,11 +123,11 @@ def test_two_campaigns_sharing_one_imap_mailbox_each_record_exactly_their_own(
     # Each campaign flagged and moved its own messages only; the forgery stays, unflagged.
     key_a, key_b = campaign_keyword(campaign), campaign_keyword(other)
     assert key_a != key_b
-    moved_a = sorted(s.split()[1] for s, flag in folder_state(dovecot, "Processed", key_a) if flag)
-    moved_b = sorted(s.split()[1] for s, flag in folder_state(dovecot, "Processed", key_b) if flag)
+    moved_a = sorted(s.split()[1] for s, flag in folder_state(imap, "Processed", key_a) if flag)
+    moved_b = sorted(s.split()[1] for s, flag in folder_state(imap, "Processed", key_b) if flag)
     assert (moved_a, moved_b) == (["a-ana", "a-chloe"], ["b-ben"])
-    assert [(s.split()[1], f) for s, f in folder_state(dovecot, "INBOX", key_a)] == [("forged", False)]
-    assert [(s.split()[1], f) for s, f in folder_state(dovecot, "INBOX", key_b)] == [("forged", False)]
+    assert [(s.split()[1], f) for s, f in folder_state(imap, "INBOX", key_a)] == [("forged", False)]
+    assert [(s.split()[1], f) for s, f in folder_state(imap, "INBOX", key_b)] == [("forged", False)]
 
 
 class _FailsAt:
@@ -220,23 +206,21 @@ def test_a_crash_while_recording_a_bounce_leaves_nothing_and_the_next_ingest_rec
 
 
 def test_one_bounce_read_from_the_maildir_and_over_imap_is_recorded_once(
-    campaign: Campaign, sink: Sink, dovecot: Dovecot
+    campaign: Campaign, sink: Sink, imap: Dovecot
 ) -> None:
     """Dovecot keeps the message with LF line ends on disk and serves it with CRLF over IMAP:
     the digest is taken over normalised line ends, so the second reading is "seen before"."""
     campaign.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
     ana = sent_by(sink)["ana@example.com"]
-    c = client(dovecot)
+    c = client(imap)
     c.append("INBOX", None, None, _bounce_for(ana[0], "ana@example.com", "<x@y>"))
     c.logout()
-    stored = [p for p in (dovecot.maildir / "cur").iterdir()] + [
-        p for p in (dovecot.maildir / "new").iterdir()
-    ]
+    stored = [p for p in (imap.maildir / "cur").iterdir()] + [p for p in (imap.maildir / "new").iterdir()]
     assert len(stored) == 1 and b"\r\n" not in stored[0].read_bytes()  # the store really has LF
 
-    from_disk = campaign.notify("bounces", "ingest", str(dovecot.maildir))
+    from_disk = campaign.notify("bounces", "ingest", str(imap.maildir))
     assert "matched 1 by verp" in from_disk.out
-    over_imap = campaign.notify("bounces", "ingest", f"imaps://{USER}@127.0.0.1:{dovecot.port}/INBOX")
+    over_imap = campaign.notify("bounces", "ingest", f"imaps://{USER}@127.0.0.1:{imap.port}/INBOX")
     assert over_imap.out.startswith("Read 1 message(s): 1 seen before")
     assert rows(campaign, "SELECT count(*) FROM bounce_events") == [(1,)]
 

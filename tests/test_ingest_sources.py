@@ -7,7 +7,6 @@ import imaplib
 import json
 import sqlite3
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,23 +16,9 @@ from notifier.bounces import ingest
 from notifier.tokens import Tokens
 
 from .conftest import Campaign
-from .imapserver import DOVECOT, PASSWORD, USER, Dovecot
+from .imapserver import PASSWORD, USER, Dovecot
 from .smtpsink import Sink
 from .test_bounces import VACATION, _bounce_for
-
-
-@pytest.fixture
-def imap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dovecot]:
-    if not Path(DOVECOT).exists():
-        pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd; .ci/run does)")
-    (tmp_path / "imap").mkdir()
-    server = Dovecot(tmp_path / "imap").start()
-    monkeypatch.setenv("NOTIFY_IMAP_PASSWORD", PASSWORD)
-    monkeypatch.setenv("SSL_CERT_FILE", str(server.ca.ca_file))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def client(server: Dovecot) -> imaplib.IMAP4_SSL:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import json
@@ -212,7 +213,7 @@ def test_messages_in_flight_never_exceed_the_documented_bound(
     def watch() -> None:
         path = campaign.root / "ledger.sqlite"
         while not done.is_set():
-            try:
+            with contextlib.suppress(sqlite3.Error):  # not created yet, or busy for a moment
                 db = sqlite3.connect(path, timeout=0.1)
                 try:
                     seen.append(
@@ -220,8 +221,6 @@ def test_messages_in_flight_never_exceed_the_documented_bound(
                     )
                 finally:
                     db.close()
-            except sqlite3.Error:
-                pass  # not created yet, or busy for a moment
             time.sleep(0.0005)
 
     watcher = threading.Thread(target=watch)

@@ -46,7 +46,6 @@ __all__ = ["PgLedger", "SQL"]
 _LOCK_IMPORT, _LOCK_AUDIT, _LOCK_LEADER = 7310001, 7310002, 7310003
 
 
-
 class _Cursor:
     def __init__(self, cursor: Any) -> None:
         self._cur = cursor

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from notifier.cli.options import Subparsers, whole
 from notifier.settings import config_path, load
-from notifier.web.preview import PreviewApp, make_server, stop_on_signals
+from notifier.web.preview import PreviewApp, end_preview_on_signals, make_server
 
 __all__ = ["LOOPBACK", "preview", "register"]
 
@@ -36,8 +36,8 @@ def preview(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
             f"notify: WARNING: the preview listens on {args.host}: anyone who can reach it and has the URL "
             "sees breach victims' personal data. Prefer the default 127.0.0.1 (use an SSH tunnel to share).\n"
         )
-    # SIGTERM/SIGHUP stop like Ctrl-C, and every path out removes the private copy of the lists.
-    with stop_on_signals():
+    # SIGTERM/SIGHUP stop like Ctrl-C, and every path out removes the private scratch folder.
+    with end_preview_on_signals():
         app = PreviewApp(path)
         try:
             server = make_server(app, args.host, args.port)

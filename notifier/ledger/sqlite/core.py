@@ -9,9 +9,9 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from notifier.errors import LedgerDamaged, LedgerError
 from notifier.ledger.audit import (
@@ -70,7 +70,6 @@ def _create_private(path: Path) -> None:
         os.close(fd)
 
 
-
 class LedgerCore:
     """What every part of the ledger shares: the connection, its statements and transactions."""
 
@@ -107,18 +106,11 @@ class LedgerCore:
         self._notice = ""
         self._cursor = 0  # highest pending target claimed so far in this run
 
-    if TYPE_CHECKING:  # defined by the mixins (auditlog, reads) that SqliteLedger composes
-
-        def _audit_key(self, db: sqlite3.Connection) -> tuple[bytes, str]:
-            raise NotImplementedError
-
-        def _audit(self, db: sqlite3.Connection, action: str, details: dict[str, Any]) -> None:
-            raise NotImplementedError
-
-        def audience_states(
-            self, notice: str, first_notice: str, keys: Sequence[str]
-        ) -> dict[str, LedgerState]:
-            raise NotImplementedError
+    # Methods of the mixins (auditlog, reads) that SqliteLedger composes, used here and by other
+    # mixins: declared for the type checker only, defined where they belong.
+    _audit_key: Callable[[sqlite3.Connection], tuple[bytes, str]]
+    _audit: Callable[[sqlite3.Connection, str, dict[str, Any]], None]
+    audience_states: Callable[[str, str, Sequence[str]], dict[str, LedgerState]]
 
     # ---- set-up -------------------------------------------------------------------------
 
@@ -224,7 +216,6 @@ class LedgerCore:
     def _many(values: Iterable[Any]) -> Any:
         """A list as one statement parameter: JSON, which SQLite's json_each() reads."""
         return json.dumps(list(values))
-
 
 
 map_errors(LedgerCore, _driver_error)

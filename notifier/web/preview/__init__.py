@@ -17,13 +17,13 @@ The pages show every victim's address, so the server trusts nothing it is sent:
 - the application lock is held only while a page is computed: reading a request and
   writing a reply happen outside it, with socket timeouts, so a slow client stalls nobody;
 - the lists are read into memory (notifier.lists.audience), never copied to disk; the app's
-  0700 work folder is removed on every exit (`stop_on_signals` turns SIGTERM/SIGHUP into a
+  0700 work folder is removed on every exit (`end_preview_on_signals` turns SIGTERM/SIGHUP into a
   clean stop).
 """
 
 from __future__ import annotations
 
 from notifier.web.preview.app import NotFound, PreviewApp
-from notifier.web.preview.server import make_server, stop_on_signals
+from notifier.web.preview.server import end_preview_on_signals, make_server
 
-__all__ = ["NotFound", "PreviewApp", "make_server", "stop_on_signals"]
+__all__ = ["NotFound", "PreviewApp", "end_preview_on_signals", "make_server"]

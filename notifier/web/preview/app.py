@@ -66,14 +66,15 @@ class _Loaded:
 
 
 class PreviewApp:
-    """The preview's state: settings, a private copy of the lists, compiled notices."""
+    """The preview's state: settings, the lists read into memory with their ledger state, compiled
+    notices."""
 
     def __init__(self, config: Path, *, token: str | None = None) -> None:
         self.config = config
         self.token = token or secrets.token_urlsafe(24)
         self._preview_key = secrets.token_bytes(32)
-        # mkdtemp makes the folder 0700 and the ledger creates its files 0600: the copy of the
-        # lists is readable by this user only. close() (and the finaliser, at exit) remove it.
+        # A private (0700) scratch folder: the lists are held in memory and nothing is written
+        # here today; close() (and the finaliser, at exit) remove it on every way out.
         self._tmp = tempfile.TemporaryDirectory(prefix="notify-preview-")
         self.closed = False
         self._loaded: _Loaded | None = None
@@ -87,7 +88,7 @@ class PreviewApp:
 
     @property
     def workdir(self) -> Path:
-        """The private folder holding the preview's copy of the lists."""
+        """The preview's private scratch folder (0700; kept empty: the lists stay in memory)."""
         return Path(self._tmp.name)
 
     def version(self) -> str:
@@ -224,7 +225,7 @@ class PreviewApp:
         )
 
     def close(self) -> None:
-        """Close the copy of the lists and remove it; requests still arriving get a 503."""
+        """Drop the loaded lists and remove the scratch folder; requests still arriving get a 503."""
         with self.lock:
             self.closed = True
             self._loaded = None

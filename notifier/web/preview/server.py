@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from notifier.web.preview.app import PreviewApp
 from notifier.web.preview.replies import Response, answer_get, answer_post, csp, plain_text
 
-__all__ = ["MAX_FORM", "make_server", "stop_on_signals"]
+__all__ = ["MAX_FORM", "end_preview_on_signals", "make_server"]
 
 MAX_FORM = 64 * 1024  # the only form is "send a test": a few fields
 
@@ -182,10 +182,11 @@ def make_server(app: PreviewApp, host: str = "127.0.0.1", port: int = 8025) -> _
 
 
 @contextlib.contextmanager
-def stop_on_signals() -> Iterator[None]:
+def end_preview_on_signals() -> Iterator[None]:
     """Within this block SIGTERM and SIGHUP stop the preview as Ctrl-C does (KeyboardInterrupt
-    in the main thread), so the `finally` that removes the copy of the lists runs. A second
-    signal during the clean-up is ignored rather than cutting it short."""
+    in the main thread), so the `finally` that removes its work folder runs. A second signal
+    during the clean-up is ignored rather than cutting it short. (A send run's signals are
+    pipeline.ui.stop_on_signals: stop after the messages in flight.)"""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
