@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import socket
 import time
 import uuid
@@ -40,6 +39,7 @@ from notifier.ledger.base import Claimed, Result
 from notifier.ledger.schema import ADDED_COLUMNS, PG_ADDED_TYPES, PG_DDL
 from notifier.ledger.sqlite import SqliteLedger
 from notifier.ledger.statements_postgres import SQL
+from notifier.settings.urls import redact_url
 
 __all__ = ["PgLedger", "SQL"]
 
@@ -131,7 +131,7 @@ class PgLedger(SqliteLedger):
         import psycopg
 
         self.url = url
-        self.path = Path(_redacted(url))
+        self.path = Path(redact_url(url))
         # No file beside a server's ledger: without the campaign's key, a scratch one.
         self.audit_source = audit_key or AuditKey(Path(".notify/audit.key"), scratch=True)
         self._audit_keyed = None
@@ -141,7 +141,7 @@ class PgLedger(SqliteLedger):
             conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
             raise LedgerError(
-                f"cannot open the ledger {_redacted(url)}: {str(exc).strip().splitlines()[0]}",
+                f"cannot open the ledger {redact_url(url)}: {str(exc).strip().splitlines()[0]}",
                 hint="check the URL; the password comes from PGPASSWORD or ~/.pgpass, never the URL",
             ) from None
         self._db = _Connection(conn)  # type: ignore[assignment]
@@ -240,7 +240,7 @@ class PgLedger(SqliteLedger):
 
     @property
     def label(self) -> str:
-        return _redacted(self.url)
+        return redact_url(self.url)
 
     def rate_share(self) -> float:
         return self._share
@@ -429,7 +429,3 @@ class PgLedger(SqliteLedger):
         """Become the one scheduler (held until this connection ends)."""
         row = self._db.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_LEADER,)).fetchone()
         return bool(row and row[0])
-
-
-def _redacted(url: str) -> str:
-    return re.sub(r"//([^:@/]+):[^@/]*@", r"//\1:***@", url)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from notifier.errors import ConfigError
 from notifier.settings.bounds import CONTROL
 
-__all__ = ["check_url"]
+__all__ = ["check_url", "redact_url"]
 
 
 def check_url(url: str, *, what: str, path: str = "", line: int | None = None, key: str = "") -> str:
@@ -20,7 +20,7 @@ def check_url(url: str, *, what: str, path: str = "", line: int | None = None, k
     """
 
     def bad(problem: str, hint: str = "") -> ConfigError:
-        return ConfigError(f"{what} {_redact(url)!r}: {problem}", path=path, line=line, key=key, hint=hint)
+        return ConfigError(f"{what} {redact_url(url)!r}: {problem}", path=path, line=line, key=key, hint=hint)
 
     if CONTROL.search(url):
         raise bad("contains a line break or another control character", "write the URL on one plain line")
@@ -49,6 +49,6 @@ def check_url(url: str, *, what: str, path: str = "", line: int | None = None, k
     return url
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL without any password (it should not be there; it must not be echoed either)."""
     return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", url)
