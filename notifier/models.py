@@ -16,6 +16,7 @@ __all__ = [
     "Rendered",
     "State",
     "Verdict",
+    "merge_duplicate",
     "segment_view",
 ]
 
@@ -133,6 +134,24 @@ class LedgerState:
     complained: bool = False  # a complaint tied to a message we sent them
     unsubscribed: bool = False  # opted out of follow-ups
     suppressed: str = ""  # the suppression-list reason, "" when not suppressed
+
+
+def merge_duplicate(
+    first: dict[str, Any], second: dict[str, Any], first_line: int
+) -> tuple[dict[str, Any] | None, str]:
+    """A second row for the same person in one list: the first row is kept, but the person is told
+    about every data category either row lists (a breach notice must not under-report).
+
+    Returns the first row's fields with the extra ``exposed`` categories added (None when there
+    are none) and the reason the duplicate is reported with. The ledger import and the audience's
+    reading of the lists both merge with this, so their counts agree.
+    """
+    have = first.get("exposed", [])
+    extra = [c for c in second.get("exposed", []) if c not in have]
+    reason = f"same address as line {first_line}; merged into that row"
+    if not extra:
+        return None, reason
+    return {**first, "exposed": [*have, *extra]}, f"{reason} (added exposed: {', '.join(extra)})"
 
 
 def segment_view(fields: dict[str, Any], email: str, state: LedgerState | None = None) -> dict[str, Any]:

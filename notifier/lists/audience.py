@@ -15,6 +15,7 @@ needs every key to apply the ledger's rules); the ledger itself is read in batch
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Any, Protocol
 from notifier.ledger import ledger_exists, open_ledger
 from notifier.lists.recipients import read_list
 from notifier.lists.segments import Segment
-from notifier.models import LedgerState, Recipient, segment_view
+from notifier.models import LedgerState, Recipient, merge_duplicate, segment_view
 from notifier.settings import Settings
 
 __all__ = [
@@ -147,22 +148,11 @@ def read_lists(
                 valid += 1
             else:
                 position, first, in_lists = seen
-                have = first.fields.get("exposed", [])
-                extra = [c for c in r.fields.get("exposed", []) if c not in have]
-                if extra:
-                    first = Recipient(
-                        first.email,
-                        first.key,
-                        first.source,
-                        first.line,
-                        {**first.fields, "exposed": [*have, *extra]},
-                        first.smtputf8,
-                    )
+                merged, reason = merge_duplicate(first.fields, r.fields, first.line)
+                if merged is not None:
+                    first = dataclasses.replace(first, fields=merged)
                     index[r.key] = (position, first, in_lists)
                     out.recipients[position] = first
-                reason = f"same address as line {first.line}; merged into that row"
-                if extra:
-                    reason += f" (added exposed: {', '.join(extra)})"
                 dupes += 1
                 out.issues.append(_issue(source, r.line, "duplicate", reason, r.email, None))
             for w in item.warnings:

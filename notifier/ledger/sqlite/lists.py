@@ -15,7 +15,7 @@ from notifier.ledger.base import (
     map_errors,
 )
 from notifier.ledger.sqlite.core import BATCH, LedgerCore, _driver_error, _new_id
-from notifier.models import ListRow, Recipient
+from notifier.models import ListRow, Recipient, merge_duplicate
 
 __all__ = ["ListsMixin"]
 
@@ -145,16 +145,10 @@ class ListsMixin(LedgerCore):
             db.execute(q["replace_recipient"], values)
             db.execute(q["add_member"], (list_id, rid))
             return False
-        # A duplicate inside one list: keep the first row, but tell the person about every
-        # data category either row lists (a breach notice must not under-report).
-        fields = json.loads(fields_json)
-        extra = [c for c in r.fields.get("exposed", []) if c not in fields.get("exposed", [])]
-        if extra:
-            fields["exposed"] = [*fields.get("exposed", []), *extra]
-            db.execute(q["merge_fields"], (json.dumps(fields), rid))
-        reason = f"same address as line {first_line}; merged into that row"
-        if extra:
-            reason += f" (added exposed: {', '.join(extra)})"
+        # A duplicate inside one list: the first row stays, with every category either row lists.
+        merged, reason = merge_duplicate(json.loads(fields_json), r.fields, first_line)
+        if merged is not None:
+            db.execute(q["merge_fields"], (json.dumps(merged), rid))
         db.execute(q["add_duplicate"], (list_id, r.line, reason, r.email, rid))
         return True
 
