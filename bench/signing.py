@@ -20,7 +20,7 @@ from notifier.campaign import builtin_templates
 from notifier.ledger import Claimed
 from notifier.models import Recipient
 from notifier.pipeline.build import MessageFactory
-from notifier.pipeline.run import notice_context
+from notifier.pipeline.campaign import notice_context
 from notifier.render.notice import load_notice
 from notifier.render.signing import Signer, generate_key, load_key
 from notifier.settings import load

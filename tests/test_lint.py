@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import pytest
 
 from notifier.compliance.lint import jurisdictions, lint_message, load_content_rules, reading_grade
-from notifier.pipeline.run import notice_context
+from notifier.pipeline.campaign import notice_context
 from notifier.render.notice import DEFAULT_CATEGORIES, load_notice
 from notifier.settings import load
 

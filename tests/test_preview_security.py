@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier.pipeline.run import notice_context
+from notifier.pipeline.campaign import notice_context
 from notifier.render.notice import RenderFailure, load_notice
 from notifier.settings import load
 from notifier.web.preview import PreviewApp, make_server

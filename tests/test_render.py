@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from notifier.campaign import builtin_templates
-from notifier.pipeline.run import notice_context
+from notifier.pipeline.campaign import notice_context
 from notifier.render.notice import RenderFailure, inline_css, load_notice, preinline
 from notifier.settings import load
 

@@ -31,7 +31,8 @@ from notifier.ledger import Ledger, open_ledger
 from notifier.ledger.audit import operator
 from notifier.lists.segments import resolve
 from notifier.locks import hold_lock
-from notifier.pipeline.run import Campaign, SendOptions, first_notice_at, run
+from notifier.pipeline.campaign import Campaign, first_notice_at
+from notifier.pipeline.run import SendOptions, run
 from notifier.pipeline.ui import RunUI, SilentUI, interrupt_on_signals
 from notifier.render.notice import notice_meta
 from notifier.settings import Settings

@@ -25,7 +25,7 @@ from notifier.ledger.audit import file_sha256, tree_hashes
 from notifier.lists.suppressions import SharedSuppressions
 from notifier.models import State
 from notifier.pipeline.build import MessageFactory
-from notifier.pipeline.campaign import Campaign, first_notice_at, notice_context
+from notifier.pipeline.campaign import Campaign
 from notifier.pipeline.deliver import deliver
 from notifier.pipeline.record import RunReport
 from notifier.pipeline.stages import check_renders, import_lists, plan
@@ -35,7 +35,7 @@ from notifier.render.signing import Signer
 from notifier.settings import Throttle
 from notifier.transports import OutboxTransport, SesTransport, Transport
 
-__all__ = ["Campaign", "RunResult", "SendOptions", "first_notice_at", "notice_context", "run"]
+__all__ = ["RunResult", "SendOptions", "run"]
 
 log = logging.getLogger("notifier.send")
 

@@ -9,7 +9,7 @@ from typing import TextIO
 from notifier.cli.options import Subparsers, add_json, add_notice, add_segment, settings
 from notifier.compliance.lint import lint_campaign, write_lint
 from notifier.lists.segments import resolve
-from notifier.pipeline.run import notice_context
+from notifier.pipeline.campaign import notice_context
 from notifier.render.notice import load_notice
 
 __all__ = ["lint", "register"]

@@ -16,7 +16,7 @@ from notifier.cli.options import Subparsers, add_json, add_notice, add_segment, 
 from notifier.errors import UsageError
 from notifier.followups import schedule
 from notifier.ledger import open_ledger
-from notifier.pipeline.run import first_notice_at
+from notifier.pipeline.campaign import first_notice_at
 
 __all__ = ["cancel", "confirm", "create", "list_schedules", "register", "run_due", "worker"]
 

@@ -7,7 +7,8 @@ from typing import TextIO
 
 from notifier.cli.options import Subparsers, add_lists, add_notice, add_segment, settings, whole
 from notifier.cli.progress import TerminalUI
-from notifier.pipeline.run import Campaign, SendOptions, run
+from notifier.pipeline.campaign import Campaign
+from notifier.pipeline.run import SendOptions, run
 
 __all__ = ["register", "send"]
 
