@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
 from typing import Any
@@ -13,7 +12,8 @@ from notifier.bounces.sns import SnsVerifier
 from notifier.ledger import SqliteLedger
 from notifier.settings import load
 from notifier.tokens import Tokens
-from notifier.web.serve import ServeApp, make_serve_server
+from notifier.web.base import start_in_thread
+from notifier.web.serve import ServeApp, asgi_app
 from notifier.web.unsubscribe import add_unsubscribe_routes
 
 from .conftest import Campaign
@@ -26,10 +26,8 @@ class RunningServe:
         self.app = ServeApp(self.ledger, self.tokens, verifier, IngestPolicy())
         if unsubscribe:
             add_unsubscribe_routes(self.app, load(campaign.config))
-        self.server = make_serve_server(self.app, "127.0.0.1", 0)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever)
-        self.thread.start()
+        self.running = start_in_thread(lambda port: asgi_app(self.app, "127.0.0.1", port))
+        self.base = self.running.base
 
     def request(
         self, path: str, body: bytes | None = None, content_type: str = "application/x-www-form-urlencoded"
@@ -48,7 +46,5 @@ class RunningServe:
         return self.request("/sns", data, "text/plain; charset=UTF-8")
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        self.running.stop()
         self.ledger.close()

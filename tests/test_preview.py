@@ -8,7 +8,6 @@ import email.policy
 import re
 import shutil
 import sqlite3
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 
 from notifier.tokens import Tokens
-from notifier.web.preview import PreviewApp, make_server
+from notifier.web.preview import PreviewApp, start_preview
 
 from .conftest import Campaign
 from .smtpsink import Sink
@@ -48,14 +47,11 @@ def preview(campaign: Campaign, sink: Sink) -> Iterator[tuple[str, PreviewApp]]:
     campaign.edit_config('url = "outbox:outbox"', f'url = "{sink.url}"')
     campaign.edit_config("[ledger]", '[preview]\nseeds = ["qa@example.com"]\n\n[ledger]')
     app = PreviewApp(campaign.config)
-    server = make_server(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    running = start_preview(app)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", app
+        yield running.base, app
     finally:
-        server.shutdown()
-        server.server_close()
+        running.stop()
         app.close()
 
 

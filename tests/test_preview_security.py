@@ -23,7 +23,7 @@ import pytest
 from notifier.pipeline.campaign import notice_context
 from notifier.render.notice import RenderFailure, load_notice
 from notifier.settings import load
-from notifier.web.preview import PreviewApp, make_server
+from notifier.web.preview import PreviewApp, start_preview
 
 from .conftest import Campaign
 
@@ -31,14 +31,11 @@ from .conftest import Campaign
 @pytest.fixture
 def preview(campaign: Campaign) -> Iterator[tuple[int, PreviewApp]]:
     app = PreviewApp(campaign.config)
-    server = make_server(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    running = start_preview(app)
     try:
-        yield server.server_address[1], app
+        yield running.port, app
     finally:
-        server.shutdown()
-        server.server_close()
+        running.stop()
         app.close()
 
 

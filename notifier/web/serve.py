@@ -12,14 +12,20 @@ Binds 127.0.0.1 by default.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from notifier.bounces.ingest import IngestPolicy, IngestReport, record
 from notifier.bounces.ses_events import parse_ses_event
@@ -27,8 +33,9 @@ from notifier.bounces.sns import SnsError, SnsVerifier
 from notifier.errors import NotifierError
 from notifier.ledger import Ledger
 from notifier.tokens import Tokens
+from notifier.web.base import Guard, Limits, bind
 
-__all__ = ["ServeApp", "make_serve_server"]
+__all__ = ["ServeApp", "asgi_app", "make_serve_server"]
 
 log = logging.getLogger("notifier.serve")
 _MAX_BODY = 256 * 1024
@@ -112,77 +119,69 @@ class ServeApp:
         return 200, (f"recorded {parsed.kind}{unmatched}{unverified}" if new else "already recorded")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    timeout = 10
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None  # request lines may carry tokens: nothing personal goes to logs
-
-    def _reply(self, status: int, text: str, content_type: str = "text/plain; charset=utf-8") -> None:
-        self._raw(
-            status, content_type, (text + ("\n" if content_type.startswith("text/plain") else "")).encode()
-        )
-
-    def _raw(self, status: int, content_type: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Referrer-Policy", "no-referrer")
-        self.send_header(
-            "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
-        )
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _body(self) -> bytes | None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > _MAX_BODY:
-            self._reply(413, "too large")
-            return None
-        return self.rfile.read(length)
-
-    def _route(self, method: str) -> None:
-        path = urlsplit(self.path).path
-        app = self.server.app
-        body = b""
-        if method == "POST":
-            got = self._body()
-            if got is None:
-                return
-            body = got
-        try:
-            if method == "POST" and path == "/sns":
-                status, text = app.sns(body)
-                self._reply(status, text)
-                return
-            for (verb, prefix), handler in app.extra_routes.items():
-                if verb == method and path.startswith(prefix):
-                    status, ctype, out = handler(app, path[len(prefix) :], body)
-                    self._raw(status, ctype, out)
-                    return
-            self._reply(404, "not found")
-        except NotifierError as exc:
-            self._reply(500, f"error: {exc}")
-
-    def do_GET(self) -> None:
-        self._route("GET")
-
-    def do_POST(self) -> None:
-        self._route("POST")
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'",
+}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False
-    app: ServeApp
+def asgi_app(app: ServeApp, host: str, port: int, limits: Limits | None = None) -> ASGIApp:
+    """The ASGI application of `notify serve` bound to ``host:port``: POST /sns and the
+    routes added to ``app.extra_routes`` (unsubscribes), behind the shared Guard."""
+
+    def sns(request_body: bytes) -> Response:
+        status, text = app.sns(request_body)
+        return PlainTextResponse(text + "\n", status)
+
+    async def post_sns(request: Request) -> Response:
+        body = await request.body()
+        return await run_in_threadpool(_safely, lambda: sns(body))
+
+    async def other(request: Request) -> Response:
+        path, method = request.url.path, request.method
+        verb = "GET" if method == "HEAD" else method
+        for (route_verb, prefix), handler in app.extra_routes.items():
+            if route_verb == verb and path.startswith(prefix):
+                body = await request.body() if method == "POST" else b""
+                rest = path[len(prefix) :]
+
+                return await run_in_threadpool(_safely, functools.partial(_extra, handler, app, rest, body))
+        return PlainTextResponse("not found\n", 404)
+
+    routes = [
+        Route("/sns", post_sns, methods=["POST"]),
+        Route("/{path:path}", other, methods=["GET", "HEAD", "POST"]),
+    ]
+    return Guard(
+        Starlette(routes=routes),
+        host,
+        port,
+        limits or Limits(_MAX_BODY, 10.0),
+        lambda _: _HEADERS,
+        check_host=False,  # reached through a TLS reverse proxy under its public name
+    )
 
 
-def make_serve_server(app: ServeApp, host: str = "127.0.0.1", port: int = 8026) -> _Server:
-    server = _Server((host, port), _Handler)
-    server.app = app
-    return server
+def _extra(
+    handler: Callable[[ServeApp, str, bytes], tuple[int, str, bytes]], app: ServeApp, rest: str, body: bytes
+) -> Response:
+    status, ctype, out = handler(app, rest, body)
+    return Response(out, status, media_type=ctype)
+
+
+def _safely(compute: Callable[[], Response]) -> Response:
+    try:
+        return compute()
+    except NotifierError as exc:
+        return PlainTextResponse(f"error: {exc}\n", 500)
+
+
+def make_serve_server(
+    app: ServeApp, host: str = "127.0.0.1", port: int = 8026
+) -> tuple[socket.socket, ASGIApp]:
+    """The listening socket and the application for it (run it with web.base.serve_forever)."""
+    sock = bind(host, port)
+    return sock, asgi_app(app, host, sock.getsockname()[1])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import TextIO
 
 from notifier.cli.options import Subparsers, whole
 from notifier.settings import config_path, load
+from notifier.web.base import serve_forever
 from notifier.web.preview import PreviewApp, end_preview_on_signals, make_server
 
 __all__ = ["LOOPBACK", "preview", "register"]
@@ -40,11 +42,11 @@ def preview(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     with end_preview_on_signals():
         app = PreviewApp(path)
         try:
-            server = make_server(app, args.host, args.port)
+            sock, asgi = make_server(app, args.host, args.port)
             try:
                 sys.stderr.write("notify: reading the lists for the preview...\n")
                 app.state()  # read the lists now, not on the first page view
-                url = f"http://{args.host}:{server.server_address[1]}{app.link('/')}"
+                url = f"http://{args.host}:{sock.getsockname()[1]}{app.link('/')}"
                 out.write(f"Preview at {url}\n")
                 out.write("(keep this URL private: the token in it is the only key; Ctrl-C stops)\n")
                 out.flush()
@@ -52,11 +54,15 @@ def preview(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
                     import webbrowser
 
                     webbrowser.open(url)
-                server.serve_forever()
+                # uvicorn ends on SIGINT/SIGTERM once the requests in flight are answered, then
+                # hands the signal on (KeyboardInterrupt here, via end_preview_on_signals).
+                with contextlib.suppress(KeyboardInterrupt):
+                    serve_forever(asgi, sock)
+                sys.stderr.write("notify: preview stopped\n")
             except KeyboardInterrupt:
                 sys.stderr.write("notify: preview stopped\n")
             finally:
-                server.server_close()
+                sock.close()
         finally:
             app.close()
     return 0

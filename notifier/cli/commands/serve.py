@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
+from collections.abc import Iterator
 from typing import TextIO
 
 from notifier.bounces.ingest import ingest_policy
@@ -14,6 +16,7 @@ from notifier.cli.options import Subparsers, settings, whole
 from notifier.ledger import open_ledger
 from notifier.settings import Settings
 from notifier.tokens import Tokens
+from notifier.web.base import serve_forever
 from notifier.web.serve import ServeApp, make_serve_server
 from notifier.web.unsubscribe import add_unsubscribe_routes
 
@@ -48,6 +51,18 @@ def _warn(current: Settings, host: str) -> None:
         )
 
 
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def serve(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     current = settings(args)
     host = args.host or current.serve_host
@@ -62,24 +77,21 @@ def serve(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
             ingest_policy(current),
         )
         add_unsubscribe_routes(app, current)
-        server = make_serve_server(app, host, port)
+        sock, asgi = make_serve_server(app, host, port)
     except BaseException:
         ledger.close()
         raise
-    out.write(f"Listening on http://{host}:{server.server_address[1]}/sns (Ctrl-C or SIGTERM stops)\n")
+    out.write(f"Listening on http://{host}:{sock.getsockname()[1]}/sns (Ctrl-C or SIGTERM stops)\n")
     out.flush()
-
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        server.serve_forever()
+        # uvicorn stops on SIGINT/SIGTERM after the requests in flight, then re-raises the
+        # signal to the handler it found: Python's KeyboardInterrupt for SIGINT, and ours.
+        with _stop_on_sigterm():
+            serve_forever(asgi, sock)
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        server.server_close()
+        sock.close()
         ledger.close()
     counts = ", ".join(f"{n} {k}" for k, n in sorted(app.counts.items())) or "nothing"
     out.write(f"Stopped; handled {counts}\n")

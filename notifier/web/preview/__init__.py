@@ -15,7 +15,10 @@ The pages show every victim's address, so the server trusts nothing it is sent:
 - every parameter naming a thing (notice, recipient, segment) is looked up among the
   campaign's own names, never used as a path;
 - the application lock is held only while a page is computed: reading a request and
-  writing a reply happen outside it, with socket timeouts, so a slow client stalls nobody;
+  writing a reply happen outside it, on uvicorn's event loop with a time limit per request
+  (notifier.web.base), so a slow client stalls nobody;
+- a POST (send a test, approve a version) carries the token itself and comes from this
+  console (Origin / Sec-Fetch-Site), so no other site can make a browser post here;
 - the lists are read into memory (notifier.lists.audience), never copied to disk; the app's
   0700 work folder is removed on every exit (`end_preview_on_signals` turns SIGTERM/SIGHUP into a
   clean stop).
@@ -24,6 +27,6 @@ The pages show every victim's address, so the server trusts nothing it is sent:
 from __future__ import annotations
 
 from notifier.web.preview.app import NotFound, PreviewApp
-from notifier.web.preview.server import end_preview_on_signals, make_server
+from notifier.web.preview.server import end_preview_on_signals, make_server, start_preview
 
-__all__ = ["NotFound", "PreviewApp", "end_preview_on_signals", "make_server"]
+__all__ = ["NotFound", "PreviewApp", "end_preview_on_signals", "make_server", "start_preview"]
