@@ -99,6 +99,12 @@ passwords = "'password_hash' in recipient.exposed"
 [ledger]
 path = "ledger.sqlite"             # created 0600: it holds personal data
 
+# [channels]                       # email or a letter for each person (`notify channels` shows why)
+# apply = true                     # false emails the whole segment: not lawful notice for all of them
+# rules = "channels.toml"          # your own rules instead of the built-in ones
+# org_facts = ["business_primarily_internet"]  # MD, MI: we do business primarily online
+# cost_per_letter = 1.00           # print and postage, for the substitute-notice cost trigger
+
 # [bounces]
 # soft_threshold = 3               # soft bounces in a row that suppress an address...
 # soft_span = "24h"                # ...when spread over at least this long

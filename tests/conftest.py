@@ -155,6 +155,9 @@ def campaign(tmp_path: Path, capsys: pytest.CaptureFixture[str], keys: Keys, aut
     config += (
         f'\n[dns]\nnameservers = ["{auth_dns.nameserver}"]\ntimeout = 1\n'
         '\n[dkim]\ndomain = "example.com"\nselector = "s1"\nkey = "dkim.pem"\n'
+        # Most tests are about the email path; the channel tests (tests/test_channels*.py) turn
+        # the per-person channel rules back on, as every real campaign has them.
+        "\n[channels]\napply = false\n"
     )
     (root / "notify.toml").write_text(config, encoding="utf-8")
     c = Campaign(root, capsys)

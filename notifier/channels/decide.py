@@ -24,9 +24,18 @@ from notifier.channels.columns import (
 )
 from notifier.channels.rules import ChannelRules, JurisdictionRule
 
-__all__ = ["Channel", "ChannelDecision", "decide", "jurisdiction_of", "mailbox_compromised"]
+__all__ = [
+    "MAILBOX_PREFIX",
+    "NEXT_OF_KIN_RULE",
+    "Channel",
+    "ChannelDecision",
+    "decide",
+    "jurisdiction_of",
+    "mailbox_compromised",
+]
 
 NEXT_OF_KIN_RULE = "CH-NOK"
+MAILBOX_PREFIX = "MBX-"
 
 
 class Channel(enum.StrEnum):
@@ -40,7 +49,7 @@ class ChannelDecision:
     channel: Channel
     rule: str  # the id of the rule that decided it (channels.toml), e.g. CH-US-NY, MBX-US-CA
     reason: str  # plain words, no personal data
-    log_required: bool  # every electronic notice to this person is logged (NY GBL 899-aa(5)(b))
+    log_required: bool  # every electronic notice to this person is logged, whatever the channel (NY)
 
     @property
     def may_email(self) -> bool:
@@ -75,9 +84,9 @@ def mailbox_compromised(fields: Mapping[str, Any], rules: ChannelRules, exposed:
     region, country = jurisdiction_of(fields)
     rule = rules.for_place(region, country)
     if statutory and rule.mailbox_rule:
-        return f"MBX-{rule.jurisdiction}"
+        return f"{MAILBOX_PREFIX}{rule.jurisdiction}"
     if rule.mailbox_rule or box.strict_everywhere:
-        return "MBX-STRICT"
+        return f"{MAILBOX_PREFIX}STRICT"
     return ""
 
 
@@ -127,6 +136,7 @@ def decide(
     rule = rules.for_place(region, country)
     where = rule.jurisdiction if rule.jurisdiction != "default" else (region or country or "unknown place")
     has_postal = postal_address(fields) is not None
+    log = rule.log_each_notice  # NY: every electronic notice is logged, whatever the channel
     if is_yes(fields, "deceased"):
         if next_of_kin_address(fields) is not None:
             return ChannelDecision(
@@ -136,19 +146,19 @@ def decide(
             Channel.NONE,
             NEXT_OF_KIN_RULE,
             "deceased and no next-of-kin address: add next_of_kin_* columns",
-            False,
+            log,
         )
     banned = mailbox_compromised(fields, rules, cats)
     if banned:
         why = "the login of a mailbox we provide was exposed: that mailbox is never sent the notice"
         if has_postal:
-            return ChannelDecision(Channel.POSTAL, banned, f"{why}; a letter instead", False)
+            return ChannelDecision(Channel.POSTAL, banned, f"{why}; a letter instead", log)
         return ChannelDecision(
             Channel.NONE, banned, f"{why}, and no postal address (add postal_* or notify in-session)", False
         )
     allowed, why = _email_allowed(rule, fields, rules)
     if allowed:
-        return ChannelDecision(Channel.EMAIL, rule.id, f"{where}: {why}", rule.log_each_notice)
+        return ChannelDecision(Channel.EMAIL, rule.id, f"{where}: {why}", log)
     if has_postal:
-        return ChannelDecision(Channel.POSTAL, rule.id, f"{where}: {why}; a letter instead", False)
-    return ChannelDecision(Channel.NONE, rule.id, f"{where}: {why}, and no complete postal address", False)
+        return ChannelDecision(Channel.POSTAL, rule.id, f"{where}: {why}; a letter instead", log)
+    return ChannelDecision(Channel.NONE, rule.id, f"{where}: {why}, and no complete postal address", log)

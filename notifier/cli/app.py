@@ -20,6 +20,7 @@ from notifier import __version__
 from notifier.cli.commands import (
     audit,
     bounces,
+    channels,
     check,
     deadlines,
     dkim,
@@ -59,6 +60,8 @@ DISPATCH: dict[str, Handler] = {
     "serve": serve.serve,
     "lint": lint.lint,
     "deadlines": deadlines.deadlines,
+    "channels": channels.channels,
+    "channels log": channels.log,
     "dkim keygen": dkim.keygen,
     "bounces parse": bounces.parse,
     "bounces ingest": bounces.ingest_sources,

@@ -9,6 +9,7 @@ from notifier import __version__
 from notifier.cli.commands import (
     audit,
     bounces,
+    channels,
     check,
     deadlines,
     dkim,
@@ -37,6 +38,7 @@ _GROUPS = (
     serve,
     lint,
     deadlines,
+    channels,
     dkim,
     bounces,
     suppress,

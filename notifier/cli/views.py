@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any, TextIO
 
 from notifier import csvsafe
 from notifier.ledger import Ledger
+from notifier.ledger.base import NOT_EMAILED, ReportRow, StoredChannel
 from notifier.models import State
 
 __all__ = [
@@ -46,6 +48,8 @@ REPORT_COLUMNS = (
     "possibly_duplicated",
     "list",
     "line",
+    "channel",  # email, postal or none-possible, and the channel rule that decided it (issue 16)
+    "channel_rule",
 )
 
 
@@ -123,6 +127,7 @@ def status_data(ledger: Ledger, *, show: int = 20) -> dict[str, Any]:
                 "outcomes": _totals((tables := outcome_tables(ledger, notice))["domain"]),
                 "by_domain": dict(list(tables["domain"].items())[:show]),
                 "by_reason": {k: v for k, v in tables["reason"].items() if k != "-"},
+                "channels": _channel_totals(ledger, notice),
             }
         )
     lists = [
@@ -160,6 +165,14 @@ def status_data(ledger: Ledger, *, show: int = 20) -> dict[str, Any]:
     }
 
 
+def _channel_totals(ledger: Ledger, notice: str) -> dict[str, int]:
+    """People of ``notice`` by the channel the send plan decided (empty before any plan)."""
+    out: dict[str, int] = {}
+    for c in ledger.channel_counts(notice):
+        out[c.channel] = out.get(c.channel, 0) + c.people
+    return out
+
+
 def write_status(data: dict[str, Any], out: TextIO) -> None:
     out.write(f"Ledger {data['ledger']}\n")
     if not data["notices"]:
@@ -168,6 +181,12 @@ def write_status(data: dict[str, Any], out: TextIO) -> None:
         out.write(f"\nNotice {n['notice']} — {n['total']} recipients\n")
         for state, count in n["counts"].items():
             out.write(f"  {state:<12}{count:>9,}\n")
+        ch = n.get("channels") or {}
+        if ch:
+            out.write(
+                f"  channels: {ch.get('email', 0)} by email, {ch.get('postal', 0)} by letter, "
+                f"{ch.get('none-possible', 0)} with no lawful channel (`notify channels` says why)\n"
+            )
         rq = n["retry_queue"]
         if rq["deferred"]:
             out.write(f"  retry queue: {rq['deferred']} deferred, next retry at {rq['next_retry_at']}\n")
@@ -248,8 +267,22 @@ def write_status(data: dict[str, Any], out: TextIO) -> None:
 def report_rows(
     ledger: Ledger, *, states: list[str], notice: str | None, possibly_duplicated: bool = False
 ) -> Iterator[dict[str, Any]]:
-    for r in ledger.report_rows(states=states, notice=notice, possibly_duplicated=possibly_duplicated):
+    channels: dict[str, dict[int, StoredChannel]] = {}  # per notice, read once
+
+    def channel(r: ReportRow) -> StoredChannel | None:
+        if r.notice not in channels:
+            channels[r.notice] = ledger.channels_of(r.notice)
+        return channels[r.notice].get(r.recipient_id) if r.recipient_id is not None else None
+
+    rows: Iterator[ReportRow] = ledger.report_rows(
+        states=states, notice=notice, possibly_duplicated=possibly_duplicated
+    )
+    if (not states or NOT_EMAILED in states) and not possibly_duplicated:
+        # People whose channel is a letter or none: no email planned, still in the report.
+        rows = itertools.chain(rows, ledger.unemailed_rows(notice))
+    for r in rows:
         fields = r.fields
+        decided = channel(r)
         yield {
             "notice": r.notice,
             "state": r.state,
@@ -272,6 +305,8 @@ def report_rows(
             "possibly_duplicated": r.possibly_duplicated,
             "list": r.source,
             "line": r.line or "",
+            "channel": decided.channel if decided else "",
+            "channel_rule": decided.rule if decided else "",
         }
 
 

@@ -20,10 +20,14 @@ from notifier.models import LedgerState, ListRow, Recipient, State
 
 __all__ = [
     "BounceEntry",
+    "ChannelCount",
+    "ChannelRow",
     "Claimed",
     "ImportSummary",
     "Ledger",
     "ListImport",
+    "LoggedNotice",
+    "NOT_EMAILED",
     "NoticeStatus",
     "OutcomeRow",
     "PlanSummary",
@@ -31,6 +35,7 @@ __all__ = [
     "Result",
     "RunRecord",
     "ScheduleRow",
+    "StoredChannel",
     "map_errors",
 ]
 
@@ -185,6 +190,52 @@ class ReportRow:
     possibly_duplicated: bool = False
     source: str = ""
     line: int | None = None
+
+
+NOT_EMAILED = "not-emailed"  # a report row's state: a channel decision, and no email planned (issue 16)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRow:
+    """One channel decision to record (issue 16): ``key`` is the recipient's dedupe key."""
+
+    key: str
+    channel: str  # email, postal, none-possible
+    rule: str
+    reason: str
+    jurisdiction: str = ""
+    log_required: bool = False
+    rules_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChannel:
+    channel: str
+    rule: str
+    reason: str
+    log_required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCount:
+    jurisdiction: str
+    channel: str
+    rule: str
+    reason: str
+    people: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedNotice:
+    """One entry of the notice log (NY GBL 899-aa(5)(b)): an electronic notice that was accepted."""
+
+    at: float
+    notice: str
+    email: str
+    list_id: str  # the list's own `id` column, "" when it has none
+    channel: str
+    message_id: str
+    rule: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +404,13 @@ class Ledger(Protocol):
         self, *, states: Sequence[str] = (), notice: str | None = None, possibly_duplicated: bool = False
     ) -> Iterator[ReportRow]: ...
     def schedule_rows(self) -> list[ScheduleRow]: ...
+
+    # notice channels (issue 16): a decision per (notice, recipient); the NY notice log
+    def record_channels(self, notice: str, rows: Iterable[ChannelRow]) -> int: ...
+    def channel_counts(self, notice: str) -> list[ChannelCount]: ...
+    def channels_of(self, notice: str) -> dict[int, StoredChannel]: ...
+    def channel_notices(self) -> list[str]: ...
+    def unemailed_rows(self, notice: str | None = None) -> Iterator[ReportRow]: ...
 
     # ---- run and schedule reads (notifier.pipeline.run, notifier.followups.schedule) ----
     def first_sent_at(self, notice: str) -> float | None: ...

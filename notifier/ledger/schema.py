@@ -209,6 +209,31 @@ CREATE TABLE IF NOT EXISTS filings (
     user        TEXT NOT NULL,
     recorded_at REAL NOT NULL
 );
+-- The lawful channel of each (notice, recipient) and the rule that decided it (issue 16).
+CREATE TABLE IF NOT EXISTS channel_decisions (
+    notice        TEXT NOT NULL,
+    recipient_id  INTEGER NOT NULL,
+    channel       TEXT NOT NULL,   -- email, postal, none-possible
+    rule          TEXT NOT NULL,   -- a rule id of compliance/rules/channels.toml
+    reason        TEXT NOT NULL,
+    jurisdiction  TEXT NOT NULL DEFAULT '',
+    log_required  INTEGER NOT NULL DEFAULT 0,
+    rules_version TEXT NOT NULL DEFAULT '',
+    decided_at    REAL NOT NULL,
+    PRIMARY KEY (notice, recipient_id)
+);
+-- NY GBL 899-aa(5)(b): each electronic notice to a person whose rule requires a log; one row per
+-- accepted attempt, never updated.
+CREATE TABLE IF NOT EXISTS notice_log (
+    attempt_id   INTEGER PRIMARY KEY,
+    notice       TEXT NOT NULL,
+    recipient_id INTEGER NOT NULL,
+    at           REAL NOT NULL,
+    channel      TEXT NOT NULL,
+    message_id   TEXT NOT NULL DEFAULT '',
+    rule         TEXT NOT NULL,
+    logged_at    REAL NOT NULL
+);
 """
 
 # ADDED_COLUMNS' types in PostgreSQL's words.
@@ -394,6 +419,28 @@ CREATE TABLE IF NOT EXISTS filings (
     ref         TEXT NOT NULL DEFAULT '',
     "user"      TEXT NOT NULL,
     recorded_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS channel_decisions (
+    notice        TEXT NOT NULL,
+    recipient_id  BIGINT NOT NULL,
+    channel       TEXT NOT NULL,
+    rule          TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    jurisdiction  TEXT NOT NULL DEFAULT '',
+    log_required  BIGINT NOT NULL DEFAULT 0,
+    rules_version TEXT NOT NULL DEFAULT '',
+    decided_at    DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (notice, recipient_id)
+);
+CREATE TABLE IF NOT EXISTS notice_log (
+    attempt_id   BIGINT PRIMARY KEY,
+    notice       TEXT NOT NULL,
+    recipient_id BIGINT NOT NULL,
+    at           DOUBLE PRECISION NOT NULL,
+    channel      TEXT NOT NULL,
+    message_id   TEXT NOT NULL DEFAULT '',
+    rule         TEXT NOT NULL,
+    logged_at    DOUBLE PRECISION NOT NULL
 );
 -- Several senders: who holds a claim, until when (claims walk pending rows in id order from
 -- each sender's cursor); and who is alive.

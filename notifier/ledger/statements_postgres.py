@@ -308,4 +308,39 @@ SQL: dict[str, str] = {
         "ON CONFLICT (rule) DO UPDATE SET at = EXCLUDED.at, ref = EXCLUDED.ref, "
         '"user" = EXCLUDED."user", recorded_at = EXCLUDED.recorded_at'
     ),
+    # Notice channels (issue 16): one decision per (notice, recipient); the NY notice log.
+    "channels_record": (
+        "INSERT INTO channel_decisions (notice, recipient_id, channel, rule, reason, jurisdiction, "
+        "log_required, rules_version, decided_at) SELECT %s, id, %s, %s, %s, %s, %s, %s, %s FROM recipients "
+        "WHERE key = %s ON CONFLICT (notice, recipient_id) DO UPDATE SET channel = excluded.channel, "
+        "rule = excluded.rule, reason = excluded.reason, jurisdiction = excluded.jurisdiction, "
+        "log_required = excluded.log_required, rules_version = excluded.rules_version, "
+        "decided_at = excluded.decided_at"
+    ),
+    "channels_counts": (
+        "SELECT jurisdiction, channel, rule, reason, count(*) FROM channel_decisions WHERE notice = %s "
+        "GROUP BY jurisdiction, channel, rule, reason ORDER BY jurisdiction, channel, rule, reason"
+    ),
+    "channels_of": (
+        "SELECT recipient_id, channel, rule, reason, log_required FROM channel_decisions WHERE notice = %s"
+    ),
+    "channels_notices": "SELECT DISTINCT notice FROM channel_decisions ORDER BY notice",
+    "notice_log_sync": (
+        "INSERT INTO notice_log (attempt_id, notice, recipient_id, at, channel, message_id, rule, logged_at) "
+        "SELECT a.id, m.notice, m.recipient_id, a.at, 'email', coalesce(m.message_id, ''), d.rule, %s "
+        "FROM attempts a JOIN messages m ON m.id = a.message JOIN channel_decisions d "
+        "ON d.notice = m.notice AND d.recipient_id = m.recipient_id "
+        "WHERE a.verdict = 'accepted' AND d.log_required = 1 "
+        "AND NOT EXISTS (SELECT 1 FROM notice_log n WHERE n.attempt_id = a.id)"
+    ),
+    "channels_unemailed": (
+        "SELECT d.notice, d.recipient_id, r.email, r.fields, r.source, r.line FROM channel_decisions d "
+        "JOIN recipients r ON r.id = d.recipient_id WHERE (%s::text IS NULL OR d.notice = %s) AND NOT EXISTS "
+        "(SELECT 1 FROM messages m WHERE m.notice = d.notice AND m.recipient_id = d.recipient_id) "
+        "ORDER BY d.notice, d.recipient_id"
+    ),
+    "notice_log_rows": (
+        "SELECT n.at, n.notice, r.email, r.fields, n.channel, n.message_id, n.rule FROM notice_log n "
+        "JOIN recipients r ON r.id = n.recipient_id ORDER BY n.at, n.attempt_id"
+    ),
 }

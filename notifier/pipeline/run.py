@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from notifier.bounces.reasons import OUR_PROBLEM
+from notifier.channels.gate import ChannelGate, channel_plan
+from notifier.channels.policy import policy_for
 from notifier.checks.dns.resolver import make_resolver
 from notifier.checks.preflight import gate_report
 from notifier.checks.report import Report
 from notifier.errors import Aborted, ChecksFailed, RelayRefused, UsageError
 from notifier.ledger import Ledger, PlanSummary, SqliteLedger, open_ledger
 from notifier.ledger.audit import file_sha256, tree_hashes
+from notifier.lists.recipients import dedupe_key
 from notifier.lists.suppressions import SharedSuppressions
 from notifier.models import State
 from notifier.pipeline.build import MessageFactory
@@ -118,7 +121,9 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
                     f"{imp.path}: {imp.valid} usable, {imp.invalid} rejected, {imp.duplicates} duplicate(s) "
                     "merged — see `notify lists check`\n"
                 )
-        # 3. plan who gets this notice; 4. narrow to a send window and --limit
+        # 3. plan who gets this notice (by email only those whose lawful channel is email);
+        # 4. narrow to a send window and --limit
+        channels = ChannelGate(policy_for(settings), key=dedupe_key, force=options.force)
         summary = plan(
             ledger,
             notice.name,
@@ -128,7 +133,9 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
             retry_failed=options.retry_failed,
             first_notice=notice.refers_to or settings.notice,
             follow_up=notice.kind == "follow-up",
+            channels=channels,
         )
+        ui.say(channel_plan(channels))
         planned = summary.count(State.PENDING, State.DEFERRED)
         due = planned
         if options.target_filter is not None:
@@ -170,6 +177,8 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
             if not answer:
                 raise Aborted("nothing was sent", hint="run the same command again when ready")
         # 8. start, deliver, end
+        if channels.forced:
+            ledger.audit("send.force_channel", {"notice": notice.name, **channels.summary()})
         result = _deliver(campaign, options, ledger, factory, due, ui, gate)
         return replace(result, remaining=max(0, planned - result.sent - result.failed))
     finally:
@@ -400,6 +409,7 @@ def _deliver(
         raise
     status = "stopped" if report.stopped else "finished"
     ledger.end_run(run_id, status, report.as_dict())
+    ledger.sync_notice_log()  # NY: every electronic notice logged (also what a killed run left)
     rate = report.attempts / report.elapsed if report.elapsed else 0.0
     waiting = ledger.waiting_in_run()
     ui.say(

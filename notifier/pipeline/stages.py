@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from notifier.bounces.reasons import HARD_REASONS
+from notifier.channels.gate import ChannelGate
 from notifier.errors import RenderError
 from notifier.ledger import Claimed, ImportSummary, Ledger, PlanSummary
 from notifier.ledger.audit import file_sha256
@@ -55,19 +56,29 @@ def plan(
     retry_failed: bool = False,
     first_notice: str = "",
     follow_up: bool = False,
+    channels: ChannelGate | None = None,
 ) -> PlanSummary:
     """This run's targets. ``resend``: everyone again, accepted or not; ``retry_failed``: only
-    those no server accepted, except dead addresses and suppressed people (NEVER_RETRIED)."""
-    return ledger.plan(
+    those no server accepted, except dead addresses and suppressed people (NEVER_RETRIED).
+    ``channels``: each member's channel is decided and recorded, and only those whose channel
+    is email become targets (issue 16)."""
+
+    def include(view: dict[str, Any], where: str) -> bool:
+        return segment.matches(view, where=where)
+
+    summary = ledger.plan(
         notice,
         [i.list_id for i in imports],
-        lambda view, where: segment.matches(view, where=where),
+        channels.include(include) if channels is not None else include,
         resend=resend,
         retry_failed=retry_failed,
         never_retried=sorted(NEVER_RETRIED),
         first_notice=first_notice,
         follow_up=follow_up,
     )
+    if channels is not None:
+        ledger.record_channels(notice, channels.rows())
+    return summary
 
 
 def check_renders(notice: Notice, targets: Iterable[Claimed], *, examples: int = 5) -> int:

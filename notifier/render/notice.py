@@ -44,6 +44,8 @@ DEFAULT_CATEGORIES: dict[str, str] = {
     "password": "your password (stored in scrambled, hashed form)",
     "password_hash": "your password (stored in scrambled, hashed form)",
     "security_questions": "your security questions and answers",
+    # The login of a mailbox we provide (issue 16): that mailbox is never sent the notice.
+    "mailbox_credentials": "the password of the email account we provide you",
     "purchase_history": "your order history",
     "ip_address": "the internet (IP) address you used with us",
     "preferences": "your marketing preferences",

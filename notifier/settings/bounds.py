@@ -38,6 +38,7 @@ BOUNDS: dict[str, Bounds] = {
     "throttle.linger": Bounds(0, 7 * _DAY, 'a duration from 0 to "7d"'),
     "ledger.lease": Bounds(1, 3600, 'a duration from "1s" to "1h"'),
     "dns.timeout": Bounds(0, 60, "a number of seconds above 0 and at most 60", above=True),
+    "channels.cost_per_letter": Bounds(0, 1000, "an amount from 0 to 1000 (print and postage per letter)"),
     "bounces.soft_threshold": Bounds(1, 100, "a whole number from 1 to 100"),
     "bounces.soft_span": Bounds(0, 365 * _DAY, 'a duration from 0 to "365d"'),
     "serve.port": Bounds(1, 65535, "a port number from 1 to 65535"),

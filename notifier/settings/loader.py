@@ -184,4 +184,5 @@ def _settings(
         public_url=read_public_url(serve, str(path), lines),
         grace=float(cfg.get("schedule", {}).get("grace", 86400.0)),
         timezones=dict(cfg.get("schedule", {}).get("timezones", {})),
+        channels=dict(cfg.get("channels", {})),
     )

@@ -81,3 +81,4 @@ class Settings:
     public_url: str = ""  # where `notify serve` is reachable from the internet (unsubscribe links)
     grace: float = 86400.0  # a schedule missed by more than this waits for `notify schedule confirm`
     timezones: Mapping[str, str] = field(default_factory=dict)  # country/region -> IANA zone overrides
+    channels: Mapping[str, Any] = field(default_factory=dict)  # [channels]: apply, rules, org_facts, cost

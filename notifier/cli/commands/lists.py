@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from notifier import csvsafe
+from notifier.channels.columns import check_fields
 from notifier.checks.dns.resolver import make_resolver
 from notifier.cli.options import Subparsers, add_json, add_lists, settings
 from notifier.errors import did_you_mean
@@ -17,12 +18,13 @@ from notifier.private import private_text
 from notifier.render.notice import DEFAULT_CATEGORIES
 from notifier.settings import Settings
 
-__all__ = ["check", "register"]
+__all__ = ["channel_evidence", "check", "register"]
 
 _SECTIONS = (
     ("Rejected (will not be sent; recorded as invalid)", ("invalid", "malformed")),
     ("Duplicates (merged into the first row)", ("duplicate",)),
     ("Unknown data categories (fix the code, or describe it under [categories])", ("unknown-category",)),
+    ("Channel evidence that cannot be read (fix it; README: Letters and other channels)", ("channel",)),
     ("Warnings (will be sent)", ("warning",)),
 )
 
@@ -54,8 +56,8 @@ def check(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         resolver = make_resolver(current.nameservers, timeout=current.dns_timeout)
     # The audience's reading of the lists: the same merge as the import, nothing written.
     lists = audience.read_lists(files, check_deliverability=args.check_deliverability, dns_resolver=resolver)
-    issues = lists.issues + unknown_categories(lists, current)
-    rejected = [i for i in issues if i["kind"] in ("invalid", "malformed", "unknown-category")]
+    issues = lists.issues + unknown_categories(lists, current) + channel_evidence(lists)
+    rejected = [i for i in issues if i["kind"] in ("invalid", "malformed", "unknown-category", "channel")]
     if args.json:
         data = {
             "lists": [dataclasses.asdict(i) for i in lists.summaries],
@@ -92,6 +94,16 @@ def unknown_categories(lists: audience.Lists, current: Settings) -> list[dict[st
                     }
                 )
     return found
+
+
+def channel_evidence(lists: audience.Lists) -> list[dict[str, Any]]:
+    """A consent, channel or address value the channel rules cannot read (issue 16): the person's
+    channel would be decided on nothing, so `lists check` names the row."""
+    return [
+        {"file": r.source, "line": r.line, "kind": "channel", "reason": problem, "email": r.email, "raw": ""}
+        for r in lists.recipients
+        for problem in check_fields(r.fields)
+    ]
 
 
 def _write_text(

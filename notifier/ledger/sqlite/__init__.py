@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from notifier.ledger.base import BounceEntry, Claimed, ImportSummary, PlanSummary, Result, map_errors
 from notifier.ledger.sqlite.auditlog import AuditMixin
+from notifier.ledger.sqlite.channels import ChannelsMixin
 from notifier.ledger.sqlite.claims import ClaimsMixin
 from notifier.ledger.sqlite.core import _driver_error
 from notifier.ledger.sqlite.feedback import FeedbackMixin
@@ -27,7 +28,9 @@ from notifier.ledger.sqlite.reads import ReadsMixin
 __all__ = ["BounceEntry", "Claimed", "ImportSummary", "PlanSummary", "Result", "SqliteLedger"]
 
 
-class SqliteLedger(ListsMixin, PlanMixin, ClaimsMixin, FeedbackMixin, AuditMixin, ReadsMixin):
+class SqliteLedger(
+    ListsMixin, PlanMixin, ClaimsMixin, FeedbackMixin, AuditMixin, ReadsMixin, ChannelsMixin
+):
     """The ledger of one campaign. Not shared between threads."""
 
 

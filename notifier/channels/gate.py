@@ -1,0 +1,120 @@
+"""The send plan's channel gate: every person of the segment gets a decision (recorded in the
+ledger), and only those whose channel is email become targets of an email notice.
+
+``force`` (`notify send --force`) lets the others through too — the email is then in addition to
+their letter, not their notice — except a compromised mailbox we provide: the statutes (CA
+1798.82, DE 12B-102(f), NJ 56:8-163, MD 14-3504(i)(3)) say a notice there is no notice, and the
+attacker may read that mailbox, so no flag sends it there.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from notifier.channels.decide import Channel, ChannelDecision
+from notifier.channels.policy import ChannelPolicy
+from notifier.ledger.base import ChannelRow
+
+__all__ = ["ChannelGate", "channel_plan"]
+
+
+class ChannelGate:
+    def __init__(self, policy: ChannelPolicy, *, key: Callable[[str], str], force: bool = False) -> None:
+        self.policy = policy
+        self.force = force
+        self._key = key
+        # Decisions are few and repeat: keep each once, with the keys it holds.
+        self._keys: dict[tuple[ChannelDecision, str], list[str]] = {}
+        self.by_channel: Counter[str] = Counter()
+        self.forced: Counter[str] = Counter()  # not-email people let through by --force, by channel
+        self.never: int = 0  # compromised mailboxes: never emailed
+
+    def include(
+        self, matches: Callable[[dict[str, Any], str], bool]
+    ) -> Callable[[dict[str, Any], str], bool]:
+        """``matches`` (the segment) narrowed to those this notice may be emailed to."""
+
+        def admit(view: dict[str, Any], where: str) -> bool:
+            if not matches(view, where):
+                return False
+            return self.admit(view)
+
+        return admit
+
+    def admit(self, view: Mapping[str, Any]) -> bool:
+        decision = self.policy.decide(view)
+        email = str(view.get("email", ""))
+        if email:  # an invalid row (no usable address) has no recipient to record against
+            self._keys.setdefault((decision, self.policy.jurisdiction(view)), []).append(self._key(email))
+        self.by_channel[decision.channel.value] += 1
+        if self.policy.never_email(view):  # whatever [channels] apply or --force say
+            self.never += 1
+            return False
+        if decision.channel is Channel.EMAIL or not self.policy.apply:
+            return True
+        if self.force:
+            self.forced[decision.channel.value] += 1
+            return True
+        return False
+
+    def rows(self) -> list[ChannelRow]:
+        """The decisions to record, then forgotten here."""
+        out = [
+            ChannelRow(
+                key=k,
+                channel=d.channel.value,
+                rule=d.rule,
+                reason=d.reason,
+                jurisdiction=j,
+                log_required=d.log_required,
+                rules_version=self.policy.rules.version,
+            )
+            for (d, j), keys in self._keys.items()
+            for k in keys
+        ]
+        self._keys.clear()
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Counts only (no personal data): for the screen and the audit log."""
+        return {
+            "by_channel": dict(sorted(self.by_channel.items())),
+            "forced": dict(sorted(self.forced.items())),
+            "compromised_mailbox_never_emailed": self.never,
+            "rules_version": self.policy.rules.version,
+            "applied": self.policy.apply,
+        }
+
+
+def channel_plan(gate: ChannelGate) -> str:
+    """What the gate did, for the send plan on screen (counts only)."""
+    by = gate.by_channel
+    if not by:
+        return ""
+    email, postal, none = by[Channel.EMAIL.value], by[Channel.POSTAL.value], by[Channel.NONE.value]
+    text = (
+        f"Channels:   {email} by email, {postal} by letter, {none} with no lawful channel "
+        "— `notify channels` shows who and why.\n"
+    )
+    if not gate.policy.apply:
+        text += (
+            f"WARNING:    [channels] apply = false: the {postal + none} whose lawful channel is not email "
+            "are emailed too, and that email is not their legal notice.\n"
+        )
+    elif gate.force and gate.forced:
+        text += (
+            f"--force:    {sum(gate.forced.values())} whose lawful channel is not email get this email TOO "
+            "(recorded in the audit log); it does not replace their letter.\n"
+        )
+    elif postal + none:
+        text += (
+            f"            The {postal + none} others are not emailed this notice (`notify letters build`).\n"
+        )
+    if gate.never:
+        text += (
+            f"Never:      {gate.never} address(es) are mailboxes we provide whose login leaked: they are "
+            "never sent the notice, not even with --force.\n"
+        )
+    return text
