@@ -91,8 +91,9 @@ def test_builtin_notice_covers_the_gdpr_and_california_content(campaign: Campaig
     assert "two-factor authentication" in text
     assert "Dana Example" in text and "dpo@example.com" in text
     assert "privacy@example.com" in text and "+1 800 555 0100" in text
-    assert "Date of this notice: 21 November 2026" in text
-    assert "discovered it on 18 November 2026" in text
+    # A Californian reads dates as Americans write them, times in Pacific time (issue 17).
+    assert "Date of this notice: November 21, 2026" in text
+    assert "discovered it on November 18, 2026" in text
     assert "not delayed by a law enforcement investigation" in text
     assert "Change your password and security questions" in text
     assert "We will never ask for your password" in text

@@ -1,7 +1,11 @@
 """Render a notice for one recipient: subject, HTML (CSS inlined) and text.
 
 A notice is a folder ``templates/<notice>/`` holding ``subject.txt``, ``body.html``
-and ``body.txt``. HTML is autoescaped; every template runs with StrictUndefined, so a
+and ``body.txt``, in the notice's own language (``language`` in notice.toml, else English);
+``lang/<code>/`` holds the same parts in another language, with a ``pack.toml`` saying who
+reviewed the translation (render/locale.py chooses the language per recipient).
+
+HTML is autoescaped; every template runs with StrictUndefined, so a
 value missing for one recipient is an error naming the template and line, never a blank.
 
 Speed: premailer costs ~0.8 ms per call (DESIGN §4). CSS inlining depends only on the
@@ -13,7 +17,6 @@ templates we fall back to inlining every rendered message, and say so.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 import tomllib
@@ -29,8 +32,25 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from notifier.errors import TemplateError, did_you_mean
 from notifier.models import Rendered
+from notifier.render.locale import (
+    LanguageChoice,
+    LanguagePolicy,
+    babel_locale,
+    format_number,
+    format_when,
+    language_rules,
+    normalise_tag,
+)
 
-__all__ = ["DEFAULT_CATEGORIES", "Notice", "RenderFailure", "load_notice", "notice_meta"]
+__all__ = [
+    "DEFAULT_CATEGORIES",
+    "LanguagePack",
+    "Notice",
+    "RenderFailure",
+    "load_notice",
+    "notice_language",
+    "notice_meta",
+]
 
 PARTS = ("subject.txt", "body.html", "body.txt")
 
@@ -174,12 +194,19 @@ def preinline(source: str) -> str | None:
     return restored
 
 
-def _longdate(value: Any) -> str:
-    if isinstance(value, dt.datetime):
-        return f"{value.day} {value:%B %Y, %H:%M} {value.tzname() or ''}".strip()
-    if isinstance(value, dt.date):
-        return f"{value.day} {value:%B %Y}"
-    return str(value)
+@jinja2.pass_context
+def _longdate(ctx: jinja2.runtime.Context, value: Any) -> str:
+    """Dates in the recipient's language, times in their zone (render/locale.py)."""
+    lang = ctx.get("language")
+    if isinstance(lang, Section):
+        return format_when(value, lang["locale"], lang["timezone"])
+    return format_when(value)
+
+
+@jinja2.pass_context
+def _number(ctx: jinja2.runtime.Context, value: Any) -> str:
+    lang = ctx.get("language")
+    return format_number(value, lang["locale"] if isinstance(lang, Section) else "en")
 
 
 _SECTION_ATTRS = frozenset(dir(Section))
@@ -204,9 +231,7 @@ class _NoticeSandbox(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
 
-def _environment(
-    loader: jinja2.BaseLoader, *, html: bool, categories: Mapping[str, str]
-) -> jinja2.Environment:
+def _environment(loader: jinja2.BaseLoader, *, html: bool) -> jinja2.Environment:
     # Text parts and subjects are not HTML, so only the HTML environment autoescapes.
     # Sandboxed: a template is data, not code; whoever can write one into the templates folder
     # (or trick the preview into reading one from elsewhere) must not run Python. Immutable,
@@ -221,17 +246,27 @@ def _environment(
         lstrip_blocks=True,
     )
 
-    def category(code: str) -> str:
+    @jinja2.pass_context
+    def category(ctx: jinja2.runtime.Context, code: str) -> str:
+        # The labels of the recipient's language (built in, then notify.toml's).
+        lang = ctx.get("language")
+        labels: Mapping[str, str] = lang["categories"] if isinstance(lang, Section) else DEFAULT_CATEGORIES
         try:
-            return categories[code]
+            return labels[code]
         except KeyError:
+            where = (
+                "[categories]"
+                if not isinstance(lang, Section) or lang["own"]
+                else f"[translations.{lang['code']}.categories]"
+            )
             raise jinja2.UndefinedError(
                 f'no plain-words label for data category {code!r}: add  {code} = "..."  '
-                "under [categories] in notify.toml"
+                f"under {where} in notify.toml"
             ) from None
 
     env.filters["category"] = category
     env.filters["longdate"] = _longdate
+    env.filters["number"] = _number
     return env
 
 
@@ -246,6 +281,20 @@ def _where(exc: BaseException, templates_dir: Path) -> str:
     return "template"
 
 
+@dataclass(frozen=True, slots=True)
+class LanguagePack:
+    """``lang/<code>/pack.toml``: a translation of the notice, and who reviewed it when."""
+
+    code: str
+    directory: Path
+    reviewed_by: str = ""
+    reviewed_at: str = ""
+
+    @property
+    def reviewed(self) -> bool:
+        return bool(self.reviewed_by and self.reviewed_at)
+
+
 @dataclass
 class Notice:
     """A compiled notice: the fast path for sending and the exact path for checking.
@@ -253,7 +302,9 @@ class Notice:
     A notice may have per-jurisdiction variants in ``variants/<CODE>/`` (an ISO 3166-2
     region such as ``US-MA``, or a country such as ``DE``), each overriding any of the three
     parts; a recipient gets the variant of their region, else of their country, else the
-    default.
+    default. Each language pack (``lang/<code>/``) may have its variants too; where a pack
+    lacks a variant the notice's own language has, the recipient gets that variant in the
+    notice's own language (what the law of their place asks comes before the language).
     """
 
     name: str
@@ -262,31 +313,98 @@ class Notice:
     fast_html: bool  # CSS inlined once into the template source
     kind: str = "legal"  # "legal" (required by law) or "follow-up" (notice.toml)
     refers_to: str = ""  # for a follow-up: the notice it follows up on
+    language: str = "en"  # the language of the parts in the notice's own folder
 
     def __post_init__(self) -> None:
-        categories = {**DEFAULT_CATEGORIES, **self.context.get("categories", {})}
         loader = jinja2.FileSystemLoader(str(self.directory.parent))
-        self._text_env = _environment(loader, html=False, categories=categories)
-        self._html_env = _environment(loader, html=True, categories=categories)
-        self._sections = sections(self.context)
-        self._parts: dict[str, _Parts] = {"default": self._compile(self.directory.name, None)}
-        variants = self.directory / "variants"
-        if variants.is_dir():
-            for folder in sorted(p for p in variants.iterdir() if p.is_dir()):
-                self._parts[folder.name.upper()] = self._compile(self.directory.name, folder.name)
+        self._text_env = _environment(loader, html=False)
+        self._html_env = _environment(loader, html=True)
+        self.packs = _read_packs(self.directory, self.language)
+        campaign = self.context.get("campaign") or {}
+        self.policy = LanguagePolicy(
+            list(self.packs),
+            self.language,
+            campaign_default=str(campaign.get("language") or ""),
+            campaign_zone=str(campaign.get("timezone") or "UTC"),
+            zones=campaign.get("zones") or {},
+        )
+        translations: Mapping[str, Any] = self.context.get("translations") or {}
+        self._sections: dict[str, dict[str, Any]] = {}
+        self._languages: dict[str, dict[str, Any]] = {}
+        self._facts: dict[str, dict[str, Any]] = {}
+        for code in (self.language, *self.packs):
+            own = code == self.language
+            facts = self._facts[code] = _translated(self.context, translations, code, own=own)
+            self._sections[code] = sections(facts)
+            self._languages[code] = self._language_facts(code, facts)
+        self._parts: dict[tuple[str, str], _Parts] = {}
+        self._variant_names: list[str] = ["default"]
+        for code in (self.language, *self.packs):
+            root = self.directory if code == self.language else self.packs[code].directory
+            self._parts[(code, "default")] = self._compile(root, None)
+            variants = root / "variants"
+            if variants.is_dir():
+                for folder in sorted(p for p in variants.iterdir() if p.is_dir()):
+                    self._parts[(code, folder.name.upper())] = self._compile(root, folder.name)
+                    if folder.name.upper() not in self._variant_names:
+                        self._variant_names.append(folder.name.upper())
+        self._choices: dict[tuple[str, ...], LanguageChoice] = {}
+
+    def _language_facts(self, code: str, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """What templates see as ``language``: code, name, formatting, labels, help lines."""
+        table = language_rules().get(code.split("-")[0], {})
+        own_labels = table.get("categories", {}) if code.split("-")[0] != "en" else DEFAULT_CATEGORIES
+        user = self.context.get("categories") or {}
+        translated = ((self.context.get("translations") or {}).get(code) or {}).get("categories") or {}
+        phone = str((facts.get("contact") or {}).get("phone", ""))
+        # Section 1557 practice (notice-channels §5): a short line in each language the notice
+        # speaks, with the phone number, so someone who cannot read this one knows whom to call.
+        help_lines = []
+        for other in (self.language, *self.packs):
+            line = language_rules().get(other.split("-")[0], {}).get("help", "")
+            if line and phone:
+                help_lines.append(line.replace("{phone}", phone))
+        return {
+            "code": code,
+            "own": code == self.language,
+            "name": table.get("name", code),
+            # Built-in labels of the language, then notify.toml's: its [categories] for the
+            # notice's own language, else [translations.<code>.categories] (an English label
+            # of a code the language has no label for is kept, and lint names it).
+            "categories": {**own_labels, **user}
+            if code == self.language
+            else {**user, **own_labels, **translated},
+            "help": help_lines,
+        }
+
+    def facts_in(self, language: str) -> dict[str, Any]:
+        """The campaign facts as the ``language`` pack shows them (its translations applied)."""
+        return self._facts[language]
+
+    def labels(self, language: str) -> dict[str, str]:
+        """Plain-words labels of the data categories in ``language``."""
+        labels: dict[str, str] = self._languages[language]["categories"]
+        return labels
 
     @property
     def variants(self) -> list[str]:
-        return list(self._parts)
+        return list(self._variant_names)
+
+    @property
+    def languages(self) -> list[str]:
+        """The notice's own language first, then its packs."""
+        return [self.language, *self.packs]
 
     @property
     def inlined_once(self) -> bool:
         """True when every variant's CSS was inlined into its template (the fast path)."""
         return all(p.html_fast is not None for p in self._parts.values())
 
-    def _compile(self, base: str, variant: str | None) -> _Parts:
+    def _compile(self, root: Path, variant: str | None) -> _Parts:
+        base = root.relative_to(self.directory.parent).as_posix()
+
         def name(part: str) -> str:
-            if variant is not None and (self.directory / "variants" / variant / part).is_file():
+            if variant is not None and (root / "variants" / variant / part).is_file():
                 return f"{base}/variants/{variant}/{part}"
             return f"{base}/{part}"
 
@@ -309,19 +427,54 @@ class Notice:
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"template not found: {exc.name}") from None
 
-    def variant_for(self, recipient: Mapping[str, Any]) -> str:
+    def language_for(self, recipient: Mapping[str, Any]) -> LanguageChoice:
+        """The language this recipient is written to, and why (shown in preview and report)."""
+        key = tuple(
+            str(recipient.get(k) or "") for k in ("locale", "region", "country", "timezone")
+        )
+        choice = self._choices.get(key)
+        if choice is None:
+            choice = self._choices[key] = self.policy.choose(recipient)
+            variant = self._variant_key(recipient)
+            if variant != "default" and (choice.language, variant) not in self._parts:
+                # The pack lacks the variant the law of their place needs: that variant, in the
+                # notice's own language, and the reason says so.
+                choice = self._choices[key] = LanguageChoice(
+                    language=self.language,
+                    locale=babel_locale(self.language, "", str(recipient.get("country") or "").upper()),
+                    timezone=choice.timezone,
+                    reason=f"{choice.reason}; no {choice.language} {variant} variant",
+                    wanted=choice.language,
+                )
+        return choice
+
+    def _variant_key(self, recipient: Mapping[str, Any]) -> str:
         for key in (str(recipient.get("region", "")).upper(), str(recipient.get("country", "")).upper()):
-            if key and key in self._parts:
+            if key and key in self._variant_names:
                 return key
         return "default"
 
-    def _context(self, recipient: Mapping[str, Any]) -> dict[str, Any]:
-        return {**self._sections, "recipient": Section("recipient", recipient)}
+    def variant_for(self, recipient: Mapping[str, Any]) -> str:
+        return self._variant_key(recipient)
 
-    def render(self, recipient: Mapping[str, Any]) -> Rendered:
+    def _select(
+        self, recipient: Mapping[str, Any], extra: Mapping[str, Any] | None = None
+    ) -> tuple[_Parts, dict[str, Any]]:
+        choice = self.language_for(recipient)
+        variant = self._variant_key(recipient)
+        parts = self._parts.get((choice.language, variant)) or self._parts[(choice.language, "default")]
+        language = Section(
+            "language", {**self._languages[choice.language], **choice.as_dict(), "code": choice.language}
+        )
+        ctx = {**self._sections[choice.language], "recipient": Section("recipient", recipient)}
+        ctx["language"] = language
+        if extra:  # per-recipient facts beside `recipient`, e.g. their `offer` (issue 17)
+            ctx.update(sections(extra))
+        return parts, ctx
+
+    def render(self, recipient: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> Rendered:
         """The bytes-to-be of one message. Raises RenderFailure naming template and line."""
-        parts = self._parts[self.variant_for(recipient)]
-        ctx = self._context(recipient)
+        parts, ctx = self._select(recipient, extra)
         try:
             subject = " ".join(parts.subject.render(ctx).split())
             text = parts.text.render(ctx)
@@ -335,9 +488,11 @@ class Notice:
             raise self._failure(parts, ctx) or RenderFailure("template", str(exc)) from None
         return Rendered(subject=subject, html=html, text=text)
 
-    def check(self, recipient: Mapping[str, Any]) -> RenderFailure | None:
+    def check(
+        self, recipient: Mapping[str, Any], extra: Mapping[str, Any] | None = None
+    ) -> RenderFailure | None:
         """Render from the template files (exact line numbers); the failure or None."""
-        return self._failure(self._parts[self.variant_for(recipient)], self._context(recipient))
+        return self._failure(*self._select(recipient, extra))
 
     def _failure(self, parts: _Parts, ctx: dict[str, Any]) -> RenderFailure | None:
         for template in (parts.subject, parts.html, parts.text):
@@ -348,6 +503,67 @@ class Notice:
                 what = exc.message or str(exc)
                 return RenderFailure(where, what)
         return None
+
+
+def _translated(
+    context: Mapping[str, Any], translations: Mapping[str, Any], code: str, *, own: bool
+) -> dict[str, Any]:
+    """The campaign facts in language ``code``: ``[translations.<code>.<table>]`` over the
+    facts, key by key (what is not translated stays as written, and lint says so)."""
+    facts = {k: v for k, v in context.items() if k != "translations"}
+    if own:
+        return facts
+    local = translations.get(code) or translations.get(code.split("-")[0]) or {}
+    for table, values in local.items():
+        if isinstance(values, Mapping) and isinstance(facts.get(table), Mapping):
+            facts[table] = {**facts[table], **values}
+        elif isinstance(values, Mapping):
+            facts[table] = dict(values)
+    return facts
+
+
+_PACK_KEYS = frozenset({"language", "reviewed_by", "reviewed_at"})
+
+
+def _read_packs(directory: Path, own: str) -> dict[str, LanguagePack]:
+    """``lang/<code>/`` folders, each with every part and a pack.toml. Raises TemplateError."""
+    root = directory / "lang"
+    packs: dict[str, LanguagePack] = {}
+    if not root.is_dir():
+        return packs
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        code = normalise_tag(folder.name)
+        where = f"{directory.name}/lang/{folder.name}"
+        if not code or code == own:
+            raise TemplateError(
+                f"{where}: {folder.name!r} is not a language other than the notice's own ({own})",
+                hint="name the folder by its BCP 47 code, e.g. es, fr, de or fr-CA",
+            )
+        missing = [p for p in PARTS if not (folder / p).is_file()]
+        if missing:
+            raise TemplateError(
+                f"{where} is missing {', '.join(missing)}",
+                hint="a language pack holds every part of the notice (subject.txt, body.html, body.txt)",
+            )
+        meta: dict[str, Any] = {}
+        meta_file = folder / "pack.toml"
+        if meta_file.is_file():
+            try:
+                meta = tomllib.loads(meta_file.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise TemplateError(f"{where}/pack.toml: {exc}") from None
+        unknown = sorted(set(meta) - _PACK_KEYS)
+        stated = normalise_tag(str(meta.get("language", code)))
+        if unknown or stated != code:
+            raise TemplateError(
+                f"{where}/pack.toml: "
+                + (f"unknown key(s) {', '.join(unknown)}" if unknown else f"language {stated!r}"),
+                hint=f'keys: language = "{code}", reviewed_by = "NAME", reviewed_at = 2026-12-01',
+            )
+        packs[code] = LanguagePack(
+            code, folder, str(meta.get("reviewed_by", "")).strip(), str(meta.get("reviewed_at", "")).strip()
+        )
+    return packs
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,7 +600,13 @@ def load_notice(
         )
     kind, refers_to = notice_meta(directory)
     return Notice(
-        name=name, directory=directory, context=context, fast_html=fast_html, kind=kind, refers_to=refers_to
+        name=name,
+        directory=directory,
+        context=context,
+        fast_html=fast_html,
+        kind=kind,
+        refers_to=refers_to,
+        language=notice_language(directory),
     )
 
 
@@ -397,7 +619,7 @@ def notice_meta(directory: Path) -> tuple[str, str]:
         meta = tomllib.loads(meta_file.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TemplateError(f"{meta_file}: {exc}") from None
-    unknown = sorted(set(meta) - {"kind", "refers_to", "title"})
+    unknown = sorted(set(meta) - {"kind", "refers_to", "title", "language"})
     kind = meta.get("kind", "legal")
     if unknown or kind not in ("legal", "follow-up"):
         raise TemplateError(
@@ -410,3 +632,21 @@ def notice_meta(directory: Path) -> tuple[str, str]:
             hint='add refers_to = "breach-notice"',
         )
     return str(kind), str(meta.get("refers_to", ""))
+
+
+def notice_language(directory: Path) -> str:
+    """``language`` in notice.toml: the language of the notice's own parts (default English)."""
+    meta_file = directory / "notice.toml"
+    if not meta_file.is_file():
+        return "en"
+    try:
+        meta = tomllib.loads(meta_file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"{meta_file}: {exc}") from None
+    code = normalise_tag(str(meta.get("language", "en")))
+    if not code:
+        raise TemplateError(
+            f"{meta_file}: language {meta.get('language')!r} is not a BCP 47 code",
+            hint='e.g. language = "en"',
+        )
+    return code
