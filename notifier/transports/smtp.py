@@ -1,15 +1,20 @@
-"""``smtp://[user@]host[:port][?tls=starttls|implicit|none]`` through a pool of aiosmtplib connections.
+"""``smtp://[user@]host[:port][?tls=starttls|implicit|none]`` through a pool of SMTP connections.
+
+aiosmtplib sets each connection up (connect, EHLO, STARTTLS, AUTH); every message then goes
+through our pipelined :class:`~notifier.transports.session.Session` on it.
 
 Security defaults: STARTTLS is required unless ``tls=none`` is given (fail closed,
 reference INF-5), certificates are validated, and AUTH is never attempted over a
 connection without TLS. The password comes only from ``NOTIFY_SMTP_PASSWORD``.
 
-Every aiosmtplib error maps to our vocabulary in one table, :func:`classify`.
+Every error, aiosmtplib's at set-up and the session's per message, maps to our vocabulary in
+one table, :func:`classify`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import ssl
@@ -22,11 +27,13 @@ import aiosmtplib
 
 from notifier.errors import TransportConfigError, TransportUnavailable
 from notifier.models import Envelope, Outcome, Verdict
+from notifier.transports.session import Session, SessionError, content_for_data
 
 __all__ = ["SmtpSettings", "SmtpTransport", "classify", "parse_smtp_url"]
 
 _QUEUE_ID = re.compile(r"(?:queued as|id=|Ok:?)\s*<?([A-Za-z0-9._\-@]+)>?", re.I)
 _TLS_MODES = ("starttls", "implicit", "none")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,35 +105,47 @@ def _verdict(code: int) -> Verdict:
     return Verdict.TEMPORARY if code < 500 else Verdict.PERMANENT
 
 
-def classify(exc: BaseException) -> tuple[Outcome, bool]:
-    """The one table from aiosmtplib errors to outcomes.
+def classify(exc: BaseException) -> Outcome:
+    """The one table from connection and exchange errors to outcomes.
 
-    Returns (outcome, connection_still_usable). 5xx is permanent and never retried;
-    4xx, timeouts and dropped connections are temporary.
+    5xx is permanent and never retried; 4xx, timeouts and dropped connections are temporary.
+    Set-up errors come from aiosmtplib (connect, EHLO, STARTTLS, AUTH), per-message ones from
+    our :class:`Session` (with the command in progress). Anything else is a bug: re-raised.
     """
     now = time.time()
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        first = exc.recipients[0]
-        return Outcome(_verdict(first.code), first.code, first.message, at=now), True
-    if isinstance(exc, aiosmtplib.SMTPNotSupported):
-        return Outcome(Verdict.PERMANENT, None, f"server does not support it: {exc}", at=now), True
+    if isinstance(exc, SessionError):
+        if exc.reply is not None:
+            code, text = exc.reply
+            return Outcome(_verdict(code), code, text, at=now, command=exc.command)
+        # No reply after the whole content went out: the server may have queued it, so the
+        # retry is possibly a duplicate.
+        lost = Outcome(Verdict.TEMPORARY, None, exc.text, at=now, command=exc.command)
+        return replace(lost, possibly_delivered=exc.content_sent)
     if isinstance(exc, aiosmtplib.SMTPResponseException):
-        # 421 means the server is closing the channel (RFC 5321 §3.8).
-        return Outcome(_verdict(exc.code), exc.code, exc.message, at=now), exc.code != 421
+        return Outcome(_verdict(exc.code), exc.code, exc.message, at=now)
     if isinstance(exc, aiosmtplib.SMTPTimeoutError | asyncio.TimeoutError | TimeoutError):
-        return Outcome(Verdict.TEMPORARY, None, f"timed out: {exc}", at=now), False
+        return Outcome(Verdict.TEMPORARY, None, f"timed out: {exc}", at=now)
     if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
-        return Outcome(Verdict.TEMPORARY, None, f"connection lost: {exc}", at=now), False
+        return Outcome(Verdict.TEMPORARY, None, f"connection lost: {exc}", at=now)
     if isinstance(exc, aiosmtplib.SMTPConnectError | OSError):
-        return Outcome(Verdict.TEMPORARY, None, f"cannot connect: {exc}", at=now), False
+        return Outcome(Verdict.TEMPORARY, None, f"cannot connect: {exc}", at=now)
     if isinstance(exc, aiosmtplib.SMTPException):
-        return Outcome(Verdict.TEMPORARY, None, f"SMTP error: {exc}", at=now), False
+        return Outcome(Verdict.TEMPORARY, None, f"SMTP error: {exc}", at=now)
     raise exc
 
 
 def queue_id(text: str) -> str:
     m = _QUEUE_ID.search(text)
     return m.group(1) if m else ""
+
+
+@dataclass(slots=True)
+class _Connection:
+    """One connection after EHLO: our session on it, and what the server offered."""
+
+    session: Session
+    size: bool
+    smtputf8: bool
 
 
 class SmtpTransport:
@@ -137,10 +156,14 @@ class SmtpTransport:
         self.concurrency = connections
         user = f"{settings.username}@" if settings.username else ""
         self.description = f"smtp://{user}{settings.host}:{settings.port} (tls={settings.tls})"
-        self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        self._idle: asyncio.Queue[_Connection] = asyncio.Queue()
         self._open = 0
         self._lock = asyncio.Lock()
-        self._closing: list[object] = []  # protocols of closed connections, awaited in close()
+        self._closing: list[Session] = []  # closed connections, awaited in close()
+
+    def divide(self, connections: int) -> SmtpTransport:
+        """A transport of its own for one sending process, with ``connections`` of the budget."""
+        return SmtpTransport(self.settings, connections=connections)
 
     def _client(self) -> aiosmtplib.SMTP:
         s = self.settings
@@ -159,7 +182,7 @@ class SmtpTransport:
             tls_context=context,
         )
 
-    async def _connect(self) -> aiosmtplib.SMTP:
+    async def _connect(self) -> _Connection:
         client = self._client()
         try:
             await client.connect()
@@ -177,12 +200,19 @@ class SmtpTransport:
                     "relay, or for a local test server only add ?tls=none",
                 ) from None
             raise
-        return client
+        transport = client.transport
+        if not isinstance(transport, asyncio.Transport) or transport.is_closing():
+            raise aiosmtplib.SMTPServerDisconnected("the connection closed during set-up")
+        # From here on the connection is ours (aiosmtplib's object is dropped, never used again).
+        session = Session(
+            transport, pipelining=client.supports_extension("pipelining"), timeout=self.settings.timeout
+        )
+        return _Connection(session, client.supports_extension("size"), client.supports_extension("smtputf8"))
 
     async def open(self) -> None:
         """Connect once to prove the relay is reachable, TLS works and AUTH succeeds."""
         try:
-            client = await self._connect()
+            conn = await self._connect()
         except TransportUnavailable:
             raise
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
@@ -191,9 +221,9 @@ class SmtpTransport:
                 hint="is the server running and the URL right? nothing was sent",
             ) from None
         self._open = 1
-        self._idle.put_nowait(client)
+        self._idle.put_nowait(conn)
 
-    async def _acquire(self) -> aiosmtplib.SMTP:
+    async def _acquire(self) -> _Connection:
         try:
             return self._idle.get_nowait()
         except asyncio.QueueEmpty:
@@ -208,96 +238,67 @@ class SmtpTransport:
                     raise
         return await self._idle.get()
 
-    def _discard(self, client: aiosmtplib.SMTP) -> None:
+    def _discard(self, conn: _Connection) -> None:
         self._open -= 1
-        self._closing.append(client.protocol)
-        client.close()
+        self._closing.append(conn.session)
+        conn.session.close()
 
     async def send(self, envelope: Envelope, data: bytes) -> Outcome:
         try:
-            client = await self._acquire()
+            conn = await self._acquire()
         except TransportUnavailable:
             raise
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            outcome, _ = classify(exc)
-            return outcome
-        stage: list[str] = [""]  # the command in progress, set by _transaction
+            return classify(exc)
+        if envelope.smtputf8 and not conn.smtputf8:
+            self._idle.put_nowait(conn)
+            text = "server does not support it: SMTPUTF8, needed for an internationalised address"
+            return Outcome(Verdict.PERMANENT, None, text, at=time.time(), command="MAIL")
         try:
-            reply = await self._transaction(client, envelope, data, stage)
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            outcome, usable = classify(exc)
-            # No reply after DATA: the server may have received the whole message and queued
-            # it before the connection died, so the retry is possibly a duplicate. (aiosmtplib
-            # sends DATA and the content in one call, so a drop before the 354 counts too:
-            # "possibly" errs on the side of telling.)
-            outcome = replace(
-                outcome,
-                command=stage[0],
-                possibly_delivered=stage[0] == "DATA" and outcome.code is None,
-            )
-            if usable and client.is_connected:
+            reply = await conn.session.transaction(*_envelope(conn, envelope, data), content_for_data(data))
+        except SessionError as exc:
+            usable = exc.usable and not conn.session.closed
+            if usable:
                 try:
-                    await client.rset()  # a clean envelope for the next message
-                except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                    usable = (await conn.session.command(b"RSET")).code == 250  # a clean envelope
+                except ConnectionError:
                     usable = False
-            if usable and client.is_connected:
-                self._idle.put_nowait(client)
+            if usable:
+                self._idle.put_nowait(conn)
             else:
-                self._discard(client)
-            return outcome
-        self._idle.put_nowait(client)
-        return Outcome(
-            Verdict.ACCEPTED,
-            reply.code,
-            reply.message,
-            queue_id=queue_id(reply.message),
-            at=time.time(),
-            command="DATA",
-        )
-
-    @staticmethod
-    async def _transaction(
-        client: aiosmtplib.SMTP, envelope: Envelope, data: bytes, stage: list[str]
-    ) -> aiosmtplib.SMTPResponse:
-        """MAIL, RCPT, DATA for one recipient; ``stage[0]`` names the command in progress.
-
-        aiosmtplib's sendmail() re-parses both addresses with the stdlib address parser on
-        every message (a quarter of the sender's CPU in profiles); ours are already
-        validated and cannot hold control characters, which execute_command refuses anyway.
-        """
-        encoding = "utf-8" if envelope.smtputf8 else "ascii"
-        options = [b"SIZE=" + str(len(data)).encode()] if client.supports_extension("size") else []
-        if envelope.smtputf8:
-            if not client.supports_extension("smtputf8"):
-                raise aiosmtplib.SMTPNotSupported("SMTPUTF8, needed for an internationalised address")
-            options.append(b"SMTPUTF8")
-        stage[0] = "MAIL"
-        reply = await client.execute_command(
-            b"MAIL", b"FROM:<" + envelope.mail_from.encode(encoding) + b">", *options
-        )
-        if reply.code != 250:
-            raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, envelope.mail_from)
-        stage[0] = "RCPT"
-        reply = await client.execute_command(b"RCPT", b"TO:<" + envelope.rcpt_to.encode(encoding) + b">")
-        if reply.code not in (250, 251):
-            raise aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, envelope.rcpt_to)
-        stage[0] = "DATA"
-        return await client.data(data)
+                self._discard(conn)
+            return classify(exc)
+        self._idle.put_nowait(conn)
+        code, text = reply
+        return Outcome(Verdict.ACCEPTED, code, text, queue_id=queue_id(text), at=time.time(), command="DATA")
 
     async def close(self) -> None:
         while not self._idle.empty():
-            client = self._idle.get_nowait()
-            self._closing.append(client.protocol)
-            try:
-                await client.quit()
-            except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                client.close()
+            conn = self._idle.get_nowait()
+            self._closing.append(conn.session)
+            with contextlib.suppress(ConnectionError):
+                await conn.session.command(b"QUIT")
+            conn.session.close()
         self._open = 0
         # Wait until every socket is really closed: a TLS close needs a few more turns of the
         # event loop, and a loop that ends first leaves the socket open (ResourceWarning).
-        deadline = time.monotonic() + 1.0
-        for protocol in self._closing:
-            # aiosmtplib's protocol drops its transport in connection_lost.
-            while getattr(protocol, "transport", None) is not None and time.monotonic() < deadline:
-                await asyncio.sleep(0.005)
+        deadline = asyncio.get_running_loop().time() + 1.0
+        for session in self._closing:
+            await session.wait_closed(deadline)
         self._closing.clear()
+
+
+def _envelope(conn: _Connection, envelope: Envelope, data: bytes) -> tuple[bytes, bytes]:
+    """The MAIL FROM and RCPT TO arguments (RFC 5321 §4.1.1.2-3, SIZE RFC 1870, SMTPUTF8 RFC 6531).
+
+    Our addresses are validated when the list is read; a control character (CR LF would start a
+    new command) is refused here once more, whatever the caller passed."""
+    if _CONTROL.search(envelope.mail_from) or _CONTROL.search(envelope.rcpt_to):
+        raise SessionError("MAIL", None, "an envelope address holds a control character")
+    encoding = "utf-8" if envelope.smtputf8 else "ascii"
+    mail = b"<" + envelope.mail_from.encode(encoding) + b">"
+    if conn.size:
+        mail += b" SIZE=" + str(len(data)).encode()
+    if envelope.smtputf8:
+        mail += b" SMTPUTF8"
+    return mail, b"<" + envelope.rcpt_to.encode(encoding) + b">"
