@@ -31,6 +31,7 @@ COMMANDS = [
     "preview",
     "lint",
     "deadlines",
+    "digest",
     "status",
     "report",
     "suppress add",

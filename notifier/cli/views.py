@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from notifier import csvsafe
@@ -50,6 +50,8 @@ REPORT_COLUMNS = (
     "line",
     "channel",  # email, postal or none-possible, and the channel rule that decided it (issue 16)
     "channel_rule",
+    "language",  # the language the notice was written to them in, and why (issue 17)
+    "language_reason",
 )
 
 
@@ -265,8 +267,14 @@ def write_status(data: dict[str, Any], out: TextIO) -> None:
 
 
 def report_rows(
-    ledger: Ledger, *, states: list[str], notice: str | None, possibly_duplicated: bool = False
+    ledger: Ledger,
+    *,
+    states: list[str],
+    notice: str | None,
+    possibly_duplicated: bool = False,
+    language_of: Callable[[str, dict[str, Any]], tuple[str, str]] | None = None,
 ) -> Iterator[dict[str, Any]]:
+    """``language_of(notice, fields)``: (language, why) as the notice's language policy chooses."""
     channels: dict[str, dict[int, StoredChannel]] = {}  # per notice, read once
 
     def channel(r: ReportRow) -> StoredChannel | None:
@@ -283,6 +291,7 @@ def report_rows(
     for r in rows:
         fields = r.fields
         decided = channel(r)
+        language, why = language_of(r.notice, fields) if language_of is not None else ("", "")
         yield {
             "notice": r.notice,
             "state": r.state,
@@ -307,6 +316,8 @@ def report_rows(
             "line": r.line or "",
             "channel": decided.channel if decided else "",
             "channel_rule": decided.rule if decided else "",
+            "language": language,
+            "language_reason": why,
         }
 
 

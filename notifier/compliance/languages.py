@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from notifier.render.locale import language_rules
@@ -145,13 +145,3 @@ def untranslated_facts(
             missing.append(dotted)
     return missing
 
-
-def pack_problems(
-    packs: Iterable[Any], people_by_language: Mapping[str, int]
-) -> list[tuple[str, int]]:
-    """(message, people) for each pack without reviewed_by and reviewed_at."""
-    out = []
-    for pack in packs:
-        if not pack.reviewed:
-            out.append((pack.code, people_by_language.get(pack.code, 0)))
-    return out

@@ -21,7 +21,9 @@ from html.parser import HTMLParser
 from importlib import resources
 from typing import Any
 
+from notifier.compliance.languages import heading_forms, localise, reading_ease, untranslated_facts
 from notifier.models import Rendered
+from notifier.render.locale import format_when, language_rules
 from notifier.render.notice import RenderFailure
 
 __all__ = [
@@ -131,7 +133,7 @@ class _Html(HTMLParser):
 
 
 def _norm(heading: str) -> str:
-    return " ".join(heading.split()).strip(" ?.:").lower()
+    return " ".join(heading.split()).strip(" ?.:¿¡").lower()
 
 
 def _fact(facts: Mapping[str, Any], dotted: str) -> Any:
@@ -164,30 +166,48 @@ def lint_message(
     recipient: Mapping[str, Any],
     *,
     categories: Mapping[str, str],
+    language: str = "en",
+    locale: str = "en",
 ) -> list[tuple[ContentRule, str]]:
-    """The rules this recipient's message breaks, each with what is missing."""
+    """The rules this recipient's message breaks, each with what is missing. A message in
+    another ``language`` is held to the same rules in that language (compliance/languages.py);
+    ``locale`` is how its dates are written."""
     html = _Html()
     html.feed(rendered.html)
-    html_headings = [_norm(h) for h in html.headings]
-    text_headings = [_norm(line) for line in rendered.text.splitlines() if line.strip() and line.isupper()]
+    # A bilingual heading ("Qué sucedió / What Happened") counts as each of its halves too.
+    html_headings = [_norm(f) for h in html.headings for f in heading_forms(h)]
+    text_headings = [
+        _norm(f)
+        for line in rendered.text.splitlines()
+        if line.strip() and line.isupper()
+        for f in heading_forms(line)
+    ]
     places = jurisdictions(recipient)
     exposed = list(recipient.get("exposed", []))
     broken: list[tuple[ContentRule, str]] = []
     for rule in rules:
         if not rule.applies_to(places, exposed):
             continue
-        problem = _check(rule, rendered, facts, exposed, html, html_headings, text_headings, categories)
+        rule = localise(rule, language)  # the same rule, in this language
+        problem = _check(
+            rule, rendered, facts, exposed, html, html_headings, text_headings, categories, locale
+        )
         if problem:
             broken.append((rule, problem))
     return broken
 
 
-def _mentioned(text: str, value: Any) -> bool:
+def _mentioned(text: str, value: Any, locale: str = "en") -> bool:
     if value is None or value == "":
         return False
-    if isinstance(value, dt.date):
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         spelled = f"{value.day} {value:%B} {value.year}"
-        return spelled in text or value.isoformat() in text or f"{value:%B} {value.day}, {value.year}" in text
+        return (
+            spelled in text
+            or value.isoformat() in text
+            or f"{value:%B} {value.day}, {value.year}" in text
+            or format_when(value, locale) in text  # as the message's language writes it
+        )
     return str(value) in text
 
 
@@ -200,6 +220,7 @@ def _check(
     html_headings: list[str],
     text_headings: list[str],
     categories: Mapping[str, str],
+    locale: str = "en",
 ) -> str:
     p = rule.params
     if rule.check == "heading":
@@ -226,7 +247,7 @@ def _check(
             else f"notify.toml sets none of {', '.join(p['fields'])}"
         )
     if rule.check == "mentions":
-        missing = [f for f in p["fields"] if not _mentioned(rendered.text, _fact(facts, f))]
+        missing = [f for f in p["fields"] if not _mentioned(rendered.text, _fact(facts, f), locale)]
         return f"the text does not mention {', '.join(missing)}" if missing else ""
     if rule.check == "pattern":
         missing = [pat for pat in p["patterns"] if not re.search(pat, rendered.text, re.I | re.S)]
@@ -242,7 +263,7 @@ def _check(
         return f"the subject {rendered.subject!r} does not match {missing}" if missing else ""
     if rule.check == "title":
         first = html.headings[0] if html.headings else ""
-        ok = _norm(p["text"]) in (_norm(html.title), _norm(first))
+        ok = _norm(p["text"]) in {_norm(f) for h in (html.title, first) for f in heading_forms(h)}
         return "" if ok else f"the title is {first.strip() or html.title.strip()!r}, not {p['text']!r}"
     if rule.check == "categories":
         missing = [c for c in exposed if categories.get(c, c).lower() not in rendered.text.lower()]
@@ -258,6 +279,17 @@ def _check(
     if rule.check == "size":
         size = len(rendered.html.encode("utf-8"))
         return f"the HTML is {size:,} bytes (limit {p['max_bytes']:,})" if size > p["max_bytes"] else ""
+    if rule.check == "reading" and p.get("formula"):
+        ease = reading_ease(rendered.text, p["formula"])
+        floor = float(p.get("min_ease") or 50.0)
+        return f"reading ease {ease:.1f} is below {floor} ({p['formula']})" if ease < floor else ""
+    if rule.check == "help_line":
+        phone = _fact(facts, "contact.phone")
+        line = language_rules().get(locale.split("_")[0], {}).get("help", "")
+        if not phone or not line:
+            return ""
+        wanted = line.replace("{phone}", str(phone))
+        return "" if wanted in rendered.text else f"no line {wanted!r}"
     if rule.check == "reading":
         grade = reading_grade(rendered.text)
         return f"reading grade {grade:.2f} is above {p['max_grade']}" if grade > p["max_grade"] else ""
@@ -294,20 +326,43 @@ def lint_recipients(
     categories: Mapping[str, str],
     examples: int = 3,
     check: Callable[[Mapping[str, Any]], RenderFailure | None] | None = None,
+    languages: Any = None,
 ) -> LintReport:
     """Lint everyone: ``recipients`` yields (template view, "file:line"); ``render`` turns a
-    view into a Rendered. One render per (jurisdiction, exposed) group; ``check`` (the
-    notice's) is asked for each person, so a value missing in some rows is a finding."""
+    view into a Rendered. One render per (jurisdiction, exposed, language) group; ``check`` (the
+    notice's) is asked for each person, so a value missing in some rows is a finding.
+    ``languages`` (the Notice) says each person's language, its labels and facts: the rules are
+    then checked in that language (compliance/languages.py), and GEN-09, LANG-REVIEW and
+    LANG-FACTS report people without a pack, unreviewed packs and untranslated facts."""
     report = LintReport()
-    groups: dict[tuple[frozenset[str], tuple[str, ...]], list[tuple[ContentRule, str]]] = {}
+    groups: dict[tuple[Any, ...], list[tuple[ContentRule, str]]] = {}
+    people_by_language: dict[str, list[str]] = {}
     for view, where in recipients:
         report.recipients += 1
-        key = (jurisdictions(view), tuple(sorted(view.get("exposed", []))))
+        key: tuple[Any, ...] = (jurisdictions(view), tuple(sorted(view.get("exposed", []))))
+        choice = languages.language_for(view) if languages is not None else None
+        if choice is not None:
+            key = (*key, choice.language)
+            people_by_language.setdefault(choice.language, []).append(where)
+            if choice.wanted:
+                _language_finding(report, choice, key[0], where, examples)
         failure = check(view) if check is not None else None
         broken = groups.get(key)
         if broken is None and failure is None:
             try:
-                broken = groups[key] = lint_message(rules, render(view), facts, view, categories=categories)
+                if choice is None:
+                    broken = lint_message(rules, render(view), facts, view, categories=categories)
+                else:
+                    broken = lint_message(
+                        rules,
+                        render(view),
+                        languages.facts_in(choice.language),
+                        view,
+                        categories=languages.labels(choice.language),
+                        language=choice.language,
+                        locale=choice.locale,
+                    )
+                groups[key] = broken
             except RenderFailure as exc:
                 failure = exc
         if failure is not None:
@@ -331,9 +386,66 @@ def lint_recipients(
             if len(entry["examples"]) < examples:
                 entry["examples"].append(where)
     report.groups = len(groups)
+    if languages is not None:
+        _pack_findings(report, languages, people_by_language, examples)
     for entry in report.findings.values():
         entry["jurisdictions"] = sorted(entry["jurisdictions"])
     return report
+
+
+def _finding(report: LintReport, key: tuple[str, str, str], problem: str, source: str) -> dict[str, Any]:
+    return report.findings.setdefault(
+        key, {"recipients": 0, "problem": problem, "examples": [], "jurisdictions": set(), "source": source}
+    )
+
+
+def _language_finding(report: LintReport, choice: Any, places: frozenset[str], where: str, n: int) -> None:
+    """GEN-09: this person's usual language (their locale, or their place's) has no pack."""
+    entry = _finding(
+        report,
+        ("GEN-09", "WARN", f"a notice in {choice.wanted}"),
+        f"{choice.wanted} was asked for but this notice has no {choice.wanted} pack; they get "
+        f"{choice.language} ({choice.reason})",
+        "WP29/EDPB guidance (iusprivacy.eu); add templates/<notice>/lang/"
+        f"{choice.wanted.split('-')[0]}/ with a reviewed translation",
+    )
+    entry["recipients"] += 1
+    entry["jurisdictions"] |= {p for p in places if "-" in p} or set(places)
+    if len(entry["examples"]) < n:
+        entry["examples"].append(where)
+
+
+def _pack_findings(report: LintReport, notice: Any, people: Mapping[str, list[str]], n: int) -> None:
+    """LANG-REVIEW for each pack nobody has signed off; LANG-FACTS for each language people get
+    whose free-text campaign facts are still only in the notice's own language."""
+    for code, pack in notice.packs.items():
+        if pack.reviewed:
+            continue
+        entry = _finding(
+            report,
+            ("LANG-REVIEW", "WARN", f"a reviewed {code} translation of {notice.name!r}"),
+            f"{notice.name}/lang/{code}/pack.toml has no reviewed_by and reviewed_at: have a fluent "
+            "reviewer (and counsel) check the translation, then set both",
+            "notice-channels §5: keep a per-language reviewed_by and reviewed_at",
+        )
+        entry["recipients"] += len(people.get(code, []))
+        entry["examples"] += people.get(code, [])[: max(0, n - len(entry["examples"]))]
+    translations = notice.context.get("translations") or {}
+    for code, where in people.items():
+        if code == notice.language:
+            continue
+        missing = untranslated_facts(notice.context, translations, code)
+        if not missing:
+            continue
+        entry = _finding(
+            report,
+            ("LANG-FACTS", "WARN", f"the campaign facts in {code}"),
+            f"not translated, so shown in {notice.language} inside the {code} notice: "
+            + ", ".join(missing),
+            f"add them under [translations.{code}.<table>] in notify.toml",
+        )
+        entry["recipients"] += len(where)
+        entry["examples"] += where[: max(0, n - len(entry["examples"]))]
 
 
 def _render_finding(
@@ -381,6 +493,7 @@ def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
             people,
             categories=categories,
             check=notice.check,
+            languages=notice,
         )
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TextIO
 
 from notifier.errors import LedgerBusyError, NotifierError, UsageError
+from notifier.followups.digests import DIGEST, next_due, send_due_digest
 from notifier.followups.readiness import refuse_unready
 from notifier.followups.windows import parse_window
 from notifier.ledger import Ledger, open_ledger
@@ -70,6 +71,8 @@ class Schedule:
     note: str
 
     def describe_when(self) -> str:
+        if self.notice == DIGEST:
+            return f"incident digest daily at {self.window}" + (f" to {self.segment}" if self.segment else "")
         if self.at is not None:
             return dt.datetime.fromtimestamp(self.at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         days = (self.after_s or 0) / 86400
@@ -83,7 +86,9 @@ class Decision:
     why: str
 
 
-def due_time(s: Schedule, first_at: float | None) -> float | None:
+def due_time(s: Schedule, first_at: float | None, zone: str = "UTC") -> float | None:
+    if s.notice == DIGEST:
+        return next_due(s, zone)
     if s.at is not None:
         return s.at
     return None if first_at is None else first_at + (s.after_s or 0)
@@ -230,6 +235,13 @@ def run_due(
         if ui.interrupted.is_set():
             break
         t = now()
+        if s.notice == DIGEST:
+            # The incident-team digest (notifier/digest): recurring, through its own transport.
+            ok, note = send_due_digest(settings, s, now=t, say=ui.say)
+            attention += not ok
+            if note:
+                _update(settings, s.id, "waiting", note, last_run_at=t if ok else None)
+            continue
         decision = decide(s, now=t, first_at=first_at, grace=settings.grace)
         if decision.action == "wait":
             when = f" (due {_utc(decision.due_at)})" if decision.due_at else ""

@@ -1,9 +1,10 @@
 """Send windows in each recipient's local time ("09:00-17:00"), from their country or region.
 
-A recipient's zone is, in order: ``[schedule] timezones`` for their region (``"US-CA"``) or
-country (``"DE"``), then the built-in table below (the zone most of a country's people live
-in, per US state, Canadian province, Australian state and Brazilian or Mexican region), then
-the campaign's ``[campaign] timezone``. Pure: a clock and a recipient in, yes or no out.
+A recipient's zone is, in order: the list's ``timezone`` column (an IANA name), ``[schedule]
+timezones`` for their region (``"US-CA"``) or country (``"DE"``), then the built-in table below
+(the zone most of a country's people live in, per US state, Canadian province, Australian state
+and Brazilian or Mexican region), then the campaign's ``[campaign] timezone``.
+Pure: a clock and a recipient in, yes or no out.
 """
 
 from __future__ import annotations
@@ -169,6 +170,13 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def zone_for(recipient: Mapping[str, Any], overrides: Mapping[str, str], default: str) -> ZoneInfo:
+    # The list's own `timezone` column (an IANA name) wins when it names a real zone (issue 17).
+    own = str(recipient.get("timezone") or "").strip()
+    if own:
+        try:
+            return _zone(own)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
     region = str(recipient.get("region") or "").upper()
     country = str(recipient.get("country") or "").upper()
     for key in (region, country):

@@ -35,7 +35,14 @@ def notice_context(settings: Settings, notice: str, *, today: dt.date | None = N
     context = {
         **settings.facts,
         "notice": {"name": notice, "date": date, "reference": incident.get("reference", ""), "kind": kind},
-        "campaign": {"name": settings.campaign},
+        # The language policy's inputs (render/locale.py): [campaign] language and timezone, and
+        # [schedule] timezones (the zones the send windows use, per country or region).
+        "campaign": {
+            "name": settings.campaign,
+            "language": settings.language,
+            "timezone": settings.timezone,
+            "zones": dict(settings.timezones),
+        },
     }
     if kind == "legal":
         context["notice"]["date"] = incident.get("notice_date") or date

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_timezone_name
@@ -157,20 +157,9 @@ class LanguagePolicy:
         )
 
     def zone(self, recipient: Mapping[str, Any]) -> str:
-        """The ``timezone`` column when it names a real zone, else region/country, else the campaign's."""
-        own = str(recipient.get("timezone") or "").strip()
-        if own and _valid_zone(own):
-            return own
+        """The ``timezone`` column when it names a real zone, else region/country, else the
+        campaign's: the one answer the send windows use too (followups.windows.zone_for)."""
         return str(zone_for(recipient, self.zones, self.campaign_zone).key)
-
-
-@lru_cache(maxsize=256)
-def _valid_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 @lru_cache(maxsize=512)
@@ -194,9 +183,12 @@ def babel_locale(language: str, locale_tag: str, country: str) -> str:
 
 
 @lru_cache(maxsize=2048)
-def _zone_label(when: dt.datetime, locale: str) -> str:
+def _zone_label(timestamp: float, zone: str, locale: str) -> str:
+    # Keyed by instant AND zone: two aware datetimes of the same instant compare equal, so a
+    # datetime key would hand New York's name to a Californian.
     # CLDR has a short name ("PST", "MEZ") only where people use one; otherwise it prints an
     # offset, and an offset is what confuses readers: use the long name then.
+    when = dt.datetime.fromtimestamp(timestamp, ZoneInfo(zone))
     short = get_timezone_name(when, "short", locale=locale)
     if not re.search(r"\d", short):
         return short
@@ -210,7 +202,8 @@ def format_when(value: Any, locale: str = "en", timezone: str = "UTC") -> str:
         when = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
         local = when.astimezone(ZoneInfo(timezone))
         day = format_date(local.date(), "long", locale=locale)
-        return f"{day}, {format_time(local, 'short', locale=locale)} {_zone_label(local, locale)}"
+        label = _zone_label(local.timestamp(), timezone, locale)
+        return f"{day}, {format_time(local, 'short', locale=locale)} {label}"
     if isinstance(value, dt.date):
         return str(format_date(value, "long", locale=locale))
     return str(value)

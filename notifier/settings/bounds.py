@@ -60,6 +60,9 @@ HEADER_BOUND = frozenset(
         "ledger.url",
         "serve.public_url",
         "serve.host",
+        "digest.transport",
+        "digest.from",
+        "digest.codename",
     }
 )
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")

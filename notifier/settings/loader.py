@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from notifier.errors import ConfigError
+from notifier.settings.digest import read_digest
 from notifier.settings.lines import key_lines
 from notifier.settings.model import Sender, Settings, Throttle
 from notifier.settings.schema import validate
@@ -21,7 +22,17 @@ __all__ = ["DEFAULT_CONFIG", "config_path", "load"]
 
 DEFAULT_CONFIG = "notify.toml"
 # The tables whose contents go to the templates as facts, untouched.
-_FACTS = ("org", "incident", "contact", "dpo", "categories", "changes", "investigation", "final_update")
+_FACTS = (
+    "org",
+    "incident",
+    "contact",
+    "dpo",
+    "categories",
+    "changes",
+    "investigation",
+    "final_update",
+    "translations",
+)
 
 
 def config_path(cli_value: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -184,5 +195,7 @@ def _settings(
         public_url=read_public_url(serve, str(path), lines),
         grace=float(cfg.get("schedule", {}).get("grace", 86400.0)),
         timezones=dict(cfg.get("schedule", {}).get("timezones", {})),
+        language=str(campaign.get("language", "")),
+        digest=read_digest(cfg, str(path), lines),
         channels=dict(cfg.get("channels", {})),
     )

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from notifier.settings.digest import DigestSettings
+
 __all__ = ["Dkim", "Sender", "Settings", "Throttle"]
 
 
@@ -81,4 +83,6 @@ class Settings:
     public_url: str = ""  # where `notify serve` is reachable from the internet (unsubscribe links)
     grace: float = 86400.0  # a schedule missed by more than this waits for `notify schedule confirm`
     timezones: Mapping[str, str] = field(default_factory=dict)  # country/region -> IANA zone overrides
+    language: str = ""  # [campaign] language: notices' default language ("" = each notice's own)
+    digest: DigestSettings = field(default_factory=DigestSettings)  # [digest]: the incident-team digest
     channels: Mapping[str, Any] = field(default_factory=dict)  # [channels]: apply, rules, org_facts, cost

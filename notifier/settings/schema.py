@@ -16,7 +16,13 @@ __all__ = ["SCHEMA", "validate"]
 
 # A type name per key. "*" stands for any key of a free table.
 SCHEMA: dict[str, dict[str, Any]] = {
-    "campaign": {"name": "str", "notice": "str", "templates": "str", "timezone": "str"},
+    "campaign": {
+        "name": "str",
+        "notice": "str",
+        "templates": "str",
+        "timezone": "str",
+        "language": "str",  # the default language of notices (render/locale.py)
+    },
     "org": {"name": "str", "legal_name": "str", "website": "str"},
     "incident": {
         "reference": "str",
@@ -79,6 +85,31 @@ SCHEMA: dict[str, dict[str, Any]] = {
     # Notice channels (issue 16): the rules deciding email / letter per person, facts about us
     # they need, and the cost of one letter (for the substitute-notice cost trigger).
     "channels": {"apply": "bool", "rules": "str", "org_facts": "list[str]", "cost_per_letter": "float"},
+}
+# [digest]: the incident-team digest (notifier/digest; settings/digest.py).
+SCHEMA["digest"] = {
+    "to": "list[str]",
+    "transport": "str",
+    "from": "str",
+    "codename": "str",
+    "lists": {"*": "list[str]"},  # named lists for `notify digest --to NAME`
+}
+# [translations.<language>.<table>]: the campaign facts in another language, key by key, for the
+# notices' language packs (render/notice.py); the same keys and types as the tables themselves.
+SCHEMA["translations"] = {
+    "*": {
+        table: SCHEMA[table]
+        for table in (
+            "org",
+            "incident",
+            "categories",
+            "contact",
+            "dpo",
+            "changes",
+            "investigation",
+            "final_update",
+        )
+    }
 }
 
 

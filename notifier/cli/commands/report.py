@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from notifier.cli.options import Subparsers, add_notice, settings
 from notifier.cli.views import outcome_table, report_rows, write_outcomes, write_report
+from notifier.errors import NotifierError
 from notifier.ledger import open_ledger
+from notifier.pipeline.campaign import notice_context
 from notifier.private import private_text
+from notifier.render.notice import Notice, load_notice
+from notifier.settings import Settings
 
 __all__ = ["register", "report"]
 
@@ -56,6 +61,26 @@ def register(sub: Subparsers) -> None:
     )
 
 
+def language_chooser(current: Settings) -> Callable[[str, dict[str, Any]], tuple[str, str]]:
+    """(language, why) per notice and person, from the notice's packs as they are now; a notice
+    whose templates are gone says so instead of guessing."""
+    notices: dict[str, Notice | None] = {}
+
+    def language_of(notice: str, fields: dict[str, Any]) -> tuple[str, str]:
+        if notice not in notices:
+            try:
+                notices[notice] = load_notice(current.templates_dir, notice, notice_context(current, notice))
+            except NotifierError:
+                notices[notice] = None
+        loaded = notices[notice]
+        if loaded is None:
+            return "", "the notice's templates are not there"
+        choice = loaded.language_for(fields)
+        return choice.language, choice.reason
+
+    return language_of
+
+
 def report(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     current = settings(args)
     states = [s.strip() for arg in args.state for s in arg.split(",") if s.strip()]
@@ -69,7 +94,11 @@ def report(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
                 table = outcome_table(ledger, args.notice or current.notice, args.by)
                 return write_outcomes(table, args.by, args.format, fh)
             rows = report_rows(
-                ledger, states=states, notice=args.notice, possibly_duplicated=args.possibly_duplicated
+                ledger,
+                states=states,
+                notice=args.notice,
+                possibly_duplicated=args.possibly_duplicated,
+                language_of=language_chooser(current),
             )
             return write_report(rows, args.format, fh)
 

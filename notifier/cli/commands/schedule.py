@@ -15,6 +15,7 @@ from typing import TextIO
 from notifier.cli.options import Subparsers, add_json, add_notice, add_segment, after, seconds, settings
 from notifier.errors import UsageError
 from notifier.followups import schedule
+from notifier.followups.digests import PERIODS, create_digest
 from notifier.ledger import open_ledger
 from notifier.pipeline.campaign import first_notice_at
 
@@ -36,6 +37,15 @@ def register(sub: Subparsers) -> None:
     sched.add_argument("--at", help="an absolute time with UTC offset: 2026-12-08T10:00+01:00")
     add_segment(sched, "who gets it (default notified)", default="notified")
     sched.add_argument("--window", default="", help="only between these local times, e.g. 09:00-17:00")
+    sched.add_argument(
+        "--digest",
+        choices=sorted(PERIODS),
+        help="instead of a follow-up: the incident-team digest (notify digest), sent every day at "
+        "--at HH:MM in [campaign] timezone, to --to NAME or [digest] to",
+    )
+    sched.add_argument(
+        "--to", default="", metavar="NAME", help="with --digest: a [digest.lists] name or an address"
+    )
     schsub = sched.add_subparsers(dest="schedule_command", metavar="ACTION")
     add_json(schsub.add_parser("list", help="every schedule with its state and due time"))
     for verb, what in (("cancel", "cancel a schedule"), ("confirm", "send a schedule that missed its time")):
@@ -59,6 +69,8 @@ def register(sub: Subparsers) -> None:
 
 
 def create(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    if args.digest:
+        return _create_digest(args, out)
     if not args.notice:
         raise UsageError("which follow-up? --notice NAME", hint="e.g. --notice what-we-changed --after 7d")
     current = settings(args)
@@ -86,6 +98,23 @@ def create(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 0
 
 
+def _create_digest(args: argparse.Namespace, out: TextIO) -> int:
+    current = settings(args)
+    ledger = open_ledger(current)
+    try:
+        schedule_id = create_digest(
+            current, ledger, every=args.digest, at=args.at or "08:00", to=args.to, now=time.time()
+        )
+        made = schedule.find(ledger, schedule_id)
+    finally:
+        ledger.close()
+    out.write(
+        f"Schedule {schedule_id}: {made.describe_when()} ({current.timezone}), through [digest] "
+        "transport. Nothing is sent until `notify run-due` or `notify worker` runs.\n"
+    )
+    return 0
+
+
 def list_schedules(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     current = settings(args)
     ledger = open_ledger(current)
@@ -96,14 +125,19 @@ def list_schedules(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         ledger.close()
     if args.json:
         json.dump(
-            [{**dataclasses.asdict(x), "due_at": schedule.due_time(x, first)} for x in rows], out, indent=2
+            [
+                {**dataclasses.asdict(x), "due_at": schedule.due_time(x, first, current.timezone)}
+                for x in rows
+            ],
+            out,
+            indent=2,
         )
         out.write("\n")
         return 0
     if not rows:
         out.write("No schedules. Add one: notify schedule --notice what-we-changed --after 7d\n")
     for x in rows:
-        due = schedule.due_time(x, first)
+        due = schedule.due_time(x, first, current.timezone)
         when = dt.datetime.fromtimestamp(due, dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if due else "—"
         window = f" window {x.window}" if x.window else ""
         out.write(

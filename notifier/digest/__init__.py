@@ -1,0 +1,1 @@
+"""The incident-team digest (issue 17 must-have 4): where the campaign stands, counts only."""
