@@ -8,6 +8,7 @@ import sys
 from typing import TextIO
 
 from notifier.cli.options import Subparsers, whole
+from notifier.cli.views import status_data
 from notifier.settings import config_path, load
 from notifier.web.base import serve_forever
 from notifier.web.preview import PreviewApp, end_preview_on_signals, make_server
@@ -21,9 +22,11 @@ def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "preview",
         help="see every notice in the browser before it goes out",
-        description="A local web app (127.0.0.1, token-protected): overview, recipient "
-        "browser, each message exactly as send builds it, lint findings, deadlines, and "
-        "test sends to [preview] seeds. Reloads when templates or notify.toml change.",
+        description="The campaign console, a local web app (127.0.0.1, token-protected): every "
+        "notice, variant and language with who gets it; two versions side by side; 'Approve "
+        "this version' (kept in the audit trail); a live dashboard of the send; each person's "
+        "state and history; each message exactly as send builds it, lint findings, deadlines, "
+        "and test sends to [preview] seeds. Reloads when templates or notify.toml change.",
     )
     p.add_argument("--port", type=whole(0, 65535), default=8025, help="port (default 8025; 0: any free port)")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; others warn)")
@@ -40,7 +43,7 @@ def preview(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         )
     # SIGTERM/SIGHUP stop like Ctrl-C, and every path out removes the private scratch folder.
     with end_preview_on_signals():
-        app = PreviewApp(path)
+        app = PreviewApp(path, status=status_data)  # the dashboard draws `notify status --json`
         try:
             sock, asgi = make_server(app, args.host, args.port)
             try:

@@ -10,6 +10,7 @@ import hashlib
 import secrets
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,7 @@ from urllib.parse import urlencode
 
 import jinja2
 
-from notifier.compliance.deadlines_view import Deadlines
-from notifier.ledger import Claimed
+from notifier.ledger import Claimed, Ledger, ledger_exists, open_ledger
 from notifier.lists import audience
 from notifier.lists.segments import BUILTIN, resolve
 from notifier.models import Recipient
@@ -69,8 +69,17 @@ class PreviewApp:
     """The preview's state: settings, the lists read into memory with their ledger state, compiled
     notices."""
 
-    def __init__(self, config: Path, *, token: str | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        *,
+        token: str | None = None,
+        status: Callable[[Ledger], dict[str, Any]] | None = None,
+    ) -> None:
         self.config = config
+        # What `notify status --json` prints, from the CLI that starts the console: the
+        # dashboard draws exactly those numbers (web may not import cli).
+        self.status_view: Callable[[Ledger], dict[str, Any]] = status or _no_status
         self.token = token or secrets.token_urlsafe(24)
         self._preview_key = secrets.token_bytes(32)
         # A private (0700) scratch folder: the lists are held in memory and nothing is written
@@ -82,7 +91,7 @@ class PreviewApp:
         self._campaigns: dict[str, Campaign] = {}
         self.lock = threading.RLock()  # one request at a time touches the state (not the sockets)
         self.check_summary: tuple[str, dict[str, int]] | None = None  # (version, counts) of the last check
-        self.overview_cache: dict[tuple[str, str], tuple[Any, Deadlines]] = {}
+        self.overview_cache: dict[tuple[str, ...], Any] = {}  # per reload: lint, deadlines, versions
 
     # ---- state ---------------------------------------------------------------------------
 
@@ -170,6 +179,16 @@ class PreviewApp:
                 )
         return st.members[segment_name]
 
+    def open_ledger(self) -> Ledger | None:
+        """The campaign ledger for reading (the caller closes it), or None: there is none yet,
+        and the console never creates one just by being looked at."""
+        settings = self.state().settings
+        return open_ledger(settings) if ledger_exists(settings) else None
+
+    def signoff_changed(self) -> None:
+        """An approval was recorded: pages computed from the old sign-off are dropped."""
+        self.overview_cache = {k: v for k, v in self.overview_cache.items() if k[0] != "signoff"}
+
     def segment_count(self, segment_name: str) -> int:
         return len(self.members(segment_name))
 
@@ -213,10 +232,11 @@ class PreviewApp:
         query["token"] = self.token
         return f"{path}?{urlencode(query)}"
 
-    def page(self, title: str, body: str, nonce: str = "") -> str:
+    def page(self, title: str, body: str, nonce: str = "", *, current: str = "") -> str:
         st = self.state()
         return template("layout.html").render(
             title=title,
+            current=current,
             campaign=st.settings.campaign,
             body=_markup(body),
             link=self.link,
@@ -252,6 +272,10 @@ class PreviewApp:
                 key=self._key(st.settings),
             )
         return f"{'sent' if outcome.accepted else 'NOT sent'} to {seed}: {outcome.code} {outcome.text}"
+
+
+def _no_status(ledger: Ledger) -> dict[str, Any]:
+    return {"notices": []}
 
 
 def _unsubscribe_base(st: _Loaded) -> str:

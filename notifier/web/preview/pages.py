@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import email
 import email.policy
 from collections.abc import Callable
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 from notifier.compliance.deadlines_view import deadline_report
 from notifier.compliance.lint import lint_message, lint_recipients, load_content_rules
-from notifier.lists import audience
 from notifier.lists.segments import BUILTIN
 from notifier.render.notice import DEFAULT_CATEGORIES
+from notifier.web.preview import dashboard, people, signoff
 from notifier.web.preview.app import BadRequest, NotFound, PreviewApp, template
 
-__all__ = ["GMAIL_CLIP", "PAGE", "ROUTES", "check", "message", "overview", "recipient_id", "recipients"]
+__all__ = ["GMAIL_CLIP", "ROUTES", "WIDTHS", "check", "message", "overview", "recipient_id"]
 
 GMAIL_CLIP = 102 * 1024
-PAGE = 50
+WIDTHS = {"phone": 375, "tablet": 600, "desktop": 800}  # the email frame's width, chosen on the page
+
+
+def _when(zone: str) -> Callable[[float], str]:
+    tz = ZoneInfo(zone)
+    return lambda ts: dt.datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def check(app: PreviewApp, query: dict[str, str]) -> str:
@@ -50,12 +55,13 @@ def overview(app: PreviewApp, query: dict[str, str]) -> str:
     linted, deadlines = app.overview_cache[key]
     obligations, tz = deadlines.obligations, deadlines.tz
     now = dt.datetime.now(dt.UTC)
-    notices = app.notice_names()
     return template("overview.html").render(
+        notices=signoff.notices(app),
+        require=st.settings.require_approval,
+        approvers=st.settings.approvers,
         campaign=st.settings.campaign,
         sender=st.settings.sender.from_header,
         transport=st.settings.transport_url,
-        notices=notices,
         notice=notice,
         segments=segments,
         counts=counts,
@@ -66,55 +72,6 @@ def overview(app: PreviewApp, query: dict[str, str]) -> str:
         tz=tz,
         check=app.check_summary[1] if app.check_summary and app.check_summary[0] == st.version else None,
     )
-
-
-def _shown(m: audience.Member, query: dict[str, str]) -> bool:
-    """The recipients page's filters (search, country, region, exposed category)."""
-    f = m.recipient.fields
-    if query.get("q"):
-        q = query["q"].lower()
-        if q not in m.recipient.email.lower() and not any(q in str(v).lower() for v in f.values()):
-            return False
-    for col in ("country", "region"):
-        if query.get(col) and f.get(col) != query[col].upper():
-            return False
-    return not query.get("exposed") or query["exposed"].lower() in f.get("exposed", [])
-
-
-def recipients(app: PreviewApp, query: dict[str, str]) -> str:
-    st = app.state()
-    after = _int(query, "after", default=0)
-    segment = query.get("segment") or "all"
-    members = app.members(segment)
-    # Ids are places in the merged lists, in order: a page starts after the last one shown.
-    start = bisect.bisect_right([m.id for m in members], after)
-    rows: list[audience.Member] = []
-    for m in members[start:]:
-        if _shown(m, query):
-            rows.append(m)
-            if len(rows) == PAGE:
-                break
-    people = [(m.id, m.recipient.email, m.recipient.fields) for m in rows]
-    next_after = rows[-1].id if len(rows) == PAGE else None
-    return template("recipients.html").render(
-        token=app.token,
-        q={k: v for k, v in query.items() if k in ("q", "segment", "country", "region", "exposed")},
-        people=people,
-        segments=sorted({**BUILTIN, **st.settings.segments}),
-        segment=segment,
-        link=app.link,
-        next_after=next_after,
-    )
-
-
-def _int(query: dict[str, str], key: str, *, default: int | None = None) -> int:
-    value = query.get(key, "")
-    if value == "" and default is not None:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise BadRequest(f"{key} must be a whole number, not {value!r}") from None
 
 
 def recipient_id(query: dict[str, str]) -> int:
@@ -138,10 +95,19 @@ def message(app: PreviewApp, query: dict[str, str]) -> str:
     findings = lint_message(
         load_content_rules(notice.kind), notice.render(view), notice.context, view, categories=categories
     )
-    mobile = query.get("width") == "mobile"
+    width = query.get("width", "desktop")
+    if width not in WIDTHS:
+        raise BadRequest(f"width must be one of {', '.join(WIDTHS)}, not {width!r}")
     images = query.get("images") == "1"
     st = app.state()
+    member = next((m for m in app.members("all") if m.id == rid), None) if rid else None
+    row = people.details(app, st.settings.notice, [member])[0] if member is not None else None
     return template("message.html").render(
+        widths=WIDTHS,
+        width=width,
+        person=row,
+        events=people.events_of(app, recipient.key),
+        when=_when(st.settings.timezone),
         subject=msg["Subject"],
         to=msg["To"],
         notice=notice.name,
@@ -153,7 +119,6 @@ def message(app: PreviewApp, query: dict[str, str]) -> str:
         rid=rid,
         q=query,
         images=images,
-        mobile=mobile,
         findings=findings,
         html=html,
         text=text,
@@ -166,6 +131,8 @@ def message(app: PreviewApp, query: dict[str, str]) -> str:
 ROUTES: dict[str, Callable[[PreviewApp, dict[str, str]], str]] = {
     "/": overview,
     "/check": check,
-    "/recipients": recipients,
+    "/recipients": people.recipients,
     "/message": message,
+    "/compare": signoff.compare,
+    "/dashboard": dashboard.dashboard,
 }

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from notifier.errors import NotifierError, TemplateError
 from notifier.render.notice import RenderFailure
+from notifier.web.preview import signoff
 from notifier.web.preview.app import ENV, BadRequest, NotFound, PreviewApp
 from notifier.web.preview.pages import ROUTES, recipient_id
 
@@ -62,8 +63,10 @@ def answer_get(app: PreviewApp, path: str, query: dict[str, str], nonce: str) ->
             _, _, data = app.build(rid, query.get("notice"))
             disposition = f'attachment; filename="notice-{rid}.eml"'
             return Response(200, data, "message/rfc822", {"Content-Disposition": disposition})
+        if path == "/dashboard" and query.get("part") == "live":  # the dashboard's own refresh
+            return Response(200, ROUTES[path](app, query).encode(), nonce=nonce)
         if path in ROUTES:
-            body = app.page(path.strip("/") or "overview", ROUTES[path](app, query), nonce)
+            body = app.page(path.strip("/") or "overview", ROUTES[path](app, query), nonce, current=path)
             return Response(200, body.encode(), images=query.get("images") == "1", nonce=nonce)
         return problem(app, 404, "Not found", f"There is no page {path!r} in the preview.", nonce)
     except NotFound as exc:
@@ -86,7 +89,9 @@ def answer_get(app: PreviewApp, path: str, query: dict[str, str], nonce: str) ->
 
 
 def answer_post(app: PreviewApp, path: str, form: dict[str, str], nonce: str) -> Response:
-    """The reply to an authorised POST (its token was in the URL); the lock is held."""
+    """The reply to an authorised POST (its token came with it); the lock is held."""
+    if path == "/approve":
+        return _approve(app, form, nonce)
     if path != "/send-test":
         return plain_text(404, "Not found\n")
     try:
@@ -104,3 +109,21 @@ def answer_post(app: PreviewApp, path: str, form: dict[str, str], nonce: str) ->
         '<h1>Test</h1><p id="result">{{ r }}</p><p><a href="{{ back }}">back</a></p>'
     ).render(r=result, back=app.link("/message", id=form.get("id"), notice=form.get("notice")))
     return Response(200, app.page("test", body, nonce).encode(), nonce=nonce)
+
+
+def _approve(app: PreviewApp, form: dict[str, str], nonce: str) -> Response:
+    try:
+        done, said = signoff.approve(app, form)
+    except NotFound as exc:
+        return problem(app, 404, "Not found", exc.message, nonce)
+    body = ENV.from_string(
+        '<h1>{{ "Approved" if done else "Not approved" }}</h1><p id="result" class="{{ "approved" if done '
+        'else "bad" }}">{{ said }}</p><p><a href="{{ back }}">back to the overview</a> · '
+        '<a href="{{ compare }}">back to the comparison</a></p>'
+    ).render(
+        done=done,
+        said=said,
+        back=app.link("/"),
+        compare=app.link("/compare", notice=form.get("notice")),
+    )
+    return Response(200 if done else 400, app.page("approval", body, nonce).encode(), nonce=nonce)

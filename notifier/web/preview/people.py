@@ -1,0 +1,152 @@
+"""Per-person state: the recipient browser (state, channel, reason, attempts; filters by state)
+and each person's history, read from the ledger for the people on the page only.
+
+Pages are of PAGE people: a million-row list is filtered as it is walked and never rendered
+whole; the ledger is asked about the people shown, not the list.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from notifier.ledger import Ledger
+from notifier.ledger.base import PersonEvent, PersonState
+from notifier.lists import audience
+from notifier.lists.segments import BUILTIN
+from notifier.web.preview.app import BadRequest, PreviewApp, template
+
+__all__ = ["NOT_YET", "PAGE", "Row", "events_of", "recipients", "state_of"]
+
+PAGE = 50
+NOT_YET = "not sent yet"
+STATES = (NOT_YET, "pending", "sending", "sent", "deferred", "failed", "bounced", "invalid", "suppressed")
+_CHANNELS_TTL = 10.0
+
+
+def state_of(m: audience.Member) -> str:
+    """The person's state for the campaign's notice as the ledger has it (or not sent yet)."""
+    return m.state.state or ("suppressed" if m.state.suppressed else NOT_YET)
+
+
+def _shown(m: audience.Member, query: dict[str, str]) -> bool:
+    """The recipients page's filters (state, search, country, region, exposed category)."""
+    if query.get("state") and state_of(m) != query["state"]:
+        return False
+    f = m.recipient.fields
+    if query.get("q"):
+        q = query["q"].lower()
+        if q not in m.recipient.email.lower() and not any(q in str(v).lower() for v in f.values()):
+            return False
+    for col in ("country", "region"):
+        if query.get(col) and f.get(col) != query[col].upper():
+            return False
+    return not query.get("exposed") or query["exposed"].lower() in f.get("exposed", [])
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    email: str
+    fields: dict[str, Any]
+    state: str
+    channel: str
+    reason: str
+    attempts: int
+
+
+def _channels(app: PreviewApp, ledger: Ledger, notice: str) -> dict[int, str]:
+    """Channel decisions by ledger row (issue 16's table, where this ledger has it), briefly kept."""
+    read = getattr(ledger, "channels_of", None)
+    if read is None:
+        return {}
+    key = ("channels", notice)
+    cached = app.overview_cache.get(key)
+    if cached is None or time.monotonic() - cached[0] > _CHANNELS_TTL:
+        cached = (time.monotonic(), {row: c.channel for row, c in read(notice).items()})
+        app.overview_cache[key] = cached
+    found: dict[int, str] = cached[1]
+    return found
+
+
+def details(app: PreviewApp, notice: str, members: list[audience.Member]) -> list[Row]:
+    """The rows of a page: each person's ledger state, channel, reason and attempts."""
+    states: dict[str, PersonState] = {}
+    channels: dict[int, str] = {}
+    ledger = app.open_ledger()
+    if ledger is not None:
+        try:
+            states = ledger.people_states(notice, [m.recipient.key for m in members])
+            channels = _channels(app, ledger, notice)
+        finally:
+            ledger.close()
+    rows = []
+    for m in members:
+        s = states.get(m.recipient.key)
+        channel = channels.get(s.recipient_row, "") if s else ""
+        rows.append(
+            Row(
+                m.id,
+                m.recipient.email,
+                m.recipient.fields,
+                state_of(m),
+                channel or "email",
+                (s.reason if s else "") or m.state.suppressed,
+                s.attempts if s else 0,
+            )
+        )
+    return rows
+
+
+def recipients(app: PreviewApp, query: dict[str, str]) -> str:
+    st = app.state()
+    after = _int(query, "after", default=0)
+    segment = query.get("segment") or "all"
+    if query.get("state") and query["state"] not in STATES:
+        raise BadRequest(f"state must be one of {', '.join(STATES)}, not {query['state']!r}")
+    members = app.members(segment)
+    # Ids are places in the merged lists, in order: a page starts after the last one shown.
+    start = bisect.bisect_right(members, after, key=lambda m: m.id)
+    shown: list[audience.Member] = []
+    for m in members[start:]:
+        if _shown(m, query):
+            shown.append(m)
+            if len(shown) == PAGE:
+                break
+    next_after = shown[-1].id if len(shown) == PAGE else None
+    keep = ("q", "segment", "country", "region", "exposed", "state")
+    return template("recipients.html").render(
+        token=app.token,
+        q={k: v for k, v in query.items() if k in keep},
+        people=details(app, st.settings.notice, shown),
+        notice=st.settings.notice,
+        segments=sorted({**BUILTIN, **st.settings.segments}),
+        segment=segment,
+        states=STATES,
+        state=query.get("state", ""),
+        link=app.link,
+        next_after=next_after,
+    )
+
+
+def events_of(app: PreviewApp, key: str) -> list[PersonEvent]:
+    """Everything the ledger recorded about one person (none before the first send)."""
+    ledger = app.open_ledger()
+    if ledger is None:
+        return []
+    try:
+        return ledger.person_events(key)
+    finally:
+        ledger.close()
+
+
+def _int(query: dict[str, str], key: str, *, default: int | None = None) -> int:
+    value = query.get(key, "")
+    if value == "" and default is not None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise BadRequest(f"{key} must be a whole number, not {value!r}") from None
