@@ -21,6 +21,8 @@ name = "{name}"
 notice = "breach-notice"          # default notice for `notify send`
 templates = "{templates}"          # one folder per notice: subject.txt, body.html, body.txt
 timezone = "Europe/Berlin"         # deadlines are shown in this zone (IANA name)
+require_approval = true           # send only a version approved in `notify preview` (outbox excepted)
+approvers = ["legal", "security"] # roles that must each approve it ([] = any one approval)
 
 [org]
 name = "Example Shop"

@@ -47,6 +47,10 @@ COMMANDS = [
     "worker",
     "audit verify",
     "audit export",
+    "channels",
+    "channels log",
+    "substitute",
+    "substitute posted",
 ]
 
 

@@ -240,6 +240,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "suppress": ("suppress", "add", "someone@example.com"),
     "deadlines": ("deadlines",),
     "audit verify": ("audit", "verify"),
+    "channels": ("channels",),
+    "substitute": ("substitute",),
 }
 
 # (edit in notify.toml, the key the error must name with its line)
@@ -337,7 +339,7 @@ def test_every_command_that_reads_the_lists_names_a_missing_list(campaign: Campa
     path.unlink()
     result = _run(campaign, command)
     assert "Traceback" not in result.err
-    if command in ("send", "check", "lint", "lists check", "deadlines"):
+    if command in ("send", "check", "lint", "lists check", "deadlines", "channels", "substitute"):
         assert result.code == 1
         assert f"{path}: list file not found" in result.err
         assert "check [lists] files in notify.toml" in result.err

@@ -47,10 +47,16 @@ def test_init_makes_a_campaign_that_sends_at_once_with_no_server(tmp_path: Path)
     assert len({p["exposed"] for p in people}) >= 5
     sent = run("send", "--segment", "affected", "--yes", cwd=camp)
     assert sent.returncode == 0, sent.stderr
+    # Email goes to those whose lawful channel is email (issue 16); the rest need a letter.
+    channels = json.loads(run("channels", "--segment", "affected", "--json", cwd=camp).stdout)
     affected = sum(1 for p in people if p["exposed"])
-    assert len(list((camp / "outbox" / "new").glob("*.eml"))) == affected
+    assert channels["people"] == affected
+    emailed = channels["by_channel"]["email"]
+    assert 0 < emailed < affected
+    assert len(list((camp / "outbox" / "new").glob("*.eml"))) == emailed
     status = json.loads(run("status", "--json", cwd=camp).stdout)
-    assert status["notices"][0]["counts"] == {"sent": affected}
+    assert status["notices"][0]["counts"] == {"sent": emailed}
+
 
 
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from notifier.cli.commands import (
     send,
     serve,
     status,
+    substitute,
     suppress,
 )
 from notifier.cli.options import Handler, known_notice
@@ -64,6 +65,8 @@ DISPATCH: dict[str, Handler] = {
     "digest": digest.digest,
     "channels": channels.channels,
     "channels log": channels.log,
+    "substitute": substitute.substitute,
+    "substitute posted": substitute.posted,
     "dkim keygen": dkim.keygen,
     "bounces parse": bounces.parse,
     "bounces ingest": bounces.ingest_sources,

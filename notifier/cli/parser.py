@@ -23,6 +23,7 @@ from notifier.cli.commands import (
     send,
     serve,
     status,
+    substitute,
     suppress,
 )
 
@@ -41,6 +42,7 @@ _GROUPS = (
     deadlines,
     digest,
     channels,
+    substitute,
     dkim,
     bounces,
     suppress,

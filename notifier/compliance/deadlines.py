@@ -17,7 +17,10 @@ from typing import Any
 
 __all__ = ["Filing", "Obligation", "Rule", "load_rules", "plan", "rules_version"]
 
-CLOCKS = ("aware", "discovered", "determined", "first_send")
+CLOCKS = ("aware", "discovered", "determined", "first_send", "substitute_posted")
+# Clocks started by an event that may never happen (the substitute notice was posted, issue 16):
+# a rule on one shows only once it has.
+EVENT_CLOCKS = frozenset({"substitute_posted"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,8 @@ class Obligation:
     filed: Filing | None = None  # regulator, credit-bureau filings: marked done by the operator
 
     def status(self, now: dt.datetime) -> str:
+        if self.rule.kind == "substitute":  # keep the posting (or the toll-free line) up until due
+            return "keep up" if self.due is None or now < self.due else "may end"
         if self.rule.kind == "individuals":
             if self.people and self.on_time >= self.people:
                 return "met"
@@ -176,6 +181,8 @@ def plan(
     """
     out = []
     for rule in rules:
+        if rule.clock in EVENT_CLOCKS and clocks.get(rule.clock) is None:
+            continue  # e.g. no substitute notice posted: nothing to keep up
         people = rule.population(counts)
         if people < rule.min_count:
             continue

@@ -17,7 +17,16 @@ from notifier.lists.audience import Member
 from notifier.lists.segments import Segment, resolve
 from notifier.settings import Settings
 
-__all__ = ["Deadlines", "deadline_report", "mark_done", "parse_filed_at", "write_deadlines"]
+__all__ = [
+    "Deadlines",
+    "SUBSTITUTE_POSTED",
+    "deadline_report",
+    "mark_done",
+    "parse_filed_at",
+    "write_deadlines",
+]
+
+SUBSTITUTE_POSTED = "SUB-POSTED"  # the filings entry `notify substitute posted` writes (issue 16)
 
 
 def _clocks(settings: Settings) -> dict[str, dt.datetime | None]:
@@ -98,6 +107,9 @@ def deadline_report(settings: Settings, notice: str, segment: Segment | None = N
             notified[place].append(accepted[m.recipient.key])
     if accepted:
         clocks["first_send"] = dt.datetime.fromtimestamp(min(accepted.values()), dt.UTC)
+    # The substitute notice went up (`notify substitute posted`): its posting and phone clocks start.
+    posted = filings.get(SUBSTITUTE_POSTED)
+    clocks["substitute_posted"] = posted.at if posted is not None else None
     obligations = plan(load_rules(), clocks=clocks, counts=counts, notified=notified, tz=tz, filings=filings)
     return Deadlines(obligations, tz, basis, len(chosen))
 
@@ -190,7 +202,7 @@ def write_deadlines(report: Deadlines, now: dt.datetime, out: TextIO, *, as_json
         out.write(f"   {'':<9} {'':<9} source: {o.rule.source}\n")
     if any(o.status(now).upper().startswith("OVERDUE") for o in obligations):
         out.write("\n!! Overdue obligations above: act now, and record the reasons for any delay.\n")
-    if any(o.rule.kind != "individuals" and o.filed is None for o in obligations):
+    if any(o.rule.kind not in ("individuals", "substitute") and o.filed is None for o in obligations):
         out.write(
             "\nMark a regulator filing done when it is made:  "
             'notify deadlines done RULE --at 2026-12-01T10:00+01:00 --ref "THEIR-REFERENCE"\n'

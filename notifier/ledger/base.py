@@ -30,6 +30,8 @@ __all__ = [
     "NOT_EMAILED",
     "NoticeStatus",
     "OutcomeRow",
+    "PersonEvent",
+    "PersonState",
     "PlanSummary",
     "ReportRow",
     "Result",
@@ -142,6 +144,27 @@ class OutcomeRow:
     reason: str
     delivered: bool  # a delivery event came back for it
     complained: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PersonState:
+    """One person's message for one notice, as the console's recipient browser shows it."""
+
+    state: str
+    attempts: int
+    reason: str
+    last_code: int | None
+    recipient_row: int = 0  # the ledger's row of the person (channel decisions are kept by it)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonEvent:
+    """One thing the ledger recorded about a person (the console's person page)."""
+
+    at: float
+    notice: str
+    kind: str  # "attempt accepted|temporary|permanent", bounce, complaint, delay, unsubscribed, suppressed
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,6 +434,11 @@ class Ledger(Protocol):
     def channels_of(self, notice: str) -> dict[int, StoredChannel]: ...
     def channel_notices(self) -> list[str]: ...
     def unemailed_rows(self, notice: str | None = None) -> Iterator[ReportRow]: ...
+
+    # ---- the campaign console (notify preview): read-only ----
+    def attempt_timeline(self, notice: str, bucket: int = 60) -> list[tuple[float, str, int]]: ...
+    def people_states(self, notice: str, keys: Sequence[str]) -> dict[str, PersonState]: ...
+    def person_events(self, key: str) -> list[PersonEvent]: ...
 
     # ---- run and schedule reads (notifier.pipeline.run, notifier.followups.schedule) ----
     def first_sent_at(self, notice: str) -> float | None: ...

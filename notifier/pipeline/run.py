@@ -19,6 +19,7 @@ from notifier.bounces.reasons import OUR_PROBLEM
 from notifier.channels.gate import ChannelGate, channel_plan
 from notifier.channels.policy import policy_for
 from notifier.checks.dns.resolver import make_resolver
+from notifier.compliance.approvals import refuse_unapproved
 from notifier.checks.preflight import gate_report
 from notifier.checks.report import Report
 from notifier.errors import Aborted, ChecksFailed, RelayRefused, UsageError
@@ -88,6 +89,9 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
     try:
         # 1. lock, shared suppressions, recover what a killed run left in flight
         ledger.lock()
+        # 0. sign-off: with [campaign] require_approval, an unapproved version goes only to an outbox
+        if not options.dry_run:
+            refuse_unapproved(ledger, settings, notice.name, settings.transport_url)
         _shared_suppressions(campaign, ledger)
         recovered = ledger.recover_in_flight()
         if recovered:

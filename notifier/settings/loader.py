@@ -198,4 +198,6 @@ def _settings(
         language=str(campaign.get("language", "")),
         digest=read_digest(cfg, str(path), lines),
         channels=dict(cfg.get("channels", {})),
+        require_approval=bool(campaign.get("require_approval", False)),
+        approvers=tuple(campaign.get("approvers", [])),
     )

@@ -86,3 +86,5 @@ class Settings:
     language: str = ""  # [campaign] language: notices' default language ("" = each notice's own)
     digest: DigestSettings = field(default_factory=DigestSettings)  # [digest]: the incident-team digest
     channels: Mapping[str, Any] = field(default_factory=dict)  # [channels]: apply, rules, org_facts, cost
+    require_approval: bool = False  # [campaign]: send/run-due refuse a version nobody approved
+    approvers: tuple[str, ...] = ()  # [campaign]: roles that must each approve ("" = anyone once)

@@ -22,6 +22,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "templates": "str",
         "timezone": "str",
         "language": "str",  # the default language of notices (render/locale.py)
+        # Sign-off (notifier/compliance/approvals.py): send only versions someone approved.
+        "require_approval": "bool",
+        "approvers": "list[str]",
     },
     "org": {"name": "str", "legal_name": "str", "website": "str"},
     "incident": {

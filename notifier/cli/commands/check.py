@@ -12,6 +12,7 @@ from notifier.checks.dns.resolver import make_resolver
 from notifier.checks.dns.spf import evaluate
 from notifier.checks.preflight import AudienceFacts, campaign_report
 from notifier.cli.options import Subparsers, add_json, add_notice, add_segment, settings
+from notifier.compliance import approvals
 from notifier.lists import audience
 from notifier.pipeline.campaign import Campaign
 from notifier.settings import config_path, load
@@ -55,6 +56,8 @@ def check(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         members = audience.members(lists, segment, reader, notice=notice.name, first_notice=first)
         facts = AudienceFacts(segment.name, members, lists.summaries, campaign.sample)
         report = campaign_report(current, campaign.transport, notice, facts)
+    # Sign-off: approved, not yet, or "changed since approved by ..." (notice content area).
+    report.add(approvals.finding(approvals.statuses(current, [notice.name])[notice.name], current))
     if args.json:
         report.write_json(out)
     else:

@@ -19,6 +19,7 @@ from notifier.ledger.base import BounceEntry, Claimed, ImportSummary, PlanSummar
 from notifier.ledger.sqlite.auditlog import AuditMixin
 from notifier.ledger.sqlite.channels import ChannelsMixin
 from notifier.ledger.sqlite.claims import ClaimsMixin
+from notifier.ledger.sqlite.console import ConsoleMixin
 from notifier.ledger.sqlite.core import _driver_error
 from notifier.ledger.sqlite.feedback import FeedbackMixin
 from notifier.ledger.sqlite.lists import ListsMixin
@@ -29,7 +30,14 @@ __all__ = ["BounceEntry", "Claimed", "ImportSummary", "PlanSummary", "Result", "
 
 
 class SqliteLedger(
-    ListsMixin, PlanMixin, ClaimsMixin, FeedbackMixin, AuditMixin, ReadsMixin, ChannelsMixin
+    ListsMixin,
+    PlanMixin,
+    ClaimsMixin,
+    FeedbackMixin,
+    AuditMixin,
+    ReadsMixin,
+    ChannelsMixin,
+    ConsoleMixin,
 ):
     """The ledger of one campaign. Not shared between threads."""
 
