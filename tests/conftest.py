@@ -155,6 +155,9 @@ def campaign(tmp_path: Path, capsys: pytest.CaptureFixture[str], keys: Keys, aut
         'rate = "50/s"', 'rate = "2000/s"'
     )
     config = config.replace("# notice_date = 2026-11-21", "notice_date = 2026-11-21")
+    # Sign-off is tested on its own (tests/test_approvals.py, tests/test_console.py); the other
+    # tests send unapproved versions to their servers.
+    config = config.replace("require_approval = true", "require_approval = false")
     shutil.copy(keys.main, root / "dkim.pem")
     (root / "dkim.pem").chmod(0o600)
     config += (
