@@ -49,8 +49,6 @@ COMMANDS = [
     "audit export",
     "channels",
     "channels log",
-    "letters build",
-    "letters returned",
     "substitute",
     "substitute posted",
 ]

@@ -94,7 +94,8 @@ def test_each_decision_is_recorded_with_its_rule(campaign: Campaign, sink: Sink)
     c.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
     db = sqlite3.connect(c.root / "ledger.sqlite")
     rows = db.execute(
-        "SELECT r.email, d.channel, d.rule FROM channel_decisions d JOIN recipients r ON r.id = d.recipient_id"
+        "SELECT r.email, d.channel, d.rule FROM channel_decisions d "
+        "JOIN recipients r ON r.id = d.recipient_id"
     ).fetchall()
     db.close()
     decided = {e: (ch, rule) for e, ch, rule in rows}
@@ -140,7 +141,9 @@ def test_compromised_mailbox_is_never_emailed_even_with_force(campaign: Campaign
     c = mixed(campaign)
     c.notify("send", "--segment", "affected", "--transport", sink.url, "--yes", "--force")
     assert not NEVER & set(sink.by_recipient())
-    c.config.write_text(c.config.read_text(encoding="utf-8") + "\n[channels]\napply = false\n", encoding="utf-8")
+    c.config.write_text(
+        c.config.read_text(encoding="utf-8") + "\n[channels]\napply = false\n", encoding="utf-8"
+    )
     c.notify("send", "--segment", "affected", "--transport", sink.url, "--yes", "--resend")
     assert not NEVER & set(sink.by_recipient())
 
@@ -148,8 +151,28 @@ def test_compromised_mailbox_is_never_emailed_even_with_force(campaign: Campaign
 def test_rules_off_emails_everyone_else_and_says_so(campaign: Campaign, sink: Sink) -> None:
     """With [channels] apply = false the run warns that some of those emails are not lawful notice."""
     c = mixed(campaign)
-    c.config.write_text(c.config.read_text(encoding="utf-8") + "\n[channels]\napply = false\n", encoding="utf-8")
+    c.config.write_text(
+        c.config.read_text(encoding="utf-8") + "\n[channels]\napply = false\n", encoding="utf-8"
+    )
     result = c.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
     assert result.code == 0, result.err
     assert len(sink.by_recipient()) == 8
     assert "not their legal notice" in result.out
+
+
+def test_evidence_pack_shows_each_channel_and_rule_without_addresses(campaign: Campaign, sink: Sink) -> None:
+    """`notify audit export`: per notice the channel counts and rules, per list id the channel."""
+    c = mixed(campaign)
+    c.notify("send", "--segment", "affected", "--transport", sink.url, "--yes")
+    result = c.notify("audit", "export", "--output", str(c.root / "pack"))
+    assert result.code == 0, result.err
+    data = json.loads((c.root / "pack" / "evidence.json").read_text(encoding="utf-8"))
+    channels = data["notices"]["breach-notice"]["channels"]
+    assert channels["by_channel"] == {"email": 5, "none-possible": 2, "postal": 3}
+    by_id = {r["list_id"]: r for r in data["recipients"]}
+    assert by_id["P3"]["channel"] == "postal" and by_id["P3"]["state"] == "not-emailed"
+    assert by_id["P8"]["channel_rule"] == "MBX-US-CA"
+    assert data["notice_log_entries"] == 1
+    summary = (c.root / "pack" / "summary.txt").read_text(encoding="utf-8")
+    assert "5 by email, 3 by letter, 2 with no lawful channel" in summary
+    assert "cara@example.org" not in summary and "cara@example.org" not in json.dumps(data)

@@ -2,3 +2,5 @@
 with the data we hold), decided from rules as data and the evidence columns of the lists."""
 
 from __future__ import annotations
+
+__all__: list[str] = []

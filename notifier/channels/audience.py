@@ -19,7 +19,7 @@ from notifier.lists import audience
 from notifier.lists.segments import Segment
 from notifier.settings import Settings
 
-__all__ = ["ChannelTable", "decided_members", "channel_table"]
+__all__ = ["ChannelTable", "channel_table", "decided_members"]
 
 
 @dataclass

@@ -25,10 +25,10 @@ from notifier.channels.columns import (
 from notifier.channels.rules import ChannelRules, JurisdictionRule
 
 __all__ = [
-    "MAILBOX_PREFIX",
-    "NEXT_OF_KIN_RULE",
     "Channel",
     "ChannelDecision",
+    "MAILBOX_PREFIX",
+    "NEXT_OF_KIN_RULE",
     "decide",
     "jurisdiction_of",
     "mailbox_compromised",

@@ -15,7 +15,7 @@ from notifier.channels.decide import ChannelDecision, decide, jurisdiction_of, m
 from notifier.channels.rules import ChannelRules, load_channel_rules
 from notifier.settings import Settings
 
-__all__ = ["DEFAULT_COST_PER_LETTER", "ChannelPolicy", "policy_for"]
+__all__ = ["ChannelPolicy", "DEFAULT_COST_PER_LETTER", "policy_for"]
 
 # Print and First-Class postage for a one-sheet letter, an estimate for the substitute-notice
 # cost trigger when [channels] cost_per_letter is not set (USD; set your mail house's price).

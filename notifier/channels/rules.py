@@ -27,6 +27,10 @@ CONDITIONS = frozenset(
         "business_primarily_internet",
     }
 )
+# The compromised-mailbox rule when a rules file has no [mailbox] table: as strict as the built-in
+# rules, so leaving the table out never weakens it (reference notice-channels §7).
+CREDENTIAL_CATEGORIES = ("mailbox_credentials",)
+STRICT_CATEGORIES = ("password", "password_hash", "security_questions")
 # Facts about us (not about the person), set in notify.toml under [channels] org_facts.
 ORG_FACTS = frozenset({"business_primarily_internet"})
 
@@ -122,8 +126,8 @@ def _build(data: Mapping[str, Any], label: str) -> ChannelRules:
         raise ConfigError('no rule with jurisdiction = "default"', path=label)
     box = data.get("mailbox", {})
     mailbox = MailboxRule(
-        credential_categories=frozenset(box.get("credential_categories", ["mailbox_credentials"])),
-        strict_categories=frozenset(box.get("strict_categories", [])),
+        credential_categories=frozenset(box.get("credential_categories", CREDENTIAL_CATEGORIES)),
+        strict_categories=frozenset(box.get("strict_categories", STRICT_CATEGORIES)),
         strict_everywhere=bool(box.get("strict_everywhere", True)),
     )
     return ChannelRules(str(data["version"]), label, rules, mailbox, frozenset(), tuple(warnings))

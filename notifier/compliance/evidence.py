@@ -10,6 +10,7 @@ the list id leads back to a person only for whoever holds the list.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 from notifier.compliance.deadlines_view import deadline_report
 from notifier.ledger import Ledger
 from notifier.ledger.audit import AuditEntry, Verdict, verify
+from notifier.ledger.base import StoredChannel
 from notifier.private import private_text
 from notifier.settings import Settings
 
@@ -88,6 +90,11 @@ def gather(settings: Settings, ledger: Ledger, *, now: dt.datetime | None = None
         deadlines = [o.as_dict(now) for o in deadline_report(settings, settings.notice).obligations]
     except Exception as exc:  # evidence must still be written when a fact is missing
         deadlines = [{"error": f"deadlines could not be computed: {exc}"}]
+    for notice in ledger.channel_notices():  # the channel each person was given, and why (issue 16)
+        entry = notices.setdefault(notice, {"counts": {}, "by_jurisdiction": {}})
+        entry["channels"] = _channels(ledger, notice)
+    decided = {n: ledger.channels_of(n) for n in ledger.channel_notices()}
+    ledger.sync_notice_log()
     recipients = [
         {
             "list_id": m.fields["id"] if m.fields.get("id") is not None else f"row {m.recipient_id}",
@@ -98,8 +105,9 @@ def gather(settings: Settings, ledger: Ledger, *, now: dt.datetime | None = None
             "first_attempt_at": _iso(m.first_attempt_at),
             "accepted_at": _iso(m.sent_at),
             "possibly_duplicated": m.possibly_duplicated,
+            **_channel_of(decided, m.notice, m.recipient_id),
         }
-        for m in ledger.report_rows()
+        for m in itertools.chain(ledger.report_rows(), ledger.unemailed_rows())
         if m.recipient_id is not None  # people; rejected rows are counted per notice above
     ]
     schedules = [
@@ -127,6 +135,8 @@ def gather(settings: Settings, ledger: Ledger, *, now: dt.datetime | None = None
         "deadlines": deadlines,
         "schedules": schedules,
         "recipients": recipients,
+        # NY GBL 899-aa(5)(b): how many electronic notices the log holds (`notify channels log` lists them).
+        "notice_log_entries": sum(1 for _ in ledger.notice_log()),
         "audit": {
             "entries": [e.as_dict() for e in entries],
             "head": {"count": head.count, "hash": head.hash} if head else None,
@@ -136,6 +146,32 @@ def gather(settings: Settings, ledger: Ledger, *, now: dt.datetime | None = None
             "keyed": verdict.keyed,
         },
     }
+
+
+def _channels(ledger: Ledger, notice: str) -> dict[str, Any]:
+    """Counts by channel, and by (jurisdiction, channel, rule, reason): who got which channel, why."""
+    rows = ledger.channel_counts(notice)
+    by_channel: dict[str, int] = defaultdict(int)
+    for c in rows:
+        by_channel[c.channel] += c.people
+    return {
+        "by_channel": dict(sorted(by_channel.items())),
+        "by_rule": [
+            {
+                "jurisdiction": c.jurisdiction,
+                "channel": c.channel,
+                "rule": c.rule,
+                "reason": c.reason,
+                "people": c.people,
+            }
+            for c in rows
+        ],
+    }
+
+
+def _channel_of(decided: dict[str, dict[int, StoredChannel]], notice: str, rid: int | None) -> dict[str, Any]:
+    d = decided.get(notice, {}).get(rid) if rid is not None else None
+    return {"channel": d.channel if d else None, "channel_rule": d.rule if d else None}
 
 
 def _summary(data: dict[str, Any]) -> str:
@@ -158,8 +194,15 @@ def _summary(data: dict[str, Any]) -> str:
     for name, n in data["notices"].items():
         counts = ", ".join(f"{k} {v}" for k, v in sorted(n["counts"].items()))
         lines.append(
-            f"Notice {name}: {counts}; first accepted {n['first_accepted']}, last {n['last_accepted']}"
+            f"Notice {name}: {counts}; first accepted {n.get('first_accepted')}, "
+            f"last {n.get('last_accepted')}"
         )
+        ch = n.get("channels", {}).get("by_channel", {})
+        if ch:
+            lines.append(
+                f"  channels: {ch.get('email', 0)} by email, {ch.get('postal', 0)} by letter, "
+                f"{ch.get('none-possible', 0)} with no lawful channel"
+            )
         for j, v in n["by_jurisdiction"].items():
             states = ", ".join(f"{k} {c}" for k, c in sorted(v["states"].items()))
             lines.append(

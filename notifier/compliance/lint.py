@@ -474,7 +474,6 @@ def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
     """Lint every member of the segment, as the audience (lists + the real ledger state) has it."""
     from notifier.followups.readiness import refuse_unready
     from notifier.lists import audience
-    from notifier.render.letters import letter_renderer
     from notifier.render.notice import DEFAULT_CATEGORIES
 
     facts = notice.context
@@ -487,7 +486,7 @@ def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
             (m.view, m.where)
             for m in audience.members(lists, segment, reader, notice=notice.name, first_notice=first)
         )
-        report = lint_recipients(
+        return lint_recipients(
             load_content_rules(notice.kind),
             notice.render,
             facts,
@@ -496,25 +495,6 @@ def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
             check=notice.check,
             languages=notice,
         )
-        # The printed letter (letter.html, issue 16): the same rules over the same people; its
-        # findings are marked "(letter)".
-        letter = letter_renderer(notice, settings.letters.layout)
-        if letter is not None:
-            again = (
-                (m.view, m.where)
-                for m in audience.members(lists, segment, reader, notice=notice.name, first_notice=first)
-            )
-            on_paper = lint_recipients(
-                load_content_rules(notice.kind),
-                lambda view: letter(view, None),
-                facts,
-                again,
-                categories=categories,
-                languages=notice,
-            )
-            for (rule_id, severity, what), found in on_paper.findings.items():
-                report.findings[(rule_id, severity, f"(letter) {what}")] = found
-        return report
 
 
 def write_lint(report: LintReport, out: Any) -> None:

@@ -234,26 +234,6 @@ CREATE TABLE IF NOT EXISTS notice_log (
     rule         TEXT NOT NULL,
     logged_at    REAL NOT NULL
 );
--- Printed letters (issue 16): one per (notice, person), in the batch PDF and at the page the
--- manifest says; `letters build` resumes after the last batch recorded here, and the mail
--- house's returned-mail file marks them returned (unreached).
-CREATE TABLE IF NOT EXISTS letters (
-    notice        TEXT NOT NULL,
-    letter_id     TEXT NOT NULL,   -- the recipient id printed in the manifest
-    key           TEXT NOT NULL,   -- the person's dedupe key in the lists
-    batch         INTEGER NOT NULL,
-    file          TEXT NOT NULL,
-    first_page    INTEGER NOT NULL,
-    pages         INTEGER NOT NULL,
-    address       TEXT NOT NULL,   -- the address block, one line per line
-    addressee     TEXT NOT NULL,   -- recipient, or next_of_kin (deceased)
-    source        TEXT NOT NULL,   -- list file:line
-    built_at      REAL NOT NULL,
-    returned_at   REAL,
-    return_reason TEXT,
-    PRIMARY KEY (notice, letter_id)
-);
-CREATE INDEX IF NOT EXISTS letters_batch ON letters (notice, batch, first_page);
 """
 
 # ADDED_COLUMNS' types in PostgreSQL's words.
@@ -462,26 +442,6 @@ CREATE TABLE IF NOT EXISTS notice_log (
     rule         TEXT NOT NULL,
     logged_at    DOUBLE PRECISION NOT NULL
 );
--- Printed letters (issue 16): one per (notice, person), in the batch PDF and at the page the
--- manifest says; `letters build` resumes after the last batch recorded here, and the mail
--- house's returned-mail file marks them returned (unreached).
-CREATE TABLE IF NOT EXISTS letters (
-    notice        TEXT NOT NULL,
-    letter_id     TEXT NOT NULL,   -- the recipient id printed in the manifest
-    key           TEXT NOT NULL,   -- the person's dedupe key in the lists
-    batch         BIGINT NOT NULL,
-    file          TEXT NOT NULL,
-    first_page    BIGINT NOT NULL,
-    pages         BIGINT NOT NULL,
-    address       TEXT NOT NULL,   -- the address block, one line per line
-    addressee     TEXT NOT NULL,   -- recipient, or next_of_kin (deceased)
-    source        TEXT NOT NULL,   -- list file:line
-    built_at      DOUBLE PRECISION NOT NULL,
-    returned_at   DOUBLE PRECISION,
-    return_reason TEXT,
-    PRIMARY KEY (notice, letter_id)
-);
-CREATE INDEX IF NOT EXISTS letters_batch ON letters (notice, batch, first_page);
 -- Several senders: who holds a claim, until when (claims walk pending rows in id order from
 -- each sender's cursor); and who is alive.
 ALTER TABLE messages ADD COLUMN IF NOT EXISTS claimed_by TEXT;

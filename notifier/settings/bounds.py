@@ -43,8 +43,6 @@ BOUNDS: dict[str, Bounds] = {
     "bounces.soft_span": Bounds(0, 365 * _DAY, 'a duration from 0 to "365d"'),
     "serve.port": Bounds(1, 65535, "a port number from 1 to 65535"),
     "schedule.grace": Bounds(0, 365 * _DAY, 'a duration from 0 to "365d"'),
-    "letters.batch_size": Bounds(1, 5000, "a whole number of letters from 1 to 5000"),
-    "letters.workers": Bounds(1, 32, "a whole number of processes from 1 to 32"),
 }
 
 # Values that end up in a mail header, an SMTP command or a URL we put in a header: a line

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from notifier.settings.letters import LetterSettings
-
 from notifier.settings.digest import DigestSettings
 
 __all__ = ["Dkim", "Sender", "Settings", "Throttle"]
@@ -88,6 +86,5 @@ class Settings:
     language: str = ""  # [campaign] language: notices' default language ("" = each notice's own)
     digest: DigestSettings = field(default_factory=DigestSettings)  # [digest]: the incident-team digest
     channels: Mapping[str, Any] = field(default_factory=dict)  # [channels]: apply, rules, org_facts, cost
-    letters: LetterSettings = field(default_factory=LetterSettings)  # [letters]: paper, windows, batches
     require_approval: bool = False  # [campaign]: send/run-due refuse a version nobody approved
     approvers: tuple[str, ...] = ()  # [campaign]: roles that must each approve ("" = anyone once)

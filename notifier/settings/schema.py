@@ -85,16 +85,6 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "bounces": {"soft_threshold": "int", "soft_span": "duration", "shared_suppressions": "str"},
     "serve": {"host": "str", "port": "int", "sns_topics": "list[str]", "public_url": "str"},
     "schedule": {"grace": "duration", "timezones": {"*": "str"}},
-    # Printed letters (issue 16; notifier/settings/letters.py checks the boxes and lines).
-    "letters": {
-        "paper": "str",
-        "address_box": "str",
-        "return_box": "str",
-        "return_address": "list[str]",
-        "batch_size": "int",
-        "workers": "int",
-        "home_country": "str",
-    },
     # Notice channels (issue 16): the rules deciding email / letter per person, facts about us
     # they need, and the cost of one letter (for the substitute-notice cost trigger).
     "channels": {"apply": "bool", "rules": "str", "org_facts": "list[str]", "cost_per_letter": "float"},

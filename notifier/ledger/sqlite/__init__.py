@@ -22,7 +22,6 @@ from notifier.ledger.sqlite.claims import ClaimsMixin
 from notifier.ledger.sqlite.console import ConsoleMixin
 from notifier.ledger.sqlite.core import _driver_error
 from notifier.ledger.sqlite.feedback import FeedbackMixin
-from notifier.ledger.sqlite.letters import LettersMixin
 from notifier.ledger.sqlite.lists import ListsMixin
 from notifier.ledger.sqlite.plan import PlanMixin
 from notifier.ledger.sqlite.reads import ReadsMixin
@@ -38,7 +37,6 @@ class SqliteLedger(
     AuditMixin,
     ReadsMixin,
     ChannelsMixin,
-    LettersMixin,
     ConsoleMixin,
 ):
     """The ledger of one campaign. Not shared between threads."""
