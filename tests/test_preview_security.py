@@ -20,10 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from notifier.compliance import approvals
+from notifier.ledger import open_ledger
 from notifier.pipeline.campaign import notice_context
 from notifier.render.notice import RenderFailure, load_notice
 from notifier.settings import load
 from notifier.web.preview import PreviewApp, start_preview
+from notifier.web.preview.server import MAX_FORM
 
 from .conftest import Campaign
 
@@ -239,3 +242,53 @@ def test_sigterm_stops_the_preview_and_removes_its_copy_of_the_lists(
     assert process.returncode == 0, err
     assert "preview stopped" in err
     assert list(tmp.glob("notify-preview-*")) == []
+
+
+def post(
+    port: int, path: str, body: bytes, headers: dict[str, str] | None = None
+) -> tuple[int, http.client.HTTPMessage, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        sent = {"Host": f"127.0.0.1:{port}", "Content-Type": "application/x-www-form-urlencoded"}
+        conn.request("POST", path, body=body, headers={**sent, **(headers or {})})
+        response = conn.getresponse()
+        return response.status, response.headers, response.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def approvals_in(campaign: Campaign) -> int:
+    if not (campaign.root / "ledger.sqlite").exists():
+        return 0
+    ledger = open_ledger(load(campaign.config))
+    try:
+        return sum(e.action == "notice.approve" for e in ledger.audit_entries())
+    finally:
+        ledger.close()
+
+
+def test_an_approval_must_carry_the_token_itself_and_come_from_the_console(
+    preview: tuple[int, PreviewApp], campaign: Campaign
+) -> None:
+    """CSRF: the cookie alone, or a post another site's page makes (Sec-Fetch-Site, Origin),
+    records nothing; the same form with the token from the console does."""
+    port, app = preview
+    version = approvals.version_of(load(campaign.config), "breach-notice").hash
+    form = f"notice=breach-notice&version={version}&name=Ana&role=legal".encode()
+    cookie = {"Cookie": f"notify_preview={app.token}"}
+    assert post(port, "/approve", form, cookie)[0] == 403
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://evil.example"}):
+        assert post(port, f"/approve?token={app.token}", form, headers)[0] == 403
+    assert approvals_in(campaign) == 0
+    with_token = form + f"&token={app.token}".encode()
+    status, _, body = post(port, "/approve", with_token, {"Sec-Fetch-Site": "same-origin"})
+    assert status == 200 and "Approved: notice breach-notice" in html.unescape(body)
+    assert approvals_in(campaign) == 1
+
+
+def test_a_request_body_over_the_limit_is_refused_before_it_is_read(preview: tuple[int, PreviewApp]) -> None:
+    """A form larger than the console's forms can be is answered 413, with the security headers."""
+    port, app = preview
+    status, headers, _ = post(port, f"/send-test?token={app.token}", b"x" * (MAX_FORM + 1))
+    assert status == 413
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
