@@ -31,7 +31,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from notifier.bounces.parse import ParsedBounce, parse_bounce
+from notifier.bounces.parallel import parsed
+from notifier.bounces.parse import ParsedBounce
 from notifier.errors import UsageError
 from notifier.ledger import BounceEntry, Ledger
 from notifier.lists.recipients import dedupe_key
@@ -125,15 +126,19 @@ def messages_in(source: Path) -> Iterator[tuple[str, bytes]]:
     yield str(source), source.read_bytes()
 
 
-_LINE_END = re.compile(rb"[ \t]*(?:\r\n|\r|\n)")
+_BLANKS_AT_END = re.compile(rb"[ \t]+\n")
 _MBOX_QUOTED = re.compile(rb"^>+(?=From )", re.M)
 
 
 def normalised(raw: bytes) -> bytes:
     """The message as any store would give it back: LF line ends (a Maildir keeps LF, IMAP
-    sends CRLF), no trailing blanks on a line or at the end, mbox ``>From`` quoting undone."""
-    text = _LINE_END.sub(b"\n", raw).rstrip(b" \t\r\n")
-    return _MBOX_QUOTED.sub(b"", text)
+    sends CRLF), no trailing blanks on a line or at the end, mbox ``>From`` quoting undone.
+    (C-speed replaces first; the patterns run only where the bytes they change are present.)"""
+    text = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if b" \n" in text or b"\t\n" in text:
+        text = _BLANKS_AT_END.sub(b"\n", text)
+    text = text.rstrip(b" \t\r\n")
+    return _MBOX_QUOTED.sub(b"", text) if b">From " in text else text
 
 
 def digest_of(raw: bytes, parsed: ParsedBounce) -> str:
@@ -302,10 +307,16 @@ def _write(
 
 
 def ingest(
-    ledger: Ledger, tokens: Tokens, sources: list[Path], policy: IngestPolicy | None = None
+    ledger: Ledger,
+    tokens: Tokens,
+    sources: list[Path],
+    policy: IngestPolicy | None = None,
+    processes: int | None = None,
 ) -> IngestReport:
+    """Record every message of ``sources``, in order. Large sources are parsed on every core
+    (``processes``, default one per core; 1 parses here), the ledger written here alone."""
     report = IngestReport()
     for source in sources:
-        for label, raw in messages_in(source):
-            record(ledger, tokens, raw, parse_bounce(raw), label, report, policy or IngestPolicy())
+        for label, raw, parsed_bounce in parsed(messages_in(source), processes):
+            record(ledger, tokens, raw, parsed_bounce, label, report, policy or IngestPolicy())
     return report

@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.message
+import email.parser
 import email.utils
 import re
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 
+from notifier.bounces.phrases import PhraseBook
 from notifier.bounces.reasons import command_in, is_hard, reason_for, status_in
 
 __all__ = ["BouncedRecipient", "ParsedBounce", "parse_bounce"]
@@ -52,7 +54,8 @@ _RECIPIENT_LIST = re.compile(
     r"error for the following recipients?|^\s*failed recipient\(?s?\)?:",
     re.I | re.M,
 )
-_LIST_HEADERS = ("List-Post", "List-Owner", "List-Help", "List-Unsubscribe", "List-Subscribe", "List-Id")
+_FOLDED = re.compile(r"!?\r?\n ")
+_LIST_HEADERS = ("list-post", "list-owner", "list-help", "list-unsubscribe", "list-subscribe", "list-id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,16 +114,27 @@ def _addr(value: str) -> str:
     return m.group(0).strip(".").lower() if m else ""
 
 
-def _body_text(msg: email.message.Message) -> str:
+_Parts = list[tuple[email.message.Message, str]]
+_TAG = re.compile(r"<[^>]+>")
+_ANGLED = re.compile(r"<([^>]+)>")
+_BLANK_LINE = re.compile(r"\n\s*\n")
+_FINAL_RECIPIENT = re.compile(r"^final-recipient:", re.I | re.M)
+
+
+def _parts(msg: email.message.Message) -> _Parts:
+    """Every part with its content type, walked once."""
+    return [(part, part.get_content_type()) for part in msg.walk()]
+
+
+def _body_text(msg: email.message.Message, walked: _Parts) -> str:
     parts = []
-    for part in msg.walk():
-        ctype = part.get_content_type()
+    for part, ctype in walked:
         if ctype in ("text/plain", "text/html") and not part.is_multipart():
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
                 text = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
                 if ctype == "text/html":
-                    text = re.sub(r"<[^>]+>", " ", text)
+                    text = _TAG.sub(" ", text)
                 parts.append(text)
         if ctype in ("message/rfc822", "text/rfc822-headers"):
             break  # the returned original starts here
@@ -131,9 +145,8 @@ def _body_text(msg: email.message.Message) -> str:
     return "\n".join(parts)
 
 
-def _original_headers(msg: email.message.Message) -> email.message.Message | None:
-    for part in msg.walk():
-        ctype = part.get_content_type()
+def _original_headers(walked: _Parts) -> email.message.Message | None:
+    for part, ctype in walked:
         if ctype == "message/rfc822":
             inner = part.get_payload()
             if isinstance(inner, list) and inner and isinstance(inner[0], email.message.Message):
@@ -190,7 +203,9 @@ def _telling_line(text: str, address: str) -> str:
     for line in text.splitlines():
         if address in line.lower():
             rest = line.lower().replace(address, "").strip(" \t<>:;,.()[]")
-            if len(rest) > 8 and (_CODE.search(rest) or status_in(rest) or _DIAGNOSTIC_WORDS.search(rest)):
+            if len(rest) > 8 and (
+                _CODE.search(rest) or status_in(rest) or _SIGNS.says("diagnostic", rest.lower())
+            ):
                 return " ".join(line.split())
     return ""
 
@@ -205,28 +220,28 @@ def _around(text: str, address: str) -> str:
     return " ".join(text[start + 1 if start >= 0 else 0 : end if end >= 0 else None].split())[:800]
 
 
-def _status_blocks(msg: email.message.Message, human: str) -> list[email.message.Message]:
+def _status_blocks(walked: _Parts, human: str) -> list[email.message.Message]:
     """The per-recipient field blocks of a delivery-status report; when the MIME structure
     is broken (a boundary that never comes), the same fields found in the plain text."""
     blocks: list[email.message.Message] = []
-    for part in msg.walk():
-        if part.get_content_type() == "message/delivery-status":
+    for part, ctype in walked:
+        if ctype == "message/delivery-status":
             payload = part.get_payload()
             if isinstance(payload, list):
                 blocks += [b for b in payload if isinstance(b, email.message.Message)]
             else:
-                blocks += [email.message_from_string(p) for p in re.split(r"\n\s*\n", str(payload))]
-    if not blocks and re.search(r"^Final-Recipient:", human, re.I | re.M):
+                blocks += [email.message_from_string(p) for p in _BLANK_LINE.split(str(payload))]
+    if not blocks and "final-recipient:" in human.lower() and _FINAL_RECIPIENT.search(human):
         cut = _RETURNED.search(human)
         text = human[: cut.start()] if cut else human
-        paragraphs = re.split(r"\n\s*\n", text)
+        paragraphs = _BLANK_LINE.split(text)
         blocks = [email.message_from_string(p.strip()) for p in paragraphs if "final-recipient:" in p.lower()]
     return blocks
 
 
-def _dsn(msg: email.message.Message, human: str) -> list[BouncedRecipient]:
+def _dsn(walked: _Parts, human: str) -> list[BouncedRecipient]:
     out: list[BouncedRecipient] = []
-    for block in _status_blocks(msg, human):
+    for block in _status_blocks(walked, human):
         if not isinstance(block, email.message.Message):
             continue
         address = _addr(str(block.get("Final-Recipient") or block.get("Original-Recipient") or ""))
@@ -258,6 +273,18 @@ _RETURNED = re.compile(
     r"|^(the )?original message (follows|headers|(was|is) (attached|included|enclosed))",
     re.I | re.M,
 )
+_RETURNED_CUES = (
+    "original message",
+    "copy of the message",
+    "returned message",
+    "below this line",
+    "message headers",
+    "original headers",
+    "unsent message",
+    "text of the message",
+    "content-type: message/rfc822",
+)
+_HEADERS = email.parser.Parser()
 _NOISE_LINE = re.compile(
     r"^\s*(message-id|received|from|return-path|reply-to|references|in-reply-to|"
     r"x-[a-z-]+|dkim-signature|arc-[a-z-]+|authentication-results)\s*:",
@@ -266,29 +293,35 @@ _NOISE_LINE = re.compile(
 _ID_LOCAL = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-|^[0-9a-f.]{12,}$|^[0-9]{6,}\.|=|^ca[a-z0-9+_-]{30,}$", re.I
 )
-_DELAY = re.compile(
-    r"has not yet been delivered|will be retried|delivery attempts will continue|delayed \d+ hours|"
-    r"warning: could not send|delivery status notification \(delay\)|still trying|delivery delayed",
-    re.I,
+# Signs read in the text of a bounce, matched as phrase tables (one keyword pass, then only the
+# patterns a keyword points at).
+_SIGNS = PhraseBook(
+    {
+        # A warning that delivery is still being tried, and words that say it is not.
+        "delay": (
+            r"has not yet been delivered|will be retried|delivery attempts will continue|delayed \d+ hours|"
+            r"warning: could not send|delivery status notification \(delay\)|still trying|delivery delayed",
+        ),
+        "permanent": (r"permanent (error|failure)|failed permanently|giving up|given up",),
+        # Words of a diagnostic: a line with them is about a failed recipient.
+        "diagnostic": (
+            r"\b[245]\d\d\b|\b[245]\.\d+\.\d+\b|unknown|not exist|no such|invalid|"
+            r"rejected|full|quota|disabled|failed|refused|denied|unavailable",
+        ),
+    }
 )
-_PERMANENT = re.compile(r"permanent (error|failure)|failed permanently|giving up|given up", re.I)
 # A line that starts with another address: the next recipient's paragraph (qmail, Exim).
 _NEXT_RECIPIENT = re.compile(r"\n[ \t]*<?[A-Za-z0-9._%+'=-]+@[A-Za-z0-9.-]+>?:?(?=\s)")
-_DIAGNOSTIC_WORDS = re.compile(
-    r"\b[245]\d\d\b|\b[245]\.\d+\.\d+\b|unknown|not exist|no such|invalid|"
-    r"rejected|full|quota|disabled|failed|refused|denied|unavailable",
-    re.I,
-)
 
 
 def _plain(
-    msg: email.message.Message, text: str, exclude: set[str], original_to: set[str]
+    text: str, cut: re.Match[str] | None, exclude: set[str], original_to: set[str]
 ) -> list[BouncedRecipient]:
-    """Plain-text bounces: addresses named in the notice part (not in the returned copy),
-    with the text around them."""
-    cut = _RETURNED.search(text)
+    """Plain-text bounces: addresses named in the notice part (not in the returned copy, which
+    starts at ``cut``), with the text around them."""
     notice = text[: cut.start()] if cut else text
-    marker = _RECIPIENT_LIST.search(notice)
+    low = notice.lower()
+    marker = _RECIPIENT_LIST.search(notice) if "following" in low or "failed recipient" in low else None
     if marker and _ADDRESS.search(notice, marker.end()):
         notice = notice[marker.start() :]
     found: dict[str, str] = {}
@@ -296,7 +329,8 @@ def _plain(
         address = m.group(0).strip(".").lower()
         local = address.rpartition("@")[0]
         line_start = notice.rfind("\n", 0, m.start()) + 1
-        line = notice[line_start : notice.find("\n", m.end()) if "\n" in notice[m.end() :] else len(notice)]
+        line_end = notice.find("\n", m.end())
+        line = notice[line_start : line_end if line_end >= 0 else len(notice)]
         if (
             address in exclude
             or _NOT_RECIPIENTS.match(address)
@@ -306,13 +340,15 @@ def _plain(
             or "mailfrom=" in line.lower()
         ):
             continue
-        nxt = _NEXT_RECIPIENT.search(notice, m.end())
+        # The next recipient's line matters only within the 600 characters taken (the bound
+        # leaves room for the longest address the pattern can match there).
+        nxt = _NEXT_RECIPIENT.search(notice, m.end(), line_start + 3000)
         context = notice[line_start : min(line_start + 600, nxt.start() if nxt else len(notice))]
         found[address] = " ".join(context.split())
     if original_to and set(found) & original_to:
         found = {a: c for a, c in found.items() if a in original_to}
     elif len(found) > 1:
-        flagged = {a: c for a, c in found.items() if _DIAGNOSTIC_WORDS.search(c[:200])}
+        flagged = {a: c for a, c in found.items() if _SIGNS.says("diagnostic", c[:200].lower())}
         found = flagged or found
     out = []
     for address, context in found.items():
@@ -329,14 +365,25 @@ def _plain(
     return out
 
 
-def _returned_copy(body: str) -> email.message.Message | None:
+def _returned_at(body: str) -> re.Match[str] | None:
+    """Where the returned copy of the original starts in a bounce's text, if it says. The
+    pattern is tried only from the line of the first phrase it needs (each of its branches
+    holds one and stays within a line)."""
+    low = body.lower()
+    if len(low) != len(body):  # a character whose lower case is longer: positions differ
+        return _RETURNED.search(body)
+    first = min((at for cue in _RETURNED_CUES if (at := low.find(cue)) >= 0), default=-1)
+    return _RETURNED.search(body, low.rfind("\n", 0, first) + 1) if first >= 0 else None
+
+
+def _returned_copy(body: str, cut: re.Match[str] | None) -> email.message.Message | None:
     """The headers of the original when a plain-text bounce quotes them after a "copy of the
     message follows" line (Exim, qmail, Google Groups) instead of attaching them."""
-    cut = _RETURNED.search(body)
     if not cut:
         return None
-    after = body[body.find("\n", cut.end()) + 1 if "\n" in body[cut.end() :] else len(body) :].lstrip("\n")
-    copy = email.message_from_string(after)
+    newline = body.find("\n", cut.end())
+    after = body[newline + 1 if newline >= 0 else len(body) :].lstrip("\n")
+    copy = _HEADERS.parsestr(after, headersonly=True)
     return copy if copy.get("From") or copy.get("Message-ID") else None
 
 
@@ -345,16 +392,24 @@ def _senders_and_lists(msg: email.message.Message, original: email.message.Messa
     was sent (our return path), the original's From/Sender/Reply-To/Return-Path (us), and any
     mailing list's addresses (List-Post, List-Owner, ...)."""
     out: set[str] = set()
+    mine = _first_headers(msg)
     # Not X-Original-To: DragonFly Mail Agent puts the failed recipient there.
-    for head in ("From", "Sender", "To", "Return-Path"):
-        out.add(_addr(str(msg.get(head) or "")))
+    for head in ("from", "sender", "to", "return-path"):
+        out.add(_addr(str(mine.get(head) or "")))
     for head in _LIST_HEADERS:
-        out |= {_addr(a) for a in re.findall(r"<([^>]+)>", str(msg.get(head) or ""))}
+        out |= {_addr(a) for a in _ANGLED.findall(str(mine.get(head) or ""))}
     if original is not None:
-        for head in ("From", "Sender", "Reply-To", "Return-Path", *_LIST_HEADERS):
-            value = str(original.get(head) or "")
-            out |= {_addr(a) for a in re.findall(r"<([^>]+)>", value)} | {_addr(value)}
+        theirs = _first_headers(original)
+        for head in ("from", "sender", "reply-to", "return-path", *_LIST_HEADERS):
+            value = str(theirs.get(head) or "")
+            out |= {_addr(a) for a in _ANGLED.findall(value)} | {_addr(value)}
     return out - {""}
+
+
+def _first_headers(msg: email.message.Message) -> dict[str, object]:
+    """Each header's first value by its lower-cased name (what ``msg.get`` gives), read in one
+    pass instead of one pass over every header per name."""
+    return {name.lower(): value for name, value in reversed(msg.items())}
 
 
 def parse_bounce(raw: bytes) -> ParsedBounce:
@@ -370,7 +425,8 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     ctype = msg.get_content_type()
     report_type = str(msg.get_param("report-type") or "").lower()
     subject = _text(msg.get("Subject"))
-    original = _original_headers(msg)
+    walked = _parts(msg)
+    original = _original_headers(walked)
     parsed = ParsedBounce("not-bounce")
     parsed.envelope_to = _addr(
         str(msg.get("X-Original-To") or msg.get("Delivered-To") or msg.get("To") or "")
@@ -378,12 +434,13 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     if original is not None:
         parsed.original_message_id = str(original.get("Message-ID") or "").strip()
     parsed.at = _date(msg.get("Date"))
-    body = _body_text(msg)
+    body = _body_text(msg, walked)
     if not body.strip():  # MIME structure too broken to walk: read the raw text
-        body = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[-1].decode("utf-8", errors="replace")
+        body = raw.split(b"\n\n", 1)[-1].decode("utf-8", errors="replace")
     # A quoted copy's headers only tell who must never be taken for the recipient (its To may
     # be a list or an alias, not who bounced).
-    quoted = _returned_copy(body) if original is None else None
+    cut = _returned_at(body)
+    quoted = _returned_copy(body, cut) if original is None else None
     if '"notificationType"' in body or '"eventType"' in body:
         # Amazon SES forwarding its own JSON notification by mail.
         from notifier.bounces.ses_events import parse_ses_json
@@ -391,14 +448,14 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         start = body.find("{")
         blob = body[start : body.rfind("}") + 1] if start >= 0 else ""
         # Long lines arrive folded ("!" + newline + space, or newline + space).
-        for text in (blob, re.sub(r"!?\r?\n ", "", blob)):
+        for text in (blob, _FOLDED.sub("", blob)):
             ses = parse_ses_json(text.encode()) if text else None
             if ses is not None:
                 return ses
     sender = _addr(str(msg.get("From") or ""))
     exclude = _senders_and_lists(msg, original or quoted)
 
-    feedback = next((p for p in msg.walk() if p.get_content_type() == "message/feedback-report"), None)
+    feedback = next((p for p, ctype in walked if ctype == "message/feedback-report"), None)
     if report_type == "feedback-report" or feedback is not None:
         parsed.kind = "complaint"
         fields: email.message.Message | None = None
@@ -416,7 +473,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
             )
         return parsed
 
-    dsn = _dsn(msg, body)
+    dsn = _dsn(walked, body)
     # A report naming our own sender or a list address as "failed" is about the return path,
     # never a person to mark as bounced; keep it only when it names nobody else.
     dsn = [r for r in dsn if r.address not in exclude] or dsn
@@ -457,7 +514,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         original_to = {_addr(str(v)) for v in (original.get_all("To") or [])} - {""}
     failed_header = {_addr(v) for v in str(msg.get("X-Failed-Recipients") or "").split(",")} - {""}
     original_to -= exclude
-    recipients = _plain(msg, body, exclude, failed_header or original_to)
+    recipients = _plain(body, cut, exclude, failed_header or original_to)
     if failed_header:
         recipients = [r for r in recipients if r.address in failed_header] or [
             BouncedRecipient(a, "failed", "", "", "", *(_classify("failed", "", body)[:2]))
@@ -468,7 +525,12 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         if to and to not in exclude:
             reason, hard, code = _classify("failed", "", body)
             recipients = [BouncedRecipient(to, "failed", "", code, "", reason, hard)]
-    if recipients and _DELAY.search(f"{subject}\n{body[:3000]}") and not _PERMANENT.search(body[:3000]):
+    head = body[:3000].lower()
+    if (
+        recipients
+        and _SIGNS.says("delay", f"{subject.lower()}\n{head}")
+        and not _SIGNS.says("permanent", head)
+    ):
         # A warning that delivery is still being tried: not a bounce, never hard.
         parsed.kind = "delay"
         parsed.recipients = [dataclasses.replace(r, action="delayed", hard=False) for r in recipients]

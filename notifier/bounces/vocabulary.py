@@ -1,0 +1,235 @@
+"""The words mail systems use, per reason: Sisimai's per-reason phrase tables (lib/sisimai/reason/*)
+and the wordings of the MTAs and providers its per-MTA modules read, in our reason names.
+
+The tables make one :class:`notifier.bounces.phrases.PhraseBook`: matched case-insensitively,
+one pass for every table's keywords first. Rules about *which* reason wins (the SMTP command,
+the status code) live in ``notifier.bounces.reasons``; this module is data.
+"""
+
+from __future__ import annotations
+
+from notifier.bounces.phrases import PhraseBook
+
+__all__ = ["WORDS"]
+
+# The words mail systems use, per reason (matched case-insensitively).
+WORDS = PhraseBook(
+    {
+        "mailbox_full": (
+            r"mailbox (is |size |would )?(full|exceed|over)",
+            r"(mailbox|maildir|disk|account is|user has exceeded|over( the)?) .{0,30}quota",
+            r"quota (exceeded|violation)|exceeded storage|insufficient (disk |storage )?space",
+            r"(not )?(sufficient|enough) .{0,12}space|no space left|full mailbox|mail ?folder is full",
+            r"too many messages on the server|space has been used up|too much mail data",
+            r"boite du destinataire pleine|exceeding receiving limits",
+        ),
+        "message_too_big": (
+            r"message (size|length) exceeds|message too (big|large)|size limit|too large for",
+            r"exceeds? (the )?(maximum|fixed) (message )?size|message is too big",
+        ),
+        "exceed_limit": (r"message (length )?exceeds (administrative|the allowed) limit",),
+        "suspended": (
+            r"(is |been |currently |temporarily |user )suspended|mailbox (is )?(disabled|frozen|inactive)",
+            r"account (is |has been )?(disabled|deactivated|locked|inactive|discontinued)",
+            r"inactive (account|user)|deactivated mailbox|temporar(il)?y (locked|inactive)",
+            r"user is terminated|archived recipient|boite du destinataire archivee|account (is )?blocked",
+            r"compte du destinataire est bloque|no longer accepts mail|recipient suspend",
+            r"tried to reach is (disabled|inactive)",
+        ),
+        "has_moved": (r"address .{0,20}has moved|mailbox has moved|no forwarding address",),
+        "no_relaying": (
+            r"relay(ing)? (access )?(denied|not permitted|not allowed|prohibited)|not permitted to relay",
+            r"unable to relay|we do not relay|relay not (allowed|permitted)|not a gateway",
+            r"no relaying allowed|relaying mail to .{0,40} is not allowed",
+        ),
+        "authentication": (
+            r"\bspf\b.{0,20}(fail|violation|settings)|bad spf records|sender policy framework",
+            r"dmarc( policy|.{0,20}fail)|dkim.{0,20}(fail|invalid|required)|per it'?s spf record",
+            r"required authentication level|authentication requirements|unauthenticated (mail|email)",
+            r"is not allowed to send (mail )?from <",
+        ),
+        "user_unknown": (
+            r"(user|recipient|mailbox|address|account|addressee|destinataire|utilisateur)\b.{0,12}"
+            r"(unknown|not (found|known|exist|valid|active|present)|does(n'?t| not) exist|inconnu)",
+            r"(unknown|invalid|bad|no such|non-?existent|nonexistent) .{0,10}"
+            r"(user|recipient|mailbox|address|account|person|local ?part|e-?mail address)",
+            r"no (such|mailbox|account) (here|by that name|found)|mailbox (unavailable|invalid|not present)",
+            r"not a (valid|known|local) (user|mailbox|recipient|address)|is not a known user",
+            r"does not exist[. ]|there is no one at this address|no longer (valid|available)",
+            r"destination address(es)? (was|were) unknown|badrcptto|validrcptto|in my badrecipientto",
+            r"address (does not exist|unknown|invalid|not present in directory)|recipient not ok",
+            r"requested action not taken: mailbox unavailable|recipient (is )?not (local|accepted)",
+            r"recipient address rejected: (unknown|invalid|user)|resolver\.adr\.recipient ?notfound",
+            r"user missing home directory|not email addresses|isn'?t in my list of allowed rcpthosts",
+            r"can'?t accept user|envelope recipient (has been denied|is in my)|invalid virtual user",
+            r"recipient address rejected: access denied|#5\.1\.1 bad address|550 address invalid",
+            # Sisimai's userunknown table (Exchange, qmail, vpopmail, IMail, Domino, Italian, Spanish, ...)
+            r"destination server rejected recipients|email address could not be found",
+            r"is not an active address at this host",
+            r"mailbox (does not exist|not found|is inactive|unavaiable)",
+            r"nessun utente simile",
+            r"no existe (dicha persona|ese usuario)|no mail ?box available for this user",
+            r"no mailbox (by that name is currently available|found|here by that name)",
+            r"no such (address|person|recipient|user|mailbox)|no thank you rejected: account unavailable",
+            r"no valid recipients, bye|not a valid (recipient|user here)|not a local address",
+            r"recipient refuses to accept your mail|the following recipients was undeliverable",
+            r"the user'?s email name is not found|this address no longer accepts mail",
+            r"this email address is wrong or no longer valid|this spectator does not exist",
+            r"user not (active|exist|found|known)|does not exist at the organization",
+            r"not found in .{0,30}directory",
+            r"recipient .{0,60} was not found in|user .{0,60} (was not found|does not exist)",
+            r"mailbox .{0,60} (unavailable or access denied|does not exist)|user \(.{0,60}\) unknown",
+            r"said: 550[- ]5\.1\.1 .{0,80}user unknown|this user doesn'?t have a .{0,30} account",
+        ),
+        "filtered": (
+            r"message filtered|user (reject|refuses)|refuse(s|d)? to receive|rejected due to user rules",
+            r"recipient (preferences|is only accepting)|blocked by the recipient|not accepting any mail",
+            r"account is protected by|has restricted sms|bounced address|not found recipient account",
+        ),
+        "require_ptr": (
+            r"\bptr\b.{0,30}(record|resource|lookup|missing)|reverse (dns|lookup)",
+            r"ip name lookup failed|cannot (find|resolve) your (hostname|host name|address)",
+            r"mismatches client ip|unresolvable relay host|rdns|generic dns",
+            r"forward dns entry does not point to the sending ip|unverif[iy]able sending ip",
+        ),
+        "not_compliant": (
+            r"not (rfc|rfc ?5322|rfc ?2822)[- ]?compliant|rfc ?(5322|2822|822) (violation|compliance)",
+            r"(multiple|more than one) .{0,20}(addresses in from|from: header)|duplicate header",
+            r"header (is|are) not (valid|accepted)|malformed header|non-compliant",
+        ),
+        "bad_reputation": (
+            r"(low|poor|bad) (ip )?reputation|reputation (is|of)|sender score|score is too low",
+            r"temporarily rate limited due to ip reputation",
+        ),
+        "content_error": (r"content (error|rejected: format)|header (syntax|format) error|mime error",),
+        "rejected": (
+            r"sender (address )?(rejected|was rejected|verify failed|is spammer|not pre-approved|domain)",
+            r"(invalid|bogus|unroutable|blacklisted|blocked|empty|null) (envelope )?(sender|mail from)",
+            r"domain of sender address|mail from not owned|envelope sender|sender address has been",
+            r"you are sending to/from an address that has been blacklisted|your email address has been",
+            r"address rejected.{0,40}mail from|batv|returned mail not accepted|no third-party dsns",
+            r"not allowed to post to this (mailing )?list|email address is not verified",
+            r"emetteur invalide|fully qualified email address required|administrative prohibition",
+            r"access denied \(in reply to mail from|provide a valid from|from: domain is invalid",
+            r"recipient addresses rejected : access denied|access denied \(sender blacklisted\)",
+            # Sisimai's rejected table: the envelope sender refused (MDaemon, McAfee, SonicWall, ...)
+            r"backscatter protection|sender isn'?t on the recipient'?s list of senders",
+            r"can'?t determine purported responsible address|without a valid sender domain",
+            r"denied \[bouncedeny\]|valid-address-filter|delivery not authorized, message refused",
+            r"senderfilterconfig list|empty envelope senders not allowed|envelope blocked",
+            r"invalid domain, see <url:|is not a registered gateway user|null sender is not allowed",
+            r"recursive cname records|rule imposed mailbox access|sender is in my black list",
+            r"spam reporting address|syntax error: empty email address|this server does not accept mail from",
+            r"unsigned dsn for|your access to submit messages to this e-mail system has been rejected",
+            r"sending this from a different address or alias",
+            # Google Groups, Mailman: the list refuses a poster who is not a member
+            r"you do not have permission to post",
+            r"only members can post|not a member of (this|the) (group|list)",
+            r"post(ing)? (to|in) this group .{0,40}(not allowed|restricted)|doesn'?t have permission to post",
+            r"may not have permission to post|投稿する権限",  # Google Groups (English, Japanese)
+        ),
+        "host_unknown": (
+            r"host (unknown|not found|unreachable|or domain name not found)|unknown host",
+            r"domain (does not exist|is not reachable|must exist|name not found|not found)",
+            r"no such domain|unrout(e)?able address|name or service not known",
+            r"mail domain .{0,30} is unknown|recipient address rejected: unknown domain",
+            r"^553 .{0,60}does not exist",
+        ),
+        "spam_detected": (
+            r"\bspam\b|unsolicited|bulk (e-?mail|mail|advertising)|junk mail|spamassassin",
+            r"blacklisted url|uribl|content filter|message content rejected|unacceptable content",
+            r"message rejected for policy reasons|looks like spam|greylisted.{0,20}please try again in",
+            r"our system has detected that this message is|recurrent pattern detection",
+            r"banned content|mail content denied|rejecting mail content",
+        ),
+        "rate_limited": (
+            # Not "try again later": every temporary reply says it, whatever the cause (issue 14).
+            r"rate (limit|exceeded)|sending rate|too fast|slow down|throttl|please try again slower",
+            r"too many (messages|emails|mails|unwanted)|exceeded .{0,20}rate",
+            r"received too many messages|messages per (hour|minute|second|day)|unusual rate",
+            r"receiving mail at a rate that prevents",
+        ),
+        "too_many_connections": (
+            r"too many (connections|concurrent|simultaneous|sessions|smtp sessions|errors from your ip)",
+            r"connection (limit|frequency)|maximum number of connections|connection rate limit exceeded",
+            r"at maximum connection limit|per-domain connection limit|max emails per hour",
+            r"daily message quota exceeded|too many recipients|trop de connexions",
+            r"we have already made numerous attempts to deliver this message",
+        ),
+        "blocked": (
+            r"black ?list(ed)?|block ?list|\brbl\b|dnsbl|spamhaus|spamcop|barracuda|sorbs|abuseat",
+            r"blocked using|\b(ip|client host|sending host|your host) .{0,40}(blocked|banned|refused)",
+            r"\b(ip|client host|sending host|your host) .{0,40}not allowed",
+            r"banned sending ip|bad sender ip|dynamic ip|zombie|open proxy|go away",
+            r"not (currently )?accepting (mail|connections) from your ip|your ip .{0,30}listed",
+            r"client host rejected|helo command rejected|connection (refused|reset|dropped)",
+            r"service not available, closing transmission channel|after initial connection",
+            r"confirm this mail server|requires confirmation|use the smtp server of your isp",
+            r"you are not allowed to connect|access (from|denied for) ip|listed as abusive",
+            r"not allowed to send mail from|was blocked by|\(bl\)|said: 550 blocked",
+            r"please try later.{0,12}(103|510)",
+            # Sisimai's blocked table (Yahoo, iCloud, free.fr, SFR, junkemailfilter, ...)
+            r"esmtp not accepting connections|extreme bad ip profile|host network not allowed",
+            r"invalid ip for sending mail|no access from mail server|part of their network is on our",
+            r"refused - see http|blocked - see http|currently sending spam see|you are sending spam",
+            r"temporarily deferred due to (unexpected volume or )?user complaints",
+            r"too many spams from your ip",
+            r"has not passed validation",
+            r"server access forbidden by your ip|connection was dropped by remote host",
+            r"ip address .{0,40}(has been rejected|is blocked)|mail server at .{0,60} is blocked",
+            r"rejected based on blacklist|is in an? .{0,20}rbl|your access ip .{0,40}has been rejected",
+            r"suspiciously like spammer|no matches to nameserver query|ip name lookup failed",
+        ),
+        "virus_detected": (r"virus|malware|infected|malicious (content|attachment)",),
+        "policy": (
+            r"policy (violation|reasons)|denied by policy|local policy|organi[sz]ational (settings|policy)",
+            r"illegal attachment|members-only list|closed mailing list|not subscribed to this group",
+            r"protocol violation|header error|mass mailer|message given low priority",
+            r"email rejected due to security policies|greylist",
+        ),
+        "system": (
+            r"system (config(uration)? )?error|configuration error|local error in processing",
+            r"(mail|forwarding) loop|loops back to myself|queue file write error|internal (server )?error",
+            r"service (currently )?unavailable|temporary local problem|interrupted system call",
+            r"timeout waiting for input|transaction failed|unable to connect .{0,20}daemon|misconfigured",
+            r"encountered an error while being processed|could not load drd|ldap server|directory server",
+        ),
+        "network": (
+            r"no route to host|host (is )?unreachable|host name lookup failure|host not found, try again",
+            r"(malformed|unexpected) (or unexpected )?name server reply|dns query failed",
+            r"mail forwarding loop|too many hops|hop count exceeded|routing loop|message looping",
+            r"unrouteable mail domain|unable to resolve route|could not connect and send",
+            r"dns records for the destination|dns error|had no relevant answers",
+        ),
+        "system_full": (r"(mail )?system (is )?full|disk (is )?full|out of (disk )?space",),
+        "not_accept": (
+            r"does not accept mail|null ?mx|mail receiving disabled|no mx record found for domain=",
+            r"doesn'?t receive email|no route for current request|smtp protocol returned a permanent error",
+            r"name server: \.: host not found",
+        ),
+        "expired": (
+            r"connection timed out|timed? ?out|could not find a gateway|delivery attempts will continue",
+            r"delivery (time )?expired|message expired|giving up on|failing for a long time",
+            r"has been delayed|not been collected|in (the )?queue too long|retry time not reached",
+            r"did not respond|after multiple retries|not reachable within|could not be delivered for",
+            r"could not deliver for the last|giving up\b",
+            r"did not accept our requests to connect|will be retried for|too long in (the )?queue",
+        ),
+        "starttls": (r"starttls|tls (is )?required|must issue a starttls|encryption required",),
+        "security": (
+            r"security (policy|violation|reasons)|authentication (required|failed|failure)",
+            # Sisimai's securityerror table (SES, Postfix, qmail, French ISPs)
+            r"authentication credentials invalid|authentication turned on in your email client",
+            r"executable files are not allowed|insecure mail relay|unauthenticated senders not allowed",
+            r"verification failure|you are not authorized to send mail|you don'?t authenticate",
+            r"account not subscribed to ses|not authorized to perform ses:|is a dead domain",
+            r"authentification (requise|invalide)",
+        ),
+        "mailer_error": (
+            r"mailer error|exit status|command (died|failed)",
+            r"procmail|x-unix|pipe to \||no such file or directory",
+        ),
+        "syntax_error": (r"syntax error|improper sequence|bad sequence of commands|command unrecognized",),
+        "vacation": (r"out of (the )?office|vacation|auto(matic)?[ -]?reply",),
+    }
+)
