@@ -2,3 +2,5 @@
 (resumably), and reading the mail house's returned-mail file back."""
 
 from __future__ import annotations
+
+__all__: list[str] = []

@@ -22,7 +22,7 @@ from notifier.channels.columns import is_yes, next_of_kin_address, postal_addres
 from notifier.channels.decide import Channel, ChannelDecision
 from notifier.render.letters import Addressee
 
-__all__ = ["UNREACHED", "LetterJob", "NoLetter", "eligible", "letter_id"]
+__all__ = ["LetterJob", "NoLetter", "UNREACHED", "eligible", "letter_id"]
 
 UNREACHED = "unreached"
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 __all__ = [
     "BOX_HINT",
-    "CLEARANCE",
-    "PAPERS",
     "Box",
+    "CLEARANCE",
     "Layout",
+    "PAPERS",
     "address_lines",
     "default_layout",
     "fit_size",

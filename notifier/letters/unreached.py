@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from notifier.ledger.base import LetterRow
 
-__all__ = ["RETURNED", "LetterReads", "with_letters"]
+__all__ = ["LetterReads", "RETURNED", "with_letters"]
 
 RETURNED = "letter-returned"  # a report row's state: the mail house sent the letter back
 
