@@ -9,7 +9,7 @@ from .test_ledger_backends import backend, pg_database  # noqa: F401 - fixtures
 from .test_letters import DECEASED, HEADER, LETTERS, POSTAL, manifest
 
 
-def test_letters_are_recorded_resumed_and_returned_on_both_ledgers(backend: Campaign) -> None:
+def test_letters_are_recorded_resumed_and_returned_on_both_ledgers(backend: Campaign) -> None:  # noqa: F811
     """On SQLite and PostgreSQL alike: a build records every letter once, a second build prints
     nothing new, and a returned letter shows in `report --unreached`."""
     backend.config.write_text(backend.config.read_text(encoding="utf-8") + LETTERS, encoding="utf-8")
