@@ -313,3 +313,13 @@ def test_hard_bounced_email_with_a_postal_address_gets_a_letter(letters: Campaig
     assert [r["recipient_id"] for r in manifest(out)] == ["E1"]
     after = letters.notify("report", "--unreached", "--format", "json")
     assert json.loads(after.out) == []
+
+
+def test_a_build_into_a_folder_without_the_earlier_batches_is_refused(letters: Campaign) -> None:
+    """Building again into another folder than the recorded batches' is an error naming the
+    missing PDFs (exit 2): a manifest must never name files that are not beside it."""
+    build(letters)
+    other = letters.root / "elsewhere"
+    result = letters.notify("letters", "build", "--segment", "affected", "--output", str(other))
+    assert result.code == 2
+    assert "breach-notice-00001.pdf" in result.err and "not in" in result.err

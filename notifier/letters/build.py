@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from notifier.errors import NotifierError, TemplateError
+from notifier.errors import NotifierError, TemplateError, UsageError
 from notifier.ledger.base import LetterRow
 from notifier.letters.eligible import LetterJob, NoLetter
 from notifier.letters.geometry import address_lines
@@ -105,6 +105,19 @@ def _clean(output: Path, notice: str, last: int) -> None:
             path.unlink()
 
 
+def _refuse_missing(store: LetterStore, notice: str, output: Path) -> None:
+    """The batches the ledger recorded must be in ``output``: a build into another (or emptied)
+    folder would write a manifest naming PDFs that are not there, and print nobody again."""
+    missing = sorted({r.file for r in store.letter_rows(notice)} - {p.name for p in output.iterdir()})
+    if missing:
+        raise UsageError(
+            f"{len(missing)} batch PDFs recorded for {notice!r} are not in {output} "
+            f"(e.g. {', '.join(missing[:3])})",
+            hint="build into the folder the earlier batches went to, or put those files back; the "
+            "ledger prints each person once",
+        )
+
+
 def _batches(
     jobs: Iterable[LetterJob | NoLetter],
     template: LetterTemplate,
@@ -153,6 +166,7 @@ def build_letters(
     output.mkdir(mode=0o700, parents=True, exist_ok=True)
     last = store.last_letter_batch(notice)
     _clean(output, notice, last)
+    _refuse_missing(store, notice, output)
     report = BuildReport()
     templates_dir = template.notice.directory.parent
     # Spawned, not forked: a worker must not inherit the build's lock or the ledger's connection,
