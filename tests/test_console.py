@@ -71,6 +71,7 @@ def test_a_reviewer_compares_approves_and_an_edit_afterwards_stops_the_send(
     page.goto(f"{base}/?token={app.token}")
     versions = page.locator("#notice-breach-notice table.versions")
     assert "US-MA" in versions.inner_text() and "default" in versions.inner_text()
+    assert "US-CA" in versions.inner_text() and "FR" in versions.inner_text()  # who gets each
     assert "not approved" in page.inner_text("#signoff-breach-notice")
     shot(page, "console-overview-1366")
     page.click("#notice-breach-notice a.compare")

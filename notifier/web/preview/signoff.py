@@ -69,7 +69,8 @@ def versions_of(notice: Notice, members: Iterable[audience.Member]) -> list[Vers
         lang = _language(notice, m.view) if languages != [""] else ""
         v = found.setdefault((variant, lang), Version(notice.name, variant, lang))
         v.people += 1
-        v.places[m.where or "unknown"] += 1
+        f = m.recipient.fields
+        v.places[str(f.get("region") or f.get("country") or "no country")] += 1
         if v.sample is None:
             v.sample = m.id
     return sorted(found.values(), key=lambda v: (v.variant != "default", v.variant, v.language))
