@@ -230,9 +230,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-letters-") as tmp:
         folder = campaign(Path(tmp) / "campaign")
         print(f"{os.cpu_count()} cores; one-page letters; batch {args.batch_size}, {args.workers} workers")
+        print(f"load average {os.getloadavg()[0]:.1f} at the start (other work here slows every figure)")
         base = measure(folder, "single", args.baseline, args)
-        print(f"one PDF per letter, sequential ({args.baseline:,}): {base['rate']:.1f} letters/s, "
-              f"peak RSS {base['rss_main_mb']:.0f} MB")  # fmt: skip
+        print(
+            f"one PDF per letter, sequential ({args.baseline:,}): {base['rate']:.1f} letters/s, "
+            f"{base['cpu_ms']:.0f} ms CPU per letter, peak RSS {base['rss_main_mb']:.0f} MB"
+        )
         if args.reportlab:
             rl = measure(folder, "reportlab", args.baseline, args)
             print(
@@ -243,8 +246,10 @@ def main() -> None:
             r = measure(folder, "batched", n, args)
             print(
                 f"batched, {n:>7,} letters: {r['rate']:.1f} letters/s ({r['rate'] / base['rate']:.2f}x the "
-                f"baseline), peak RSS main {r['rss_main_mb']:.0f} MB, "
-                f"largest worker {r['rss_worker_mb']:.0f} MB, PDFs {r['pdf_mb']:.1f} MB"
+                f"baseline), {r['cpu_ms']:.0f} ms CPU per letter in all processes "
+                f"({base['cpu_ms'] / r['cpu_ms']:.2f}x less than the baseline's), peak RSS main "
+                f"{r['rss_main_mb']:.0f} MB, largest worker {r['rss_worker_mb']:.0f} MB, "
+                f"PDFs {r['pdf_mb']:.1f} MB, load average {os.getloadavg()[0]:.1f}"
             )
 
 
