@@ -103,6 +103,7 @@ def test_the_digest_counts_what_the_team_needs(campaign: Campaign, sink: Sink, t
     assert "what-we-changed: waiting" in text
     # The GDPR authority's 72 hours ran out before anyone marked the filing done.
     assert "!! OVERDUE? GDPR-SA" in text
+    assert re.search(r"Regulator, attorney-general and credit-bureau filings: .*\d+ OVERDUE\?", text)
     html = campaign.notify("digest", "--format", "html").out
     assert "<h2" in html and "Unreached by email" in html
 

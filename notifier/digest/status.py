@@ -60,6 +60,7 @@ class DigestData:
     codes: list[dict[str, Any]] = field(default_factory=list)  # offer, pool, issued, total, enrolled
     due_soon: list[Deadline] = field(default_factory=list)
     overdue: list[Deadline] = field(default_factory=list)
+    regulators: dict[str, int] = field(default_factory=dict)  # filings by status (filed, to do, ...)
     followups: list[dict[str, Any]] = field(default_factory=list)  # id, notice, state, due
     digests: list[dict[str, Any]] = field(default_factory=list)  # scheduled digests
     notes: list[str] = field(default_factory=list)  # what could not be counted, and why
@@ -124,13 +125,17 @@ def collect(settings: Settings, *, now: dt.datetime | None = None) -> DigestData
         data.notes.append(f"deadlines not computed: {exc.message}")
         return data
     horizon = now + dt.timedelta(hours=WINDOW_HOURS)
+    regulators: Counter[str] = Counter()
     for o in report.obligations:
         status = o.status(now)
+        if o.rule.kind != "individuals":  # regulators, attorneys general, credit bureaus
+            regulators[status] += 1
         item = Deadline(o.rule.id, o.rule.what, o.people, o.due, status)
         if status.upper().startswith("OVERDUE") or status == "late":
             data.overdue.append(item)
         elif o.due is not None and now <= o.due <= horizon and status in ("open", "to do"):
             data.due_soon.append(item)
+    data.regulators = dict(sorted(regulators.items()))
     return data
 
 
