@@ -259,3 +259,18 @@ def test_each_follow_up_pack_meets_the_follow_up_rules(
         locale=choice.locale,
     )
     assert [(r.id, problem) for r, problem in broken] == []
+
+
+def test_a_notice_without_the_help_line_is_warned(campaign: Campaign) -> None:
+    """LANG-HELP: a notice that drops the "help in your language" lines (with the phone number)
+    is warned about; the built-in notices carry them."""
+    campaign.write_list(LIST)
+    _code, findings = _lint(campaign)
+    assert not [f for f in findings if f["id"] == "LANG-HELP"]
+    path = campaign.root / "templates" / "breach-notice" / "lang" / "fr" / "body.txt"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("{% for line in language.help %}", "{% for line in [] %}"), encoding="utf-8")
+    _code, findings = _lint(campaign)
+    help_line = [f for f in findings if f["id"] == "LANG-HELP"]
+    assert len(help_line) == 1 and help_line[0]["examples"][0].endswith("subscribers.csv:3")
+    assert "Besoin d’aide en français" in help_line[0]["problem"]
