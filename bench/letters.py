@@ -247,7 +247,7 @@ def main() -> None:
             print(
                 f"batched, {n:>7,} letters: {r['rate']:.1f} letters/s ({r['rate'] / base['rate']:.2f}x the "
                 f"baseline), {r['cpu_ms']:.0f} ms CPU per letter in all processes "
-                f"({base['cpu_ms'] / r['cpu_ms']:.2f}x less than the baseline's), peak RSS main "
+                f"({r['cpu_ms'] / base['cpu_ms']:.2f}x the baseline's, start-up included), peak RSS main "
                 f"{r['rss_main_mb']:.0f} MB, largest worker {r['rss_worker_mb']:.0f} MB, "
                 f"PDFs {r['pdf_mb']:.1f} MB, load average {os.getloadavg()[0]:.1f}"
             )
