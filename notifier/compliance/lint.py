@@ -327,13 +327,15 @@ def lint_recipients(
     examples: int = 3,
     check: Callable[[Mapping[str, Any]], RenderFailure | None] | None = None,
     languages: Any = None,
+    language_findings: bool = True,
 ) -> LintReport:
     """Lint everyone: ``recipients`` yields (template view, "file:line"); ``render`` turns a
     view into a Rendered. One render per (jurisdiction, exposed, language) group; ``check`` (the
     notice's) is asked for each person, so a value missing in some rows is a finding.
     ``languages`` (the Notice) says each person's language, its labels and facts: the rules are
     then checked in that language (compliance/languages.py), and GEN-09, LANG-REVIEW and
-    LANG-FACTS report people without a pack, unreviewed packs and untranslated facts."""
+    LANG-FACTS report people without a pack, unreviewed packs and untranslated facts (unless
+    ``language_findings`` is False: a second pass over the same people, e.g. their letters)."""
     report = LintReport()
     groups: dict[tuple[Any, ...], list[tuple[ContentRule, str]]] = {}
     people_by_language: dict[str, list[str]] = {}
@@ -344,7 +346,7 @@ def lint_recipients(
         if choice is not None:
             key = (*key, choice.language)
             people_by_language.setdefault(choice.language, []).append(where)
-            if choice.wanted:
+            if choice.wanted and language_findings:
                 _language_finding(report, choice, key[0], where, examples)
         failure = check(view) if check is not None else None
         broken = groups.get(key)
@@ -386,7 +388,7 @@ def lint_recipients(
             if len(entry["examples"]) < examples:
                 entry["examples"].append(where)
     report.groups = len(groups)
-    if languages is not None:
+    if languages is not None and language_findings:
         _pack_findings(report, languages, people_by_language, examples)
     for entry in report.findings.values():
         entry["jurisdictions"] = sorted(entry["jurisdictions"])
