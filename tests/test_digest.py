@@ -181,6 +181,7 @@ def test_a_daily_digest_is_sent_by_run_due_and_waits_for_the_next_day(
     made = campaign.notify("schedule", "--digest", "daily", "--at", "08:00")
     assert made.code == 0, made.err
     assert "incident digest daily at 08:00" in campaign.notify("schedule", "list").out
+    assert re.search(r"; next digest \w{3} \d\d \w{3} \d{4} 08:00", campaign.notify("digest").out)
     settings = load(campaign.config)
     later = time.time() + 86400 + 60
     out = io.StringIO()
