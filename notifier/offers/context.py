@@ -17,11 +17,31 @@ from notifier.errors import NotifierError
 from notifier.models import Recipient
 from notifier.settings import Settings
 
-__all__ = ["CodeSource", "OfferContext", "offer_view"]
+__all__ = ["CodeSource", "IssuedCodes", "OfferContext", "offer_view"]
 
 
 class CodeSource(Protocol):
     def offer_codes_of(self, keys: Sequence[str]) -> dict[str, dict[str, tuple[str, str]]]: ...
+
+
+class IssuedCodes:
+    """The codes of a run's people, held in memory once they are issued (before the first
+    message): building a message then needs no ledger, so it works the same in forked sending
+    processes and costs no round trip to a PostgreSQL server per message. Only the people who
+    get an offer are held (key, offer and code each)."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def update(self, codes: Mapping[str, Mapping[str, tuple[str, str]]]) -> None:
+        for key, held in codes.items():
+            self._codes.setdefault(key, {}).update(held)
+
+    def offer_codes_of(self, keys: Sequence[str]) -> dict[str, dict[str, tuple[str, str]]]:
+        return {k: self._codes[k] for k in keys if k in self._codes}
+
+    def __len__(self) -> int:
+        return len(self._codes)
 
 
 def offer_view(choice: OfferChoice, code: str, notice_date: dt.date) -> dict[str, Any]:

@@ -80,24 +80,31 @@ def refuse_shortfall(needs: list[PoolNeed]) -> None:
     )
 
 
-def issue_codes(ledger: Ledger, settings: Settings, targets: Callable[[], Iterable[Claimed]]) -> int:
-    """Issue a code to everyone of the run who qualifies and has none; returns how many were
-    issued now. Raises ChecksFailed when a pool runs out meanwhile (another sender took codes)."""
+def issue_codes(
+    ledger: Ledger, settings: Settings, targets: Callable[[], Iterable[Claimed]]
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """Issue a code to everyone of the run who qualifies and has none. Returns the code of
+    everyone of the run who gets an offer (key -> offer -> (code, pool)), issued now or before.
+    Raises ChecksFailed when a pool runs out meanwhile (another sender took codes)."""
+    out: dict[str, dict[str, tuple[str, str]]] = {}
     if not settings.offers:
-        return 0
-    issued = 0
+        return out
     short: Counter[tuple[str, str]] = Counter()
     now = time.time()
     for batch in _batches(settings, targets()):
         held = ledger.offer_codes_of([k for k, _, _ in batch])
         wants: dict[str, list[tuple[str, str]]] = {}
         for key, offer, pool in batch:
-            if offer not in held.get(key, {}):
+            mine = held.get(key, {}).get(offer)
+            if mine is None:
                 wants.setdefault(offer, []).append((key, pool))
+            else:
+                out.setdefault(key, {})[offer] = mine
         for offer, pairs in wants.items():
             codes, missing = ledger.issue_codes(offer, pairs, now)
-            issued += len(codes)
             pools = dict(pairs)
+            for key, code in codes.items():
+                out.setdefault(key, {})[offer] = (code, pools[key])
             for key in missing:
                 short[offer, pools[key]] += 1
     if short:
@@ -107,4 +114,4 @@ def issue_codes(ledger: Ledger, settings: Settings, targets: Callable[[], Iterab
                 for (o, p), n in short.items()
             ]
         )
-    return issued
+    return out
