@@ -33,6 +33,7 @@ PAGES = [
     ("a person's message", "/message?id=500000"),
     ("compare versions", "/compare?notice=breach-notice"),
     ("dashboard", "/dashboard"),
+    ("content rules (all)", "/lint"),
     ("overview again", "/"),
 ]
 COUNTRIES = ["DE", "FR", "ES", "IT", "NL", "GB", "US", "US", "US", "CA"]

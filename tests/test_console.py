@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,7 @@ def test_the_dashboard_during_a_real_send_shows_what_notify_status_says(
     assert "Nothing planned or sent" in page.inner_text("#live")
     sender = campaign.spawn("send", "--segment", "affected", "--yes")
     try:
-        page.wait_for_selector("#total[data-total]:not([data-total='0'])", timeout=30000)
+        page.wait_for_selector("#total[data-total]:not([data-total='0'])", timeout=60000)  # mid-send
         _, err = sender.communicate(timeout=120)
     finally:
         if sender.poll() is None:
@@ -206,6 +207,7 @@ def test_axe_core_finds_no_a_or_aa_violations(
     source = AXE.read_text(encoding="utf-8")
     found = {}
     pages = ("/", "/compare?notice=breach-notice", "/recipients", "/message?id=1", "/dashboard", "/check")
+    pages += ("/lint",)
     for path in pages:
         page.goto(f"{base}{path}{'&' if '?' in path else '?'}token={app.token}")
         page.evaluate(source)
@@ -224,3 +226,30 @@ def test_docs_screenshots_exist() -> None:
     assert len(shots) >= 2
     for name in shots:
         assert (ROOT / "docs" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def fetch(base: str, path: str, app: PreviewApp) -> str:
+    url = f"{base}{path}{'&' if '?' in path else '?'}token={app.token}"
+    with urllib.request.urlopen(url, timeout=120) as r:
+        return str(r.read().decode())
+
+
+def test_the_dashboard_before_any_send_says_so_and_creates_no_ledger(
+    console: tuple[str, PreviewApp], campaign: Campaign
+) -> None:
+    """Looking at the dashboard of a campaign that sent nothing says so; no ledger appears."""
+    base, app = console
+    page = fetch(base, "/dashboard", app)
+    assert "Nothing planned or sent for breach-notice yet" in page
+    assert "No letters in this campaign" in page
+    assert not (campaign.root / "ledger.sqlite").exists()
+
+
+def test_the_content_rules_for_everyone_are_checked_on_their_own_page_then_summed_up(
+    console: tuple[str, PreviewApp],
+) -> None:
+    """The overview offers the check over every recipient; once run, it sums it up."""
+    base, app = console
+    assert "Check the notice content for every recipient" in fetch(base, "/", app)
+    assert "Every applicable rule is met for 4" in fetch(base, "/lint", app)
+    assert 'id="lint-ok"' in fetch(base, "/", app)

@@ -16,10 +16,25 @@ from notifier.render.notice import DEFAULT_CATEGORIES
 from notifier.web.preview import dashboard, people, signoff
 from notifier.web.preview.app import BadRequest, NotFound, PreviewApp, template
 
-__all__ = ["GMAIL_CLIP", "ROUTES", "WIDTHS", "check", "message", "overview", "recipient_id"]
+__all__ = ["GMAIL_CLIP", "ROUTES", "WIDTHS", "check", "lint", "message", "overview", "recipient_id"]
 
 GMAIL_CLIP = 102 * 1024
 WIDTHS = {"phone": 375, "tablet": 600, "desktop": 800}  # the email frame's width, chosen on the page
+
+
+def lint(app: PreviewApp, query: dict[str, str]) -> str:
+    """The content rules for every recipient of the list (kept until a reload)."""
+    st = app.state()
+    notice = app.notice(query.get("notice"))
+    key = ("lint", st.version, notice.name)
+    if key not in app.overview_cache:
+        rules = load_content_rules(notice.kind)
+        categories = {**DEFAULT_CATEGORIES, **notice.context.get("categories", {})}
+        people = ((m.view, m.where) for m in app.members("all"))
+        app.overview_cache[key] = lint_recipients(
+            rules, notice.render, notice.context, people, categories=categories
+        )
+    return template("lint.html").render(linted=app.overview_cache[key], notice=notice.name, link=app.link)
 
 
 def _when(zone: str) -> Callable[[float], str]:
@@ -45,14 +60,13 @@ def overview(app: PreviewApp, query: dict[str, str]) -> str:
     notice = app.notice(query.get("notice"))
     segments = sorted({**BUILTIN, **st.settings.segments})
     counts = {name: app.segment_count(name) for name in segments}
-    key = (st.version, notice.name)
-    if key not in app.overview_cache:  # computed once per reload: a large list takes seconds
-        rules = load_content_rules(notice.kind)
-        categories = {**DEFAULT_CATEGORIES, **notice.context.get("categories", {})}
-        people = ((m.view, m.where) for m in app.members("all"))
-        linted = lint_recipients(rules, notice.render, notice.context, people, categories=categories)
-        app.overview_cache[key] = (linted, deadline_report(st.settings, notice.name))
-    linted, deadlines = app.overview_cache[key]
+    key = ("overview-deadlines", st.version, notice.name)
+    if key not in app.overview_cache:  # computed once per reload
+        app.overview_cache[key] = deadline_report(st.settings, notice.name)
+    deadlines = app.overview_cache[key]
+    # Linting renders every recipient's notice (a minute for 100,000 people): on its own page,
+    # summed up here once it has run, so the overview of a large list opens in seconds.
+    linted = app.overview_cache.get(("lint", st.version, notice.name))
     obligations, tz = deadlines.obligations, deadlines.tz
     now = dt.datetime.now(dt.UTC)
     return template("overview.html").render(
@@ -134,5 +148,6 @@ ROUTES: dict[str, Callable[[PreviewApp, dict[str, str]], str]] = {
     "/recipients": people.recipients,
     "/message": message,
     "/compare": signoff.compare,
+    "/lint": lint,
     "/dashboard": dashboard.dashboard,
 }
