@@ -206,8 +206,8 @@ def test_axe_core_finds_no_a_or_aa_violations(
     page = context.new_page()
     source = AXE.read_text(encoding="utf-8")
     found = {}
-    pages = ("/", "/compare?notice=breach-notice", "/recipients", "/message?id=1", "/dashboard", "/check")
-    pages += ("/lint",)
+    pages = ["/", "/compare?notice=breach-notice", "/recipients", "/message?id=1", "/dashboard", "/check"]
+    pages.append("/lint")
     for path in pages:
         page.goto(f"{base}{path}{'&' if '?' in path else '?'}token={app.token}")
         page.evaluate(source)
