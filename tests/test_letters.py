@@ -323,3 +323,19 @@ def test_a_build_into_a_folder_without_the_earlier_batches_is_refused(letters: C
     result = letters.notify("letters", "build", "--segment", "affected", "--output", str(other))
     assert result.code == 2
     assert "breach-notice-00001.pdf" in result.err and "not in" in result.err
+
+
+def test_an_address_too_long_for_the_window_is_named_by_row_not_cut(letters: Campaign) -> None:
+    """An address line too wide for the window even at 8 pt is reported with its row (exit 1),
+    never printed clipped; a long line that fits at a smaller size is printed inside the window."""
+    long_street = "1234 Extraordinarily Long Boulevard Name That Goes On And On Apt 56789"
+    fits = "12345 Northwest Longwood Boulevard Apt 1201"
+    letters.write_list(HEADER + POSTAL.replace("12 Elm St.", long_street).replace("9 Pine Rd", fits))
+    code, out, folder = build(letters)
+    assert code == 1 and "subscribers.csv:2" in out and "does not fit the envelope window" in out
+    row = next(r for r in manifest(folder) if r["recipient_id"] == "P3")
+    window = Box(0.375, 1.917, 3.75, 1.125).inset(CLEARANCE).as_points()
+    with pdfplumber.open(folder / row["file"]) as pdf:
+        words = pdf.pages[int(row["first_page"]) - 1].extract_words()
+    line = [w for w in words if w["text"] in ("LONGWOOD", "1201")]
+    assert len(line) == 2 and all(w["x1"] <= window[2] for w in line)
