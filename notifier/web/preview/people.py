@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from notifier.channels.policy import ChannelPolicy, policy_for
+from notifier.errors import NotifierError
 from notifier.ledger import Ledger
 from notifier.ledger.base import PersonEvent, PersonState
 from notifier.lists import audience
@@ -71,8 +73,22 @@ def _channels(app: PreviewApp, ledger: Ledger, notice: str) -> dict[int, str]:
     return found
 
 
+def _policy(app: PreviewApp) -> ChannelPolicy | None:
+    """The campaign's channel rules (notifier.channels), None when they cannot be read (the
+    channel then shows as email, what `send` does without them; `notify channels` says why)."""
+    key = ("channel-policy", app.state().version)
+    if key not in app.overview_cache:
+        try:
+            app.overview_cache[key] = policy_for(app.state().settings)
+        except NotifierError:
+            app.overview_cache[key] = None
+    policy: ChannelPolicy | None = app.overview_cache[key]
+    return policy
+
+
 def details(app: PreviewApp, notice: str, members: list[audience.Member]) -> list[Row]:
-    """The rows of a page: each person's ledger state, channel, reason and attempts."""
+    """The rows of a page: each person's ledger state, channel (recorded by `send`, else what
+    the channel rules decide for them), reason and attempts."""
     states: dict[str, PersonState] = {}
     channels: dict[int, str] = {}
     ledger = app.open_ledger()
@@ -82,10 +98,13 @@ def details(app: PreviewApp, notice: str, members: list[audience.Member]) -> lis
             channels = _channels(app, ledger, notice)
         finally:
             ledger.close()
+    policy = _policy(app)
     rows = []
     for m in members:
         s = states.get(m.recipient.key)
         channel = channels.get(s.recipient_row, "") if s else ""
+        if not channel and policy is not None:
+            channel = policy.decide(m.view).channel.value
         rows.append(
             Row(
                 m.id,
