@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import email
 import email.policy
@@ -114,7 +115,9 @@ def message(app: PreviewApp, query: dict[str, str]) -> str:
         raise BadRequest(f"width must be one of {', '.join(WIDTHS)}, not {width!r}")
     images = query.get("images") == "1"
     st = app.state()
-    member = next((m for m in app.members("all") if m.id == rid), None) if rid else None
+    everyone = app.members("all")  # in id order: found by bisection, not a walk of the list
+    at = bisect.bisect_left(everyone, rid, key=lambda m: m.id)
+    member = everyone[at] if at < len(everyone) and everyone[at].id == rid else None
     row = people.details(app, st.settings.notice, [member])[0] if member is not None else None
     return template("message.html").render(
         widths=WIDTHS,
