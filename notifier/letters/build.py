@@ -187,7 +187,13 @@ def build_letters(
         number, people, temp, future = pending.pop(0)
         try:
             pages = future.result()
-        except (OSError, cf.process.BrokenProcessPool):
+        except cf.process.BrokenProcessPool:
+            raise NotifierError(
+                f"a printing process died while printing batch {number} (out of memory, or killed)",
+                hint="run the same command again: it resumes after the last recorded batch; a smaller "
+                "[letters] batch_size needs less memory",
+            ) from None
+        except OSError:
             raise
         except Exception as exc:  # WeasyPrint's own errors: name the batch, keep what is recorded
             raise TemplateError(
@@ -230,7 +236,10 @@ def build_letters(
             people = [job for job, _html in batch]
             if pool is None:
                 future: cf.Future[list[int]] = cf.Future()
-                future.set_result(print_batch(templates_dir, htmls, temp))
+                try:
+                    future.set_result(print_batch(templates_dir, htmls, temp))
+                except Exception as exc:  # reported by commit(), as a worker's would be
+                    future.set_exception(exc)
             else:
                 future = pool.submit(print_batch, templates_dir, htmls, temp)
             pending.append((number, people, temp, future))
