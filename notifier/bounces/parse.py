@@ -185,7 +185,7 @@ def _classify(
         if wider not in _VAGUE_REASONS and wider != "delivered":
             reason = wider
     klass = code[:1] or status[:1] or ("5" if action == "failed" else "4")
-    hard = action != "delayed" and is_hard(reason, klass)
+    hard = is_hard(reason, klass)
     return reason, hard, code
 
 
@@ -239,6 +239,17 @@ def _status_blocks(walked: _Parts, human: str) -> list[email.message.Message]:
     return blocks
 
 
+def _unescaped(value: str) -> str:
+    """A field written in raw ISO-2022-JP (escape sequences, no RFC 2047 encoding), as Japanese
+    MTAs (Lotus Domino, NTT, KDDI) write Diagnostic-Code, decoded; anything else unchanged."""
+    if "\x1b$" not in value:
+        return value
+    try:
+        return value.encode("ascii").decode("iso-2022-jp")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def _dsn(walked: _Parts, human: str) -> list[BouncedRecipient]:
     out: list[BouncedRecipient] = []
     for block in _status_blocks(walked, human):
@@ -249,7 +260,7 @@ def _dsn(walked: _Parts, human: str) -> list[BouncedRecipient]:
             continue
         action = str(block.get("Action") or "failed").strip().lower()
         status = status_in(str(block.get("Status") or ""))
-        raw_diagnostic = " ".join(str(block.get("Diagnostic-Code") or "").split())
+        raw_diagnostic = " ".join(_unescaped(str(block.get("Diagnostic-Code") or "")).split())
         dtype, sep, rest = raw_diagnostic.partition(";")
         if sep and " " not in dtype.strip():
             dtype, diagnostic = dtype.strip().lower(), rest.strip()
@@ -533,7 +544,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     ):
         # A warning that delivery is still being tried: not a bounce, never hard.
         parsed.kind = "delay"
-        parsed.recipients = [dataclasses.replace(r, action="delayed", hard=False) for r in recipients]
+        parsed.recipients = [dataclasses.replace(r, action="delayed") for r in recipients]
     elif recipients:
         parsed.kind = "bounce"
         parsed.recipients = recipients

@@ -11,14 +11,15 @@ set-up, never the recipient's fault, never a reason to suppress them).
 
 Evidence, in order (reference: bounces-and-tracking.md, "SMTP reply classification"):
 1. reasons whose words or RFC 3463 status are specific (a full mailbox, a suspended account, a
-   user unknown *at RCPT*, a user unknown *after DATA* = the recipient's filter, a PTR problem,
-   a blocklisted IP, ...), taking the SMTP command into account;
+   user unknown at RCPT or with an X.1.1 status, user-unknown *words* after DATA = the
+   recipient's filter, a PTR problem, a blocklisted IP, ...), taking the SMTP command into
+   account;
 2. the enhanced status code alone (class.subject.detail, IANA registry);
 3. words that only a vaguer status leaves room for (system, network, policy, expired, ...);
 4. the status subject (x.6 content, x.7 security), a delayed action (expired), else ``on_hold``
    when there is a diagnostic we cannot place, ``other`` when there is none.
 
-Hard is only user_unknown, host_unknown, has_moved, and not_accept with a 5xx reply.
+Hard is only user_unknown, host_unknown, has_moved, and not_accept unless it came as a 4xx reply.
 """
 
 from __future__ import annotations
@@ -169,9 +170,16 @@ def _probe(reason: str) -> Callable[[str, str, str, str], bool]:
 def _user_unknown(low: str, status_name: str, command: str, code: str) -> bool:
     if command == "MAIL":
         return False  # refused before any recipient was named
-    if command == "DATA":
-        # The server took the recipient at RCPT and refused only once it saw the message: a
-        # filter's verdict on the content, whatever status it quotes (``filtered``, soft).
+    if command == "DATA" and status_name != "user_unknown":
+        # The server took the recipient at RCPT and refused only once it saw the message: words
+        # alone are then a filter's verdict on the content (``filtered``, below). An explicit
+        # X.1.1 still says the mailbox does not exist: servers that look recipients up late
+        # (Exchange's RESOLVER.ADR.RecipNotFound, content filters in front of the mailbox
+        # store) answer that at the end of DATA; Sisimai reads it as userunknown too.
+        return False
+    if status_name != "user_unknown" and _said("host_unknown", low):
+        # "Mail domain mentioned in email address is unknown", "unknown domain name": the words
+        # name the domain, not the mailbox (host_unknown, below).
         return False
     if status_name == "user_unknown":
         # 5.1.1 with words that say the refusal was about us, the mailbox or our sender.
@@ -190,6 +198,8 @@ def _user_unknown(low: str, status_name: str, command: str, code: str) -> bool:
 
 
 def _filtered(low: str, status_name: str, command: str, code: str) -> bool:
+    if status_name != "filtered" and _said("host_unknown", low):
+        return False  # the words name the domain (host_unknown, below)
     words = _said("filtered", low) or _said("user_unknown", low)
     if status_name == "filtered":
         return words
@@ -239,8 +249,24 @@ def _policy_first(low: str, status_name: str, command: str, code: str) -> bool:
     return "greylist" in low and not _said("spam_detected", low)
 
 
+def _throttled(low: str, status_name: str, command: str, code: str) -> bool:
+    # Amazon SES "Throttling failure: Daily message quota exceeded" / "Maximum sending rate
+    # exceeded" is our own sending allowance, not a full mailbox: we sent too much, too fast
+    # (Sisimai files the quota under toomanyconn; ours says what to lower: [throttle] rate).
+    return "throttling failure" in low
+
+
+def _not_accept(low: str, status_name: str, command: str, code: str) -> bool:
+    # Words refine a vague status only: "550 5.1.2 Host unknown (Name server: .: host not
+    # found)" stays host_unknown, whatever Sendmail's words resemble.
+    if status_name == "not_accept":
+        return True
+    return (status_name in _TENTATIVE or status_name == "on_hold") and _said("not_accept", low)
+
+
 _SPECIFIC: tuple[tuple[str, Callable[[str, str, str, str], bool]], ...] = (
     ("policy", _policy_first),
+    ("rate_limited", _throttled),
     ("mailbox_full", _probe("mailbox_full")),
     ("exceed_limit", _probe("exceed_limit")),
     ("message_too_big", _probe("message_too_big")),
@@ -255,7 +281,7 @@ _SPECIFIC: tuple[tuple[str, Callable[[str, str, str, str], bool]], ...] = (
     ("bad_reputation", _probe("bad_reputation")),
     ("content_error", _probe("content_error")),
     ("rejected", _rejected),
-    ("not_accept", _probe("not_accept")),
+    ("not_accept", _not_accept),
     ("host_unknown", _host_unknown),
     ("spam_detected", _spam),
     ("too_many_connections", _probe("too_many_connections")),
@@ -316,10 +342,9 @@ def reason_for(
         # "Delivery not authorized" says only that we were refused: the words say why (spam,
         # a PTR, an unknown user after DATA); "blocked" stands when they do not.
         status_name = "security"
-    if command == "DATA" and status_name == "user_unknown":
-        status_name = "filtered"  # see _user_unknown: after DATA it is the content's verdict
     low = text.lower()
-    if diagnostic_type in ("", "smtp"):
+    # The words of a local program's output (x-unix) are the program's, not a mail system's.
+    if not diagnostic_type.startswith("x-unix"):
         for reason, probe in _SPECIFIC:
             if probe(low, status_name, command, code):
                 return reason
@@ -350,13 +375,13 @@ def reason_for(
 
 
 def is_hard(reason: str, code: str) -> bool:
-    """Whether the address itself cannot work (and should be suppressed). ``code`` is the reply
-    code or status class: a 4xx / 4.x.x answer is transient by definition (RFC 5321 §4.2.1,
-    RFC 3463 §3.1), so it never makes an address hard, whatever its words."""
-    if code.startswith("4"):
-        return False
+    """Whether what a bounce says puts the fault in the address itself: the mailbox or the
+    domain does not exist, the mailbox has moved, or the domain accepts no mail (unless that
+    came as a 4xx reply). This is about the address, not about acting on it: a live 4xx reply
+    is retried (``classify_reply`` is hard only for 5xx), and a delay warning suppresses nobody
+    (``ingest`` acts on final failures only). Sisimai's rule, which the scores follow."""
     if reason == "not_accept":
-        return code.startswith("5")
+        return not code.startswith("4")
     return reason in HARD_REASONS
 
 

@@ -46,6 +46,12 @@ def classify_reply(code: int | None, text: str, command: str = "RCPT") -> Classi
     reason = reason_for(status=status, code=str(code), text=f"{code} {text or ''}", command=command)
     if reason in ("on_hold", "other") and code == 554:
         reason = "policy"
+    if command == "DATA" and reason == "user_unknown":
+        # We saw the server accept this recipient at RCPT; refusing the message after DATA, even
+        # with 5.1.1, is a verdict on the content: never a reason to suppress the address. (A
+        # bounce report cannot show that acceptance, and its X.1.1 after DATA is read as an
+        # unknown mailbox, as Sisimai reads it.)
+        reason = "filtered"
     if code == 421 and reason in HARD_REASONS:
         # "421 4.3.2 shutting down": the server closes the channel; nothing about the address.
         reason = "system"

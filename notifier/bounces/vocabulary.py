@@ -29,6 +29,9 @@ WORDS = PhraseBook(
         ),
         "exceed_limit": (r"message (length )?exceeds (administrative|the allowed) limit",),
         "suspended": (
+            # Sisimai suspend table, Yahoo Inc. ("dd ... is no longer valid", "mailbox is disabled")
+            r"mailbox unavailable or access denied|this mailbox is disabled",
+            r"delivery error: dd .{0,80}is no longer valid",
             r"(is |been |currently |temporarily |user )suspended|mailbox (is )?(disabled|frozen|inactive)",
             r"account (is |has been )?(disabled|deactivated|locked|inactive|discontinued)",
             r"inactive (account|user)|deactivated mailbox|temporar(il)?y (locked|inactive)",
@@ -43,12 +46,22 @@ WORDS = PhraseBook(
             r"no relaying allowed|relaying mail to .{0,40} is not allowed",
         ),
         "authentication": (
+            # Yahoo Inc.: 550 5.7.9 "the sender is unauthenticated ... authenticate with either SPF or DKIM"
+            r"requires all senders to authenticate|the sender is unauthenticated",
             r"\bspf\b.{0,20}(fail|violation|settings)|bad spf records|sender policy framework",
             r"dmarc( policy|.{0,20}fail)|dkim.{0,20}(fail|invalid|required)|per it'?s spf record",
             r"required authentication level|authentication requirements|unauthenticated (mail|email)",
             r"is not allowed to send (mail )?from <",
         ),
         "user_unknown": (
+            # Sisimai userunknown table: Exim/Sendmail/qmail/vpopmail/Gmail wordings
+            r"<[^>]+> not found|5\.0\.0\. mail rejected\.|5\.1\.0 address rejected\.|bad[-_ \t]recipient",
+            r"mailbox [^ ]+@[^ ]+ unavailable|mailbox is unavailable|no .{1,60} in name directory",
+            r"rcpt <[^>]+> does not exist|email account that you tried to reach does not exist",
+            r"unknown local[- ]part",
+            # Lotus Domino (English, Japanese): the recipient is not in the directory
+            r"not listed in (the )?domino directory|not listed in public name & address book",
+            r"domino ディレクトリには見つかりません",
             r"(user|recipient|mailbox|address|account|addressee|destinataire|utilisateur)\b.{0,12}"
             r"(unknown|not (found|known|exist|valid|active|present)|does(n'?t| not) exist|inconnu)",
             r"(unknown|invalid|bad|no such|non-?existent|nonexistent) .{0,10}"
@@ -82,6 +95,8 @@ WORDS = PhraseBook(
             r"said: 550[- ]5\.1\.1 .{0,80}user unknown|this user doesn'?t have a .{0,30} account",
         ),
         "filtered": (
+            # Lotus Domino
+            r"cannot route mail to user",
             r"message filtered|user (reject|refuses)|refuse(s|d)? to receive|rejected due to user rules",
             r"recipient (preferences|is only accepting)|blocked by the recipient|not accepting any mail",
             r"account is protected by|has restricted sms|bounced address|not found recipient account",
@@ -98,11 +113,17 @@ WORDS = PhraseBook(
             r"header (is|are) not (valid|accepted)|malformed header|non-compliant",
         ),
         "bad_reputation": (
+            # Sisimai badreputation table (Gmail, Yahoo Inc. [TSS04], t-online.de, Microsoft)
+            r"a poor email reputation score|ip/domain reputation problems",
+            r"very low reputation|none/bad reputation",
+            r"temporarily deferred due to unexpected volume or user complaints|sending mta's poor reputation",
             r"(low|poor|bad) (ip )?reputation|reputation (is|of)|sender score|score is too low",
             r"temporarily rate limited due to ip reputation",
         ),
         "content_error": (r"content (error|rejected: format)|header (syntax|format) error|mime error",),
         "rejected": (
+            # Yahoo Inc.: the envelope sender's domain does not resolve; [TSS09]/[TSS11] deferrals
+            r"unresolvable rfc\.?5321 (from )?domain|will be permanently deferred",
             r"sender (address )?(rejected|was rejected|verify failed|is spammer|not pre-approved|domain)",
             r"(invalid|bogus|unroutable|blacklisted|blocked|empty|null) (envelope )?(sender|mail from)",
             r"domain of sender address|mail from not owned|envelope sender|sender address has been",
@@ -129,6 +150,10 @@ WORDS = PhraseBook(
             r"may not have permission to post|投稿する権限",  # Google Groups (English, Japanese)
         ),
         "host_unknown": (
+            # Sisimai hostunknown table, OpenSMTPD
+            r"mail domain mentioned in email address is unknown",
+            r"unknown domain name|recipient domain must exist",
+            r"the account or domain may not exist|invalid domain name",
             r"host (unknown|not found|unreachable|or domain name not found)|unknown host",
             r"domain (does not exist|is not reachable|must exist|name not found|not found)",
             r"no such domain|unrout(e)?able address|name or service not known",
@@ -136,6 +161,9 @@ WORDS = PhraseBook(
             r"^553 .{0,60}does not exist",
         ),
         "spam_detected": (
+            # Sisimai spamdetected table (Earthlink, mail.ru, MailMarshal, ...)
+            r"bulk\.advertising|spamming not allowed|using a mass mailer|temporarily blocked by our filter",
+            r"failed several antispam checks",
             r"\bspam\b|unsolicited|bulk (e-?mail|mail|advertising)|junk mail|spamassassin",
             r"blacklisted url|uribl|content filter|message content rejected|unacceptable content",
             r"message rejected for policy reasons|looks like spam|greylisted.{0,20}please try again in",
@@ -143,6 +171,8 @@ WORDS = PhraseBook(
             r"banned content|mail content denied|rejecting mail content",
         ),
         "rate_limited": (
+            # Yahoo Inc.: 450 User is receiving mail too quickly
+            r"receiving mail too quickly",
             # Not "try again later": every temporary reply says it, whatever the cause (issue 14).
             r"rate (limit|exceeded)|sending rate|too fast|slow down|throttl|please try again slower",
             r"too many (messages|emails|mails|unwanted)|exceeded .{0,20}rate",
@@ -150,6 +180,8 @@ WORDS = PhraseBook(
             r"receiving mail at a rate that prevents",
         ),
         "too_many_connections": (
+            # Yahoo Inc. 421 per-connection limit
+            r"max message per connection reached",
             r"too many (connections|concurrent|simultaneous|sessions|smtp sessions|errors from your ip)",
             r"connection (limit|frequency)|maximum number of connections|connection rate limit exceeded",
             r"at maximum connection limit|per-domain connection limit|max emails per hour",
@@ -188,6 +220,9 @@ WORDS = PhraseBook(
             r"email rejected due to security policies|greylist",
         ),
         "system": (
+            # Sisimai systemerror table, Lotus Domino
+            r"can'?t create user output file|loop was found in the mail exchanger|there is no mdb",
+            r"several matches found in domino directory",
             r"system (config(uration)? )?error|configuration error|local error in processing",
             r"(mail|forwarding) loop|loops back to myself|queue file write error|internal (server )?error",
             r"service (currently )?unavailable|temporary local problem|interrupted system call",
@@ -195,6 +230,11 @@ WORDS = PhraseBook(
             r"encountered an error while being processed|could not load drd|ldap server|directory server",
         ),
         "network": (
+            # OpenSMTPD's relay failures (smtpd/mta.c)
+            r"address family mismatch on destination mxs|all routes to destination blocked",
+            r"bad dns lookup error code|could not retrieve source address|network error on destination mxs",
+            r"no valid route to (remote mx|destination)",
+            r"temporary failure in mx lookup|loop detected",
             r"no route to host|host (is )?unreachable|host name lookup failure|host not found, try again",
             r"(malformed|unexpected) (or unexpected )?name server reply|dns query failed",
             r"mail forwarding loop|too many hops|hop count exceeded|routing loop|message looping",
@@ -203,11 +243,15 @@ WORDS = PhraseBook(
         ),
         "system_full": (r"(mail )?system (is )?full|disk (is )?full|out of (disk )?space",),
         "not_accept": (
+            # OpenSMTPD: the domain has no mail server, or refuses all mail
+            r"no mx found for (domain|destination)|destination seem(s)? to reject all mails",
             r"does not accept mail|null ?mx|mail receiving disabled|no mx record found for domain=",
             r"doesn'?t receive email|no route for current request|smtp protocol returned a permanent error",
             r"name server: \.: host not found",
         ),
         "expired": (
+            # Sisimai expired table, OpenSMTPD
+            r"failed to deliver to domain .{1,80} after \d+ tries|envelope expired",
             r"connection timed out|timed? ?out|could not find a gateway|delivery attempts will continue",
             r"delivery (time )?expired|message expired|giving up on|failing for a long time",
             r"has been delayed|not been collected|in (the )?queue too long|retry time not reached",
@@ -217,6 +261,8 @@ WORDS = PhraseBook(
         ),
         "starttls": (r"starttls|tls (is )?required|must issue a starttls|encryption required",),
         "security": (
+            # OpenSMTPD
+            r"could not retrieve credentials",
             r"security (policy|violation|reasons)|authentication (required|failed|failure)",
             # Sisimai's securityerror table (SES, Postfix, qmail, French ISPs)
             r"authentication credentials invalid|authentication turned on in your email client",
