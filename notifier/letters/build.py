@@ -63,6 +63,7 @@ def batch_name(notice: str, batch: int) -> str:
 
 
 _PRINTER: PdfPrinter | None = None
+RECYCLE = 20  # batches a printing process prints before a fresh one takes over
 
 
 def _printer(templates_dir: Path) -> PdfPrinter:
@@ -170,13 +171,16 @@ def build_letters(
     report = BuildReport()
     templates_dir = template.notice.directory.parent
     # Spawned, not forked: a worker must not inherit the build's lock or the ledger's connection,
-    # and it ends itself when the build is killed (_watch_parent).
+    # and it ends itself when the build is killed (_watch_parent). A worker is replaced after
+    # RECYCLE batches: WeasyPrint's caches grow by a few MB per thousand letters, and 100,000
+    # letters must print in the memory 1,000 do (a new worker costs about a second).
     pool = (
         cf.ProcessPoolExecutor(
             max_workers=workers,
             mp_context=mp.get_context("spawn"),
             initializer=_watch_parent,
             initargs=(os.getpid(),),
+            max_tasks_per_child=RECYCLE,
         )
         if workers > 1
         else None
