@@ -154,8 +154,8 @@ SQL: dict[str, str] = {
         "ON CONFLICT DO NOTHING"
     ),
     "plan_resend": (
-        "UPDATE messages SET state = 'pending', next_attempt_at = NULL WHERE id IN "
-        "(SELECT id FROM run_targets) AND state IN ('sent', 'failed')"
+        "UPDATE messages SET state = 'pending', next_attempt_at = NULL, first_attempt_at = NULL "
+        "WHERE id IN (SELECT id FROM run_targets) AND state IN ('sent', 'failed', 'bounced', 'deferred')"
     ),
     "plan_failed_before": (
         "SELECT how, reason, retryable, count(*) FROM (SELECT CASE WHEN m.state = 'bounced' THEN 'bounced' "

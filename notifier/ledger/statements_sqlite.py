@@ -145,9 +145,12 @@ SQL: dict[str, str] = {
     "plan_issue_target": (
         "INSERT OR IGNORE INTO run_targets (id) SELECT id FROM messages WHERE notice=? AND issue_id=?"
     ),
+    # --resend: everyone again, on purpose: the accepted, the failed, the bounced and those still
+    # being retried, each with a fresh retry window (or one more 4xx would give up at once). The
+    # suppression list still applies (plan_resuppress runs after).
     "plan_resend": (
-        "UPDATE messages SET state='pending', next_attempt_at=NULL WHERE id IN "
-        "(SELECT id FROM run_targets) AND state IN ('sent', 'failed')"
+        "UPDATE messages SET state='pending', next_attempt_at=NULL, first_attempt_at=NULL WHERE id IN "
+        "(SELECT id FROM run_targets) AND state IN ('sent', 'failed', 'bounced', 'deferred')"
     ),
     # --retry-failed: only people no server accepted (failed, or accepted then bounced), never a
     # dead address (the reasons are the parameter) nor anyone suppressed. The retry window starts
