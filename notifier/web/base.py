@@ -115,16 +115,6 @@ class Guard:
             await plain(send, 413, "Request too large.\n", extra)
             return
         started = False
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limits.max_body:
-                    raise _TooLarge
-            return message
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
@@ -138,18 +128,50 @@ class Guard:
                 ]
             await send(message)
 
-        try:
-            await asyncio.wait_for(self.app(scope, limited_receive, guarded_send), self.limits.seconds)
-        except _TooLarge:
-            if not started:
+        async def handle() -> None:
+            # The body is read here, whole and counted as it arrives (a chunked body has no
+            # length to refuse up front), then handed to the app: the limits are small.
+            body = await _read_body(receive, self.limits.max_body)
+            if body is None:
+                return  # the client went away
+            if body is _TOO_LARGE:
                 await plain(send, 413, "Request too large.\n", extra)
+                return
+            replayed = False
+
+            async def replay() -> Message:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            await self.app(scope, replay, guarded_send)
+
+        try:
+            await asyncio.wait_for(handle(), self.limits.seconds)
         except TimeoutError:
             if not started:
                 await plain(send, 503, "The request took too long.\n", extra)
 
 
-class _TooLarge(Exception):
-    pass
+_TOO_LARGE = b"\0too large"  # a marker, compared by identity
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return _TOO_LARGE
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 async def plain(send: Send, status: int, text: str, headers: Mapping[str, str]) -> None:
