@@ -376,6 +376,26 @@ def _plain(
     return out
 
 
+_RFC822_PART = re.compile(rb"^content-type:[ \t]*message/rfc822", re.I | re.M)
+_READ_AFTER = (b"message/delivery-status", b"message/feedback-report", b"text/rfc822-headers")
+
+
+def _without_returned_body(raw: bytes) -> bytes:
+    """The message up to the end of the returned original's headers, when the original is its
+    last part we read: its body (often the whole notice, attachments and all) says nothing about
+    delivery, and parsing it was a large share of the time."""
+    if b"message/rfc822" not in raw.lower():
+        return raw
+    part = _RFC822_PART.search(raw)
+    if part is None:
+        return raw
+    own_headers_end = raw.find(b"\n\n", part.end())
+    headers_end = raw.find(b"\n\n", own_headers_end + 2) if own_headers_end >= 0 else -1
+    if headers_end < 0 or any(kind in raw[headers_end:].lower() for kind in _READ_AFTER):
+        return raw
+    return raw[: headers_end + 1]
+
+
 def _returned_at(body: str) -> re.Match[str] | None:
     """Where the returned copy of the original starts in a bounce's text, if it says. The
     pattern is tried only from the line of the first phrase it needs (each of its branches
@@ -432,7 +452,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     # CRLF (as received), LF (as stored) and CR-only (old Mac tools, some archives) must read
     # alike: every pattern below works on "\n" lines.
     raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    msg = email.message_from_bytes(raw)
+    msg = email.message_from_bytes(_without_returned_body(raw))
     ctype = msg.get_content_type()
     report_type = str(msg.get_param("report-type") or "").lower()
     subject = _text(msg.get("Subject"))
