@@ -94,6 +94,18 @@ WORDINGS: list[tuple[str, int, str, str, str]] = [
     ("spam_detected", 554, "You're using a mass mailer", "DATA", "Sisimai spamdetected"),
     ("security", 554, "Could not retrieve credentials", "MAIL", "OpenSMTPD smtpd/mta.c"),
     ("system", 451, "Can't create user output file", "DATA", "Sendmail local delivery (Sisimai systemerror)"),
+    ("rejected", 550, "Sender domain is a dead domain", "MAIL", "Sisimai rejected: a dead sender domain"),
+    ("rejected", 553, "Mailfrom domain is listed in Spamhaus", "MAIL", "Sisimai rejected (sender domain)"),
+    ("blocked", 554, "5.7.1 You are sending spam", "MAIL", "Sisimai blocked: our IP, not this message"),
+    ("blocked", 550, "Bad sender IP address", "RCPT", "Sisimai blocked: not an unknown mailbox"),
+    ("mailbox_full", 552, "5.2.3 Mailbox size limit exceeded", "RCPT", "Sisimai mailboxfull"),
+    (
+        "mailbox_full",
+        552,
+        "The recipient mailbox has exceeded its disk space limit",
+        "RCPT",
+        "Sisimai mailboxfull",
+    ),
 ]
 
 

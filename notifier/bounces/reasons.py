@@ -241,6 +241,11 @@ def _spam(low: str, status_name: str, command: str, code: str) -> bool:
     return _said("spam_detected", low)
 
 
+def _ip_sends_spam(low: str, status_name: str, command: str, code: str) -> bool:
+    # "You are sending spam", "currently sending spam": about our IP, not this message.
+    return status_name in _TENTATIVE and _said("ip_sends_spam", low)
+
+
 def _suspended(low: str, status_name: str, command: str, code: str) -> bool:
     return status_name == "suspended" or code == "525" or _said("suspended", low)
 
@@ -283,6 +288,7 @@ _SPECIFIC: tuple[tuple[str, Callable[[str, str, str, str], bool]], ...] = (
     ("rejected", _rejected),
     ("not_accept", _not_accept),
     ("host_unknown", _host_unknown),
+    ("blocked", _ip_sends_spam),
     ("spam_detected", _spam),
     ("too_many_connections", _probe("too_many_connections")),
     ("rate_limited", _probe("rate_limited")),

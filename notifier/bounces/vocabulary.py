@@ -16,6 +16,9 @@ __all__ = ["WORDS"]
 WORDS = PhraseBook(
     {
         "mailbox_full": (
+            # Sisimai mailboxfull table
+            r"mail file size exceeds the maximum size allowed|exceeded its disk space limit",
+            r"mailbox size limit exceeded",
             r"mailbox (is |size |would )?(full|exceed|over)",
             r"(mailbox|maildir|disk|account is|user has exceeded|over( the)?) .{0,30}quota",
             r"quota (exceeded|violation)|exceeded storage|insufficient (disk |storage )?space",
@@ -64,7 +67,7 @@ WORDS = PhraseBook(
             r"domino ディレクトリには見つかりません",
             r"(user|recipient|mailbox|address|account|addressee|destinataire|utilisateur)\b.{0,12}"
             r"(unknown|not (found|known|exist|valid|active|present)|does(n'?t| not) exist|inconnu)",
-            r"(unknown|invalid|bad|no such|non-?existent|nonexistent) .{0,10}"
+            r"(unknown|invalid|bad|no such|non-?existent|nonexistent) (?!sender ip).{0,10}"
             r"(user|recipient|mailbox|address|account|person|local ?part|e-?mail address)",
             r"no (such|mailbox|account) (here|by that name|found)|mailbox (unavailable|invalid|not present)",
             r"not a (valid|known|local) (user|mailbox|recipient|address)|is not a known user",
@@ -122,6 +125,12 @@ WORDS = PhraseBook(
         ),
         "content_error": (r"content (error|rejected: format)|header (syntax|format) error|mime error",),
         "rejected": (
+            # Sisimai rejected table: the envelope sender refused (FML, BadSenderMX, SenderNoA, ...)
+            r"badsendermx|sendernoa|empty email address|has an outgoing mail suspension",
+            r"not member article from",
+            r"reject mail from [^ ]+@|after mail from: .{1,80} does not exist|mailfrom domain is listed in",
+            r"by non-member to a members-only list|server does not accept mail from|too many spam complaints",
+            r"is a dead domain",
             # Yahoo Inc.: the envelope sender's domain does not resolve; [TSS09]/[TSS11] deferrals
             r"unresolvable rfc\.?5321 (from )?domain|will be permanently deferred",
             r"sender (address )?(rejected|was rejected|verify failed|is spammer|not pre-approved|domain)",
@@ -160,6 +169,12 @@ WORDS = PhraseBook(
             r"mail domain .{0,30} is unknown|recipient address rejected: unknown domain",
             r"^553 .{0,60}does not exist",
         ),
+        # Refusals of our IP or network that mention spam: Sisimai files them under blocked, and
+        # they are checked before the spam table (whose bare "spam" would take them).
+        "ip_sends_spam": (
+            r"currently sending spam|you are sending spam|dynamic/zombied/spam ips blocked",
+            r"rejected for possible spam/virus content|too many spams from your ip",
+        ),
         "spam_detected": (
             # Sisimai spamdetected table (Earthlink, mail.ru, MailMarshal, ...)
             r"bulk\.advertising|spamming not allowed|using a mass mailer|temporarily blocked by our filter",
@@ -189,6 +204,9 @@ WORDS = PhraseBook(
             r"we have already made numerous attempts to deliver this message",
         ),
         "blocked": (
+            # Sisimai blocked table: our IP or host refused
+            r"bad sender ip address|refused to talk to me: \d+ blocked|mail from \d+\.\d+\.\d+\.\d+ refused",
+            r"sender ip (address|reverse lookup) rejected",
             r"black ?list(ed)?|block ?list|\brbl\b|dnsbl|spamhaus|spamcop|barracuda|sorbs|abuseat",
             r"blocked using|\b(ip|client host|sending host|your host) .{0,40}(blocked|banned|refused)",
             r"\b(ip|client host|sending host|your host) .{0,40}not allowed",
