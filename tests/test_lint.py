@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import pytest
 
 from notifier.compliance.lint import jurisdictions, lint_message, load_content_rules, reading_grade
-from notifier.pipeline.campaign import notice_context
+from notifier.pipeline.campaign import notice_context, recipient_context
 from notifier.render.notice import DEFAULT_CATEGORIES, load_notice
 from notifier.settings import load
 
@@ -28,14 +28,24 @@ PEOPLE = {
 }
 
 
+OFFER = (
+    '\n[offers.monitoring]\nvendor = "Experian"\nproduct = "IdentityWorks"\nmonths = 24\nenrol_days = 90\n'
+    'url = "https://www.experianidworks.com/credit"\n'
+)
+
+
 def _lint(campaign: Campaign, person: Mapping[str, object]) -> list[tuple[str, str, str]]:
+    # The California and Massachusetts people have their SSN exposed: the law requires a
+    # monitoring offer in their notice (CA-08, MA-04; issue 17), so the campaign has one.
+    if "[offers.monitoring]" not in campaign.config.read_text(encoding="utf-8"):
+        campaign.config.write_text(campaign.config.read_text(encoding="utf-8") + OFFER, encoding="utf-8")
     settings = load(campaign.config)
     context = notice_context(settings, "breach-notice", today=dt.date(2026, 11, 21))
     notice = load_notice(settings.templates_dir, "breach-notice", context)
     view = {"email": "p@example.com", "first_name": "Pat", **person}
     broken = lint_message(
         load_content_rules(),
-        notice.render(view),
+        notice.render(view, recipient_context(settings, view)),
         context,
         view,
         categories={**DEFAULT_CATEGORIES, **context["categories"]},

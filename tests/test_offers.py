@@ -50,7 +50,12 @@ PEOPLE = "\n".join(
         "O6,finn@example.net,Finn,Lee,ES,,email;name,,,",
     ]
 )
-QUALIFY = {"ana@example.com": "id-24m", "ben@example.org": "id-24m", "cat@example.net": "id-12m", "eve@example.com": "id-12m"}
+QUALIFY = {
+    "ana@example.com": "id-24m",
+    "ben@example.org": "id-24m",
+    "cat@example.net": "id-12m",
+    "eve@example.com": "id-12m",
+}
 
 
 def codes_file(campaign: Campaign, name: str, codes: list[str]) -> Path:
@@ -62,7 +67,11 @@ def codes_file(campaign: Campaign, name: str, codes: list[str]) -> Path:
 def offered(campaign: Campaign, *, adults12: int = 3, adults24: int = 3, minors: int = 2) -> None:
     campaign.config.write_text(campaign.config.read_text(encoding="utf-8") + OFFERS, encoding="utf-8")
     campaign.write_list(PEOPLE + "\n")
-    pools = (("id-12m", "default", "A12", adults12), ("id-24m", "default", "A24", adults24), ("id-12m", "minors", "M12", minors))
+    pools = (
+        ("id-12m", "default", "A12", adults12),
+        ("id-24m", "default", "A24", adults24),
+        ("id-12m", "minors", "M12", minors),
+    )
     for offer, pool, prefix, n in pools:
         if n:
             path = codes_file(campaign, f"{offer}-{pool}.csv", [f"{prefix}X{i:05d}" for i in range(n)])
@@ -89,18 +98,23 @@ def codes_received(sink: Sink) -> dict[str, list[str]]:
 def test_an_offer_with_an_impossible_value_is_refused_naming_the_key_and_line(campaign: Campaign) -> None:
     """months = 0 is a configuration error naming the offer, the key and its line (exit 2)."""
     campaign.config.write_text(
-        campaign.config.read_text(encoding="utf-8") + OFFERS.replace("months = 12", "months = 0"), encoding="utf-8"
+        campaign.config.read_text(encoding="utf-8") + OFFERS.replace("months = 12", "months = 0"),
+        encoding="utf-8",
     )
     line = campaign.config.read_text(encoding="utf-8").splitlines().index("months = 0") + 1
     result = campaign.notify("offers")
     assert result.code == 2
-    assert f"notify.toml:{line}: [offers.id-12m] months should be a whole number of months from 1 to 120" in result.err
+    assert (
+        f"notify.toml:{line}: [offers.id-12m] months should be a whole number of months from 1 to 120"
+        in result.err
+    )
 
 
 def test_an_offer_without_an_enrol_by_date_or_days_is_refused(campaign: Campaign) -> None:
     """The notice must say until when a code works: one of enrol_by and enrol_days is required."""
     campaign.config.write_text(
-        campaign.config.read_text(encoding="utf-8") + OFFERS.replace("enrol_days = 90\n", ""), encoding="utf-8"
+        campaign.config.read_text(encoding="utf-8") + OFFERS.replace("enrol_days = 90\n", ""),
+        encoding="utf-8",
     )
     result = campaign.notify("offers")
     assert result.code == 2
@@ -122,7 +136,9 @@ def test_import_names_bad_and_duplicate_rows_by_file_line_and_never_shows_a_code
     assert "GOODCODE" not in result.out + result.err and "bad code" not in result.out + result.err
 
 
-def test_each_qualifying_person_gets_one_code_and_the_same_code_again_on_resend(campaign: Campaign, sink: Sink) -> None:
+def test_each_qualifying_person_gets_one_code_and_the_same_code_again_on_resend(
+    campaign: Campaign, sink: Sink
+) -> None:
     """Everyone the rules cover gets their own code from the right offer; a resend carries the
     same code; nobody else gets an offer; no code goes to two people."""
     offered(campaign)
@@ -135,7 +151,9 @@ def test_each_qualifying_person_gets_one_code_and_the_same_code_again_on_resend(
     for address, offer in QUALIFY.items():
         first, second = codes[address]
         assert first == second != ""
-        assert first.startswith({"id-12m": "M12" if address == "eve@example.com" else "A12", "id-24m": "A24"}[offer])
+        assert first.startswith(
+            {"id-12m": "M12" if address == "eve@example.com" else "A12", "id-24m": "A24"}[offer]
+        )
     issued = [c[0] for a, c in codes.items() if a in QUALIFY]
     assert len(set(issued)) == len(issued)
 
@@ -176,14 +194,18 @@ def test_minors_need_codes_from_the_minors_pool(campaign: Campaign, sink: Sink) 
     assert "--pool minors" in result.err
 
 
-def test_offers_shows_pools_issued_left_and_take_up_from_the_vendor_report(campaign: Campaign, sink: Sink) -> None:
+def test_offers_shows_pools_issued_left_and_take_up_from_the_vendor_report(
+    campaign: Campaign, sink: Sink
+) -> None:
     """After sending, `notify offers` counts what was issued and left; the vendor's enrolment
     report sets the take-up; unknown codes in it are counted, not shown."""
     offered(campaign)
     assert campaign.notify("send", "--segment", "all", "--transport", sink.url, "--yes").code == 0
     ana = codes_received(sink)["ana@example.com"][0]
     report = campaign.root / "enrolments.csv"
-    report.write_text(f"code,enrolled_at\n{ana},2026-12-01T10:00:00+00:00\nNOTOURS99,2026-12-01\n", encoding="utf-8")
+    report.write_text(
+        f"code,enrolled_at\n{ana},2026-12-01T10:00:00+00:00\nNOTOURS99,2026-12-01\n", encoding="utf-8"
+    )
     result = campaign.notify("offers", "report", str(report), "--offer", "id-24m")
     assert result.code == 1  # a code that is not ours needs a look
     assert "take-up of id-24m: 1 of 2 issued (50%)" in result.out
@@ -243,7 +265,8 @@ def test_lint_warns_on_waiver_or_arbitration_words_for_massachusetts(campaign: C
     campaign.config.write_text(campaign.config.read_text(encoding="utf-8") + OFFERS, encoding="utf-8")
     body = campaign.root / "templates" / "breach-notice" / "variants" / "US-MA" / "body.txt"
     body.write_text(
-        body.read_text(encoding="utf-8") + "\nEnrolling means you agree to binding arbitration.\n", encoding="utf-8"
+        body.read_text(encoding="utf-8") + "\nEnrolling means you agree to binding arbitration.\n",
+        encoding="utf-8",
     )
     result = campaign.notify("lint")
     assert "WARN  MA-04-WAIVER" in result.out

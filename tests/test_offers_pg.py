@@ -15,8 +15,6 @@ import textwrap
 import time
 from collections import Counter
 
-import pytest
-
 from .conftest import Campaign
 from .smtpsink import Sink
 from .test_ledger_backends import finish, pg_database, query  # noqa: F401 - pg_database is a fixture
@@ -84,12 +82,14 @@ def test_two_processes_issuing_at_once_never_share_a_code(pg_database: str) -> N
     assert rows == (600, 600, 600)
 
 
-def _shared(campaign: Campaign, pg_database: str, sink: Sink, people: int, codes: int) -> None:
-    campaign.edit_config('path = "ledger.sqlite"', f'url = "{pg_database}"\nlease = "2s"')
+def _shared(campaign: Campaign, url: str, sink: Sink, people: int, codes: int) -> None:
+    campaign.edit_config('path = "ledger.sqlite"', f'url = "{url}"\nlease = "2s"')
     campaign.edit_config('url = "outbox:outbox"', f'url = "{sink.url}"')
     campaign.config.write_text(campaign.config.read_text(encoding="utf-8") + OFFER, encoding="utf-8")
     rows = ["id,email,first_name,last_name,country,region,exposed,consent,consent_scope"]
-    rows += [f"P{i},person{i}@example.com,P{i},Test,US,US-CT,email;ssn,2025-01-01,esign" for i in range(people)]
+    rows += [
+        f"P{i},person{i}@example.com,P{i},Test,US,US-CT,email;ssn,2025-01-01,esign" for i in range(people)
+    ]
     campaign.write_list("\n".join(rows) + "\n")
     path = campaign.root / "codes.csv"
     path.write_text("code\n" + "".join(f"CT{i:06d}\n" for i in range(codes)), encoding="utf-8")

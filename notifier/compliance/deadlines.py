@@ -35,6 +35,8 @@ class Rule:
     regions: frozenset[str]
     min_count: int
     source: str
+    requires: str = ""  # an [incident] flag the rule needs, e.g. "hipaa" (HHS); "" = none
+    verify: str = ""  # what the reference could not confirm: shown as a warning (VERIFY)
 
     def population(self, counts: Mapping[tuple[str, str], int]) -> int:
         """Recipients this rule covers, from counts by (country, region)."""
@@ -99,6 +101,7 @@ class Obligation:
                 else None
             ),
             "source": self.rule.source,
+            "verify": self.rule.verify,
         }
 
 
@@ -110,9 +113,15 @@ def rules_version() -> str:
 
 
 def load_rules() -> list[Rule]:
+    from notifier.compliance.regulators import deadline_items
+
     text = (resources.files("notifier.compliance") / "rules" / "deadlines.toml").read_text(encoding="utf-8")
     rules = []
-    for item in tomllib.loads(text)["deadline"]:
+    items = tomllib.loads(text)["deadline"]
+    known = {item["id"] for item in items}
+    # Regulators and credit bureaus of rules/regulators.toml with no rule here (issue 17).
+    items += [item for item in deadline_items() if item["id"] not in known]
+    for item in items:
         if item["clock"] not in CLOCKS:
             raise ValueError(f"deadline {item['id']}: unknown clock {item['clock']!r}")
         rules.append(
@@ -127,6 +136,8 @@ def load_rules() -> list[Rule]:
                 regions=frozenset(item.get("regions", [])),
                 min_count=int(item.get("min_count", 1)),
                 source=item["source"],
+                requires=str(item.get("requires", "")),
+                verify=str(item.get("verify", "")),
             )
         )
     return rules
@@ -173,6 +184,7 @@ def plan(
     notified: Mapping[tuple[str, str], list[float]],
     tz: dt.tzinfo,
     filings: Mapping[str, Filing] | None = None,
+    flags: Mapping[str, Any] | None = None,
 ) -> list[Obligation]:
     """Every obligation that applies, earliest due first (undated ones last).
 
@@ -183,6 +195,8 @@ def plan(
     for rule in rules:
         if rule.clock in EVENT_CLOCKS and clocks.get(rule.clock) is None:
             continue  # e.g. no substitute notice posted: nothing to keep up
+        if rule.requires and not (flags or {}).get(rule.requires):
+            continue  # e.g. HHS only when [incident] hipaa = true
         people = rule.population(counts)
         if people < rule.min_count:
             continue

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
@@ -54,6 +55,9 @@ class Deadlines:
     tz: ZoneInfo
     basis: str  # who the people counts are, in words
     people: int
+    # People by (country, region), and when a server accepted each one's notice (regulators).
+    counts: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    notified: Mapping[tuple[str, str], list[float]] = field(default_factory=dict)
 
 
 def _basis(
@@ -110,8 +114,16 @@ def deadline_report(settings: Settings, notice: str, segment: Segment | None = N
     # The substitute notice went up (`notify substitute posted`): its posting and phone clocks start.
     posted = filings.get(SUBSTITUTE_POSTED)
     clocks["substitute_posted"] = posted.at if posted is not None else None
-    obligations = plan(load_rules(), clocks=clocks, counts=counts, notified=notified, tz=tz, filings=filings)
-    return Deadlines(obligations, tz, basis, len(chosen))
+    obligations = plan(
+        load_rules(),
+        clocks=clocks,
+        counts=counts,
+        notified=notified,
+        tz=tz,
+        filings=filings,
+        flags=settings.facts.get("incident", {}),
+    )
+    return Deadlines(obligations, tz, basis, len(chosen), dict(counts), dict(notified))
 
 
 def parse_filed_at(value: str, tz: ZoneInfo) -> dt.datetime:
@@ -200,6 +212,8 @@ def write_deadlines(report: Deadlines, now: dt.datetime, out: TextIO, *, as_json
                 f"{f', ref {o.filed.ref}' if o.filed.ref else ''} (marked by {o.filed.by})\n"
             )
         out.write(f"   {'':<9} {'':<9} source: {o.rule.source}\n")
+        if o.rule.verify:
+            out.write(f"   {'':<9} {'':<9} VERIFY (a warning, not confirmed): {o.rule.verify}\n")
     if any(o.status(now).upper().startswith("OVERDUE") for o in obligations):
         out.write("\n!! Overdue obligations above: act now, and record the reasons for any delay.\n")
     if any(o.rule.kind not in ("individuals", "substitute") and o.filed is None for o in obligations):

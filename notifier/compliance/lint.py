@@ -22,6 +22,7 @@ from importlib import resources
 from typing import Any
 
 from notifier.compliance.languages import heading_forms, localise, reading_ease, untranslated_facts
+from notifier.compliance.offers import offer_problem, offer_rule_items
 from notifier.models import Rendered
 from notifier.render.locale import format_when, language_rules
 from notifier.render.notice import RenderFailure
@@ -65,7 +66,9 @@ def load_content_rules(kind: str = "legal") -> list[ContentRule]:
     """The rules for notices of ``kind`` ("legal" or "follow-up")."""
     text = (resources.files("notifier.compliance") / "rules" / "content.toml").read_text(encoding="utf-8")
     rules = []
-    for item in tomllib.loads(text)["rule"]:
+    # Legal notices are also held to the offer rules (rules/offers.toml: CA-08, MA-04, DC-01, ...).
+    offer_items = offer_rule_items() if kind == "legal" else []
+    for item in [*tomllib.loads(text)["rule"], *offer_items]:
         notices = item.pop("notices", "legal")
         if notices not in (kind, "all"):
             continue
@@ -189,8 +192,12 @@ def lint_message(
         if not rule.applies_to(places, exposed):
             continue
         rule = localise(rule, language)  # the same rule, in this language
-        problem = _check(
-            rule, rendered, facts, exposed, html, html_headings, text_headings, categories, locale
+        problem = (
+            offer_problem(rule.params, rendered, facts, recipient)
+            if rule.check == "offer"
+            else _check(
+                rule, rendered, facts, exposed, html, html_headings, text_headings, categories, locale
+            )
         )
         if problem:
             broken.append((rule, problem))
@@ -476,6 +483,7 @@ def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
     """Lint every member of the segment, as the audience (lists + the real ledger state) has it."""
     from notifier.followups.readiness import refuse_unready
     from notifier.lists import audience
+    from notifier.offers.context import OfferContext
     from notifier.render.notice import DEFAULT_CATEGORIES
 
     facts = notice.context
@@ -483,6 +491,7 @@ def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
     refuse_unready(settings, notice.name)  # an empty or unreachable follow-up: ERROR with its fix
     lists = audience.read_lists(settings.list_files)
     first = audience.first_notice_of(settings, notice.name, getattr(notice, "refers_to", ""))
+    offers = OfferContext(settings)  # each person's offer, with the sample code
     with audience.open_reader(settings) as reader:
         people = (
             (m.view, m.where)
@@ -490,11 +499,11 @@ def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
         )
         return lint_recipients(
             load_content_rules(notice.kind),
-            notice.render,
+            lambda view: notice.render(view, offers.for_view(view)),
             facts,
             people,
             categories=categories,
-            check=notice.check,
+            check=lambda view: notice.check(view, offers.for_view(view)),
             languages=notice,
         )
 

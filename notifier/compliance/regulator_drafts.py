@@ -188,33 +188,38 @@ class _Answers:
         raise ValueError(f"regulators.toml: unknown value source {source!r}")
 
 
-def _channels(
-    settings: Settings, notice: str, rule: Rule, accepted: list[float], tz: Any
-) -> tuple[str, str, str]:
-    """(number notified by each method, first and last notice date) for the rule's residents."""
-    first = last = ""
-    if accepted:
-        first = f"{dt.datetime.fromtimestamp(min(accepted), tz):%Y-%m-%d}"
-        last = f"{dt.datetime.fromtimestamp(max(accepted), tz):%Y-%m-%d}"
-    email = f"email: {len(accepted)} accepted by the receiving mail servers" + (
-        f" ({first} to {last})" if accepted else ""
+def _channels(settings: Settings, notice: str, rule: Rule, tz: Any) -> tuple[str, str, str]:
+    """(number notified by each method, first and last notice date) for the rule's residents,
+    read from the ledger person by person: by email, those a server accepted whose lawful
+    channel was email; by letter and the rest, the channel decisions (issue 16). A ledger with
+    no decisions counts email sends only, and says so."""
+    if not ledger_exists(settings):
+        return "nothing sent yet", "", ""
+    ledger = open_ledger(settings)
+    try:
+        stored = getattr(ledger, "channels_of", None)
+        decisions = stored(notice) if stored is not None else {}
+        times: list[float] = []
+        other: Counter[str] = Counter()
+        for row in ledger.report_rows(notice=notice):
+            if row.recipient_id is None or not _in_scope(rule, row.fields):
+                continue
+            decided = decisions.get(row.recipient_id)
+            channel = decided.channel if decided is not None else "email"
+            if channel != "email":
+                other[channel] += 1
+            elif row.state in ("sent", "bounced") and row.sent_at is not None:
+                times.append(row.sent_at)
+    finally:
+        ledger.close()
+    first = f"{dt.datetime.fromtimestamp(min(times), tz):%Y-%m-%d}" if times else ""
+    last = f"{dt.datetime.fromtimestamp(max(times), tz):%Y-%m-%d}" if times else ""
+    email = f"email: {len(times)} accepted by the receiving mail servers" + (
+        f" ({first} to {last})" if times else ""
     )
-    decided: Counter[str] = Counter()
-    if ledger_exists(settings):
-        ledger = open_ledger(settings)
-        try:
-            counts = getattr(ledger, "channel_counts", None)
-            rows = counts(notice) if counts is not None else []
-        finally:
-            ledger.close()
-        for row in rows:
-            if row.jurisdiction in rule.regions or row.jurisdiction in rule.countries:
-                decided[row.channel] += row.people
-    if not decided:
+    if not decisions:
         return f"{email} (no channel decisions recorded: email sends only)", first, last
-    others = ", ".join(
-        f"{channel}: {n} decided" for channel, n in sorted(decided.items()) if channel != "email"
-    )
+    others = ", ".join(f"{channel}: {n} decided" for channel, n in sorted(other.items()))
     return f"{email}; {others or 'no other method'}", first, last
 
 
@@ -276,13 +281,7 @@ def write_draft(settings: Settings, notice: Notice, regulator_id: str, output: P
     tz = report.deadlines.tz
     o = next((ob for r, ob in report.due if r.id == regulator.id), None)
     residents = rule.population(report.deadlines.counts)
-    accepted = [
-        t
-        for (country, region), times in report.deadlines.notified.items()
-        if _in_scope(rule, {"country": country, "region": region})
-        for t in times
-    ]
-    channels, first, last = _channels(settings, notice.name, rule, accepted, tz)
+    channels, first, last = _channels(settings, notice.name, rule, tz)
     draft = Draft(regulator, residents)
     if o is None:
         draft.notes.append(

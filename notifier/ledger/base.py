@@ -23,12 +23,14 @@ __all__ = [
     "ChannelCount",
     "ChannelRow",
     "Claimed",
+    "CodeImport",
     "ImportSummary",
     "Ledger",
     "ListImport",
     "LoggedNotice",
     "NOT_EMAILED",
     "NoticeStatus",
+    "OfferCount",
     "OutcomeRow",
     "PersonEvent",
     "PersonState",
@@ -262,6 +264,30 @@ class LoggedNotice:
 
 
 @dataclass(frozen=True, slots=True)
+class CodeImport:
+    """What `notify offers import` added (issue 17); duplicates: codes the ledger already held."""
+
+    added: int
+    duplicates: int
+    duplicate_lines: tuple[int, ...] = ()  # the first of them, by line of the file
+
+
+@dataclass(frozen=True, slots=True)
+class OfferCount:
+    """One offer's pool: codes imported, issued to someone, enrolled (the vendor's report)."""
+
+    offer: str
+    pool: str
+    total: int
+    issued: int
+    enrolled: int
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.issued
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduleRow:
     id: int
     notice: str
@@ -439,6 +465,16 @@ class Ledger(Protocol):
     def attempt_timeline(self, notice: str, bucket: int = 60) -> list[tuple[float, str, int]]: ...
     def people_states(self, notice: str, keys: Sequence[str]) -> dict[str, PersonState]: ...
     def person_events(self, key: str) -> list[PersonEvent]: ...
+
+    # ---- credit-monitoring code pools (notifier.offers; issue 17) ----
+    def import_codes(self, offer: str, pool: str, codes: Iterable[tuple[int, str]]) -> CodeImport: ...
+    def issue_codes(
+        self, offer: str, wants: Sequence[tuple[str, str]], now: float | None = None
+    ) -> tuple[dict[str, str], list[str]]: ...
+    def offer_codes_of(self, keys: Sequence[str]) -> dict[str, dict[str, tuple[str, str]]]: ...
+    def offer_free(self, offer: str, pool: str) -> int: ...
+    def offer_counts(self) -> list[OfferCount]: ...
+    def mark_enrolled(self, offer: str, codes: Iterable[tuple[str, float]]) -> tuple[int, int, int]: ...
 
     # ---- run and schedule reads (notifier.pipeline.run, notifier.followups.schedule) ----
     def first_sent_at(self, notice: str) -> float | None: ...

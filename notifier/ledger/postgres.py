@@ -36,6 +36,7 @@ from typing import Any
 from notifier.errors import LedgerDamaged, LedgerError, UsageError
 from notifier.ledger.audit import AuditKey
 from notifier.ledger.base import Claimed, Result
+from notifier.ledger.pgplans import SharedPlansMixin
 from notifier.ledger.schema import ADDED_COLUMNS, PG_ADDED_TYPES, PG_DDL
 from notifier.ledger.sqlite import SqliteLedger
 from notifier.ledger.statements_postgres import SQL
@@ -94,6 +95,15 @@ class _Connection:
             if cur.rowcount and cur.rowcount > 0:
                 self.total_changes += cur.rowcount
 
+    def copy(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """``COPY ... FROM STDIN`` with ``rows``: the bulk path of imports and plans."""
+        try:
+            with self._conn.cursor() as cur, cur.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except Exception as exc:
+            raise _error(exc) from None
+
     def close(self) -> None:
         self._conn.close()
 
@@ -116,7 +126,7 @@ def _error(exc: Exception) -> Exception:
     return exc
 
 
-class PgLedger(SqliteLedger):
+class PgLedger(SharedPlansMixin, SqliteLedger):
     """The ledger of one campaign in PostgreSQL. Safe for many processes on many machines."""
 
     _sql = SQL
@@ -195,18 +205,12 @@ class PgLedger(SqliteLedger):
         finally:
             self._db.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_IMPORT,))
 
-    def _upsert(self, list_id: int, r: Any) -> bool:
-        """One round trip for someone new (the common case of a first import); the SQLite
-        path, with its merge rules, for everyone seen before."""
-        row = self._db.execute(
-            "WITH ins AS (INSERT INTO recipients (key, email, fields, source, line, smtputf8) "
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING RETURNING id) "
-            "INSERT INTO list_members (list_id, recipient_id) SELECT %s, id FROM ins RETURNING recipient_id",
-            (r.key, r.email, json.dumps(r.fields), r.source, r.line, int(r.smtputf8), list_id),
-        ).fetchone()
-        if row is not None:
-            return False
-        return super()._upsert(list_id, r)
+    _commit_each_batch = False  # one transaction: a killed import leaves nothing behind
+
+    def _bulk(self, name: str, rows: list[tuple[Any, ...]]) -> None:
+        """Many rows into one table with COPY (the statement names the table and columns)."""
+        if rows:
+            self._db.copy(self._sql[name], rows)
 
     def _audit(self, db: Any, action: str, details: dict[str, Any]) -> None:
         db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_AUDIT,))

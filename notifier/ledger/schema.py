@@ -234,6 +234,24 @@ CREATE TABLE IF NOT EXISTS notice_log (
     rule         TEXT NOT NULL,
     logged_at    REAL NOT NULL
 );
+-- Credit-monitoring activation codes (issue 17): the vendor's pools, imported by
+-- `notify offers import`. A code is issued to one recipient (by dedupe key) at most, and a
+-- recipient holds one code per offer at most: keyed by recipient and offer, never by message, so
+-- every resend, follow-up and letter carries the same code.
+CREATE TABLE IF NOT EXISTS offer_codes (
+    id          INTEGER PRIMARY KEY,
+    offer       TEXT NOT NULL,
+    pool        TEXT NOT NULL,     -- "default", or "minors" for the codes meant for children
+    code        TEXT NOT NULL,
+    imported_at REAL NOT NULL,
+    issued_to   TEXT,              -- recipients.key
+    issued_at   REAL,
+    enrolled_at REAL,              -- from the vendor's enrolment report
+    UNIQUE (offer, code)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS offer_codes_issued ON offer_codes (offer, issued_to)
+    WHERE issued_to IS NOT NULL;
+CREATE INDEX IF NOT EXISTS offer_codes_free ON offer_codes (offer, pool, id) WHERE issued_to IS NULL;
 """
 
 # ADDED_COLUMNS' types in PostgreSQL's words.
@@ -442,6 +460,20 @@ CREATE TABLE IF NOT EXISTS notice_log (
     rule         TEXT NOT NULL,
     logged_at    DOUBLE PRECISION NOT NULL
 );
+CREATE TABLE IF NOT EXISTS offer_codes (
+    id          BIGSERIAL PRIMARY KEY,
+    offer       TEXT NOT NULL,
+    pool        TEXT NOT NULL,
+    code        TEXT NOT NULL,
+    imported_at DOUBLE PRECISION NOT NULL,
+    issued_to   TEXT,
+    issued_at   DOUBLE PRECISION,
+    enrolled_at DOUBLE PRECISION,
+    UNIQUE (offer, code)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS offer_codes_issued ON offer_codes (offer, issued_to)
+    WHERE issued_to IS NOT NULL;
+CREATE INDEX IF NOT EXISTS offer_codes_free ON offer_codes (offer, pool, id) WHERE issued_to IS NULL;
 -- Several senders: who holds a claim, until when (claims walk pending rows in id order from
 -- each sender's cursor); and who is alive.
 ALTER TABLE messages ADD COLUMN IF NOT EXISTS claimed_by TEXT;

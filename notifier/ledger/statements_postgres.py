@@ -362,4 +362,31 @@ SQL: dict[str, str] = {
         "UNION ALL SELECT at, '', 'unsubscribed', via FROM unsubscribes WHERE key = %s "
         "UNION ALL SELECT at, '', 'suppressed', reason FROM suppressions WHERE key = %s"
     ),
+    # Credit-monitoring offers (issue 17): code pools, one code per (offer, recipient), take-up.
+    "offer_code_add": (
+        "INSERT INTO offer_codes (offer, pool, code, imported_at) VALUES (%s, %s, %s, %s) "
+        "ON CONFLICT (offer, code) DO NOTHING"
+    ),
+    "offer_code_of": "SELECT code FROM offer_codes WHERE offer = %s AND issued_to = %s",
+    # Two senders issuing to the same person at once (the same recipient in two notices, or both
+    # senders' pre-send pass): the second waits for the first's transaction, then finds its code.
+    "offer_lock_recipient": "SELECT pg_advisory_xact_lock(7310017, hashtext(%s || chr(10) || %s))",
+    # FOR UPDATE SKIP LOCKED: concurrent senders each take a different free code, never the same.
+    "offer_code_issue": (
+        "UPDATE offer_codes SET issued_to = %s, issued_at = %s WHERE id = (SELECT id FROM offer_codes "
+        "WHERE offer = %s AND pool = %s AND issued_to IS NULL ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+        "AND issued_to IS NULL RETURNING code"
+    ),
+    "offer_codes_of": (
+        "SELECT issued_to, offer, code, pool FROM offer_codes WHERE issued_to = ANY(%s::text[])"
+    ),
+    "offer_counts": (
+        "SELECT offer, pool, count(*), count(issued_to), count(enrolled_at) FROM offer_codes "
+        "GROUP BY offer, pool ORDER BY offer, pool"
+    ),
+    "offer_enrol": (
+        "UPDATE offer_codes SET enrolled_at = coalesce(enrolled_at, %s) WHERE offer = %s AND code = %s "
+        "RETURNING issued_to"
+    ),
+    "offer_free": "SELECT count(*) FROM offer_codes WHERE offer = %s AND pool = %s AND issued_to IS NULL",
 }

@@ -353,4 +353,30 @@ SQL: dict[str, str] = {
         "UNION ALL SELECT at, '', 'unsubscribed', via FROM unsubscribes WHERE key=? "
         "UNION ALL SELECT at, '', 'suppressed', reason FROM suppressions WHERE key=?"
     ),
+    # Credit-monitoring offers (issue 17): code pools, one code per (offer, recipient), take-up.
+    "offer_code_add": (
+        "INSERT INTO offer_codes (offer, pool, code, imported_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (offer, code) DO NOTHING"
+    ),
+    "offer_code_of": "SELECT code FROM offer_codes WHERE offer = ? AND issued_to = ?",
+    # One writer at a time already (BEGIN IMMEDIATE): nothing to lock per recipient.
+    "offer_lock_recipient": "SELECT ?, ?",
+    "offer_code_issue": (
+        "UPDATE offer_codes SET issued_to = ?, issued_at = ? WHERE id = (SELECT id FROM offer_codes "
+        "WHERE offer = ? AND pool = ? AND issued_to IS NULL ORDER BY id LIMIT 1) AND issued_to IS NULL "
+        "RETURNING code"
+    ),
+    "offer_codes_of": (
+        "SELECT issued_to, offer, code, pool FROM offer_codes "
+        "WHERE issued_to IN (SELECT value FROM json_each(?))"
+    ),
+    "offer_counts": (
+        "SELECT offer, pool, count(*), count(issued_to), count(enrolled_at) FROM offer_codes "
+        "GROUP BY offer, pool ORDER BY offer, pool"
+    ),
+    "offer_enrol": (
+        "UPDATE offer_codes SET enrolled_at = coalesce(enrolled_at, ?) WHERE offer = ? AND code = ? "
+        "RETURNING issued_to"
+    ),
+    "offer_free": "SELECT count(*) FROM offer_codes WHERE offer = ? AND pool = ? AND issued_to IS NULL",
 }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from notifier.errors import UsageError
 from notifier.ledger import Claimed
-from notifier.models import Envelope
+from notifier.models import Envelope, Recipient
 from notifier.render.mime import MessageTemplate
 from notifier.render.notice import Notice
 from notifier.render.signing import Signer
@@ -35,8 +37,11 @@ class MessageFactory:
         *,
         signer: Signer | None = None,
         unsubscribe_base: str = "",
+        context: Callable[[Recipient], Mapping[str, Any]] | None = None,
     ) -> None:
         self.notice = notice
+        # Per-recipient facts beside `recipient` (their credit-monitoring `offer` and code).
+        self.context = context
         self.sender = sender
         self.tokens = tokens
         self.signer = signer
@@ -72,7 +77,7 @@ class MessageFactory:
                 ),
                 ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
             )
-        rendered = self.notice.render(view)
+        rendered = self.notice.render(view, self.context(r) if self.context is not None else None)
         message_id = self.tokens.message_id(self.notice.name, r.key, self.sender.domain)
         display = " ".join(str(r.fields.get(k, "")) for k in ("first_name", "last_name")).strip()
         data = self.template.build(

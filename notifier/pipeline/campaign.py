@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +18,7 @@ from notifier.followups.readiness import refuse_unready
 from notifier.ledger import Claimed, ledger_exists, open_ledger
 from notifier.lists.audience import Member
 from notifier.lists.segments import Segment, resolve
+from notifier.offers.context import CodeSource, OfferContext
 from notifier.pipeline.build import MessageFactory
 from notifier.render.notice import Notice, load_notice, notice_meta
 from notifier.render.signing import Signer
@@ -24,7 +26,7 @@ from notifier.settings import Settings
 from notifier.tokens import Tokens
 from notifier.transports import Transport, from_url
 
-__all__ = ["Campaign", "first_notice_at", "notice_context"]
+__all__ = ["Campaign", "first_notice_at", "notice_context", "recipient_context"]
 
 
 def notice_context(settings: Settings, notice: str, *, today: dt.date | None = None) -> dict[str, Any]:
@@ -43,6 +45,7 @@ def notice_context(settings: Settings, notice: str, *, today: dt.date | None = N
             "timezone": settings.timezone,
             "zones": dict(settings.timezones),
         },
+        "offers": dict(settings.offers),  # [offers.NAME]; each person's own is `offer` (recipient_context)
     }
     if kind == "legal":
         context["notice"]["date"] = incident.get("notice_date") or date
@@ -58,6 +61,15 @@ def notice_context(settings: Settings, notice: str, *, today: dt.date | None = N
             "reference": incident.get("reference", ""),
         }
     return context
+
+
+def recipient_context(
+    settings: Settings, view: Mapping[str, Any], key: str = "", codes: CodeSource | None = None
+) -> dict[str, Any]:
+    """Per-recipient facts a template sees beside ``recipient`` (emails, follow-ups and letters
+    alike): their ``offer`` with their own code from ``codes`` (the ledger), or the sample code
+    without one. Empty when nothing applies to them."""
+    return OfferContext(settings, codes).for_view(view, key)
 
 
 def first_notice_at(settings: Settings, notice: str) -> float | None:
@@ -118,16 +130,24 @@ class Campaign:
         return build_signer(self.settings)
 
     def factory(
-        self, key: bytes, *, signer: Signer | None = None, unsubscribe_base: str = ""
+        self,
+        key: bytes,
+        *,
+        signer: Signer | None = None,
+        unsubscribe_base: str = "",
+        codes: CodeSource | None = None,
     ) -> MessageFactory:
         """The one place a MessageFactory is made (unsubscribe links at [serve] public_url unless
-        the caller, e.g. the preview, gives another base)."""
+        the caller, e.g. the preview, gives another base). ``codes``: the ledger, for a real send,
+        whose offer codes go into each message; without it, the sample code (preview, tests)."""
+        offers = OfferContext(self.settings, codes)
         return MessageFactory(
             self.notice,
             self.settings.sender,
             Tokens(key),
             signer=signer,
             unsubscribe_base=unsubscribe_base or self.settings.public_url,
+            context=offers if offers else None,
         )
 
     def sample(self, member: Member) -> bytes:

@@ -28,6 +28,8 @@ from notifier.ledger.audit import file_sha256, tree_hashes
 from notifier.lists.recipients import dedupe_key
 from notifier.lists.suppressions import SharedSuppressions
 from notifier.models import State
+from notifier.offers.context import IssuedCodes, OfferContext
+from notifier.offers.pool import issue_codes, pool_needs, refuse_shortfall
 from notifier.pipeline.build import MessageFactory
 from notifier.pipeline.campaign import Campaign
 from notifier.pipeline.deliver import deliver
@@ -148,7 +150,11 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
         if options.limit is not None:
             due = min(due, options.limit)
         # 5. every notice renders before anything goes out
-        check_renders(notice, ledger.targets_to_send(0.0))
+        sample_offers = OfferContext(settings)
+        check_renders(notice, ledger.targets_to_send(0.0), extra=sample_offers if sample_offers else None)
+        # 5b. credit-monitoring codes: a pool too small for this run stops it here (issue 17)
+        needs = pool_needs(ledger, settings, ledger.targets_to_send(0.0))
+        refuse_shortfall(needs)
         ui.say(
             f"Notice:     {notice.name}\n"
             f"Segment:    {segment.name} ({summary.targets} recipients: "
@@ -158,6 +164,8 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
             f"From:       {settings.sender.from_header}\n"
             f"Transport:  {campaign.transport.description}\n"
         )
+        for n in needs:
+            ui.say(f"Offer:      {n.offer} ({n.pool} pool): {n.need} code(s) to issue, {n.free} free\n")
         if options.resend:
             ui.say("--resend: people who were already sent this notice get it AGAIN.\n")
         else:
@@ -168,7 +176,8 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
             return RunResult(code, None, 0, remaining=planned)
         # 6. gate: sender authentication and message checks
         key = settings.secret or ledger.secret()
-        factory = campaign.factory(key, signer=campaign.signer())
+        codes = IssuedCodes()  # filled with the run's offer codes before the first message
+        factory = campaign.factory(key, signer=campaign.signer(), codes=codes)
         gate = _gate(campaign, options, ledger, key, factory.signer, ui)
         # 7. confirm
         if not options.yes and not options.dry_run:
@@ -180,7 +189,8 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
                 )
             if not answer:
                 raise Aborted("nothing was sent", hint="run the same command again when ready")
-        # 8. start, deliver, end
+        # 8. issue everyone of the run their code (before the first message), start, deliver, end
+        codes.update(issue_codes(ledger, settings, lambda: ledger.targets_to_send(0.0)))
         if channels.forced:
             ledger.audit("send.force_channel", {"notice": notice.name, **channels.summary()})
         result = _deliver(campaign, options, ledger, factory, due, ui, gate)

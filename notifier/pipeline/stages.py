@@ -8,7 +8,7 @@ runs the loop that follows the confirmation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from notifier.ledger import Claimed, ImportSummary, Ledger, PlanSummary
 from notifier.ledger.audit import file_sha256
 from notifier.lists.recipients import read_list
 from notifier.lists.segments import Segment
+from notifier.models import Recipient
 from notifier.render.notice import Notice
 
 __all__ = ["NEVER_RETRIED", "check_renders", "import_lists", "plan"]
@@ -81,14 +82,23 @@ def plan(
     return summary
 
 
-def check_renders(notice: Notice, targets: Iterable[Claimed], *, examples: int = 5) -> int:
-    """Render every target once. Raises RenderError (grouped) if any fails; else the count."""
+def check_renders(
+    notice: Notice,
+    targets: Iterable[Claimed],
+    *,
+    examples: int = 5,
+    extra: Callable[[Recipient], Mapping[str, Any]] | None = None,
+) -> int:
+    """Render every target once (``extra``: their per-recipient facts, e.g. the offer with a
+    sample code). Raises RenderError (grouped) if any fails; else the count."""
     failures: dict[tuple[str, str], list[str]] = {}
     counts: dict[tuple[str, str], int] = {}
     n = 0
     for claimed in targets:
         n += 1
-        failure = notice.check(claimed.recipient.template_view())
+        failure = notice.check(
+            claimed.recipient.template_view(), extra(claimed.recipient) if extra is not None else None
+        )
         if failure is None:
             continue
         key = (failure.where, failure.what)

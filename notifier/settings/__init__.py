@@ -16,6 +16,7 @@ from notifier.settings.bounds import BOUNDS, HEADER_BOUND, Bounds
 from notifier.settings.lines import key_lines
 from notifier.settings.loader import DEFAULT_CONFIG, config_path, load
 from notifier.settings.model import Dkim, Sender, Settings, Throttle
+from notifier.settings.offers import Offer
 from notifier.settings.schema import SCHEMA, validate
 from notifier.settings.units import parse_duration, parse_rate
 from notifier.settings.urls import check_url
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "Dkim",
     "HEADER_BOUND",
+    "Offer",
     "SCHEMA",
     "Sender",
     "Settings",

@@ -43,6 +43,9 @@ BOUNDS: dict[str, Bounds] = {
     "bounces.soft_span": Bounds(0, 365 * _DAY, 'a duration from 0 to "365d"'),
     "serve.port": Bounds(1, 65535, "a port number from 1 to 65535"),
     "schedule.grace": Bounds(0, 365 * _DAY, 'a duration from 0 to "365d"'),
+    # Checked by settings/offers.py (the schema's bounds lookup does not reach into [offers.NAME]).
+    "offers.*.months": Bounds(1, 120, "a whole number of months from 1 to 120"),
+    "offers.*.enrol_days": Bounds(1, 730, "a whole number of days from 1 to 730"),
 }
 
 # Values that end up in a mail header, an SMTP command or a URL we put in a header: a line

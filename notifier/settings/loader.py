@@ -14,6 +14,7 @@ from notifier.errors import ConfigError
 from notifier.settings.digest import read_digest
 from notifier.settings.lines import key_lines
 from notifier.settings.model import Sender, Settings, Throttle
+from notifier.settings.offers import read_offers
 from notifier.settings.schema import validate
 from notifier.settings.sections import read_dkim, read_ledger, read_public_url, read_sender, read_timezone
 from notifier.settings.urls import check_url
@@ -195,6 +196,8 @@ def _settings(
         public_url=read_public_url(serve, str(path), lines),
         grace=float(cfg.get("schedule", {}).get("grace", 86400.0)),
         timezones=dict(cfg.get("schedule", {}).get("timezones", {})),
+        offers=read_offers(cfg, str(path), lines),
+        regulators=dict(cfg.get("regulators", {})),
         language=str(campaign.get("language", "")),
         digest=read_digest(cfg, str(path), lines),
         channels=dict(cfg.get("channels", {})),

@@ -70,7 +70,7 @@ def _offer(name: str, table: Mapping[str, Any], path: str, lines: Mapping[str, i
             "is not a usable offer name",
             hint="use lower-case letters, digits, - and _, e.g. [offers.experian-12m]",
         )
-    missing = [k for k in ("vendor", "product", "months", "url") if not table.get(k)]
+    missing = [k for k in ("vendor", "product", "months", "url") if k not in table or table[k] == ""]
     if missing:
         raise fail(
             f"needs {', '.join(missing)}",

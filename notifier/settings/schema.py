@@ -42,6 +42,11 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "likely_consequences": "list[str]",
         "what_we_are_doing": "list[str]",
         "what_you_can_do": "list[str]",
+        # Offers and regulators (issue 17): California requires an offer only when the
+        # organisation was the source of the breach (CA-08); HIPAA adds HHS to the regulators.
+        "we_were_source": "bool",
+        "hipaa": "bool",
+        "records": "str",  # "about 120,000": regulators ask for an approximate number
     },
     "categories": {"*": "str"},
     # Facts for the follow-up notices (what-we-changed, investigation-complete, final-update).
@@ -85,6 +90,22 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "bounces": {"soft_threshold": "int", "soft_span": "duration", "shared_suppressions": "str"},
     "serve": {"host": "str", "port": "int", "sns_topics": "list[str]", "public_url": "str"},
     "schedule": {"grace": "duration", "timezones": {"*": "str"}},
+    # Credit-monitoring offers (notifier/settings/offers.py checks them beyond their types).
+    "offers": {
+        "*": {
+            "vendor": "str",
+            "product": "str",
+            "months": "int",
+            "enrol_by": "date",
+            "enrol_days": "int",
+            "url": "str",
+            "phone": "str",
+            "engagement": "str",
+            "who": "str",
+        }
+    },
+    # Facts regulator filings ask for that the notice does not (notify regulators draft).
+    "regulators": {"lead_authority": "str", "reporter": "str", "reporter_title": "str"},
     # Notice channels (issue 16): the rules deciding email / letter per person, facts about us
     # they need, and the cost of one letter (for the substitute-notice cost trigger).
     "channels": {"apply": "bool", "rules": "str", "org_facts": "list[str]", "cost_per_letter": "float"},
