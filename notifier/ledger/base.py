@@ -370,13 +370,15 @@ class Ledger(Protocol):
         self,
         notice: str,
         list_ids: list[int],
-        include: Callable[[dict[str, Any], str], bool],
+        include: Callable[[dict[str, Any], str], bool] | None,
         *,
         resend: bool = False,
         retry_failed: bool = False,
         never_retried: Iterable[str] = (),
         first_notice: str = "",
         follow_up: bool = False,
+        ledger_state: bool = True,
+        shared_key: str = "",
     ) -> PlanSummary: ...
     def keep_targets(self, keep: Callable[[dict[str, Any]], bool]) -> int: ...
     def targets_to_send(self, now: float) -> Iterator[Claimed]: ...

@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from notifier.errors import LedgerDamaged, LedgerError, UsageError
 from notifier.ledger.audit import AuditKey
@@ -210,7 +210,7 @@ class PgLedger(SharedPlansMixin, SqliteLedger):
     def _bulk(self, name: str, rows: list[tuple[Any, ...]]) -> None:
         """Many rows into one table with COPY (the statement names the table and columns)."""
         if rows:
-            self._db.copy(self._sql[name], rows)
+            cast(_Connection, self._db).copy(self._sql[name], rows)
 
     def _audit(self, db: Any, action: str, details: dict[str, Any]) -> None:
         db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_AUDIT,))

@@ -252,6 +252,20 @@ CREATE TABLE IF NOT EXISTS offer_codes (
 CREATE UNIQUE INDEX IF NOT EXISTS offer_codes_issued ON offer_codes (offer, issued_to)
     WHERE issued_to IS NOT NULL;
 CREATE INDEX IF NOT EXISTS offer_codes_free ON offer_codes (offer, pool, id) WHERE issued_to IS NULL;
+-- A plan kept for the other senders of a shared (PostgreSQL) ledger: the first sender chooses the
+-- targets, the others starting with it reuse the choice instead of reading the lists again
+-- (key: a hash of the notice, the imported lists, the segment and the options). One SQLite
+-- sender never reuses one; the table is here so both schemas stay the same.
+CREATE TABLE IF NOT EXISTS plans (
+    id      INTEGER PRIMARY KEY,
+    key     TEXT NOT NULL UNIQUE,
+    made_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS plan_targets (
+    plan_id    INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    PRIMARY KEY (plan_id, message_id)
+) WITHOUT ROWID;
 """
 
 # ADDED_COLUMNS' types in PostgreSQL's words.
@@ -492,5 +506,15 @@ CREATE TABLE IF NOT EXISTS senders (
     claimed    BIGINT NOT NULL DEFAULT 0,
     sent       BIGINT NOT NULL DEFAULT 0,
     stopped_at DOUBLE PRECISION
+);
+CREATE TABLE IF NOT EXISTS plans (
+    id      BIGSERIAL PRIMARY KEY,
+    key     TEXT NOT NULL UNIQUE,
+    made_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS plan_targets (
+    plan_id    BIGINT NOT NULL,
+    message_id BIGINT NOT NULL,
+    PRIMARY KEY (plan_id, message_id)
 );
 """

@@ -106,13 +106,14 @@ SQL: dict[str, str] = {
         "UPDATE lists SET rows = %s, valid = %s, invalid = %s, duplicates = %s, warnings = %s, complete = 1 "
         "WHERE id = %s"
     ),
-    "recipient_by_key": "SELECT id, fields, line FROM recipients WHERE key = %s",
-    "add_recipient": (
-        "INSERT INTO recipients (key, email, fields, source, line, smtputf8) "
-        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"
+    "import_lookup": (
+        "SELECT r.key, r.id, r.fields, r.line, EXISTS (SELECT 1 FROM list_members lm WHERE lm.list_id = %s "
+        "AND lm.recipient_id = r.id) FROM recipients r WHERE r.key = ANY(%s::text[])"
     ),
-    "add_member": "INSERT INTO list_members (list_id, recipient_id) VALUES (%s, %s)",
-    "is_member": "SELECT 1 FROM list_members WHERE list_id = %s AND recipient_id = %s",
+    "new_recipient_ids": "SELECT nextval(pg_get_serial_sequence('recipients', 'id')) FROM generate_series(1, %s)",
+    # Bulk writes go through COPY (PgLedger._bulk).
+    "bulk_recipient": "COPY recipients (id, key, email, fields, source, line, smtputf8) FROM STDIN",
+    "bulk_member": "COPY list_members (list_id, recipient_id) FROM STDIN",
     "replace_recipient": (
         "UPDATE recipients SET email = %s, fields = %s, source = %s, line = %s, smtputf8 = %s WHERE id = %s"
     ),
@@ -129,17 +130,31 @@ SQL: dict[str, str] = {
     # Planning a run.
     "clear_targets": "DELETE FROM run_targets",
     "plan_batch": (
-        "SELECT DISTINCT r.id, r.fields, r.email, r.source, r.line, r.key FROM list_members lm "
-        "JOIN recipients r ON r.id = lm.recipient_id WHERE lm.list_id = ANY(%s::bigint[]) "
-        "AND r.id > %s ORDER BY r.id LIMIT %s"
+        "SELECT r.id, r.fields, r.email, r.source, r.line, r.key FROM recipients r WHERE r.id > %s "
+        "AND EXISTS (SELECT 1 FROM list_members lm WHERE lm.recipient_id = r.id "
+        "AND lm.list_id = ANY(%s::bigint[])) ORDER BY r.id LIMIT %s"
     ),
     "plan_message": (
         "INSERT INTO messages (notice, recipient_id, state) SELECT %s, r.id, "
         "CASE WHEN s.key IS NULL THEN 'pending' ELSE 'suppressed' END FROM recipients r "
-        "LEFT JOIN suppressions s ON s.key = r.key WHERE r.id = %s ON CONFLICT DO NOTHING"
+        "LEFT JOIN suppressions s ON s.key = r.key WHERE r.id = ANY(%s::bigint[]) ON CONFLICT DO NOTHING"
     ),
     "plan_target": (
-        "INSERT INTO run_targets (id) SELECT id FROM messages WHERE notice = %s AND recipient_id = %s "
+        "INSERT INTO run_targets (id) SELECT id FROM messages WHERE notice = %s "
+        "AND recipient_id = ANY(%s::bigint[]) ON CONFLICT DO NOTHING"
+    ),
+    "recipient_id_range": "SELECT min(id), max(id) FROM recipients",
+    "plan_all_messages": (
+        "INSERT INTO messages (notice, recipient_id, state) SELECT %s, r.id, "
+        "CASE WHEN s.key IS NULL THEN 'pending' ELSE 'suppressed' END FROM recipients r "
+        "LEFT JOIN suppressions s ON s.key = r.key WHERE EXISTS (SELECT 1 FROM list_members lm "
+        "WHERE lm.recipient_id = r.id AND lm.list_id = ANY(%s::bigint[])) AND r.id > %s AND r.id <= %s "
+        "ON CONFLICT DO NOTHING"
+    ),
+    "plan_all_targets": (
+        "INSERT INTO run_targets (id) SELECT m.id FROM messages m WHERE m.notice = %s "
+        "AND EXISTS (SELECT 1 FROM list_members lm WHERE lm.recipient_id = m.recipient_id "
+        "AND lm.list_id = ANY(%s::bigint[])) AND m.recipient_id > %s AND m.recipient_id <= %s "
         "ON CONFLICT DO NOTHING"
     ),
     "plan_issues": (

@@ -104,13 +104,20 @@ SQL: dict[str, str] = {
     "complete_import": (
         "UPDATE lists SET rows=?, valid=?, invalid=?, duplicates=?, warnings=?, complete=1 WHERE id=?"
     ),
-    "recipient_by_key": "SELECT id, fields, line FROM recipients WHERE key=?",
-    "add_recipient": (
-        "INSERT INTO recipients (key, email, fields, source, line, smtputf8) VALUES (?, ?, ?, ?, ?, ?) "
-        "RETURNING id"
+    # A batch of keys (one JSON list): who is known already, and already in this list.
+    "import_lookup": (
+        "SELECT r.key, r.id, r.fields, r.line, EXISTS (SELECT 1 FROM list_members lm WHERE lm.list_id=? "
+        "AND lm.recipient_id=r.id) FROM recipients r WHERE r.key IN (SELECT value FROM json_each(?))"
     ),
-    "add_member": "INSERT INTO list_members (list_id, recipient_id) VALUES (?, ?)",
-    "is_member": "SELECT 1 FROM list_members WHERE list_id=? AND recipient_id=?",
+    # N fresh recipient ids (the import holds the write lock, so nobody else takes them).
+    "new_recipient_ids": (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+        "SELECT (SELECT coalesce(max(id), 0) FROM recipients) + i FROM n"
+    ),
+    "bulk_recipient": (
+        "INSERT INTO recipients (id, key, email, fields, source, line, smtputf8) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "bulk_member": "INSERT INTO list_members (list_id, recipient_id) VALUES (?, ?)",
     "replace_recipient": "UPDATE recipients SET email=?, fields=?, source=?, line=?, smtputf8=? WHERE id=?",
     "merge_fields": "UPDATE recipients SET fields=? WHERE id=?",
     "add_duplicate": (
@@ -124,18 +131,35 @@ SQL: dict[str, str] = {
     ),
     # Planning a run.
     "clear_targets": "DELETE FROM run_targets",
+    # Members in recipient-id order from where the last batch stopped: the primary key walks
+    # them, so no batch sorts what is left (the plan stays linear in the list).
     "plan_batch": (
-        "SELECT DISTINCT r.id, r.fields, r.email, r.source, r.line, r.key FROM list_members lm "
-        "JOIN recipients r ON r.id=lm.recipient_id WHERE lm.list_id IN (SELECT value FROM json_each(?)) "
-        "AND r.id > ? ORDER BY r.id LIMIT ?"
+        "SELECT r.id, r.fields, r.email, r.source, r.line, r.key FROM recipients r WHERE r.id > ? "
+        "AND EXISTS (SELECT 1 FROM list_members lm WHERE lm.recipient_id=r.id "
+        "AND lm.list_id IN (SELECT value FROM json_each(?))) ORDER BY r.id LIMIT ?"
     ),
     "plan_message": (
         "INSERT OR IGNORE INTO messages (notice, recipient_id, state) SELECT ?, r.id, "
         "CASE WHEN s.key IS NULL THEN 'pending' ELSE 'suppressed' END FROM recipients r "
-        "LEFT JOIN suppressions s ON s.key=r.key WHERE r.id=?"
+        "LEFT JOIN suppressions s ON s.key=r.key WHERE r.id IN (SELECT value FROM json_each(?))"
     ),
     "plan_target": (
-        "INSERT OR IGNORE INTO run_targets (id) SELECT id FROM messages WHERE notice=? AND recipient_id=?"
+        "INSERT OR IGNORE INTO run_targets (id) SELECT id FROM messages WHERE notice=? "
+        "AND recipient_id IN (SELECT value FROM json_each(?))"
+    ),
+    # Everyone in the lists (a segment that takes all), one range of recipient ids at a time.
+    "recipient_id_range": "SELECT min(id), max(id) FROM recipients",
+    "plan_all_messages": (
+        "INSERT OR IGNORE INTO messages (notice, recipient_id, state) SELECT ?, r.id, "
+        "CASE WHEN s.key IS NULL THEN 'pending' ELSE 'suppressed' END FROM recipients r "
+        "LEFT JOIN suppressions s ON s.key=r.key WHERE EXISTS (SELECT 1 FROM list_members lm "
+        "WHERE lm.recipient_id=r.id AND lm.list_id IN (SELECT value FROM json_each(?))) "
+        "AND r.id > ? AND r.id <= ?"
+    ),
+    "plan_all_targets": (
+        "INSERT OR IGNORE INTO run_targets (id) SELECT m.id FROM messages m WHERE m.notice=? "
+        "AND EXISTS (SELECT 1 FROM list_members lm WHERE lm.recipient_id=m.recipient_id "
+        "AND lm.list_id IN (SELECT value FROM json_each(?))) AND m.recipient_id > ? AND m.recipient_id <= ?"
     ),
     "plan_issues": (
         "SELECT i.id, i.fields, l.path, i.line FROM list_issues i JOIN lists l ON l.id=i.list_id "

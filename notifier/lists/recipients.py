@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from email_validator import EmailNotValidError, EmailUndeliverableError, validate_email
+from email_validator import EmailNotValidError, EmailUndeliverableError
 from email_validator.deliverability import validate_email_deliverability
 
 from notifier.errors import ListError
+from notifier.lists.addresses import AddressCheck
 from notifier.models import ListRow, Recipient, Reject
 
 __all__ = ["ListRow", "dedupe_key", "read_list"]
@@ -102,12 +103,16 @@ def _clean(value: str) -> tuple[str, bool]:
 def _fields(header: list[str], cells: list[str]) -> tuple[dict[str, Any], list[str]]:
     fields: dict[str, Any] = {}
     warnings: list[str] = []
+    clean = _CONTROL.search("".join(cells)) is None  # the common case: one search per row
     for name, raw in zip(header, cells, strict=True):
         if name == "email":
             continue
-        value, changed = _clean(raw)
-        if changed:
-            warnings.append(f"control characters (line breaks) removed from {name!r}")
+        if clean:
+            value = raw.strip()
+        else:
+            value, changed = _clean(raw)
+            if changed:
+                warnings.append(f"control characters (line breaks) removed from {name!r}")
         if not value:
             continue  # empty cells are absent: a template that needs one fails loudly
         if name == "exposed":
@@ -167,6 +172,7 @@ def read_list(
     email_at = email_cols[0]
     source = str(path)
     domains = _DomainCheck(dns_resolver) if check_deliverability else None
+    addresses = AddressCheck()
     prev_end = reader.line_num
     while True:
         try:
@@ -232,7 +238,7 @@ def read_list(
             )
             continue
         try:
-            valid = validate_email(address, check_deliverability=False)
+            valid = addresses.check(address)
             if domains is not None:
                 warning = domains.check(valid.ascii_domain, valid.domain)
                 if warning:

@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from notifier.errors import ConfigError, SegmentError, UnknownSegmentError, did_you_mean
@@ -29,6 +30,9 @@ BUILTIN: dict[str, str] = {
 }
 # What segments see of the ledger when a recipient has no ledger state yet (preview, lint).
 _LEDGER_DEFAULTS = {"first_notice": "", "complained": False, "unsubscribed": False}
+# What segment_view (notifier.models) adds from the ledger: a segment naming none of these does
+# not need the ledger's state read for each person.
+_LEDGER_FIELDS = frozenset({"first_notice", "complained", "unsubscribed", "suppressed", "bounced"})
 
 _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
 
@@ -38,6 +42,8 @@ class Segment:
     name: str
     expression: str
     test: Callable[..., Any]
+    everyone: bool = False  # the expression is the constant true: no row needs reading
+    reads_ledger: bool = True  # it names a ledger-state field (or `recipient` as a whole)
 
     def matches(self, recipient: Mapping[str, Any], *, where: str) -> bool:
         """True when the recipient belongs. ``where`` (file:line) names the row in errors.
@@ -66,7 +72,36 @@ def compile_segment(name: str, expression: str, *, path: str = "", line: int | N
             line=line,
             key=f"segments.{name}",
         ) from None
-    return Segment(name, expression, test)
+    everyone, fields = _shape(expression)
+    reads_ledger = fields is None or bool(fields & _LEDGER_FIELDS)
+    return Segment(name, expression, test, everyone=everyone, reads_ledger=reads_ledger)
+
+
+def _shape(expression: str) -> tuple[bool, frozenset[str] | None]:
+    """(is it the constant true, the recipient fields it names; None when it uses ``recipient``
+    other than as ``recipient.NAME`` / ``recipient['NAME']``)."""
+    expr = Parser(_ENV, expression, state="variable").parse_expression()
+    if isinstance(expr, nodes.Const):
+        return expr.value is True, frozenset()
+    names: set[str] = set()
+    bases: set[int] = set()
+    found = [expr, *expr.find_all((nodes.Getattr, nodes.Getitem, nodes.Name))]
+    for node in found:
+        if not isinstance(node, (nodes.Getattr, nodes.Getitem)):
+            continue
+        base = node.node
+        if isinstance(base, nodes.Name) and base.name == "recipient":
+            if isinstance(node, nodes.Getattr):
+                names.add(node.attr)
+            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                names.add(node.arg.value)
+            else:
+                return False, None
+            bases.add(id(base))
+    for name in found:
+        if isinstance(name, nodes.Name) and name.name == "recipient" and id(name) not in bases:
+            return False, None
+    return False, frozenset(names)
 
 
 def resolve(

@@ -8,7 +8,9 @@ runs the loop that follows the confirmation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import hashlib
+import json
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +22,17 @@ from notifier.ledger.audit import file_sha256
 from notifier.lists.recipients import read_list
 from notifier.lists.segments import Segment
 from notifier.models import Recipient
-from notifier.render.notice import Notice
+from notifier.pipeline.render_groups import RenderGroups
+from notifier.render.notice import Notice, RenderFailure
 
 __all__ = ["NEVER_RETRIED", "check_renders", "import_lists", "plan"]
 
 # Failures --retry-failed never sends to again: the address is dead (hard), the provider keeps it
 # on its own suppression list, or the person complained. Suppressed people are skipped as well.
 NEVER_RETRIED = HARD_REASONS | {"suppressed", "complaint"}
+# Render outcomes kept per group: bounded, so a template whose outcome depends on a value that
+# differs for everyone (a group per person) costs renders, not memory.
+MAX_GROUPS = 20_000
 
 
 def import_lists(
@@ -67,19 +73,43 @@ def plan(
     def include(view: dict[str, Any], where: str) -> bool:
         return segment.matches(view, where=where)
 
+    # A segment of everyone, without channel decisions, is chosen in SQL (no row read into Python).
+    matches = None if segment.everyone else include
+    chooser = channels.include(matches) if channels is not None else matches
     summary = ledger.plan(
         notice,
         [i.list_id for i in imports],
-        channels.include(include) if channels is not None else include,
+        chooser,
         resend=resend,
         retry_failed=retry_failed,
         never_retried=sorted(NEVER_RETRIED),
         first_notice=first_notice,
         follow_up=follow_up,
+        ledger_state=segment.reads_ledger,  # channel decisions read the list row only
+        shared_key=plan_key(notice, imports, segment, resend=resend, retry_failed=retry_failed,
+                            first_notice=first_notice, follow_up=follow_up, channels=channels is not None),
     )
     if channels is not None:
         ledger.record_channels(notice, channels.rows())
     return summary
+
+
+def plan_key(
+    notice: str,
+    imports: Sequence[ImportSummary],
+    segment: Segment,
+    *,
+    resend: bool,
+    retry_failed: bool,
+    first_notice: str,
+    follow_up: bool,
+    channels: bool,
+) -> str:
+    """What makes two senders' plans the same: the notice, the imported lists (each import is
+    one file content), the segment's expression and the options that change who is chosen."""
+    what = [notice, sorted(i.list_id for i in imports), segment.name, segment.expression, resend,
+            retry_failed, first_notice, follow_up, channels]  # fmt: skip
+    return hashlib.sha256(json.dumps(what).encode()).hexdigest()
 
 
 def check_renders(
@@ -89,16 +119,30 @@ def check_renders(
     examples: int = 5,
     extra: Callable[[Recipient], Mapping[str, Any]] | None = None,
 ) -> int:
-    """Render every target once (``extra``: their per-recipient facts, e.g. the offer with a
-    sample code). Raises RenderError (grouped) if any fails; else the count."""
+    """Check that every target's notice renders (``extra``: their per-recipient facts, e.g. the
+    offer with a sample code). Raises RenderError (grouped) if any fails, naming the list rows;
+    else the count.
+
+    Rendered once per group of recipients that cannot differ in the outcome (render_groups:
+    the same fields present, the same values where a value matters, the same variant and
+    language), so a million-row list costs one render per group plus a key per row. Every
+    recipient of a failing group is counted and named as if rendered on their own."""
+    groups = RenderGroups.of(notice.directory)
+    outcomes: dict[Hashable, RenderFailure | None] = {}
     failures: dict[tuple[str, str], list[str]] = {}
     counts: dict[tuple[str, str], int] = {}
     n = 0
     for claimed in targets:
         n += 1
-        failure = notice.check(
-            claimed.recipient.template_view(), extra(claimed.recipient) if extra is not None else None
-        )
+        view = claimed.recipient.template_view()
+        facts = extra(claimed.recipient) if extra is not None else None
+        group = groups.key(view, facts)
+        if group is not None and group in outcomes:
+            failure = outcomes[group]
+        else:
+            failure = notice.check(view, facts)
+            if group is not None and len(outcomes) < MAX_GROUPS:
+                outcomes[group] = failure
         if failure is None:
             continue
         key = (failure.where, failure.what)
