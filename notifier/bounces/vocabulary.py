@@ -27,6 +27,10 @@ WORDS = PhraseBook(
             r"boite du destinataire pleine|exceeding receiving limits",
         ),
         "message_too_big": (
+            # Sisimai mesgtoobig table
+            r"exceeded (the )?maximum (inbound|incoming) message size",
+            r"line limit exceeded|max message size exceeded",
+            r"message file too big|taille limite du message atteinte",
             r"message (size|length) exceeds|message too (big|large)|size limit|too large for",
             r"exceeds? (the )?(maximum|fixed) (message )?size|message is too big",
         ),
@@ -49,6 +53,8 @@ WORDS = PhraseBook(
             r"no relaying allowed|relaying mail to .{0,40} is not allowed",
         ),
         "authentication": (
+            # Sisimai authfailure table (pobox.com SPF, French ISPs' _401)
+            r"spf\.pobox\.com|is not allowed to send mail\..{0,80}_401",
             # Yahoo Inc.: 550 5.7.9 "the sender is unauthenticated ... authenticate with either SPF or DKIM"
             r"requires all senders to authenticate|the sender is unauthenticated",
             r"\bspf\b.{0,20}(fail|violation|settings)|bad spf records|sender policy framework",
@@ -76,7 +82,8 @@ WORDS = PhraseBook(
             r"address (does not exist|unknown|invalid|not present in directory)|recipient not ok",
             r"requested action not taken: mailbox unavailable|recipient (is )?not (local|accepted)",
             r"recipient address rejected: (unknown|invalid|user)|resolver\.adr\.recipient ?notfound",
-            r"user missing home directory|not email addresses|isn'?t in my list of allowed rcpthosts",
+            r"user missing home directory|not email addresses",
+            r"that domain isn'?t in my list of allowed rcpthosts",
             r"can'?t accept user|envelope recipient (has been denied|is in my)|invalid virtual user",
             r"recipient address rejected: access denied|#5\.1\.1 bad address|550 address invalid",
             # Sisimai's userunknown table (Exchange, qmail, vpopmail, IMail, Domino, Italian, Spanish, ...)
@@ -105,6 +112,8 @@ WORDS = PhraseBook(
             r"account is protected by|has restricted sms|bounced address|not found recipient account",
         ),
         "require_ptr": (
+            # Sisimai requireptr table
+            r"dns lookup failure: .{1,80} try again later",
             r"\bptr\b.{0,30}(record|resource|lookup|missing)|reverse (dns|lookup)",
             r"ip name lookup failed|cannot (find|resolve) your (hostname|host name|address)",
             r"mismatches client ip|unresolvable relay host|rdns|generic dns",
@@ -232,6 +241,9 @@ WORDS = PhraseBook(
         ),
         "virus_detected": (r"virus|malware|infected|malicious (content|attachment)",),
         "policy": (
+            # Sisimai policyviolation table (AOL Phoenix, Google Groups)
+            r"not accepting mail with (attachments|embedded images)|messages with multiple addresses",
+            r"allowable number of posts without solving a captcha",
             r"policy (violation|reasons)|denied by policy|local policy|organi[sz]ational (settings|policy)",
             r"illegal attachment|members-only list|closed mailing list|not subscribed to this group",
             r"protocol violation|header error|mass mailer|message given low priority",
@@ -242,12 +254,15 @@ WORDS = PhraseBook(
             r"can'?t create user output file|loop was found in the mail exchanger|there is no mdb",
             r"several matches found in domino directory",
             r"system (config(uration)? )?error|configuration error|local error in processing",
-            r"(mail|forwarding) loop|loops back to myself|queue file write error|internal (server )?error",
+            r"aliasing/forwarding loop broken|would create a mail loop|loops back to myself",
+            r"queue file write error|internal (server )?error",
             r"service (currently )?unavailable|temporary local problem|interrupted system call",
             r"timeout waiting for input|transaction failed|unable to connect .{0,20}daemon|misconfigured",
             r"encountered an error while being processed|could not load drd|ldap server|directory server",
         ),
         "network": (
+            # Sisimai networkerror table
+            r"forwarding loop count exceeded",
             # OpenSMTPD's relay failures (smtpd/mta.c)
             r"address family mismatch on destination mxs|all routes to destination blocked",
             r"bad dns lookup error code|could not retrieve source address|network error on destination mxs",
@@ -279,6 +294,8 @@ WORDS = PhraseBook(
         ),
         "starttls": (r"starttls|tls (is )?required|must issue a starttls|encryption required",),
         "security": (
+            # Sisimai securityerror table (qmail-smtpd)
+            r"you don'?t authenticate or the domain isn'?t in my list",
             # OpenSMTPD
             r"could not retrieve credentials",
             r"security (policy|violation|reasons)|authentication (required|failed|failure)",
