@@ -135,7 +135,6 @@ def decide(
     region, country = jurisdiction_of(fields)
     rule = rules.for_place(region, country)
     where = rule.jurisdiction if rule.jurisdiction != "default" else (region or country or "unknown place")
-    has_postal = postal_address(fields) is not None
     log = rule.log_each_notice  # NY: every electronic notice is logged, whatever the channel
     if is_yes(fields, "deceased"):
         if next_of_kin_address(fields) is not None:
@@ -151,7 +150,7 @@ def decide(
     banned = mailbox_compromised(fields, rules, cats)
     if banned:
         why = "the login of a mailbox we provide was exposed: that mailbox is never sent the notice"
-        if has_postal:
+        if postal_address(fields) is not None:
             return ChannelDecision(Channel.POSTAL, banned, f"{why}; a letter instead", log)
         return ChannelDecision(
             Channel.NONE, banned, f"{why}, and no postal address (add postal_* or notify in-session)", False
@@ -159,6 +158,6 @@ def decide(
     allowed, why = _email_allowed(rule, fields, rules)
     if allowed:
         return ChannelDecision(Channel.EMAIL, rule.id, f"{where}: {why}", log)
-    if has_postal:
+    if postal_address(fields) is not None:
         return ChannelDecision(Channel.POSTAL, rule.id, f"{where}: {why}; a letter instead", log)
     return ChannelDecision(Channel.NONE, rule.id, f"{where}: {why}, and no complete postal address", log)

@@ -32,12 +32,12 @@ class ChannelGate:
         self.never: int = 0  # compromised mailboxes: never emailed
 
     def include(
-        self, matches: Callable[[dict[str, Any], str], bool]
+        self, matches: Callable[[dict[str, Any], str], bool] | None
     ) -> Callable[[dict[str, Any], str], bool]:
-        """``matches`` (the segment) narrowed to those this notice may be emailed to."""
+        """``matches`` (the segment; None: everyone) narrowed to those this notice may be emailed to."""
 
         def admit(view: dict[str, Any], where: str) -> bool:
-            if not matches(view, where):
+            if matches is not None and not matches(view, where):
                 return False
             return self.admit(view)
 
@@ -49,7 +49,8 @@ class ChannelGate:
         if email:  # an invalid row (no usable address) has no recipient to record against
             self._keys.setdefault((decision, self.policy.jurisdiction(view)), []).append(self._key(email))
         self.by_channel[decision.channel.value] += 1
-        if self.policy.never_email(view):  # whatever [channels] apply or --force say
+        # Email is never decided for a compromised mailbox, so only the others need the check.
+        if decision.channel is not Channel.EMAIL and self.policy.never_email(view):  # whatever --force says
             self.never += 1
             return False
         if decision.channel is Channel.EMAIL or not self.policy.apply:

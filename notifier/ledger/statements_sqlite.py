@@ -345,7 +345,8 @@ SQL: dict[str, str] = {
         "FROM attempts a JOIN messages m ON m.id = a.message JOIN channel_decisions d "
         "ON d.notice = m.notice AND d.recipient_id = m.recipient_id "
         "WHERE a.verdict = 'accepted' AND d.log_required = 1 "
-        "AND NOT EXISTS (SELECT 1 FROM notice_log n WHERE n.attempt_id = a.id)"
+        "AND NOT EXISTS (SELECT 1 FROM notice_log n WHERE n.attempt_id = a.id) "
+        "ON CONFLICT (attempt_id) DO NOTHING"  # two senders ending at once log each notice once
     ),
     "channels_unemailed": (
         "SELECT d.notice, d.recipient_id, r.email, r.fields, r.source, r.line FROM channel_decisions d "
