@@ -129,6 +129,13 @@ SQL: dict[str, str] = {
     ),
     # Planning a run.
     "clear_targets": "DELETE FROM run_targets",
+    "member_ids": (
+        "SELECT r.id FROM recipients r WHERE r.id > %s AND EXISTS (SELECT 1 FROM list_members lm "
+        "WHERE lm.recipient_id = r.id AND lm.list_id = ANY(%s::bigint[])) ORDER BY r.id LIMIT %s"
+    ),
+    "recipients_by_id": (
+        "SELECT id, email, key, source, line, fields, smtputf8 FROM recipients WHERE id = ANY(%s::bigint[])"
+    ),
     "plan_batch": (
         "SELECT r.id, r.fields, r.email, r.source, r.line, r.key FROM recipients r WHERE r.id > %s "
         "AND EXISTS (SELECT 1 FROM list_members lm WHERE lm.recipient_id = r.id "

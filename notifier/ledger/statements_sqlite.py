@@ -129,6 +129,15 @@ SQL: dict[str, str] = {
         "JOIN lists l ON l.id=i.list_id WHERE i.list_id IN (SELECT value FROM json_each(?)) "
         "AND i.kind IN (SELECT value FROM json_each(?)) ORDER BY l.path, i.line"
     ),
+    # Members of imported lists read back (notifier.lists.audience), a page at a time.
+    "member_ids": (
+        "SELECT r.id FROM recipients r WHERE r.id > ? AND EXISTS (SELECT 1 FROM list_members lm "
+        "WHERE lm.recipient_id=r.id AND lm.list_id IN (SELECT value FROM json_each(?))) ORDER BY r.id LIMIT ?"
+    ),
+    "recipients_by_id": (
+        "SELECT id, email, key, source, line, fields, smtputf8 FROM recipients "
+        "WHERE id IN (SELECT value FROM json_each(?))"
+    ),
     # Planning a run.
     "clear_targets": "DELETE FROM run_targets",
     # Members in recipient-id order from where the last batch stopped: the primary key walks

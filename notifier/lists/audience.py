@@ -8,28 +8,35 @@ view :func:`notifier.models.segment_view` builds (the ledger's plan uses it too)
 never disagrees with what `send`/`run-due` would target, and nothing here writes: before the
 first send there is no ledger, and the state is empty.
 
-Memory: the merged recipients of the current lists are held while a command runs (the merge
-needs every key to apply the ledger's rules); the ledger itself is read in batches.
+Memory: flat in the list. The lists are merged by the ledger's own import (the same code as
+`send`, so the same counts) into a private scratch ledger (a 0600 file in a 0700 temporary
+folder, removed when the Lists object goes), and read back a page at a time: ``Lists.recipients``
+and a segment's :class:`Selection` are sequences that hold only recipient ids (8 bytes a person)
+and fetch the people a caller looks at. The campaign ledger is read in batches, as before.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
+import tempfile
+import weakref
+from array import array
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
-from notifier.ledger import ledger_exists, open_ledger
+from notifier.ledger import SqliteLedger, ledger_exists, open_ledger
 from notifier.lists.recipients import read_list
 from notifier.lists.segments import Segment
-from notifier.models import LedgerState, Recipient, merge_duplicate, segment_view
+from notifier.models import LedgerState, Recipient, segment_view
 from notifier.settings import Settings
 
 __all__ = [
     "Counts",
+    "Recipients",
+    "Selection",
     "ListSummary",
     "Lists",
     "Member",
@@ -39,6 +46,7 @@ __all__ = [
     "members",
     "open_reader",
     "read_lists",
+    "select",
 ]
 
 BATCH = 500  # keys per ledger read: well under SQLite's 32,766 bound parameters
@@ -66,12 +74,44 @@ class ListSummary:
     warnings: int
 
 
+class Recipients(Sequence[Recipient]):
+    """One per person, in first-seen order, read from the scratch ledger a page at a time: only
+    their ids are held (``ids``, ascending)."""
+
+    def __init__(self, store: SqliteLedger | None, ids: array[int]) -> None:
+        self._store = store
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, i: int) -> Recipient: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Recipient]: ...
+    def __getitem__(self, i: int | slice) -> Recipient | Sequence[Recipient]:
+        if isinstance(i, slice):
+            return Recipients(self._store, self.ids[i])
+        return self.fetch([self.ids[i]])[0]
+
+    def __iter__(self) -> Iterator[Recipient]:
+        for start in range(0, len(self.ids), BATCH):
+            yield from self.fetch(self.ids[start : start + BATCH])
+
+    def fetch(self, ids: Sequence[int]) -> list[Recipient]:
+        """The recipients with these ledger ids, in that order."""
+        if self._store is None or not ids:
+            return []
+        found = self._store.recipients_by_id(list(ids))
+        return [found[i] for i in ids]
+
+
 @dataclass
 class Lists:
     """The campaign's lists, read and merged as the ledger import merges them."""
 
     summaries: list[ListSummary] = field(default_factory=list)
-    recipients: list[Recipient] = field(default_factory=list)  # one per person, first-seen order
+    recipients: Recipients = field(default_factory=lambda: Recipients(None, array("q")))  # first-seen order
     issues: list[dict[str, Any]] = field(default_factory=list)  # rejects, duplicates, warnings
     rejected_fields: list[tuple[dict[str, Any] | None, str]] = field(default_factory=list)
 
@@ -112,7 +152,8 @@ class Counts:
 def read_lists(
     files: Sequence[Path], *, check_deliverability: bool = False, dns_resolver: Any = None
 ) -> Lists:
-    """Read and merge ``files`` with the ledger import's rules (SqliteLedger._upsert):
+    """Read and merge ``files`` with the ledger import's rules (it IS the ledger import, into a
+    private scratch ledger):
 
     - someone new is added where first seen;
     - someone already seen in an EARLIER list takes this list's row (the later list wins);
@@ -121,50 +162,37 @@ def read_lists(
 
     Raises ListError when a file cannot be used at all.
     """
+    folder = tempfile.TemporaryDirectory(prefix="notify-audience-")  # 0700
+    store = SqliteLedger(Path(folder.name) / "lists.sqlite", shared=True)  # 0600
+    weakref.finalize(store, _drop, store, folder)
     out = Lists()
-    index: dict[str, tuple[int, Recipient, set[int]]] = {}  # key -> (position, row, lists it is in)
-    for number, path in enumerate(files):
-        rows = valid = invalid = dupes = warns = 0
-        source = str(path)
-        for item in read_list(path, check_deliverability=check_deliverability, dns_resolver=dns_resolver):
-            rows += 1
-            if item.reject is not None:
-                rj = item.reject
-                invalid += 1
-                out.issues.append(_issue(source, rj.line, rj.kind, rj.reason, rj.email, rj.raw))
-                out.rejected_fields.append((rj.fields, f"{source}:{rj.line}"))
-                continue
-            r = item.recipient
-            assert r is not None
-            seen = index.get(r.key)
-            if seen is None:
-                index[r.key] = (len(out.recipients), r, {number})
-                out.recipients.append(r)
-                valid += 1
-            elif number not in seen[2]:
-                position, _old, in_lists = seen
-                index[r.key] = (position, r, {*in_lists, number})
-                out.recipients[position] = r
-                valid += 1
-            else:
-                position, first, in_lists = seen
-                merged, reason = merge_duplicate(first.fields, r.fields, first.line)
-                if merged is not None:
-                    first = dataclasses.replace(first, fields=merged)
-                    index[r.key] = (position, first, in_lists)
-                    out.recipients[position] = first
-                dupes += 1
-                out.issues.append(_issue(source, r.line, "duplicate", reason, r.email, None))
-            for w in item.warnings:
-                warns += 1
-                out.issues.append(_issue(source, r.line, "warning", w, r.email, None))
-        out.summaries.append(ListSummary(source, rows, valid, invalid, dupes, warns))
-    out.issues.sort(key=lambda i: (i["file"], i["line"]))
+    imports = []
+    for path in files:
+        rows = read_list(path, check_deliverability=check_deliverability, dns_resolver=dns_resolver)
+        imp = store.import_list(str(path), "", rows)
+        imports.append(imp.list_id)
+        out.summaries.append(
+            ListSummary(str(path), imp.rows, imp.valid, imp.invalid, imp.duplicates, imp.warnings)
+        )
+    ids: array[int] = array("q")
+    after = 0
+    while True:
+        page = store.member_ids(imports, after, 5000)
+        if not page:
+            break
+        ids.extend(page)
+        after = page[-1]
+    out.recipients = Recipients(store, ids)
+    kinds = ("invalid", "malformed", "duplicate", "warning")
+    out.issues = [{**i, "raw": i["raw"] if i["kind"] in ("invalid", "malformed") else None}
+                  for i in store.list_issues(imports, kinds)]  # fmt: skip
+    out.rejected_fields = store.rejected_rows(imports)
     return out
 
 
-def _issue(path: str, line: int, kind: str, reason: str, email: str, raw: str | None) -> dict[str, Any]:
-    return {"file": path, "line": line, "kind": kind, "reason": reason, "email": email, "raw": raw}
+def _drop(store: SqliteLedger, folder: tempfile.TemporaryDirectory[str]) -> None:
+    store.close()
+    folder.cleanup()
 
 
 def first_notice_of(settings: Settings, notice: str, refers_to: str = "") -> str:
@@ -227,3 +255,62 @@ def count(
                 keep = True
         invalid += keep
     return Counts(segment.name, n, dict(by_state), dict(by_place), invalid)
+
+
+class Selection(Sequence[Member]):
+    """A segment's members as a sequence that holds two small numbers a person (their place in
+    the lists and their ledger state, one of the few distinct ones), taken in one pass; each
+    Member is built when asked for. The state is as the ledger had it at :func:`select`."""
+
+    def __init__(
+        self, lists: Lists, places: array[int], states: array[int], table: list[LedgerState]
+    ) -> None:
+        self._lists = lists
+        self.places = places  # 1-based places in lists.recipients, ascending (Member.id)
+        self._states = states
+        self._table = table
+
+    def __len__(self) -> int:
+        return len(self.places)
+
+    @overload
+    def __getitem__(self, i: int) -> Member: ...
+    @overload
+    def __getitem__(self, i: slice) -> Selection: ...
+    def __getitem__(self, i: int | slice) -> Member | Selection:
+        if isinstance(i, slice):
+            return Selection(self._lists, self.places[i], self._states[i], self._table)
+        if i < 0:
+            i += len(self.places)
+        return self._build(range(i, i + 1))[0]
+
+    def __iter__(self) -> Iterator[Member]:
+        for start in range(0, len(self.places), BATCH):
+            yield from self._build(range(start, min(start + BATCH, len(self.places))))
+
+    def _build(self, span: range) -> list[Member]:
+        ids = self._lists.recipients.ids
+        people = self._lists.recipients.fetch([ids[self.places[i] - 1] for i in span])
+        out = []
+        for i, r in zip(span, people, strict=True):
+            state = self._table[self._states[i]]
+            out.append(Member(self.places[i], r, state, segment_view(r.fields, r.email, state)))
+        return out
+
+
+def select(
+    lists: Lists, segment: Segment, reader: StateReader | None, *, notice: str, first_notice: str
+) -> Selection:
+    """:func:`members` as a :class:`Selection` (one pass; memory flat in the list)."""
+    places: array[int] = array("q")
+    states: array[int] = array("H")
+    table: list[LedgerState] = []
+    index: dict[LedgerState, int] = {}
+    for m in members(lists, segment, reader, notice=notice, first_notice=first_notice):
+        at = index.get(m.state)
+        if at is None:
+            at = index[m.state] = len(table)
+            table.append(m.state)
+        places.append(m.id)
+        states.append(at)
+    return Selection(lists, places, states, table)

@@ -23,6 +23,7 @@ from notifier.ledger.sqlite.console import ConsoleMixin
 from notifier.ledger.sqlite.core import _driver_error
 from notifier.ledger.sqlite.feedback import FeedbackMixin
 from notifier.ledger.sqlite.lists import ListsMixin
+from notifier.ledger.sqlite.members import MembersMixin
 from notifier.ledger.sqlite.offers import OffersMixin
 from notifier.ledger.sqlite.plan import PlanMixin
 from notifier.ledger.sqlite.reads import ReadsMixin
@@ -32,6 +33,7 @@ __all__ = ["BounceEntry", "Claimed", "ImportSummary", "PlanSummary", "Result", "
 
 class SqliteLedger(
     ListsMixin,
+    MembersMixin,
     PlanMixin,
     ClaimsMixin,
     FeedbackMixin,

@@ -61,8 +61,8 @@ _PREVIEW_BASE = "https://unsubscribe.invalid"
 class _Loaded:
     settings: Settings
     version: str
-    lists: audience.Lists  # the lists as `send` would import them, held in memory, never on disk
-    members: dict[str, list[audience.Member]]  # per segment, computed on first use
+    lists: audience.Lists  # as `send` would import them, in a private scratch ledger (audience)
+    members: dict[str, audience.Selection]  # per segment, computed on first use
 
 
 class PreviewApp:
@@ -158,7 +158,7 @@ class PreviewApp:
             )
         return self._notices[name]
 
-    def members(self, segment_name: str) -> list[audience.Member]:
+    def members(self, segment_name: str) -> audience.Selection:
         """The segment's members as the audience has them (the lists joined with the campaign
         ledger's real state: first notice, complaints, unsubscribes, suppressions), so the
         preview counts what `send` and `run-due` will see. Kept until a reload."""
@@ -174,8 +174,9 @@ class PreviewApp:
             notice = st.settings.notice
             first = audience.first_notice_of(st.settings, notice)
             with audience.open_reader(st.settings) as reader:
-                st.members[segment_name] = list(
-                    audience.members(st.lists, segment, reader, notice=notice, first_notice=first)
+                # A Selection: two small numbers a person, each Member built when looked at.
+                st.members[segment_name] = audience.select(
+                    st.lists, segment, reader, notice=notice, first_notice=first
                 )
         return st.members[segment_name]
 
