@@ -138,7 +138,7 @@ def test_two_senders_each_person_gets_one_code_none_twice(
     gets one message with their own code; 400 issued, 50 left."""
     _shared(campaign, pg_database, sink, 400, 450)
     campaign.edit_config('rate = "2000/s"', 'rate = "3000/s"')
-    results = finish([_sender(campaign), _sender(campaign)])
+    results = finish([_sender(campaign), _sender(campaign)], timeout=300)
     assert all(code == 0 for code, _, _ in results), [err for _, _, err in results]
     per_person = _check_codes(campaign, sink, 400, 450)
     assert per_person == Counter({1: 400})
@@ -161,7 +161,7 @@ def test_a_sender_killed_mid_run_loses_no_code_and_the_rerun_sends_the_same_one(
     proc.wait(timeout=30)
     time.sleep(2.5)  # the lease of the dead sender's claims runs out
     campaign.edit_config('rate = "100/s"', 'rate = "3000/s"')
-    rerun = finish([_sender(campaign)])
+    rerun = finish([_sender(campaign)], timeout=300)
     assert rerun[0][0] == 0, rerun[0][2]
     per_person = _check_codes(campaign, sink, 300, 300)
     assert sum(per_person.values()) == 300

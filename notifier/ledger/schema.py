@@ -249,7 +249,7 @@ CREATE TABLE IF NOT EXISTS offer_codes (
     enrolled_at REAL,              -- from the vendor's enrolment report
     UNIQUE (offer, code)
 );
-CREATE UNIQUE INDEX IF NOT EXISTS offer_codes_issued ON offer_codes (offer, issued_to)
+CREATE UNIQUE INDEX IF NOT EXISTS offer_codes_issued ON offer_codes (issued_to, offer)
     WHERE issued_to IS NOT NULL;
 CREATE INDEX IF NOT EXISTS offer_codes_free ON offer_codes (offer, pool, id) WHERE issued_to IS NULL;
 -- A plan kept for the other senders of a shared (PostgreSQL) ledger: the first sender chooses the
@@ -485,7 +485,7 @@ CREATE TABLE IF NOT EXISTS offer_codes (
     enrolled_at DOUBLE PRECISION,
     UNIQUE (offer, code)
 );
-CREATE UNIQUE INDEX IF NOT EXISTS offer_codes_issued ON offer_codes (offer, issued_to)
+CREATE UNIQUE INDEX IF NOT EXISTS offer_codes_issued ON offer_codes (issued_to, offer)
     WHERE issued_to IS NOT NULL;
 CREATE INDEX IF NOT EXISTS offer_codes_free ON offer_codes (offer, pool, id) WHERE issued_to IS NULL;
 -- Several senders: who holds a claim, until when (claims walk pending rows in id order from

@@ -395,10 +395,12 @@ SQL: dict[str, str] = {
     # senders' pre-send pass): the second waits for the first's transaction, then finds its code.
     "offer_lock_recipient": "SELECT pg_advisory_xact_lock(7310017, hashtext(%s || chr(10) || %s))",
     # FOR UPDATE SKIP LOCKED: concurrent senders each take a different free code, never the same.
+    # "id > %s": each sender walks the pool from where its last code came from, so it does not
+    # step again over the index entries of every code issued before (dead until vacuumed).
     "offer_code_issue": (
         "UPDATE offer_codes SET issued_to = %s, issued_at = %s WHERE id = (SELECT id FROM offer_codes "
-        "WHERE offer = %s AND pool = %s AND issued_to IS NULL ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-        "AND issued_to IS NULL RETURNING code"
+        "WHERE offer = %s AND pool = %s AND issued_to IS NULL AND id > %s ORDER BY id LIMIT 1 "
+        "FOR UPDATE SKIP LOCKED) AND issued_to IS NULL RETURNING code, id"
     ),
     "offer_codes_of": (
         "SELECT issued_to, offer, code, pool FROM offer_codes WHERE issued_to = ANY(%s::text[])"

@@ -397,8 +397,8 @@ SQL: dict[str, str] = {
     "offer_lock_recipient": "SELECT ?, ?",
     "offer_code_issue": (
         "UPDATE offer_codes SET issued_to = ?, issued_at = ? WHERE id = (SELECT id FROM offer_codes "
-        "WHERE offer = ? AND pool = ? AND issued_to IS NULL ORDER BY id LIMIT 1) AND issued_to IS NULL "
-        "RETURNING code"
+        "WHERE offer = ? AND pool = ? AND issued_to IS NULL AND id > ? ORDER BY id LIMIT 1) "
+        "AND issued_to IS NULL RETURNING code, id"
     ),
     "offer_codes_of": (
         "SELECT issued_to, offer, code, pool FROM offer_codes "

@@ -69,12 +69,26 @@ class OffersMixin(LedgerCore):
                 db.execute(q["offer_lock_recipient"], (offer, key))
                 row = db.execute(q["offer_code_of"], (offer, key)).fetchone()
                 if row is None:
-                    row = db.execute(q["offer_code_issue"], (key, at, offer, pool)).fetchone()
+                    row = self._take_code(key, at, offer, pool)
                 if row is None:
                     short.append(key)
                 else:
                     codes[key] = str(row[0])
         return codes, short
+
+    def _take_code(self, key: str, at: float, offer: str, pool: str) -> tuple[str, int] | None:
+        """A free code of the pool for ``key``: from where this ledger's last one came from, then
+        (codes another sender skipped and gave back) from the start."""
+        q = self._sql
+        cursors: dict[tuple[str, str], int] = self.__dict__.setdefault("_offer_cursors", {})
+        start = cursors.get((offer, pool), 0)
+        row = self._db.execute(q["offer_code_issue"], (key, at, offer, pool, start)).fetchone()
+        if row is None and start:
+            row = self._db.execute(q["offer_code_issue"], (key, at, offer, pool, 0)).fetchone()
+        if row is None:
+            return None
+        cursors[offer, pool] = int(row[1])
+        return str(row[0]), int(row[1])
 
     def offer_codes_of(self, keys: Sequence[str]) -> dict[str, dict[str, tuple[str, str]]]:
         """recipient key -> offer -> (code, pool), for the keys that hold a code."""
