@@ -42,12 +42,16 @@ def campaign(folder: Path, people: int, *, offers: bool) -> Path:
     text = config.read_text(encoding="utf-8").replace("require_approval = true", "require_approval = false")
     config.write_text(text + (OFFER if offers else ""), encoding="utf-8")
     rows = ["id,email,first_name,last_name,country,region,exposed,consent,consent_scope"]
-    rows += [f"P{i},person{i}@example.com,P{i},Test,US,US-CT,email;ssn,2025-01-01,esign" for i in range(people)]
+    rows += [
+        f"P{i},person{i}@example.com,P{i},Test,US,US-CT,email;ssn,2025-01-01,esign" for i in range(people)
+    ]
     (folder / "lists" / "subscribers.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     if offers:
         codes = folder / "codes.csv"
         codes.write_text("code\n" + "".join(f"CT{i:07d}\n" for i in range(people)), encoding="utf-8")
-        app.run(["--config", str(config), "offers", "import", str(codes), "--offer", "ct-24m"], out=io.StringIO())
+        app.run(
+            ["--config", str(config), "offers", "import", str(codes), "--offer", "ct-24m"], out=io.StringIO()
+        )
     return config
 
 
@@ -90,8 +94,10 @@ def main() -> None:
         base.append(send_seconds(args.people, offers=False))
         with_offers.append(send_seconds(args.people, offers=True))
     b, w = statistics.median(base), statistics.median(with_offers)
-    print(f"send {args.people} to an outbox, median of 3: without offers {args.people / b:,.0f} msg/s, "
-          f"with a code for everyone {args.people / w:,.0f} msg/s (time ratio {w / b:.2f})")
+    print(
+        f"send {args.people} to an outbox, median of 3: without offers {args.people / b:,.0f} msg/s, "
+        f"with a code for everyone {args.people / w:,.0f} msg/s (time ratio {w / b:.2f})"
+    )
     folder = Path(tempfile.mkdtemp(prefix="notify-bench-ledger-"))
     try:
         issue, read = ledger_rates(SqliteLedger(folder / "l.sqlite"), 20000)
@@ -111,7 +117,9 @@ def main() -> None:
             pg = PgLedger(url.rsplit("/", 1)[0] + "/" + name)
             issue, read = ledger_rates(pg, 20000)
             pg.close()
-            print(f"PostgreSQL: {issue:,.0f} codes issued/s, {read:,.0f} read back/s (ratio {issue / read:.2f})")
+            print(
+                f"PostgreSQL: {issue:,.0f} codes issued/s, {read:,.0f} read back/s (ratio {issue / read:.2f})"
+            )
         finally:
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
