@@ -49,6 +49,8 @@ COMMANDS = [
     "audit export",
     "channels",
     "channels log",
+    "letters build",
+    "letters returned",
     "substitute",
     "substitute posted",
 ]

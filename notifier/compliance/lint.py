@@ -484,6 +484,7 @@ def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
     from notifier.followups.readiness import refuse_unready
     from notifier.lists import audience
     from notifier.offers.context import OfferContext
+    from notifier.render.letters import letter_renderer
     from notifier.render.notice import DEFAULT_CATEGORIES
 
     facts = notice.context
@@ -497,7 +498,7 @@ def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
             (m.view, m.where)
             for m in audience.members(lists, segment, reader, notice=notice.name, first_notice=first)
         )
-        return lint_recipients(
+        report = lint_recipients(
             load_content_rules(notice.kind),
             lambda view: notice.render(view, offers.for_view(view)),
             facts,
@@ -506,6 +507,26 @@ def lint_campaign(settings: Any, notice: Any, segment: Any) -> LintReport:
             check=lambda view: notice.check(view, offers.for_view(view)),
             languages=notice,
         )
+        # The printed letter (letter.html, issue 16): the same rules over the same people; its
+        # findings are marked "(letter)".
+        letter = letter_renderer(notice, settings.letters.layout)
+        if letter is not None:
+            again = (
+                (m.view, m.where)
+                for m in audience.members(lists, segment, reader, notice=notice.name, first_notice=first)
+            )
+            on_paper = lint_recipients(
+                load_content_rules(notice.kind),
+                lambda view: letter(view, offers.for_view(view)),
+                facts,
+                again,
+                categories=categories,
+                languages=notice,
+                language_findings=False,  # said once, by the email pass
+            )
+            for (rule_id, severity, what), found in on_paper.findings.items():
+                report.findings[(rule_id, severity, f"(letter) {what}")] = found
+        return report
 
 
 def write_lint(report: LintReport, out: Any) -> None:

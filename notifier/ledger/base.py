@@ -26,6 +26,7 @@ __all__ = [
     "CodeImport",
     "ImportSummary",
     "Ledger",
+    "LetterRow",
     "ListImport",
     "LoggedNotice",
     "NOT_EMAILED",
@@ -251,6 +252,25 @@ class ChannelCount:
 
 
 @dataclass(frozen=True, slots=True)
+class LetterRow:
+    """One printed letter (issue 16): which batch PDF holds it, from which page, for whom."""
+
+    notice: str
+    letter_id: str  # the recipient id printed in the manifest
+    key: str  # the person's dedupe key
+    batch: int
+    file: str  # the batch PDF's name in the output folder
+    first_page: int
+    pages: int
+    address: tuple[str, ...]
+    addressee: str  # "recipient", or "next_of_kin" for a deceased person
+    source: str  # list file:line
+    built_at: float = 0.0
+    returned_at: float | None = None
+    return_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LoggedNotice:
     """One entry of the notice log (NY GBL 899-aa(5)(b)): an electronic notice that was accepted."""
 
@@ -466,6 +486,16 @@ class Ledger(Protocol):
     def channels_of(self, notice: str) -> dict[int, StoredChannel]: ...
     def channel_notices(self) -> list[str]: ...
     def unemailed_rows(self, notice: str | None = None) -> Iterator[ReportRow]: ...
+
+    # letters (issue 16): batches built, returned mail
+    def letters_built(self, notice: str) -> set[str]: ...
+    def letter_keys(self, notice: str) -> set[str]: ...
+    def last_letter_batch(self, notice: str) -> int: ...
+    def record_letters(self, notice: str, batch: int, rows: Sequence[LetterRow]) -> None: ...
+    def letter_rows(self, notice: str) -> Iterator[LetterRow]: ...
+    def find_letter(self, notice: str, *, letter_id: str = "", row: int = 0) -> LetterRow | None: ...
+    def mark_returned(self, notice: str, returns: Sequence[tuple[str, str]], *, source: str) -> int: ...
+    def returned_letters(self, notice: str = "") -> list[LetterRow]: ...
 
     # ---- the campaign console (notify preview): read-only ----
     def attempt_timeline(self, notice: str, bucket: int = 60) -> list[tuple[float, str, int]]: ...

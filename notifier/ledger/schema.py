@@ -234,6 +234,26 @@ CREATE TABLE IF NOT EXISTS notice_log (
     rule         TEXT NOT NULL,
     logged_at    REAL NOT NULL
 );
+-- Printed letters (issue 16): one per (notice, person), in the batch PDF and at the page the
+-- manifest says; `letters build` resumes after the last batch recorded here, and the mail
+-- house's returned-mail file marks them returned (unreached).
+CREATE TABLE IF NOT EXISTS letters (
+    notice        TEXT NOT NULL,
+    letter_id     TEXT NOT NULL,   -- the recipient id printed in the manifest
+    key           TEXT NOT NULL,   -- the person's dedupe key in the lists
+    batch         INTEGER NOT NULL,
+    file          TEXT NOT NULL,
+    first_page    INTEGER NOT NULL,
+    pages         INTEGER NOT NULL,
+    address       TEXT NOT NULL,   -- the address block, one line per line
+    addressee     TEXT NOT NULL,   -- recipient, or next_of_kin (deceased)
+    source        TEXT NOT NULL,   -- list file:line
+    built_at      REAL NOT NULL,
+    returned_at   REAL,
+    return_reason TEXT,
+    PRIMARY KEY (notice, letter_id)
+);
+CREATE INDEX IF NOT EXISTS letters_batch ON letters (notice, batch, first_page);
 -- Credit-monitoring activation codes (issue 17): the vendor's pools, imported by
 -- `notify offers import`. A code is issued to one recipient (by dedupe key) at most, and a
 -- recipient holds one code per offer at most: keyed by recipient and offer, never by message, so
@@ -474,6 +494,26 @@ CREATE TABLE IF NOT EXISTS notice_log (
     rule         TEXT NOT NULL,
     logged_at    DOUBLE PRECISION NOT NULL
 );
+-- Printed letters (issue 16): one per (notice, person), in the batch PDF and at the page the
+-- manifest says; `letters build` resumes after the last batch recorded here, and the mail
+-- house's returned-mail file marks them returned (unreached).
+CREATE TABLE IF NOT EXISTS letters (
+    notice        TEXT NOT NULL,
+    letter_id     TEXT NOT NULL,   -- the recipient id printed in the manifest
+    key           TEXT NOT NULL,   -- the person's dedupe key in the lists
+    batch         BIGINT NOT NULL,
+    file          TEXT NOT NULL,
+    first_page    BIGINT NOT NULL,
+    pages         BIGINT NOT NULL,
+    address       TEXT NOT NULL,   -- the address block, one line per line
+    addressee     TEXT NOT NULL,   -- recipient, or next_of_kin (deceased)
+    source        TEXT NOT NULL,   -- list file:line
+    built_at      DOUBLE PRECISION NOT NULL,
+    returned_at   DOUBLE PRECISION,
+    return_reason TEXT,
+    PRIMARY KEY (notice, letter_id)
+);
+CREATE INDEX IF NOT EXISTS letters_batch ON letters (notice, batch, first_page);
 CREATE TABLE IF NOT EXISTS offer_codes (
     id          BIGSERIAL PRIMARY KEY,
     offer       TEXT NOT NULL,

@@ -414,4 +414,34 @@ SQL: dict[str, str] = {
         "RETURNING issued_to"
     ),
     "offer_free": "SELECT count(*) FROM offer_codes WHERE offer = %s AND pool = %s AND issued_to IS NULL",
+    # Letters (issue 16): the batches `letters build` wrote, and returned mail.
+    "letters_ids": "SELECT letter_id FROM letters WHERE notice = %s",
+    "letters_last_batch": "SELECT coalesce(max(batch), 0) FROM letters WHERE notice = %s",
+    "letters_add": (
+        "INSERT INTO letters (notice, letter_id, key, batch, file, first_page, pages, address, "
+        "addressee, source, built_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    ),
+    "letters_rows": (
+        "SELECT notice, letter_id, key, batch, file, first_page, pages, address, addressee, source, "
+        "built_at, returned_at, return_reason FROM letters WHERE notice = %s ORDER BY batch, first_page"
+    ),
+    "letters_by_id": (
+        "SELECT notice, letter_id, key, batch, file, first_page, pages, address, addressee, source, "
+        "built_at, returned_at, return_reason FROM letters WHERE notice = %s AND letter_id = %s"
+    ),
+    "letters_by_row": (
+        "SELECT notice, letter_id, key, batch, file, first_page, pages, address, addressee, source, "
+        "built_at, returned_at, return_reason FROM letters WHERE notice = %s ORDER BY batch, first_page "
+        "LIMIT 1 OFFSET %s"
+    ),
+    "letters_return": (
+        "UPDATE letters SET returned_at = %s, return_reason = %s WHERE notice = %s AND letter_id = %s "
+        "AND returned_at IS NULL"
+    ),
+    "letters_returned": (
+        "SELECT notice, letter_id, key, batch, file, first_page, pages, address, addressee, source, "
+        "built_at, returned_at, return_reason FROM letters WHERE returned_at IS NOT NULL "
+        "AND (%s::text = '' OR notice = %s) ORDER BY notice, batch, first_page"
+    ),
+    "letters_keys": "SELECT key FROM letters WHERE notice = %s",
 }

@@ -413,4 +413,34 @@ SQL: dict[str, str] = {
         "RETURNING issued_to"
     ),
     "offer_free": "SELECT count(*) FROM offer_codes WHERE offer = ? AND pool = ? AND issued_to IS NULL",
+    # Letters (issue 16): the batches `letters build` wrote, and returned mail.
+    "letters_ids": "SELECT letter_id FROM letters WHERE notice = ?",
+    "letters_last_batch": "SELECT coalesce(max(batch), 0) FROM letters WHERE notice = ?",
+    "letters_add": (
+        "INSERT INTO letters (notice, letter_id, key, batch, file, first_page, pages, address, "
+        "addressee, source, built_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    "letters_rows": (
+        "SELECT notice, letter_id, key, batch, file, first_page, pages, address, addressee, source, "
+        "built_at, returned_at, return_reason FROM letters WHERE notice = ? ORDER BY batch, first_page"
+    ),
+    "letters_by_id": (
+        "SELECT notice, letter_id, key, batch, file, first_page, pages, address, addressee, source, "
+        "built_at, returned_at, return_reason FROM letters WHERE notice = ? AND letter_id = ?"
+    ),
+    "letters_by_row": (
+        "SELECT notice, letter_id, key, batch, file, first_page, pages, address, addressee, source, "
+        "built_at, returned_at, return_reason FROM letters WHERE notice = ? ORDER BY batch, first_page "
+        "LIMIT 1 OFFSET ?"
+    ),
+    "letters_return": (
+        "UPDATE letters SET returned_at = ?, return_reason = ? WHERE notice = ? AND letter_id = ? "
+        "AND returned_at IS NULL"
+    ),
+    "letters_returned": (
+        "SELECT notice, letter_id, key, batch, file, first_page, pages, address, addressee, source, "
+        "built_at, returned_at, return_reason FROM letters WHERE returned_at IS NOT NULL "
+        "AND (? = '' OR notice = ?) ORDER BY notice, batch, first_page"
+    ),
+    "letters_keys": "SELECT key FROM letters WHERE notice = ?",
 }

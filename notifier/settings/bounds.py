@@ -43,6 +43,8 @@ BOUNDS: dict[str, Bounds] = {
     "bounces.soft_span": Bounds(0, 365 * _DAY, 'a duration from 0 to "365d"'),
     "serve.port": Bounds(1, 65535, "a port number from 1 to 65535"),
     "schedule.grace": Bounds(0, 365 * _DAY, 'a duration from 0 to "365d"'),
+    "letters.batch_size": Bounds(1, 5000, "a whole number of letters from 1 to 5000"),
+    "letters.workers": Bounds(1, 32, "a whole number of processes from 1 to 32"),
     # Checked by settings/offers.py (the schema's bounds lookup does not reach into [offers.NAME]).
     "offers.*.months": Bounds(1, 120, "a whole number of months from 1 to 120"),
     "offers.*.enrol_days": Bounds(1, 730, "a whole number of days from 1 to 730"),

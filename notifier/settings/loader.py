@@ -12,6 +12,7 @@ from typing import Any
 
 from notifier.errors import ConfigError
 from notifier.settings.digest import read_digest
+from notifier.settings.letters import read_letters
 from notifier.settings.lines import key_lines
 from notifier.settings.model import Sender, Settings, Throttle
 from notifier.settings.offers import read_offers
@@ -201,6 +202,7 @@ def _settings(
         language=str(campaign.get("language", "")),
         digest=read_digest(cfg, str(path), lines),
         channels=dict(cfg.get("channels", {})),
+        letters=read_letters(cfg, str(path), lines),
         require_approval=bool(campaign.get("require_approval", False)),
         approvers=tuple(campaign.get("approvers", [])),
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from notifier.settings.digest import DigestSettings
+from notifier.settings.letters import LetterSettings
 from notifier.settings.offers import Offer
 
 __all__ = ["Dkim", "Sender", "Settings", "Throttle"]
@@ -89,5 +90,6 @@ class Settings:
     language: str = ""  # [campaign] language: notices' default language ("" = each notice's own)
     digest: DigestSettings = field(default_factory=DigestSettings)  # [digest]: the incident-team digest
     channels: Mapping[str, Any] = field(default_factory=dict)  # [channels]: apply, rules, org_facts, cost
+    letters: LetterSettings = field(default_factory=LetterSettings)  # [letters]: paper, windows, batches
     require_approval: bool = False  # [campaign]: send/run-due refuse a version nobody approved
     approvers: tuple[str, ...] = ()  # [campaign]: roles that must each approve ("" = anyone once)

@@ -90,6 +90,16 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "bounces": {"soft_threshold": "int", "soft_span": "duration", "shared_suppressions": "str"},
     "serve": {"host": "str", "port": "int", "sns_topics": "list[str]", "public_url": "str"},
     "schedule": {"grace": "duration", "timezones": {"*": "str"}},
+    # Printed letters (issue 16; notifier/settings/letters.py checks the boxes and lines).
+    "letters": {
+        "paper": "str",
+        "address_box": "str",
+        "return_box": "str",
+        "return_address": "list[str]",
+        "batch_size": "int",
+        "workers": "int",
+        "home_country": "str",
+    },
     # Credit-monitoring offers (notifier/settings/offers.py checks them beyond their types).
     "offers": {
         "*": {

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from notifier.cli.options import Subparsers, add_notice, settings
-from notifier.cli.views import outcome_table, report_rows, write_outcomes, write_report
+from notifier.cli.views import REPORT_COLUMNS, outcome_table, report_rows, write_outcomes, write_report
 from notifier.errors import NotifierError
 from notifier.ledger import open_ledger
+from notifier.letters.unreached import with_letters
 from notifier.pipeline.campaign import notice_context
 from notifier.private import private_text
 from notifier.render.notice import Notice, load_notice
@@ -45,8 +46,8 @@ def register(sub: Subparsers) -> None:
     p.add_argument(
         "--unreached",
         action="store_true",
-        help="people email could not reach (invalid, bounced, failed, suppressed), with their postal "
-        "fields, for a substitute notice",
+        help="people not reached: email could not reach them (invalid, bounced, failed, suppressed) "
+        "and no letter went out, or their letter came back (letter-returned), for a substitute notice",
     )
     p.add_argument(
         "--by",
@@ -100,6 +101,8 @@ def report(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
                 possibly_duplicated=args.possibly_duplicated,
                 language_of=language_chooser(current),
             )
+            if args.unreached:  # returned letters too; a delivered letter reaches whom email did not
+                rows = with_letters(rows, ledger, notice=args.notice or "", columns=REPORT_COLUMNS)
             return write_report(rows, args.format, fh)
 
         if args.output:

@@ -22,6 +22,7 @@ from notifier.ledger.sqlite.claims import ClaimsMixin
 from notifier.ledger.sqlite.console import ConsoleMixin
 from notifier.ledger.sqlite.core import _driver_error
 from notifier.ledger.sqlite.feedback import FeedbackMixin
+from notifier.ledger.sqlite.letters import LettersMixin
 from notifier.ledger.sqlite.lists import ListsMixin
 from notifier.ledger.sqlite.members import MembersMixin
 from notifier.ledger.sqlite.offers import OffersMixin
@@ -40,6 +41,7 @@ class SqliteLedger(
     AuditMixin,
     ReadsMixin,
     ChannelsMixin,
+    LettersMixin,
     ConsoleMixin,
     OffersMixin,
 ):
