@@ -19,7 +19,8 @@ The pages show every victim's address, so the server trusts nothing it is sent:
   (notifier.web.base), so a slow client stalls nobody;
 - a POST (send a test, approve a version) carries the token itself and comes from this
   console (Origin / Sec-Fetch-Site), so no other site can make a browser post here;
-- the lists are read into memory (notifier.lists.audience), never copied to disk; the app's
+- the lists are merged into a private scratch ledger (notifier.lists.audience: a 0600 file in
+  its own 0700 folder, removed with the loaded lists) and read a page at a time; the app's
   0700 work folder is removed on every exit (`end_preview_on_signals` turns SIGTERM/SIGHUP into a
   clean stop).
 """
