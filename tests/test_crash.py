@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ IN_FLIGHT_WINDOW = 64  # claim batch + queue + connections, with room to spare
 
 
 def _spawn(campaign: Campaign, url: str) -> subprocess.Popen[bytes]:
+    # Two sending processes whatever the machine: the kill must stop them too.
     return subprocess.Popen(
         [
             sys.executable,
@@ -34,13 +36,28 @@ def _spawn(campaign: Campaign, url: str) -> subprocess.Popen[bytes]:
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env={**os.environ, "NOTIFY_SEND_PROCESSES": "2"},
     )
+
+
+def _senders_of(campaign: Campaign) -> list[int]:
+    """Processes still running for this campaign (the run's own and its sending processes)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(campaign.config).encode() in cmdline and b"send" in cmdline:
+            found.append(int(proc.name))
+    return found
 
 
 @pytest.mark.slow
 def test_kill_9_mid_run_then_resume(campaign: Campaign, sink: Sink) -> None:
-    """kill -9 during a 3,000-recipient send; running again delivers to everyone at least once,
-    duplicates stay within the in-flight window, and status names each possible duplicate."""
+    """kill -9 during a 3,000-recipient send with two sending processes: they stop with it,
+    running again delivers to everyone at least once, duplicates stay within the in-flight
+    window, and status names each possible duplicate."""
     people = [f"person{i}@example.com" for i in range(3000)]
     campaign.write_list(
         "email,first_name,exposed\n" + "".join(f"{p},P{i},email\n" for i, p in enumerate(people))
@@ -53,7 +70,14 @@ def test_kill_9_mid_run_then_resume(campaign: Campaign, sink: Sink) -> None:
     assert proc.poll() is None, "the sender finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
+    # The sending processes see their run die and stop at once: nothing more arrives.
+    deadline = time.monotonic() + 10
+    while _senders_of(campaign) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _senders_of(campaign) == []
     first_run = len(sink.received)
+    time.sleep(0.5)
+    assert len(sink.received) == first_run
     assert 0 < first_run < 3000
 
     result = campaign.notify("send", "--segment", "all", "--transport", sink.url, "--yes")

@@ -3,17 +3,21 @@
     ledger.claim ─► MessageFactory.prepare ─► queue ─► workers: limiter ─► transport.send
                  ─► RelayWatch.judge ─► Recorder ─► ledger.record (with the next claim)
 
-One producer claims and builds; ``transport.concurrency`` workers send. The stages before it
-(import, plan, check every render) are in :mod:`notifier.pipeline.stages`.
+One producer claims and builds; ``transport.concurrency`` workers send. With ``processes`` > 1
+and a transport that can be divided (SMTP), the building and sending move to that many
+processes and this one only claims, records and judges (:mod:`notifier.pipeline.workers`).
+The stages before it (import, plan, check every render) are in :mod:`notifier.pipeline.stages`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 
 from notifier.bounces.replies import classify_reply
+from notifier.errors import ConfigError
 from notifier.ledger import Claimed, Ledger
 from notifier.models import Outcome
 from notifier.pipeline.build import MessageFactory, Prepared
@@ -23,7 +27,23 @@ from notifier.pipeline.throttle import RateLimiter
 from notifier.settings import Throttle
 from notifier.transports import Transport
 
-__all__ = ["batch_size", "deliver", "in_flight_bound"]
+__all__ = ["batch_size", "default_processes", "deliver", "in_flight_bound"]
+
+
+def default_processes(environ: dict[str, str] | None = None) -> int:
+    """How many processes send: ``NOTIFY_SEND_PROCESSES`` when set (1 keeps everything in one
+    process), else one per core this process may run on."""
+    env = os.environ if environ is None else environ
+    value = env.get("NOTIFY_SEND_PROCESSES", "").strip()
+    if value:
+        try:
+            return max(1, int(value))
+        except ValueError:
+            raise ConfigError(
+                f"NOTIFY_SEND_PROCESSES={value!r} is not a whole number",
+                hint="set it to the number of sending processes, e.g. 2, or unset it",
+            ) from None
+    return max(1, len(os.sched_getaffinity(0)))
 
 
 def batch_size(connections: int) -> int:
@@ -55,14 +75,26 @@ async def deliver(
     limit: int | None = None,
     limiter: RateLimiter | None = None,
     watch: RelayWatch | None = None,
+    processes: int | None = None,
 ) -> RunReport:
     """Send every due target of the planned run, recording each attempt.
 
     Stops early, cleanly, when ``stop`` is set: messages already handed to the
     transport finish, claimed ones not yet handed over go back to the queue.
+    ``processes``: how many processes build and send (None: :func:`default_processes`); more
+    than one only for a transport that can be divided (SMTP) and with as many connections.
     Raises RelayRefused when the relay refuses everyone for a problem of ours (see RelayWatch).
     """
-    loop = _Delivery(
+    kind: type[_Delivery] = _Delivery
+    if processes is None:
+        processes = default_processes()
+    processes = min(processes, max(1, transport.concurrency))
+    if processes > 1 and callable(getattr(transport, "divide", None)):
+        from notifier.pipeline.workers import PoolDelivery  # here: it builds on _Delivery
+
+        kind = PoolDelivery
+    loop = kind(
+        processes=processes,
         ledger=ledger,
         factory=factory,
         transport=transport,
@@ -93,7 +125,9 @@ class _Delivery:
         limit: int | None,
         limiter: RateLimiter,
         watch: RelayWatch,
+        processes: int = 1,
     ) -> None:
+        self.processes = processes
         self.ledger, self.factory, self.transport = ledger, factory, transport
         self.throttle, self.run_id, self.stop, self.limit = throttle, run_id, stop, limit
         self.progress, self.limiter, self.watch = progress, limiter, watch
@@ -110,13 +144,14 @@ class _Delivery:
         self.fatal: list[BaseException] = []
         self.unsent: list[int] = []  # claimed, never handed to the transport: released at the end
         self.started = time.monotonic()
+        self.tasks: list[asyncio.Task[None]] = []
 
     async def run(self) -> RunReport:
-        tasks = [asyncio.create_task(self.worker()) for _ in range(self.workers)]
+        await self.start()
         try:
             await self.produce()
         finally:
-            await self.wind_down(tasks)
+            await self.wind_down()
         if self.fatal:
             raise self.fatal[0]
         report = self.report
@@ -127,6 +162,9 @@ class _Delivery:
         if self.watch.tripped is not None:
             raise relay_refused(self.watch, report)
         return report
+
+    async def start(self) -> None:
+        self.tasks = [asyncio.create_task(self.worker()) for _ in range(self.workers)]
 
     # ---- producer: claim and build ------------------------------------------------------
 
@@ -230,8 +268,9 @@ class _Delivery:
 
     # ---- the end -------------------------------------------------------------------------
 
-    async def wind_down(self, tasks: list[asyncio.Task[None]]) -> None:
+    async def wind_down(self) -> None:
         """Let the workers finish, then record every answer and release every unsent claim."""
+        tasks = self.tasks
         self.note_user_stop()
         # On a stop, whatever is still queued was claimed but never handed over: give it
         # back. Otherwise the workers drain the queue before they reach the sentinels.

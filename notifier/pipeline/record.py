@@ -16,10 +16,16 @@ from notifier.bounces.replies import Classification
 from notifier.ledger import Claimed, Result
 from notifier.models import Outcome, State, Verdict
 from notifier.pipeline.build import Prepared
-from notifier.pipeline.throttle import RateLimiter, backoff
+from notifier.pipeline.throttle import backoff
 from notifier.settings import Throttle
 
-__all__ = ["NoProgress", "Progress", "Recorder", "RunReport", "next_state"]
+__all__ = ["Backoff", "NoProgress", "Progress", "Recorder", "RunReport", "next_state"]
+
+
+class Backoff(Protocol):
+    """What the recorder tells the throttle: send nothing for a while (the relay is in trouble)."""
+
+    def hold(self, seconds: float) -> None: ...
 
 
 class Progress(Protocol):
@@ -92,9 +98,7 @@ class RunReport:
 class Recorder:
     """The results of a run not yet written to the ledger, and its counts."""
 
-    def __init__(
-        self, report: RunReport, throttle: Throttle, limiter: RateLimiter, progress: Progress
-    ) -> None:
+    def __init__(self, report: RunReport, throttle: Throttle, limiter: Backoff, progress: Progress) -> None:
         self.report = report
         self.throttle = throttle
         self.limiter = limiter

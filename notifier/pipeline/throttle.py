@@ -38,19 +38,25 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """The campaign rate plus per-domain rates, and a pause after a relay says 421."""
+    """The campaign rate plus per-domain rates, and a pause after a relay says 421.
+
+    ``part``: this sending process's part of the campaign rate, when several processes of one
+    run send side by side (each gets 1/N; per-domain rates stay whole, because every domain with
+    a limit is sent by one process only, see :mod:`notifier.pipeline.workers`).
+    """
 
     def __init__(
         self,
         settings: ThrottleSettings,
         *,
+        part: float = 1.0,
         clock: Clock = time.monotonic,
         sleep: Callable[[float], object] = asyncio.sleep,
     ) -> None:
         self._clock = clock
         self._sleep = sleep
-        self._global = TokenBucket(settings.rate, clock=clock)
-        self._base_rate = settings.rate
+        self._base_rate = settings.rate * part
+        self._global = TokenBucket(self._base_rate, clock=clock)
         self._share = 1.0
         self._per_domain_default = settings.per_domain
         self._domain_rates: Mapping[str, float] = settings.domains

@@ -139,6 +139,8 @@ def split_message(message: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:
 
 
 _TRAILING_WSP = re.compile(rb"[\t ]+\r\n")
+_BARE_LF = re.compile(rb"\n(?<!\r\n)")
+_BARE_CR = re.compile(rb"\r(?!\n)")
 _WSP_RUN = re.compile(rb"[\t ]+")
 
 
@@ -147,15 +149,12 @@ def canonicalize_body(body: bytes) -> bytes:
     ``Relaxed.canonicalize_body`` returns, but ~5x faster: dkimpy's regexes visit every
     space of the body, which costs as much as the RSA signature. Lines are fixed with
     C-level bytes methods, and only the lines that need it."""
-    if (
-        b"\x0b" in body
-        or b"\x0c" in body
-        or body.count(b"\n") != body.count(b"\r\n")
-        or (body.count(b"\r") != body.count(b"\r\n"))
-    ):
+    # Each test is the cheapest exact one measured on an 11 KB notice: a one-byte ``in`` is a
+    # memchr; for two bytes, re's literal search and bytes.count beat ``in`` (issue 15).
+    if b"\x0b" in body or b"\x0c" in body or _BARE_LF.search(body) or _BARE_CR.search(body):
         # Bare CR/LF or vertical tab/form feed (which bytes.split() treats as space): the slow exact path.
         body = _WSP_RUN.sub(b" ", _TRAILING_WSP.sub(b"\r\n", body))
-    elif b"\t" in body or b"  " in body or b" \r\n" in body or body.endswith(b" "):
+    elif b"\t" in body or body.count(b"  ") or body.count(b" \r\n") or body.endswith(b" "):
         lines = body.split(b"\r\n")
         # The text after the last CRLF is not a line end: dkimpy only folds its runs.
         lines[-1] = _WSP_RUN.sub(b" ", lines[-1]) if lines[-1] else lines[-1]

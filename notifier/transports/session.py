@@ -28,6 +28,10 @@ __all__ = ["Reply", "Session", "SessionError", "content_for_data"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BARE = re.compile(rb"\r\n|\r|\n")
+# Cheapest exact tests on an 11 KB message (re's literal search beats ``in`` for two bytes).
+_BARE_LF = re.compile(rb"\n(?<!\r\n)")
+_BARE_CR = re.compile(rb"\r(?!\n)")
+_DOT_LINE = re.compile(rb"\n\.")
 _MAX_REPLY = 64 * 1024  # a reply longer than this is no SMTP reply: drop the connection
 
 
@@ -78,9 +82,9 @@ def content_for_data(message: bytes) -> bytes:
 
     Already-CRLF messages without a line starting with ``.`` (every message we build, almost
     always) pass through with three C-level scans and one copy."""
-    if message.count(b"\n") != message.count(b"\r\n") or message.count(b"\r") != message.count(b"\n"):
+    if _BARE_LF.search(message) or _BARE_CR.search(message):
         message = _BARE.sub(b"\r\n", message)
-    if message.startswith(b".") or b"\n." in message:
+    if message.startswith(b".") or _DOT_LINE.search(message):
         message = (b"." if message.startswith(b".") else b"") + message.replace(b"\r\n.", b"\r\n..")
     if not message.endswith(b"\r\n"):
         message += b"\r\n"
@@ -165,12 +169,28 @@ class Session(asyncio.Protocol):
         return futures
 
     async def _replies(self, futures: list[asyncio.Future[Reply]]) -> list[Reply]:
-        """Await ``futures`` under one timer; a timeout closes the connection."""
+        """Await ``futures`` under one timer; a timeout closes the connection.
+        Raises ConnectionError (the replies that did come are lost: see :meth:`_gather`)."""
+        replies, lost = await self._gather(futures)
+        if lost is not None:
+            raise ConnectionError(lost)
+        return replies
+
+    async def _gather(self, futures: list[asyncio.Future[Reply]]) -> tuple[list[Reply], str | None]:
+        """The replies that came, in order, and why the rest did not (None: all came)."""
         timer = self._loop.call_later(self.timeout, self._timeout)
+        replies: list[Reply] = []
         try:
-            return [await f for f in futures]
+            for f in futures:
+                replies.append(await f)
+        except ConnectionError as exc:
+            for f in futures:  # the others failed with the same cause: retrieved, not logged
+                if f.done() and not f.cancelled():
+                    f.exception()
+            return replies, str(exc)
         finally:
             timer.cancel()
+        return replies, None
 
     def _timeout(self) -> None:
         self._fail(f"timed out: no reply in {self.timeout:g} s")
@@ -179,35 +199,42 @@ class Session(asyncio.Protocol):
     async def transaction(self, mail: bytes, rcpt: bytes, content: bytes) -> Reply:
         """MAIL FROM ``mail``, RCPT TO ``rcpt``, DATA ``content`` (from :func:`content_for_data`).
 
-        Returns the final reply (2xx). Raises SessionError naming the command that failed."""
+        Returns the final reply (2xx). Raises SessionError naming the command that failed: a
+        refusal with the server's reply (also when the connection then closed, as after a 421),
+        else the loss of the connection at the command whose reply did not come."""
         commands = (b"MAIL FROM:" + mail + b"\r\n", b"RCPT TO:" + rcpt + b"\r\n", b"DATA\r\n")
         names = ("MAIL", "RCPT", "DATA")
-        stage = "MAIL"
+        lost: str | None = None
         try:
             if self.pipelining:
-                replies = await self._replies(self._send(b"".join(commands), 3))
+                replies, lost = await self._gather(self._send(b"".join(commands), 3))
             else:
                 replies = []
-                for name, command in zip(names, commands, strict=True):
-                    stage = name
-                    reply = (await self._replies(self._send(command, 1)))[0]
-                    replies.append(reply)
-                    if reply.code >= 400:
+                for command in commands:
+                    got, lost = await self._gather(self._send(command, 1))
+                    replies += got
+                    if lost is not None or got[0].code >= 400:
                         break
-        except ConnectionError as exc:
-            raise SessionError(stage, None, str(exc), timed_out="timed out" in str(exc)) from None
+        except ConnectionError as exc:  # closed before we could write
+            raise SessionError("MAIL", None, str(exc)) from None
         for name, reply, ok in zip(names, replies, (250, 250, 354), strict=False):
             if reply.code == 251 and name == "RCPT":
                 continue
             if reply.code != ok:
-                usable = reply.code != 421
-                if name != "DATA" and len(replies) == 3 and replies[2].code == 354:
+                usable = reply.code != 421 and lost is None
+                if usable and name != "DATA" and len(replies) == 3 and replies[2].code == 354:
                     # Every recipient refused but the server opened DATA anyway (RFC 2920 §3.1):
                     # end the empty message; its reply is not ours to record.
-                    usable = usable and await self._end_empty()
+                    usable = await self._end_empty()
                 raise SessionError(name, reply, reply.text, usable=usable)
+        if lost is not None:
+            raise SessionError(names[len(replies)], None, lost, timed_out="timed out" in lost)
         try:
-            (final,) = await self._replies(self._send(content, 1))
+            futures = self._send(content, 1)
+        except ConnectionError as exc:  # closed after the 354, before a byte of the content left
+            raise SessionError("DATA", None, str(exc)) from None
+        try:
+            (final,) = await self._replies(futures)
         except ConnectionError as exc:
             # The content went out, the reply did not come: it may have been queued.
             raise SessionError(

@@ -31,7 +31,10 @@ from notifier.transports.session import Session, SessionError, content_for_data
 
 __all__ = ["SmtpSettings", "SmtpTransport", "classify", "parse_smtp_url"]
 
-_QUEUE_ID = re.compile(r"(?:queued as|id=|Ok:?)\s*<?([A-Za-z0-9._\-@]+)>?", re.I)
+# Most telling first: "2.0.0 Ok: queued as ABC" is queue id ABC, not "queued".
+_QUEUE_IDS = tuple(
+    re.compile(rf"{lead}\s*<?([A-Za-z0-9._\-@]+)>?", re.I) for lead in ("queued as", "id=", "Ok:?")
+)
 _TLS_MODES = ("starttls", "implicit", "none")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -135,8 +138,12 @@ def classify(exc: BaseException) -> Outcome:
 
 
 def queue_id(text: str) -> str:
-    m = _QUEUE_ID.search(text)
-    return m.group(1) if m else ""
+    """The relay's queue id in an acceptance, for tracing a message in its logs ("" if none)."""
+    for pattern in _QUEUE_IDS:
+        m = pattern.search(text)
+        if m:
+            return m.group(1)
+    return ""
 
 
 @dataclass(slots=True)
@@ -182,23 +189,30 @@ class SmtpTransport:
             tls_context=context,
         )
 
+    def _refused(self, exc: BaseException) -> None:
+        """Raise TransportUnavailable for set-up failures that no retry can fix (login, no TLS)."""
+        if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+            raise TransportUnavailable(
+                f"{self.description}: the server refused our login ({exc.code} {exc.message})",
+                hint="check the user in the URL and NOTIFY_SMTP_PASSWORD",
+            ) from None
+        if isinstance(exc, aiosmtplib.SMTPException) and (
+            "STARTTLS" in str(exc) or "start_tls" in str(exc).lower()
+        ):
+            raise TransportUnavailable(
+                f"{self.description}: the server does not offer STARTTLS",
+                hint="notify will not send breach notices in clear text; enable TLS on the "
+                "relay, or for a local test server only add ?tls=none",
+            ) from None
+
     async def _connect(self) -> _Connection:
         client = self._client()
         try:
             await client.connect()
             await client.ehlo()
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            raise TransportUnavailable(
-                f"{self.description}: the server refused our login ({exc.code} {exc.message})",
-                hint="check the user in the URL and NOTIFY_SMTP_PASSWORD",
-            ) from None
-        except aiosmtplib.SMTPException as exc:
-            if "STARTTLS" in str(exc) or "start_tls" in str(exc).lower():
-                raise TransportUnavailable(
-                    f"{self.description}: the server does not offer STARTTLS",
-                    hint="notify will not send breach notices in clear text; enable TLS on the "
-                    "relay, or for a local test server only add ?tls=none",
-                ) from None
+        except BaseException as exc:
+            client.close()  # a half-open connection must not linger
+            self._refused(exc)
             raise
         transport = client.transport
         if not isinstance(transport, asyncio.Transport) or transport.is_closing():
