@@ -240,3 +240,44 @@ def test_a_delay_that_says_user_unknown_is_hard_but_suppresses_nobody(
     ).fetchone()[0]
     assert state == "sent"
     assert db.execute("SELECT count(*) FROM suppressions").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        # Orange / La Poste (postmaster code lists, Sisimai rhost/franceptt)
+        (
+            "550 5.1.1 Adresse d au moins un destinataire invalide. Invalid recipient. OFR_416 [416]",
+            "user_unknown",
+        ),
+        ("552 5.1.1 Boite du destinataire pleine. Recipient overquota. OFR_417 [417]", "mailbox_full"),
+        ("550 5.5.0 Boite du destinataire archivee. Archived recipient. LPN007_420", "suspended"),
+        (
+            "421 mwinf5c79 ME Trop de connexions, veuillez verifier votre configuration. OFR005_104",
+            "too_many_connections",
+        ),
+        (
+            "550 5.5.0 Service refuse. Veuillez essayer plus tard. service refused, please try later. "
+            "LPN001_108",
+            "other",
+        ),
+        # GoDaddy (its bounce-back list, Sisimai rhost/godaddy)
+        (
+            "552 This message has been rejected due to content judged to be spam by the internet "
+            "community. IB212",
+            "spam_detected",
+        ),
+        (
+            "554 Connection refused. This IP has a poor reputation on Cloudmark Sender Intelligence "
+            "(CSI). IB103",
+            "bad_reputation",
+        ),
+        # Cox (its email error codes, Sisimai rhost/cox)
+        ("554 cox.net rejected - AUP#CXDNS", "require_ptr"),
+        ("554 cox.net rejected - AUP#IPBL0011", "blocked"),
+    ],
+)
+def test_a_providers_own_error_code_names_the_reason(reply: str, reason: str) -> None:
+    """A provider's documented error code in the reply decides the reason, whatever other words
+    the reply carries; a code documented only as "try later" says nothing more (``other``)."""
+    assert reason_for(text=reply) == reason

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from notifier.bounces.commands import command_in
+from notifier.bounces.providers import provider_reason
 from notifier.bounces.statuses import STATUS, status_in
 from notifier.bounces.vocabulary import WORDS
 
@@ -349,6 +350,9 @@ def reason_for(
         # a PTR, an unknown user after DATA); "blocked" stands when they do not.
         status_name = "security"
     low = text.lower()
+    coded = provider_reason(low)
+    if coded is not None:
+        return coded  # a provider's own error code (Orange/La Poste, GoDaddy, Cox) says it all
     # The words of a local program's output (x-unix) are the program's, not a mail system's.
     if not diagnostic_type.startswith("x-unix"):
         for reason, probe in _SPECIFIC:
