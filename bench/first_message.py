@@ -1,0 +1,228 @@
+"""Time to first message, phase by phase, with peak memory and ledger size, against a baseline.
+
+    python bench/first_message.py [--sizes 1000 100000 1000000] [--runs 3]
+        [--base-tree /tmp/base15b --base-sizes 1000 100000] [--preview-size 1000000]
+
+For each list size, `notify send --segment all --limit 50` runs into an outbox (a fresh campaign
+per run) with its phases timed from inside the process: import, plan, render check; the first
+message is the oldest file in the outbox, measured from the moment the process was started.
+Prints medians of ``--runs`` runs, peak RSS of the sender (and of any worker it started), ledger
+bytes per recipient, and each figure as a ratio against the same measurement of
+``--base-tree`` (another checkout, e.g. ``git worktree add /tmp/base15b 511ca99``) where it was
+measured in the same run. Then the audience reads the preview uses, at ``--preview-size``: the
+first answer (the segment's count) and the first filtered page (``--base-tree`` measures its
+``read_lists`` + ``members``, which is what its preview did). Not collected by pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+
+WRAPPER = r"""
+import json, resource, sys, time
+import notifier.pipeline.run as run
+phases = {}
+def timed(name, fn):
+    def call(*a, **k):
+        start = time.time()
+        try:
+            return fn(*a, **k)
+        finally:
+            phases[name] = phases.get(name, 0.0) + time.time() - start
+            phases[name + "_end"] = time.time()
+    return call
+for name in ("import_lists", "plan", "check_renders"):
+    setattr(run, name, timed(name, getattr(run, name)))
+from notifier.cli.app import run as cli_run
+code = cli_run(sys.argv[1:])
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print("BENCH " + json.dumps({"phases": phases, "rss_kb": own, "children_rss_kb": kids}), file=sys.stderr)
+sys.exit(code)
+"""
+
+PREVIEW_NEW = r"""
+import json, resource, sys, time
+from pathlib import Path
+from notifier.lists import audience
+from notifier.lists.segments import resolve
+from notifier.settings import load
+start = time.perf_counter()
+settings = load(Path(sys.argv[1]))
+lists = audience.read_lists(settings.list_files)
+with audience.open_reader(settings) as reader:
+    kw = {"notice": settings.notice, "first_notice": settings.notice}
+    everyone = audience.select(lists, resolve("all", settings.segments), reader, **kw)
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    us = audience.select(lists, resolve("us", {"us": "recipient.country == 'US'"}), reader, **kw)
+    page = []
+    for m in us:
+        if "ssn" in m.recipient.fields.get("exposed", []):
+            page.append(m)
+            if len(page) == 50:
+                break
+    filt = time.perf_counter() - start
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out = {"start": first, "filter": filt, "rss_kb": rss, "members": len(everyone), "page": len(page)}
+print("BENCH " + json.dumps(out))
+"""
+
+PREVIEW_OLD = r"""
+import json, resource, sys, time
+from pathlib import Path
+from notifier.lists import audience
+from notifier.lists.segments import resolve
+from notifier.settings import load
+start = time.perf_counter()
+settings = load(Path(sys.argv[1]))
+lists = audience.read_lists(settings.list_files)
+with audience.open_reader(settings) as reader:
+    members = list(audience.members(lists, resolve("all", settings.segments), reader,
+                                    notice=settings.notice, first_notice=settings.notice))
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    us = resolve("us", {"us": "recipient.country == 'US'"})
+    found = list(audience.members(lists, us, reader, notice=settings.notice, first_notice=settings.notice))
+    page = [m for m in found if "ssn" in m.recipient.fields.get("exposed", [])][:50]
+    filt = time.perf_counter() - start
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out = {"start": first, "filter": filt, "rss_kb": rss, "members": len(members), "page": len(page)}
+print("BENCH " + json.dumps(out))
+"""
+
+
+def _env(tree: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(tree)}
+
+
+def one_send(tree: Path, folder: Path) -> dict[str, float]:
+    outbox = folder / "outbox"
+    cmd = [sys.executable, "-c", WRAPPER, "--config", str(folder / "notify.toml"), "send", "--segment", "all",
+           "--transport", f"outbox:{outbox}", "--yes", "--limit", "50"]  # fmt: skip
+    start = time.time()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(tree), cwd=folder, check=False)
+    elapsed = time.time() - start
+    if proc.returncode != 0 or "BENCH " not in proc.stderr:
+        raise SystemExit(f"send failed in {tree}:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    data = json.loads(proc.stderr.rsplit("BENCH ", 1)[1].splitlines()[0])
+    files = list((outbox / "new").iterdir())
+    first = min(f.stat().st_mtime for f in files) - start
+    ph = data["phases"]
+    ledger = sum(p.stat().st_size for p in folder.glob("ledger.sqlite*") if p.is_file())
+    return {
+        "first": first,
+        "import": ph.get("import_lists", 0.0),
+        "plan": ph.get("plan", 0.0),
+        "check": ph.get("check_renders", 0.0),
+        "rest": first - ph.get("import_lists", 0.0) - ph.get("plan", 0.0) - ph.get("check_renders", 0.0),
+        "command": elapsed,
+        "rss_mb": data["rss_kb"] / 1024,
+        "workers_rss_mb": data["children_rss_kb"] / 1024,
+        "ledger_bytes": float(ledger),
+    }
+
+
+def one_preview(tree: Path, folder: Path, *, new: bool) -> dict[str, float]:
+    script = PREVIEW_NEW if new else PREVIEW_OLD
+    cmd = [sys.executable, "-c", script, str(folder / "notify.toml")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(tree), cwd=folder, check=False)
+    if proc.returncode != 0 or "BENCH " not in proc.stdout:
+        raise SystemExit(f"preview reads failed in {tree}:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    data: dict[str, float] = json.loads(proc.stdout.rsplit("BENCH ", 1)[1].splitlines()[0])
+    return data
+
+
+def campaign(tmp: Path, name: str, source: Path, tree: Path = ROOT) -> Path:
+    """A campaign folder made by ``tree``'s own bench helper (its notify.toml keys), with ``source``
+    as its list."""
+    folder = tmp / name
+    make = f"import sys; sys.path.insert(0, {str(tree / 'bench')!r}); from common import make_campaign; "
+    make += f"from pathlib import Path; make_campaign(Path({str(folder)!r}), 10)"
+    subprocess.run([sys.executable, "-c", make], env=_env(tree), cwd=tree, check=True, capture_output=True)
+    shutil.copy(source, folder / "lists" / "subscribers.csv")
+    return folder
+
+
+def median(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def row(label: str, m: dict[str, float], size: int, base: dict[str, float] | None) -> str:
+    def ratio(key: str) -> str:
+        if base is None or not m[key]:
+            return ""
+        return f" ({base[key] / m[key]:.1f}x)"
+
+    return (
+        f"{label:<9}{size:>10,}  first {m['first']:7.1f} s{ratio('first'):<9}"
+        f" import {m['import']:6.1f}{ratio('import'):<9} plan {m['plan']:6.1f}{ratio('plan'):<10}"
+        f" check {m['check']:6.1f}{ratio('check'):<10} rest {m['rest']:5.1f}"
+        f"  RSS {m['rss_mb']:5.0f} MB (workers {m['workers_rss_mb']:.0f})"
+        f"  ledger {m['ledger_bytes'] / size:5.0f} B/recipient"
+    )
+
+
+def main() -> None:
+    from notifier.lists.samplelist import write_csv
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000, 1_000_000])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--big-runs", type=int, default=1, help="runs at 1,000,000 and more")
+    ap.add_argument("--base-tree", type=Path, default=None)
+    ap.add_argument("--base-sizes", type=int, nargs="*", default=[1000, 100_000])
+    ap.add_argument("--preview-size", type=int, default=1_000_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-first-") as tmpname:
+        tmp = Path(tmpname)
+        print("ratios: baseline time / this time (higher is better), medians of the runs", flush=True)
+        for size in args.sizes:
+            source = tmp / f"list{size}.csv"
+            with source.open("w", encoding="utf-8") as fh:
+                write_csv(size, fh)
+            runs = args.runs if size < 1_000_000 else args.big_runs
+            base = None
+            if args.base_tree is not None and size in args.base_sizes:
+                base_runs = [
+                    one_send(args.base_tree, campaign(tmp, f"b{size}-{i}", source, args.base_tree))
+                    for i in range(runs)
+                ]
+                base = median(base_runs)
+                print(row("baseline", base, size, None) + f"  [{runs} run(s)]", flush=True)
+            now_runs = [one_send(ROOT, campaign(tmp, f"n{size}-{i}", source)) for i in range(runs)]
+            print(row("now", median(now_runs), size, base) + f"  [{runs} run(s)]", flush=True)
+            for p in tmp.glob(f"[bn]{size}-*"):
+                shutil.rmtree(p, ignore_errors=True)
+            if size == args.preview_size:
+                folder = campaign(tmp, "preview", source)
+                p = one_preview(ROOT, folder, new=True)
+                print(f"preview reads at {size:,}: first count {p['start']:.1f} s, first filtered page "
+                      f"{p['filter']:.1f} s, RSS {p['rss_kb'] / 1024:.0f} MB", flush=True)  # fmt: skip
+                if args.base_tree is not None and size in args.base_sizes:
+                    b = one_preview(
+                        args.base_tree, campaign(tmp, "preview-base", source, args.base_tree), new=False
+                    )
+                    print(f"  baseline: first count {b['start']:.1f} s ({b['start'] / p['start']:.1f}x), "
+                          f"filtered page {b['filter']:.1f} s ({b['filter'] / p['filter']:.1f}x), "
+                          f"RSS {b['rss_kb'] / 1024:.0f} MB", flush=True)  # fmt: skip
+            source.unlink()
+
+
+if __name__ == "__main__":
+    main()
