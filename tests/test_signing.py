@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from notifier.checks.dns.lookup import Lookup
 from notifier.checks.dns.resolver import make_resolver
-from notifier.render.signing import Signer, canonicalize_body, load_key, public_txt
+from notifier.render.signing import Signer, canonicalize_body, canonicalize_headers, load_key, public_txt
 
 from .authzone import Keys, zone
 from .conftest import Campaign
@@ -143,6 +143,21 @@ def test_fast_body_canonicalisation_equals_dkimpys(body: bytes) -> None:
     assert canonicalize_body(body) == Relaxed.canonicalize_body(body)
     crlf = body.replace(b"\r", b"").replace(b"\n", b"\r\n")
     assert canonicalize_body(crlf) == Relaxed.canonicalize_body(crlf)
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(
+        st.tuples(
+            st.binary(min_size=1, max_size=12).map(lambda b: bytes(b"Ab- \t"[x % 5] for x in b)),
+            st.binary(max_size=40).map(lambda b: bytes(b"a \t\r\n\x0bb"[x % 7] for x in b)),
+        ),
+        max_size=4,
+    )
+)
+def test_fast_header_canonicalisation_equals_dkimpys(headers: list[tuple[bytes, bytes]]) -> None:
+    """Our relaxed header canonicalisation gives dkimpy's bytes for any header names and values."""
+    assert canonicalize_headers(headers) == Relaxed.canonicalize_headers(headers)
 
 
 def test_keygen_writes_a_private_key_and_prints_the_record(campaign: Campaign) -> None:
