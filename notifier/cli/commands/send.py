@@ -55,7 +55,9 @@ def register(sub: Subparsers) -> None:
         "--force",
         action="store_true",
         help="send even if sender-authentication or message checks fail (asks again on a "
-        "terminal; the override and the full report are kept in the ledger)",
+        "terminal; the override and the full report are kept in the ledger), and email also the "
+        "people whose lawful channel is a letter or none (in addition to their letter; audited) — "
+        "never a mailbox we provide whose login leaked",
     )
 
 
