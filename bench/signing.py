@@ -29,10 +29,17 @@ from notifier.tokens import Tokens
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def typical_notice() -> bytes:
+def factory_and_claim(*, signed: bool = False) -> tuple[MessageFactory, Claimed]:
+    """The example campaign's factory (with a fresh RSA-2048 key when ``signed``) and one row."""
     settings = load(ROOT / "examples" / "breach-2026" / "notify.toml")
     notice = load_notice(builtin_templates(), "breach-notice", notice_context(settings, "breach-notice"))
-    factory = MessageFactory(notice, settings.sender, Tokens(b"k" * 32))
+    signer = None
+    if signed:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "k.pem"
+            generate_key(path)
+            signer = Signer([load_key(path, domain="example.com", selector="s1")])
+    factory = MessageFactory(notice, settings.sender, Tokens(b"k" * 32), signer=signer)
     fields = {
         "first_name": "Ana",
         "last_name": "Lopez",
@@ -41,7 +48,13 @@ def typical_notice() -> bytes:
         "exposed": ["email", "name", "password_hash"],
     }
     who = Recipient("ana.lopez@example.com", "ana.lopez@example.com", "bench", 2, fields)
-    return factory.prepare(Claimed(1, who, 0, None, False)).data
+    return factory, Claimed(1, who, 0, None, False)
+
+
+def typical_notice(*, signed: bool = False) -> bytes:
+    """One finished message of the example campaign (about 11 KB signed)."""
+    factory, claimed = factory_and_claim(signed=signed)
+    return factory.prepare(claimed).data
 
 
 def rate(fn: object, seconds: float) -> tuple[float, int]:
