@@ -23,6 +23,12 @@ __all__ = ["ListsMixin"]
 IMPORT_BATCH = 5000  # rows per read of the ledger and per bulk write
 
 
+def _compact(fields: dict[str, Any]) -> str:
+    """A row's fields as stored: JSON without spaces or escaped accents (about 10% of a
+    recipient's bytes in the ledger; every reader uses json.loads)."""
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+
+
 @dataclass
 class _Batch:
     """One batch's writes, collected so each table gets one bulk statement."""
@@ -152,7 +158,7 @@ class ListsMixin(LedgerCore):
             if item.reject is not None:
                 rj = item.reject
                 counts["invalid"] += 1
-                fields = json.dumps(rj.fields) if rj.fields is not None else None
+                fields = _compact(rj.fields) if rj.fields is not None else None
                 out.issues.append((list_id, rj.line, rj.kind, rj.reason, rj.email, rj.raw, fields))
                 continue
             r = item.recipient
@@ -174,7 +180,7 @@ class ListsMixin(LedgerCore):
                 out.warnings.append((list_id, r.line, w, r.email))
         self._bulk("bulk_recipient", out.new)
         db.executemany(q["replace_recipient"], out.replaced)
-        db.executemany(q["merge_fields"], [(json.dumps(f), rid) for rid, f in out.merged.items()])
+        db.executemany(q["merge_fields"], [(_compact(f), rid) for rid, f in out.merged.items()])
         self._bulk("bulk_member", out.members)
         db.executemany(q["add_reject"], out.issues)
         db.executemany(q["add_warning"], out.warnings)
@@ -191,7 +197,7 @@ class ListsMixin(LedgerCore):
         known: dict[str, list[Any]],
     ) -> None:
         """Someone new, or someone seen in another list (or an older version): this row wins."""
-        fields = json.dumps(r.fields)
+        fields = _compact(r.fields)
         if seen is None:
             rid = next(ids)
             pending[rid] = len(out.new)
@@ -211,10 +217,10 @@ class ListsMixin(LedgerCore):
             out.merged[rid] = fields
         elif at >= 0:
             row = out.new[at]
-            out.new[at] = (*row[:3], json.dumps(fields), *row[4:])
+            out.new[at] = (*row[:3], _compact(fields), *row[4:])
         else:
             row = out.replaced[-1 - at]
-            out.replaced[-1 - at] = (row[0], json.dumps(fields), *row[2:])
+            out.replaced[-1 - at] = (row[0], _compact(fields), *row[2:])
 
     def _bulk(self, name: str, rows: list[tuple[Any, ...]]) -> None:
         """Many rows into one table (SQLite: executemany; PostgreSQL overrides with COPY)."""
