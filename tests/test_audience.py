@@ -150,3 +150,24 @@ def test_read_only_commands_create_no_ledger(campaign: Campaign) -> None:
     campaign.notify("deadlines", "--json")
     campaign.notify("lists", "check")
     assert not (campaign.root / "ledger.sqlite").exists()
+
+
+def test_the_merged_lists_are_a_private_scratch_file_removed_with_them(tmp_path: Path) -> None:
+    """The people are read back from a 0600 file in a 0700 folder, never all held, and the copy
+    is gone as soon as the lists are."""
+    import gc
+    import stat
+
+    lst = tmp_path / "people.csv"
+    lst.write_text("email,first_name\n" + "".join(f"p{i}@example.com,P{i}\n" for i in range(3000)), "utf-8")
+    lists = audience.read_lists([lst])
+    store = lists.recipients._store
+    assert store is not None
+    folder = store.path.parent
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    assert len(lists.recipients) == 3000 and lists.recipients[2999].email == "p2999@example.com"
+    assert [r.fields["first_name"] for r in lists.recipients[10:13]] == ["P10", "P11", "P12"]
+    del lists, store
+    gc.collect()
+    assert not folder.exists()

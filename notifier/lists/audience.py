@@ -164,8 +164,8 @@ def read_lists(
     """
     folder = tempfile.TemporaryDirectory(prefix="notify-audience-")  # 0700
     store = SqliteLedger(Path(folder.name) / "lists.sqlite", shared=True)  # 0600
-    weakref.finalize(store, _drop, store, folder)
     out = Lists()
+    weakref.finalize(out, _drop, store, folder)  # the Lists own it: gone with them (or at exit)
     imports = []
     for path in files:
         rows = read_list(path, check_deliverability=check_deliverability, dns_resolver=dns_resolver)
