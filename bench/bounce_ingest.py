@@ -23,6 +23,7 @@ import importlib
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -90,25 +91,34 @@ def make_dsns(maildir: Path, verps: list[str], count: int) -> int:
     return total
 
 
-def ingest_once(campaign: Path, maildir: Path, parse: Parse | None, processes: int = 1) -> tuple[float, int]:
-    """(seconds, messages) to ingest the Maildir into a fresh copy of the campaign's ledger: with
-    ``parse`` in the loop `ingest` had, or (None) through today's `ingest` on ``processes``."""
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the parsing workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def ingest_once(
+    campaign: Path, maildir: Path, parse: Parse | None, processes: int = 1
+) -> tuple[float, float, int]:
+    """(seconds, CPU seconds, messages) to ingest the Maildir into a fresh copy of the campaign's
+    ledger: with ``parse`` in the loop `ingest` had, or (None) through today's `ingest` on
+    ``processes``."""
     settings = load(campaign / "notify.toml", environ=dict(os.environ))
     ledger = open_ledger(settings)
     try:
         tokens = Tokens(settings.secret or ledger.secret())
         policy = ingest_mod.ingest_policy(settings)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         if parse is None:
             report = ingest_mod.ingest(ledger, tokens, [maildir], policy, processes)
         else:
             report = ingest_mod.IngestReport()
             for label, raw in ingest_mod.messages_in(maildir):
                 ingest_mod.record(ledger, tokens, raw, parse(raw), label, report, policy)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     finally:
         ledger.close()
-    return elapsed, report.messages
+    return elapsed, cpu, report.messages
 
 
 def fresh(campaign: Path, pristine: Path) -> None:
@@ -166,14 +176,16 @@ def main() -> None:
             f"today, {cores} processes": (None, cores),
         }
         rates: dict[str, list[float]] = {name: [] for name in ways}
+        cpu_us: dict[str, list[float]] = {name: [] for name in ways}
         parsing: dict[str, list[float]] = {"baseline": [], "today": []}
         for _ in range(args.runs):
             for name, (parse, processes) in ways.items():
                 fresh(campaign, pristine)
                 forget()
-                seconds, messages = ingest_once(campaign, maildir, parse, processes)
+                seconds, cpu, messages = ingest_once(campaign, maildir, parse, processes)
                 assert messages == len(raws), messages
                 rates[name].append(messages / seconds)
+                cpu_us[name].append(cpu / messages * 1e6)
             for name, reader in (("baseline", baseline), ("today", parse_bounce)):
                 forget()
                 parsing[name].append(parse_only(raws, reader))
@@ -193,6 +205,15 @@ def main() -> None:
         for name, values in rates.items():
             rate = statistics.median(values)
             print(f"ingest, {name:22s} {rate:7.0f} msg/s  {rate / base:5.2f}x  (runs: {_runs(values)})")
+        # CPU per message does not depend on what else the machine runs: 1e6 / it is the rate
+        # one free core would give (all processes counted, workers included).
+        cbase = statistics.median(cpu_us["baseline"])
+        for name, values in cpu_us.items():
+            us = statistics.median(values)
+            print(
+                f"CPU per message, {name:13s} {us:7.0f} us  {cbase / us:5.2f}x  "
+                f"(= {1e6 / us:5.0f} msg/s per free core)"
+            )
         pbase, pnow = statistics.median(parsing["baseline"]), statistics.median(parsing["today"])
         print(f"parse only, baseline:           {pbase:7.0f} msg/s")
         print(f"parse only, today:              {pnow:7.0f} msg/s  {pnow / pbase:5.2f}x")
