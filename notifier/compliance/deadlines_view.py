@@ -81,12 +81,15 @@ def _basis(
     return "every recipient of the lists (nothing sent yet; define an 'affected' segment)", members
 
 
-def deadline_report(settings: Settings, notice: str, segment: Segment | None = None) -> Deadlines:
+def deadline_report(
+    settings: Settings, notice: str, segment: Segment | None = None, *, lists: audience.Lists | None = None
+) -> Deadlines:
     """The planner's answer for the audience (notifier.lists.audience) of ``notice``: people by
-    country and region, when a server accepted their notice, and the filings marked done."""
+    country and region, when a server accepted their notice, and the filings marked done.
+    ``lists``: the campaign's lists already read (the console holds them), else read here."""
     tz = ZoneInfo(settings.timezone)
     clocks = _clocks(settings)
-    lists = audience.read_lists(settings.list_files)
+    lists = lists if lists is not None else audience.read_lists(settings.list_files)
     first = audience.first_notice_of(settings, notice)
     everyone = resolve("all", {})
     with audience.open_reader(settings) as reader:

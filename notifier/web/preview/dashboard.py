@@ -12,6 +12,7 @@ import datetime as dt
 import time
 from collections import Counter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
@@ -19,6 +20,7 @@ from notifier.compliance.deadlines_view import deadline_report
 from notifier.ledger import Ledger
 from notifier.web.preview import charts
 from notifier.web.preview.app import PreviewApp, template
+from notifier.web.preview.people import LARGE
 
 __all__ = ["REFRESH_MS", "dashboard", "live_data"]
 
@@ -93,8 +95,12 @@ def _deadlines(app: PreviewApp, notice: str) -> tuple[list[tuple[str, dt.datetim
     st = app.state()
     key = ("deadlines", st.version, notice)
     cached = app.overview_cache.get(key)
-    if cached is None or time.monotonic() - cached[0] > _DEADLINES_TTL:
-        cached = (time.monotonic(), deadline_report(st.settings, notice))
+    large = len(st.lists.recipients) >= LARGE
+    if large and ("counted", st.version) not in app.overview_cache:
+        return [], None  # a pass over a large list: only once asked for on the overview
+    # Small lists: fresh every _DEADLINES_TTL; large ones once per reload (a pass takes minutes).
+    if cached is None or (not large and time.monotonic() - cached[0] > _DEADLINES_TTL):
+        cached = (time.monotonic(), deadline_report(st.settings, notice, lists=st.lists))
         app.overview_cache[key] = cached
     report = cached[1]
     now = dt.datetime.now(dt.UTC)
@@ -117,7 +123,7 @@ def dashboard(app: PreviewApp, query: dict[str, str]) -> str:
     mine = next((n for n in data["status"]["notices"] if n["notice"] == notice), None)
     items, report = _deadlines(app, notice)
     now = dt.datetime.now(dt.UTC)
-    tz = report.tz
+    tz = report.tz if report is not None else ZoneInfo(app.state().settings.timezone)
     domains = list((mine or {}).get("by_domain", {}).items())[:12]
     reasons = sorted(((mine or {}).get("reasons", {})).items(), key=lambda kv: -kv[1])[:12]
     live = template("dashboard_live.html").render(
@@ -154,7 +160,8 @@ def dashboard(app: PreviewApp, query: dict[str, str]) -> str:
         letters_codes=data["letters_codes"],
         deadlines=charts.timeline(items, now, "Deadline timeline"),
         deadline_legend=charts.legend(("done", "due", "overdue")),
-        obligations=report.obligations,
+        obligations=report.obligations if report is not None else None,
+        count_link=app.link("/", count="all"),
         now=now,
         tz=tz,
         updated=dt.datetime.now(tz).strftime("%H:%M:%S"),

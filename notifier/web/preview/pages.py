@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import email
 import email.policy
@@ -57,21 +56,29 @@ def check(app: PreviewApp, query: dict[str, str]) -> str:
 
 
 def overview(app: PreviewApp, query: dict[str, str]) -> str:
+    """The campaign at a glance. For a large list, the figures that need a pass over everyone
+    (segment sizes, who gets each version, deadlines) are computed when asked (``count=all``)
+    and then kept until a reload, so the page opens in seconds at any size."""
     st = app.state()
     notice = app.notice(query.get("notice"))
     segments = sorted({**BUILTIN, **st.settings.segments})
-    counts = {name: app.segment_count(name) for name in segments}
+    size = len(st.lists.recipients)
+    if size < people.LARGE or query.get("count") == "all":
+        app.overview_cache[("counted", st.version)] = True
+    counted = ("counted", st.version) in app.overview_cache
+    counts = {name: app.segment_count(name) if counted else None for name in segments}
     key = ("overview-deadlines", st.version, notice.name)
-    if key not in app.overview_cache:  # computed once per reload
-        app.overview_cache[key] = deadline_report(st.settings, notice.name)
-    deadlines = app.overview_cache[key]
+    if counted and key not in app.overview_cache:  # computed once per reload
+        app.overview_cache[key] = deadline_report(st.settings, notice.name, lists=st.lists)
+    deadlines = app.overview_cache.get(key)
     # Linting renders every recipient's notice (a minute for 100,000 people): on its own page,
     # summed up here once it has run, so the overview of a large list opens in seconds.
     linted = app.overview_cache.get(("lint", st.version, notice.name))
-    obligations, tz = deadlines.obligations, deadlines.tz
     now = dt.datetime.now(dt.UTC)
     return template("overview.html").render(
-        notices=signoff.notices(app),
+        notices=signoff.notices(app, count=counted),
+        people=size,
+        counted=counted,
         require=st.settings.require_approval,
         approvers=st.settings.approvers,
         campaign=st.settings.campaign,
@@ -82,9 +89,9 @@ def overview(app: PreviewApp, query: dict[str, str]) -> str:
         counts=counts,
         linted=linted,
         link=app.link,
-        obligations=obligations,
+        obligations=deadlines.obligations if deadlines else [],
         now=now,
-        tz=tz,
+        tz=deadlines.tz if deadlines else dt.UTC,
         check=app.check_summary[1] if app.check_summary and app.check_summary[0] == st.version else None,
     )
 
@@ -115,10 +122,7 @@ def message(app: PreviewApp, query: dict[str, str]) -> str:
         raise BadRequest(f"width must be one of {', '.join(WIDTHS)}, not {width!r}")
     images = query.get("images") == "1"
     st = app.state()
-    everyone = app.members("all")  # in id order: found by bisection, not a walk of the list
-    at = bisect.bisect_left(everyone, rid, key=lambda m: m.id)
-    member = everyone[at] if at < len(everyone) and everyone[at].id == rid else None
-    row = people.details(app, st.settings.notice, [member])[0] if member is not None else None
+    row = people.person_row(app, rid)  # from the ledger: no pass over the list
     return template("message.html").render(
         widths=WIDTHS,
         width=width,

@@ -8,7 +8,9 @@ whole; the ledger is asked about the people shown, not the list.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +19,7 @@ from notifier.errors import NotifierError
 from notifier.ledger import Ledger
 from notifier.ledger.base import PersonEvent, PersonState
 from notifier.lists import audience
-from notifier.lists.segments import BUILTIN
+from notifier.lists.segments import BUILTIN, resolve
 from notifier.web.preview.app import BadRequest, PreviewApp, template
 
 __all__ = ["NOT_YET", "PAGE", "Row", "events_of", "recipients", "state_of"]
@@ -26,6 +28,7 @@ PAGE = 50
 NOT_YET = "not sent yet"
 STATES = (NOT_YET, "pending", "sending", "sent", "deferred", "failed", "bounced", "invalid", "suppressed")
 _CHANNELS_TTL = 10.0
+LARGE = 100_000  # people: from here on a segment not yet counted is walked, not counted first
 
 
 def state_of(m: audience.Member) -> str:
@@ -125,15 +128,13 @@ def recipients(app: PreviewApp, query: dict[str, str]) -> str:
     segment = query.get("segment") or "all"
     if query.get("state") and query["state"] not in STATES:
         raise BadRequest(f"state must be one of {', '.join(STATES)}, not {query['state']!r}")
-    members = app.members(segment)
-    # Ids are places in the merged lists, in order: a page starts after the last one shown.
-    start = bisect.bisect_right(members, after, key=lambda m: m.id)
     shown: list[audience.Member] = []
-    for m in members[start:]:
-        if _shown(m, query):
-            shown.append(m)
-            if len(shown) == PAGE:
-                break
+    with contextlib.closing(_after(app, segment, after)) as candidates:
+        for m in candidates:
+            if _shown(m, query):
+                shown.append(m)
+                if len(shown) == PAGE:
+                    break
     next_after = shown[-1].id if len(shown) == PAGE else None
     keep = ("q", "segment", "country", "region", "exposed", "state")
     return template("recipients.html").render(
@@ -147,6 +148,62 @@ def recipients(app: PreviewApp, query: dict[str, str]) -> str:
         state=query.get("state", ""),
         link=app.link,
         next_after=next_after,
+    )
+
+
+def _after(app: PreviewApp, segment: str, after: int) -> Generator[audience.Member, None, None]:
+    """The segment's members after id ``after``, in list order. A segment already counted is
+    bisected; otherwise, for a large list, the audience is walked only as far as the page
+    needs (the first page of a filter over a million people comes at once)."""
+    st = app.state()
+    if segment in st.members or len(st.lists.recipients) < LARGE:
+        members = app.members(segment)
+        # Ids are places in the merged lists, in order: a page starts after the last one shown.
+        yield from members[bisect.bisect_right(members, after, key=lambda m: m.id) :]
+        return
+    defined = {**BUILTIN, **st.settings.segments}
+    if segment not in defined:
+        app.members(segment)  # raises NotFound naming the campaign's segments
+    notice = st.settings.notice
+    first = audience.first_notice_of(st.settings, notice)
+    with audience.open_reader(st.settings) as reader:
+        walk = audience.members(
+            st.lists, resolve(segment, st.settings.segments), reader, notice=notice, first_notice=first
+        )
+        yield from (m for m in walk if m.id > after)
+
+
+def person_row(app: PreviewApp, rid: int) -> Row | None:
+    """One person's row for their page, from the ledger directly (no pass over the list)."""
+    st = app.state()
+    person = app.recipient(rid)
+    if person is None:
+        return None
+    notice = st.settings.notice
+    state: PersonState | None = None
+    suppressed = ""
+    channel = ""
+    ledger = app.open_ledger()
+    if ledger is not None:
+        try:
+            state = ledger.people_states(notice, [person.key]).get(person.key)
+            suppressed = ledger.suppressed([person.key]).get(person.key, "")
+            if state is not None:
+                channel = _channels(app, ledger, notice).get(state.recipient_row, "")
+        finally:
+            ledger.close()
+    policy = _policy(app)
+    if not channel and policy is not None:
+        channel = policy.decide(person.template_view()).channel.value
+    shown = state.state if state else ("suppressed" if suppressed else NOT_YET)
+    return Row(
+        rid,
+        person.email,
+        person.fields,
+        shown,
+        channel or "email",
+        (state.reason if state else "") or suppressed,
+        state.attempts if state else 0,
     )
 
 

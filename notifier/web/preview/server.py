@@ -126,7 +126,7 @@ def asgi_app(app: PreviewApp, host: str, port: int) -> ASGIApp:
         Starlette(routes=routes),
         host,
         port,
-        Limits(max_body=MAX_FORM, seconds=120.0),  # a first page of a large list takes seconds
+        Limits(max_body=MAX_FORM, seconds=900.0),  # counting a million people takes minutes
         _base_headers,
         misdirected="Misdirected request: this preview answers only to the address it printed "
         "(http://127.0.0.1:PORT or http://localhost:PORT).\n",

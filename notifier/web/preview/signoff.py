@@ -20,6 +20,7 @@ from notifier.errors import NotifierError
 from notifier.lists import audience
 from notifier.render.notice import Notice
 from notifier.web.preview.app import NotFound, PreviewApp, template
+from notifier.web.preview.people import LARGE
 
 __all__ = ["Version", "approve", "compare", "diff_lines", "notices", "versions", "versions_of"]
 
@@ -85,8 +86,9 @@ def versions(app: PreviewApp, name: str) -> list[Version]:
     return found
 
 
-def notices(app: PreviewApp) -> list[dict[str, Any]]:
-    """Every notice of the campaign: its versions, who gets each, and its sign-off."""
+def notices(app: PreviewApp, *, count: bool = True) -> list[dict[str, Any]]:
+    """Every notice of the campaign: its versions, who gets each (``count``: else the versions
+    only, with no pass over the list), and its sign-off."""
     st = app.state()
     names = app.notice_names()
     signoff = approvals.statuses(st.settings, names)
@@ -94,7 +96,7 @@ def notices(app: PreviewApp) -> list[dict[str, Any]]:
     for name in names:
         row: dict[str, Any] = {"name": name, "signoff": signoff[name], "versions": [], "error": ""}
         try:
-            row["versions"] = versions(app, name)
+            row["versions"] = versions(app, name) if count else versions_of(app.notice(name), [])
         except NotifierError as exc:
             row["error"] = exc.message
         out.append(row)
@@ -153,7 +155,10 @@ def diff_lines(a: str, b: str) -> tuple[Markup, Markup, int]:
 def compare(app: PreviewApp, query: dict[str, str]) -> str:
     """Two versions of a notice side by side (subject, text, HTML), differences marked."""
     notice = app.notice(query.get("notice"))
-    found = versions(app, notice.name)
+    st = app.state()
+    counted = ("counted", st.version) in app.overview_cache or len(st.lists.recipients) < LARGE
+    # A large list not counted yet: the versions with a person placed there, no pass over everyone.
+    found = versions(app, notice.name) if counted else versions_of(notice, [])
     by_key = {v.key: v for v in found}
     a_key = query.get("a") or found[0].key
     b_key = query.get("b") or (found[1].key if len(found) > 1 else found[0].key)
