@@ -253,3 +253,20 @@ def test_the_content_rules_for_everyone_are_checked_on_their_own_page_then_summe
     assert "Check the notice content for every recipient" in fetch(base, "/", app)
     assert "Every applicable rule is met for 4" in fetch(base, "/lint", app)
     assert 'id="lint-ok"' in fetch(base, "/", app)
+
+
+def test_a_large_list_opens_at_once_and_is_counted_when_asked(
+    console: tuple[str, PreviewApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the size where counting takes minutes, the overview offers to count instead of
+    counting, a segment filter still finds its first page, and "Count them now" fills it in."""
+    from notifier.web.preview import people
+
+    monkeypatch.setattr(people, "LARGE", 2)  # the 4-person test list counts as large
+    base, app = console
+    first = fetch(base, "/", app)
+    assert "Count them now" in first and "not counted yet" in first
+    assert "chloe@example.net" in fetch(base, "/recipients?segment=eu&country=FR", app)
+    assert "Count on the overview" in fetch(base, "/dashboard", app)  # deadlines: a pass over everyone
+    counted = fetch(base, "/?count=all", app)
+    assert "Count them now" not in counted and "3 recipients" in counted  # affected

@@ -18,9 +18,8 @@ from markupsafe import Markup
 
 from notifier.compliance.deadlines_view import deadline_report
 from notifier.ledger import Ledger
-from notifier.web.preview import charts
+from notifier.web.preview import charts, people
 from notifier.web.preview.app import PreviewApp, template
-from notifier.web.preview.people import LARGE
 
 __all__ = ["REFRESH_MS", "dashboard", "live_data"]
 
@@ -95,7 +94,7 @@ def _deadlines(app: PreviewApp, notice: str) -> tuple[list[tuple[str, dt.datetim
     st = app.state()
     key = ("deadlines", st.version, notice)
     cached = app.overview_cache.get(key)
-    large = len(st.lists.recipients) >= LARGE
+    large = len(st.lists.recipients) >= people.LARGE
     if large and ("counted", st.version) not in app.overview_cache:
         return [], None  # a pass over a large list: only once asked for on the overview
     # Small lists: fresh every _DEADLINES_TTL; large ones once per reload (a pass takes minutes).

@@ -19,8 +19,8 @@ from notifier.compliance import approvals
 from notifier.errors import NotifierError
 from notifier.lists import audience
 from notifier.render.notice import Notice
+from notifier.web.preview import people as people_pages
 from notifier.web.preview.app import NotFound, PreviewApp, template
-from notifier.web.preview.people import LARGE
 
 __all__ = ["Version", "approve", "compare", "diff_lines", "notices", "versions", "versions_of"]
 
@@ -156,7 +156,7 @@ def compare(app: PreviewApp, query: dict[str, str]) -> str:
     """Two versions of a notice side by side (subject, text, HTML), differences marked."""
     notice = app.notice(query.get("notice"))
     st = app.state()
-    counted = ("counted", st.version) in app.overview_cache or len(st.lists.recipients) < LARGE
+    counted = ("counted", st.version) in app.overview_cache or len(st.lists.recipients) < people_pages.LARGE
     # A large list not counted yet: the versions with a person placed there, no pass over everyone.
     found = versions(app, notice.name) if counted else versions_of(notice, [])
     by_key = {v.key: v for v in found}
