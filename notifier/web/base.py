@@ -149,7 +149,8 @@ class Guard:
             await self.app(scope, replay, guarded_send)
 
         try:
-            await asyncio.wait_for(handle(), self.limits.seconds)
+            async with asyncio.timeout(self.limits.seconds):  # no extra task per request
+                await handle()
         except TimeoutError:
             if not started:
                 await plain(send, 503, "The request took too long.\n", extra)

@@ -20,6 +20,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import anyio
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -39,6 +41,7 @@ __all__ = ["ServeApp", "asgi_app", "make_serve_server"]
 
 log = logging.getLogger("notifier.serve")
 _MAX_BODY = 256 * 1024
+_WORKERS = 4
 
 
 @dataclass
@@ -136,9 +139,16 @@ def asgi_app(app: ServeApp, host: str, port: int, limits: Limits | None = None) 
         status, text = app.sns(request_body)
         return PlainTextResponse(text + "\n", status)
 
+    limiter: list[anyio.CapacityLimiter] = []
+
     async def post_sns(request: Request) -> Response:
         body = await request.body()
-        return await run_in_threadpool(_safely, lambda: sns(body))
+        # A few worker threads, not the default 40: verifying is mostly CPU under one GIL, and
+        # fewer threads leave the event loop the time to read and answer the other connections
+        # (a certificate fetch, the one wait, happens once per certificate).
+        if not limiter:
+            limiter.append(anyio.CapacityLimiter(_WORKERS))
+        return await anyio.to_thread.run_sync(_safely, lambda: sns(body), limiter=limiter[0])
 
     async def other(request: Request) -> Response:
         path, method = request.url.path, request.method
