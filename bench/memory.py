@@ -15,7 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import SinkProcess, make_campaign, notify_send
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable from any folder
+
+from bench.common import SinkProcess, make_campaign, notify_send
 
 WRAPPER = (
     "import resource, sys\n"

@@ -23,10 +23,9 @@ import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent)]  # common.py and notifier, whatever the working folder
+sys.path.insert(0, str(HERE.parent))  # bench.common and notifier, whatever the working folder
 
-from common import SinkProcess, make_campaign  # noqa: E402
-
+from bench.common import SinkProcess, make_campaign  # noqa: E402
 from notifier.ledger import SqliteLedger  # noqa: E402
 from notifier.ledger.postgres import PgLedger  # noqa: E402
 from notifier.ledger.sqlite import Result  # noqa: E402

@@ -24,7 +24,6 @@ a synchronous driver fits the ledger, which is called between batches and not pe
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import time
