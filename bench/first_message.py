@@ -178,6 +178,26 @@ def row(label: str, m: dict[str, float], size: int, base: dict[str, float] | Non
     )
 
 
+def preview(args: argparse.Namespace, tmp: Path, size: int, source: Path) -> None:
+    """The preview's first count and first filtered page, now and (at --base-sizes) before."""
+    p = one_preview(ROOT, campaign(tmp, "preview", source), new=True)
+    print(
+        f"preview reads at {size:,}: first count {p['start']:.1f} s, first filtered page "
+        f"{p['filter']:.1f} s, RSS {p['rss_kb'] / 1024:.0f} MB",
+        flush=True,
+    )
+    if args.base_tree is not None and size in args.base_sizes:
+        b = one_preview(args.base_tree, campaign(tmp, "preview-base", source, args.base_tree), new=False)
+        print(
+            f"  baseline: first count {b['start']:.1f} s ({b['start'] / p['start']:.1f}x), "
+            f"filtered page {b['filter']:.1f} s ({b['filter'] / p['filter']:.1f}x), "
+            f"RSS {b['rss_kb'] / 1024:.0f} MB",
+            flush=True,
+        )
+    for folder in tmp.glob("preview*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     from notifier.lists.samplelist import write_csv
 
@@ -188,6 +208,7 @@ def main() -> None:
     ap.add_argument("--base-tree", type=Path, default=None)
     ap.add_argument("--base-sizes", type=int, nargs="*", default=[1000, 100_000])
     ap.add_argument("--preview-size", type=int, default=1_000_000)
+    ap.add_argument("--preview-only", action="store_true", help="only the preview's reads, at --sizes")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-first-") as tmpname:
         tmp = Path(tmpname)
@@ -197,6 +218,9 @@ def main() -> None:
             with source.open("w", encoding="utf-8") as fh:
                 write_csv(size, fh)
             runs = args.runs if size < 1_000_000 else args.big_runs
+            if args.preview_only:
+                preview(args, tmp, size, source)
+                continue
             base = None
             if args.base_tree is not None and size in args.base_sizes:
                 base_runs = [
@@ -210,17 +234,7 @@ def main() -> None:
             for p in tmp.glob(f"[bn]{size}-*"):
                 shutil.rmtree(p, ignore_errors=True)
             if size == args.preview_size:
-                folder = campaign(tmp, "preview", source)
-                p = one_preview(ROOT, folder, new=True)
-                print(f"preview reads at {size:,}: first count {p['start']:.1f} s, first filtered page "
-                      f"{p['filter']:.1f} s, RSS {p['rss_kb'] / 1024:.0f} MB", flush=True)  # fmt: skip
-                if args.base_tree is not None and size in args.base_sizes:
-                    b = one_preview(
-                        args.base_tree, campaign(tmp, "preview-base", source, args.base_tree), new=False
-                    )
-                    print(f"  baseline: first count {b['start']:.1f} s ({b['start'] / p['start']:.1f}x), "
-                          f"filtered page {b['filter']:.1f} s ({b['filter'] / p['filter']:.1f}x), "
-                          f"RSS {b['rss_kb'] / 1024:.0f} MB", flush=True)  # fmt: skip
+                preview(args, tmp, size, source)
             source.unlink()
 
 
