@@ -19,9 +19,9 @@ from notifier.bounces.reasons import OUR_PROBLEM
 from notifier.channels.gate import ChannelGate, channel_plan
 from notifier.channels.policy import policy_for
 from notifier.checks.dns.resolver import make_resolver
-from notifier.compliance.approvals import refuse_unapproved
 from notifier.checks.preflight import gate_report
 from notifier.checks.report import Report
+from notifier.compliance.approvals import refuse_unapproved
 from notifier.errors import Aborted, ChecksFailed, RelayRefused, UsageError
 from notifier.ledger import Ledger, PlanSummary, SqliteLedger, open_ledger
 from notifier.ledger.audit import file_sha256, tree_hashes
@@ -89,11 +89,11 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
     ledger: Ledger = open_ledger(settings)
     tmp: Path | None = None
     try:
-        # 1. lock, shared suppressions, recover what a killed run left in flight
-        ledger.lock()
         # 0. sign-off: with [campaign] require_approval, an unapproved version goes only to an outbox
         if not options.dry_run:
             refuse_unapproved(ledger, settings, notice.name, settings.transport_url)
+        # 1. lock, shared suppressions, recover what a killed run left in flight
+        ledger.lock()
         _shared_suppressions(campaign, ledger)
         recovered = ledger.recover_in_flight()
         if recovered:
