@@ -13,23 +13,44 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from notifier.channels.decide import Channel, ChannelDecision
+from notifier.channels.decide import Channel
 from notifier.channels.policy import ChannelPolicy
 from notifier.ledger.base import ChannelRow
 
-__all__ = ["ChannelGate", "channel_plan"]
+__all__ = ["RECORD_BATCH", "ChannelGate", "channel_plan"]
+
+# Decisions held before they are recorded: one plan batch (notifier.ledger.sqlite.plan.PLAN_BATCH),
+# so memory stays flat at any list size (issue 15 must-have 3).
+RECORD_BATCH = 5000
 
 
 class ChannelGate:
-    def __init__(self, policy: ChannelPolicy, *, key: Callable[[str], str], force: bool = False) -> None:
+    """Decides each person the plan reads, counts, and hands the decisions to ``record`` a batch
+    at a time: only the counts and one batch of decisions are held, whatever the list's size."""
+
+    def __init__(
+        self,
+        policy: ChannelPolicy,
+        *,
+        key: Callable[[str], str],
+        force: bool = False,
+        batch: int = RECORD_BATCH,
+    ) -> None:
         self.policy = policy
         self.force = force
         self._key = key
-        # Decisions are few and repeat: keep each once, with the keys it holds.
-        self._keys: dict[tuple[ChannelDecision, str], list[str]] = {}
+        self._batch = batch
+        self._pending: list[ChannelRow] = []
+        self._record: Callable[[list[ChannelRow]], object] | None = None
+        self.recorded: int = 0  # decisions handed to ``record`` so far
         self.by_channel: Counter[str] = Counter()
         self.forced: Counter[str] = Counter()  # not-email people let through by --force, by channel
         self.never: int = 0  # compromised mailboxes: never emailed
+
+    def record_into(self, record: Callable[[list[ChannelRow]], object]) -> None:
+        """Where the decisions go (the ledger's ``record_channels`` for the notice), each time a
+        batch is full and at :meth:`flush`."""
+        self._record = record
 
     def include(
         self, matches: Callable[[dict[str, Any], str], bool] | None
@@ -47,7 +68,19 @@ class ChannelGate:
         decision = self.policy.decide(view)
         email = str(view.get("email", ""))
         if email:  # an invalid row (no usable address) has no recipient to record against
-            self._keys.setdefault((decision, self.policy.jurisdiction(view)), []).append(self._key(email))
+            self._pending.append(
+                ChannelRow(
+                    key=self._key(email),
+                    channel=decision.channel.value,
+                    rule=decision.rule,
+                    reason=decision.reason,
+                    jurisdiction=self.policy.jurisdiction(view),
+                    log_required=decision.log_required,
+                    rules_version=self.policy.rules.version,
+                )
+            )
+            if len(self._pending) >= self._batch and self._record is not None:
+                self.flush()
         self.by_channel[decision.channel.value] += 1
         # Email is never decided for a compromised mailbox, so only the others need the check.
         if decision.channel is not Channel.EMAIL and self.policy.never_email(view):  # whatever --force says
@@ -60,23 +93,18 @@ class ChannelGate:
             return True
         return False
 
+    def flush(self) -> int:
+        """Hand the decisions not yet recorded to ``record`` (one call, one batch); how many."""
+        rows, self._pending = self._pending, []
+        if rows and self._record is not None:
+            self._record(rows)
+            self.recorded += len(rows)
+        return len(rows)
+
     def rows(self) -> list[ChannelRow]:
-        """The decisions to record, then forgotten here."""
-        out = [
-            ChannelRow(
-                key=k,
-                channel=d.channel.value,
-                rule=d.rule,
-                reason=d.reason,
-                jurisdiction=j,
-                log_required=d.log_required,
-                rules_version=self.policy.rules.version,
-            )
-            for (d, j), keys in self._keys.items()
-            for k in keys
-        ]
-        self._keys.clear()
-        return out
+        """The decisions not yet recorded, then forgotten here (without ``record_into``: all)."""
+        rows, self._pending = self._pending, []
+        return rows
 
     def summary(self) -> dict[str, Any]:
         """Counts only (no personal data): for the screen and the audit log."""

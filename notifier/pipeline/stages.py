@@ -76,6 +76,8 @@ def plan(
     # A segment of everyone, without channel decisions, is chosen in SQL (no row read into Python).
     matches = None if segment.everyone else include
     chooser = channels.include(matches) if channels is not None else matches
+    if channels is not None:  # decisions recorded a plan batch at a time (memory flat in list size)
+        channels.record_into(lambda rows: ledger.record_channels(notice, rows))
     summary = ledger.plan(
         notice,
         [i.list_id for i in imports],
@@ -90,7 +92,7 @@ def plan(
                             first_notice=first_notice, follow_up=follow_up, channels=channels is not None),
     )
     if channels is not None:
-        ledger.record_channels(notice, channels.rows())
+        channels.flush()
     return summary
 
 
