@@ -20,6 +20,7 @@ from typing import Any
 
 from notifier.channels.columns import is_yes, next_of_kin_address, postal_address
 from notifier.channels.decide import Channel, ChannelDecision
+from notifier.models import Recipient
 from notifier.render.letters import Addressee
 
 __all__ = ["LetterJob", "NoLetter", "UNREACHED", "eligible", "letter_id"]
@@ -36,6 +37,7 @@ class LetterJob:
     where: str  # list file:line
     view: Mapping[str, Any]  # what the template sees as ``recipient``
     to: Addressee
+    recipient: Recipient | None = None  # the list's person (their monitoring-offer code is issued to it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,4 +99,4 @@ def eligible(
         seen[lid] = where
         if lid in built:
             continue
-        yield LetterJob(lid, member.recipient.key, where, view, to)
+        yield LetterJob(lid, member.recipient.key, where, view, to, member.recipient)

@@ -6,18 +6,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
 from notifier.channels.audience import decided_members
 from notifier.cli.options import Subparsers, add_notice, add_segment, settings, whole
 from notifier.errors import ConfigError
-from notifier.ledger import open_ledger
+from notifier.ledger import Claimed, open_ledger
 from notifier.letters.build import BuildReport, build_letters
-from notifier.letters.eligible import eligible
+from notifier.letters.eligible import LetterJob, NoLetter, eligible
 from notifier.letters.returns import read_returns
 from notifier.lists.segments import resolve
 from notifier.locks import hold_lock
+from notifier.offers.context import IssuedCodes
+from notifier.offers.pool import issue_codes, pool_needs, refuse_shortfall
 from notifier.pipeline.campaign import notice_context, recipient_context
 from notifier.render.letters import LetterTemplate
 from notifier.render.notice import load_notice
@@ -38,8 +41,10 @@ def register(sub: Subparsers) -> None:
         "whose lawful channel is a letter — with --segment unreached, for everyone email did not "
         "reach who has a postal address — into batch PDFs of [letters] batch_size letters and a "
         "manifest CSV (recipient id, file, first page, page count, address lines). A deceased "
-        "person's letter goes to their next of kin. Resumes where a stopped build left off; people "
-        "who need a letter but have no usable address are listed by row. Exit 1 when anyone is.",
+        "person's letter goes to their next of kin. Monitoring-offer codes are issued first, as "
+        "`notify send` issues them (the same code an email carried); a pool too small prints "
+        "nothing. Resumes where a stopped build left off; people who need a letter but have no "
+        "usable address are listed by row. Exit 1 when anyone is.",
     )
     add_segment(b, "who to write to (e.g. affected, or unreached after email bounced)", required=True)
     add_notice(b, "notice to print (default: [campaign] notice)")
@@ -73,6 +78,13 @@ def _return_lines(current: Settings) -> tuple[str, ...]:
     return lines
 
 
+def _offer_targets(jobs: Iterable[LetterJob | NoLetter]) -> Iterator[Claimed]:
+    """The people about to get a letter, as the offer pool counts and issues codes to them."""
+    for job in jobs:
+        if isinstance(job, LetterJob) and job.recipient is not None:
+            yield Claimed(0, job.recipient, 0, None, False)
+
+
 def build(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     current = settings(args)
     name = args.notice or current.notice
@@ -88,10 +100,21 @@ def build(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     ledger = open_ledger(current)
     try:
         built = ledger.letters_built(name)
-        people = decided_members(current, segment, notice=name)
-        jobs = eligible(
-            people, segment=segment.name, built=built, home_country=current.letters.home_country or None
-        )
+
+        def letter_jobs() -> Iterator[LetterJob | NoLetter]:
+            people = decided_members(current, segment, notice=name)
+            return eligible(
+                people, segment=segment.name, built=built, home_country=current.letters.home_country or None
+            )
+
+        # Monitoring-offer codes, as `send` does (issue 17): a pool too small for these letters
+        # stops the build before the first one is printed; then everyone to be written to who
+        # qualifies is issued their code — the one they already hold when email got there first.
+        codes = IssuedCodes()
+        if current.offers:
+            refuse_shortfall(pool_needs(ledger, current, _offer_targets(letter_jobs())))
+            codes.update(issue_codes(ledger, current, lambda: _offer_targets(letter_jobs())))
+        jobs = letter_jobs()
 
         def progress(report: BuildReport) -> None:
             sys.stderr.write(f"  batch {report.batches}: {report.built} letters, {report.pages} pages\n")
@@ -107,7 +130,7 @@ def build(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
             progress=progress,
             # The offer and its code, as the email gets them (a person without an issued code
             # is listed, never printed with a sample code).
-            context=(lambda job: recipient_context(current, job.view, job.key, ledger))
+            context=(lambda job: recipient_context(current, job.view, job.key, codes=codes))
             if current.offers
             else None,
         )
