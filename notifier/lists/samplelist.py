@@ -2,6 +2,11 @@
 
 Deterministic for a given seed, so ``lists/subscribers.csv`` can be regenerated and
 checked. Nobody in it is real.
+
+It carries the channel evidence a real list would (README "Letters and other channels"): most
+people gave consent to electronic notice (``consent``, ``consent_scope``, ``primary_channel``
+email), some are customarily written to and have only a postal address (in the US, a letter),
+and a few have neither (no lawful channel: the loud path of `notify send` and `notify channels`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,14 @@ COLUMNS = (
     "country",
     "region",
     "exposed",
-    "postal_address",
+    "consent",
+    "consent_scope",
+    "primary_channel",
+    "postal_line1",
+    "postal_city",
+    "postal_region",
+    "postal_postcode",
+    "postal_country",
 )
 
 _FIRST = (
@@ -104,6 +116,28 @@ _EXPOSED = (
     ("", 8),
 )
 _DOMAINS = ("example.com", "example.org", "example.net")
+# A city and postcode for each place (postal_region: the part of `region` after the country).
+_TOWNS: dict[tuple[str, str], tuple[str, str]] = {
+    ("US", "US-CA"): ("Sacramento", "95814"),
+    ("US", "US-NY"): ("Albany", "12207"),
+    ("US", "US-TX"): ("Austin", "73301"),
+    ("US", "US-FL"): ("Tallahassee", "32301"),
+    ("US", "US-WA"): ("Olympia", "98501"),
+    ("US", "US-CO"): ("Denver", "80202"),
+    ("US", "US-MA"): ("Boston", "02108"),
+    ("DE", ""): ("Berlin", "10115"),
+    ("FR", ""): ("Paris", "75001"),
+    ("IE", ""): ("Dublin", "D02 X285"),
+    ("GB", ""): ("London", "SW1A 1AA"),
+    ("NL", ""): ("Amsterdam", "1012 JS"),
+    ("ES", ""): ("Madrid", "28001"),
+    ("IT", ""): ("Roma", "00184"),
+    ("CA", "CA-ON"): ("Toronto", "M5H 2N2"),
+    ("AU", "AU-NSW"): ("Sydney", "2000"),
+}
+# Shares of the channel evidence: consent to electronic notice (some of them also with a postal
+# address), written to by post with an address only, and neither (no lawful channel in the US).
+_CONSENTED, _POSTAL_ONLY = 0.82, 0.165
 
 
 def rows(count: int, *, seed: int = 2026) -> Iterator[dict[str, str]]:
@@ -111,12 +145,13 @@ def rows(count: int, *, seed: int = 2026) -> Iterator[dict[str, str]]:
     rng = random.Random(seed)
     places = [p for p in _PLACES for _ in range(p[3])]
     exposed = [e for e, w in _EXPOSED for _ in range(w)]
+    evidence = random.Random(f"{seed}-channels")  # its own stream: the other columns stay as they were
     for i in range(1, count + 1):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         country, region, locale, _ = rng.choice(places)
         ascii_first = first.encode("ascii", "ignore").decode() or "person"
         local = f"{ascii_first}.{last.encode('ascii', 'ignore').decode()}.{i}".lower().replace("'", "")
-        yield {
+        row = {
             "id": f"S{i:06d}",
             "email": f"{local}@{_DOMAINS[i % len(_DOMAINS)]}",
             "first_name": first,
@@ -125,8 +160,26 @@ def rows(count: int, *, seed: int = 2026) -> Iterator[dict[str, str]]:
             "country": country,
             "region": region,
             "exposed": rng.choice(exposed),
-            "postal_address": f"{rng.randint(1, 250)} Example Street, Exampletown",
         }
+        yield _with_evidence(row, rng.randint(1, 250), evidence)
+
+
+def _with_evidence(row: dict[str, str], number: int, rng: random.Random) -> dict[str, str]:
+    """``row`` with its channel evidence columns (``number``: the street number of its address)."""
+    draw = rng.random()
+    consented = draw < _CONSENTED
+    has_address = (not consented and draw < _CONSENTED + _POSTAL_ONLY) or (consented and rng.random() < 0.6)
+    given = f"{rng.randint(2019, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    row["consent"] = given if consented else ""
+    row["consent_scope"] = "esign;express" if consented else ""
+    row["primary_channel"] = "email" if consented else ("postal" if has_address else "")
+    town, postcode = _TOWNS[(row["country"], row["region"])] if has_address else ("", "")
+    row["postal_line1"] = f"{number} Example Street" if has_address else ""
+    row["postal_city"] = town
+    row["postal_region"] = row["region"].partition("-")[2] if has_address else ""
+    row["postal_postcode"] = postcode
+    row["postal_country"] = row["country"] if has_address else ""
+    return row
 
 
 def write_csv(count: int, out: io.TextIOBase | io.StringIO, *, seed: int = 2026) -> None:
