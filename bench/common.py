@@ -38,6 +38,7 @@ class SinkProcess:
     def __init__(self, *, prefer_postfix: bool = True) -> None:
         self.port = free_port()
         self.kind = "smtp-sink" if prefer_postfix and SMTP_SINK.exists() else "aiosmtpd"
+        self.proc: subprocess.Popen[str]
         if self.kind == "smtp-sink":
             # -u: the user to run as when started as root; 1024: the listen backlog.
             user = ["-u", "nobody"] if os.geteuid() == 0 else []
@@ -45,6 +46,7 @@ class SinkProcess:
                 [str(SMTP_SINK), *user, f"127.0.0.1:{self.port}", "1024"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                text=True,
             )
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:

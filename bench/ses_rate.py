@@ -16,8 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import make_campaign, notify_send, signed
-
+from bench.common import make_campaign, notify_send, signed
 from tests.authzone import Keys, zone
 from tests.dnsserver import DnsServer
 from tests.sesproxy import Ses

@@ -107,6 +107,10 @@ path = "ledger.sqlite"             # created 0600: it holds personal data
 # org_facts = ["business_primarily_internet"]  # MD, MI: we do business primarily online
 # cost_per_letter = 1.00           # print and postage, for the substitute-notice cost trigger
 
+# [letters]                        # `notify letters build`: print-ready letters for the postal people
+# paper = "letter"                 # or "a4"
+# return_address = ["Example Corp", "100 Main Street", "Springfield, IL 62701"]   # required for letters
+
 # [bounces]
 # soft_threshold = 3               # soft bounces in a row that suppress an address...
 # soft_span = "24h"                # ...when spread over at least this long

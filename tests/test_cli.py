@@ -60,7 +60,6 @@ def test_init_makes_a_campaign_that_sends_at_once_with_no_server(tmp_path: Path)
     assert status["notices"][0]["counts"] == {"sent": emailed}
 
 
-
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     run("init", str(tmp_path / "c"))
     again = run("init", str(tmp_path / "c"))

@@ -112,7 +112,7 @@ def _sender(campaign: Campaign, *, quiet: bool = False) -> subprocess.Popen[str]
     )
 
 
-def _check_codes(campaign: Campaign, sink: Sink, people: int, imported: int) -> Counter[str]:
+def _check_codes(campaign: Campaign, sink: Sink, people: int, imported: int) -> Counter[int]:
     """Every person received, every message of theirs carries the one code they hold, no code
     is anyone else's, and the pool lost none (issued + free = imported)."""
     codes = codes_received(sink)

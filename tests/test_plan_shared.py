@@ -61,7 +61,12 @@ def test_a_second_postgresql_sender_takes_the_first_senders_plan(tmp_path: Path,
     first, second = PgLedger(pg_db), PgLedger(pg_db)
     seen: list[Any] = []
     segment = compile_segment("de", "recipient.country == 'DE'")
-    spy = type(segment)(segment.name, segment.expression, lambda **kw: seen.append(1) or segment.test(**kw))
+
+    def counted(**kw: Any) -> bool:
+        seen.append(1)
+        return bool(segment.test(**kw))
+
+    spy = type(segment)(segment.name, segment.expression, counted)
     try:
         imports = stages.import_lists(first, files)
         planned = stages.plan(first, "n", imports, spy, resend=False)

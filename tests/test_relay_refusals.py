@@ -84,7 +84,7 @@ def test_a_relay_that_refuses_everyone_stops_the_run_and_fails_nobody(campaign: 
     """'554 5.7.1 ... client host blocked' to every recipient: the run stops with exit 1 and says
     it is our reputation or configuration, with the reply; nobody is failed or suppressed; the
     next run, once the relay accepts again, sends to everyone exactly once."""
-    people = people_list(campaign, 60)
+    people = people_list(campaign, 300)
     sink.handler.refuse_all = BLOCKED
     result = campaign.notify("send", "--segment", "all", "--transport", sink.url, "--yes")
     assert result.code == 1
@@ -93,10 +93,11 @@ def test_a_relay_that_refuses_everyone_stops_the_run_and_fails_nobody(campaign: 
     assert not re.search(r"p\d{3}@", result.err + result.out)  # no recipient's address printed
     states: dict[str, int] = dict(rows(campaign, "SELECT state, count(*) FROM messages GROUP BY state"))
     assert set(states) <= {"pending", "deferred"}, states
-    assert sum(states.values()) == 60
-    # Stopped at the threshold: the refused ones are recorded as attempts, deferred and due now.
+    assert sum(states.values()) == 300
+    # Stopped at the threshold, give or take what the sending processes already had on the wire:
+    # the refused ones are recorded as attempts, deferred and due now; most were never tried.
     refused = rows(campaign, "SELECT count(*) FROM attempts WHERE code=554")[0][0]
-    assert STOP_AFTER <= refused < 30
+    assert STOP_AFTER <= refused < 150
     assert rows(campaign, "SELECT key FROM suppressions") == []
     assert rows(campaign, "SELECT status FROM runs") == [("stopped",)]
 

@@ -17,7 +17,7 @@ from notifier.channels.decide import Channel
 from notifier.channels.policy import ChannelPolicy
 from notifier.ledger.base import ChannelRow
 
-__all__ = ["RECORD_BATCH", "ChannelGate", "channel_plan"]
+__all__ = ["ChannelGate", "RECORD_BATCH", "channel_plan"]
 
 # Decisions held before they are recorded: one plan batch (notifier.ledger.sqlite.plan.PLAN_BATCH),
 # so memory stays flat at any list size (issue 15 must-have 3).

@@ -21,9 +21,9 @@ from notifier.settings import Offer
 
 __all__ = [
     "MINORS",
-    "SAMPLE_CODE",
     "OfferChoice",
     "Requirement",
+    "SAMPLE_CODE",
     "choose",
     "is_minor",
     "load_requirements",

@@ -234,6 +234,24 @@ CREATE TABLE IF NOT EXISTS notice_log (
     rule         TEXT NOT NULL,
     logged_at    REAL NOT NULL
 );
+-- Credit-monitoring activation codes (issue 17): the vendor's pools, imported by
+-- `notify offers import`. A code is issued to one recipient (by dedupe key) at most, and a
+-- recipient holds one code per offer at most: keyed by recipient and offer, never by message, so
+-- every resend, follow-up and letter carries the same code.
+CREATE TABLE IF NOT EXISTS offer_codes (
+    id          INTEGER PRIMARY KEY,
+    offer       TEXT NOT NULL,
+    pool        TEXT NOT NULL,     -- "default", or "minors" for the codes meant for children
+    code        TEXT NOT NULL,
+    imported_at REAL NOT NULL,
+    issued_to   TEXT,              -- recipients.key
+    issued_at   REAL,
+    enrolled_at REAL,              -- from the vendor's enrolment report
+    UNIQUE (offer, code)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS offer_codes_issued ON offer_codes (issued_to, offer)
+    WHERE issued_to IS NOT NULL;
+CREATE INDEX IF NOT EXISTS offer_codes_free ON offer_codes (offer, pool, id) WHERE issued_to IS NULL;
 -- Printed letters (issue 16): one per (notice, person), in the batch PDF and at the page the
 -- manifest says; `letters build` resumes after the last batch recorded here, and the mail
 -- house's returned-mail file marks them returned (unreached).
@@ -254,24 +272,6 @@ CREATE TABLE IF NOT EXISTS letters (
     PRIMARY KEY (notice, letter_id)
 );
 CREATE INDEX IF NOT EXISTS letters_batch ON letters (notice, batch, first_page);
--- Credit-monitoring activation codes (issue 17): the vendor's pools, imported by
--- `notify offers import`. A code is issued to one recipient (by dedupe key) at most, and a
--- recipient holds one code per offer at most: keyed by recipient and offer, never by message, so
--- every resend, follow-up and letter carries the same code.
-CREATE TABLE IF NOT EXISTS offer_codes (
-    id          INTEGER PRIMARY KEY,
-    offer       TEXT NOT NULL,
-    pool        TEXT NOT NULL,     -- "default", or "minors" for the codes meant for children
-    code        TEXT NOT NULL,
-    imported_at REAL NOT NULL,
-    issued_to   TEXT,              -- recipients.key
-    issued_at   REAL,
-    enrolled_at REAL,              -- from the vendor's enrolment report
-    UNIQUE (offer, code)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS offer_codes_issued ON offer_codes (issued_to, offer)
-    WHERE issued_to IS NOT NULL;
-CREATE INDEX IF NOT EXISTS offer_codes_free ON offer_codes (offer, pool, id) WHERE issued_to IS NULL;
 -- A plan kept for the other senders of a shared (PostgreSQL) ledger: the first sender chooses the
 -- targets, the others starting with it reuse the choice instead of reading the lists again
 -- (key: a hash of the notice, the imported lists, the segment and the options). One SQLite
@@ -494,6 +494,20 @@ CREATE TABLE IF NOT EXISTS notice_log (
     rule         TEXT NOT NULL,
     logged_at    DOUBLE PRECISION NOT NULL
 );
+CREATE TABLE IF NOT EXISTS offer_codes (
+    id          BIGSERIAL PRIMARY KEY,
+    offer       TEXT NOT NULL,
+    pool        TEXT NOT NULL,
+    code        TEXT NOT NULL,
+    imported_at DOUBLE PRECISION NOT NULL,
+    issued_to   TEXT,
+    issued_at   DOUBLE PRECISION,
+    enrolled_at DOUBLE PRECISION,
+    UNIQUE (offer, code)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS offer_codes_issued ON offer_codes (issued_to, offer)
+    WHERE issued_to IS NOT NULL;
+CREATE INDEX IF NOT EXISTS offer_codes_free ON offer_codes (offer, pool, id) WHERE issued_to IS NULL;
 -- Printed letters (issue 16): one per (notice, person), in the batch PDF and at the page the
 -- manifest says; `letters build` resumes after the last batch recorded here, and the mail
 -- house's returned-mail file marks them returned (unreached).
@@ -514,20 +528,6 @@ CREATE TABLE IF NOT EXISTS letters (
     PRIMARY KEY (notice, letter_id)
 );
 CREATE INDEX IF NOT EXISTS letters_batch ON letters (notice, batch, first_page);
-CREATE TABLE IF NOT EXISTS offer_codes (
-    id          BIGSERIAL PRIMARY KEY,
-    offer       TEXT NOT NULL,
-    pool        TEXT NOT NULL,
-    code        TEXT NOT NULL,
-    imported_at DOUBLE PRECISION NOT NULL,
-    issued_to   TEXT,
-    issued_at   DOUBLE PRECISION,
-    enrolled_at DOUBLE PRECISION,
-    UNIQUE (offer, code)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS offer_codes_issued ON offer_codes (issued_to, offer)
-    WHERE issued_to IS NOT NULL;
-CREATE INDEX IF NOT EXISTS offer_codes_free ON offer_codes (offer, pool, id) WHERE issued_to IS NULL;
 -- Several senders: who holds a claim, until when (claims walk pending rows in id order from
 -- each sender's cursor); and who is alive.
 ALTER TABLE messages ADD COLUMN IF NOT EXISTS claimed_by TEXT;

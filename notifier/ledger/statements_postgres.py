@@ -110,7 +110,9 @@ SQL: dict[str, str] = {
         "SELECT r.key, r.id, r.fields, r.line, EXISTS (SELECT 1 FROM list_members lm WHERE lm.list_id = %s "
         "AND lm.recipient_id = r.id) FROM recipients r WHERE r.key = ANY(%s::text[])"
     ),
-    "new_recipient_ids": "SELECT nextval(pg_get_serial_sequence('recipients', 'id')) FROM generate_series(1, %s)",
+    "new_recipient_ids": (
+        "SELECT nextval(pg_get_serial_sequence('recipients', 'id')) FROM generate_series(1, %s)"
+    ),
     # Bulk writes go through COPY (PgLedger._bulk).
     "bulk_recipient": "COPY recipients (id, key, email, fields, source, line, smtputf8) FROM STDIN",
     "bulk_member": "COPY list_members (list_id, recipient_id) FROM STDIN",
@@ -366,25 +368,6 @@ SQL: dict[str, str] = {
         "SELECT n.at, n.notice, r.email, r.fields, n.channel, n.message_id, n.rule FROM notice_log n "
         "JOIN recipients r ON r.id = n.recipient_id ORDER BY n.at, n.attempt_id"
     ),
-    # The campaign console (notifier/ledger/sqlite/console.py).
-    "attempt_timeline": (
-        "SELECT floor(a.at / %s) * %s, a.verdict, count(*) FROM attempts a "
-        "JOIN messages m ON m.id = a.message WHERE m.notice = %s GROUP BY 1, 2 ORDER BY 1"
-    ),
-    "people_states": (
-        "SELECT r.key, m.state, m.attempts, m.reason, m.last_code, r.id FROM messages m "
-        "JOIN recipients r ON r.id = m.recipient_id WHERE m.notice = %s AND r.key = ANY(%s::text[])"
-    ),
-    "person_events": (
-        "SELECT a.at, m.notice, 'attempt ' || a.verdict, COALESCE(a.code::text || ' ', '') || a.text "
-        "FROM attempts a JOIN messages m ON m.id = a.message JOIN recipients r ON r.id = m.recipient_id "
-        "WHERE r.key = %s "
-        "UNION ALL SELECT e.at, COALESCE(m.notice, ''), e.kind, e.reason FROM bounce_events e "
-        "LEFT JOIN messages m ON m.id = e.message LEFT JOIN recipients r ON r.id = m.recipient_id "
-        "WHERE r.key = %s OR (e.message IS NULL AND e.address = %s) "
-        "UNION ALL SELECT at, '', 'unsubscribed', via FROM unsubscribes WHERE key = %s "
-        "UNION ALL SELECT at, '', 'suppressed', reason FROM suppressions WHERE key = %s"
-    ),
     # Credit-monitoring offers (issue 17): code pools, one code per (offer, recipient), take-up.
     "offer_code_add": (
         "INSERT INTO offer_codes (offer, pool, code, imported_at) VALUES (%s, %s, %s, %s) "
@@ -444,4 +427,23 @@ SQL: dict[str, str] = {
         "AND (%s::text = '' OR notice = %s) ORDER BY notice, batch, first_page"
     ),
     "letters_keys": "SELECT key FROM letters WHERE notice = %s",
+    # The campaign console (notifier/ledger/sqlite/console.py).
+    "attempt_timeline": (
+        "SELECT floor(a.at / %s) * %s, a.verdict, count(*) FROM attempts a "
+        "JOIN messages m ON m.id = a.message WHERE m.notice = %s GROUP BY 1, 2 ORDER BY 1"
+    ),
+    "people_states": (
+        "SELECT r.key, m.state, m.attempts, m.reason, m.last_code, r.id FROM messages m "
+        "JOIN recipients r ON r.id = m.recipient_id WHERE m.notice = %s AND r.key = ANY(%s::text[])"
+    ),
+    "person_events": (
+        "SELECT a.at, m.notice, 'attempt ' || a.verdict, COALESCE(a.code::text || ' ', '') || a.text "
+        "FROM attempts a JOIN messages m ON m.id = a.message JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE r.key = %s "
+        "UNION ALL SELECT e.at, COALESCE(m.notice, ''), e.kind, e.reason FROM bounce_events e "
+        "LEFT JOIN messages m ON m.id = e.message LEFT JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE r.key = %s OR (e.message IS NULL AND e.address = %s) "
+        "UNION ALL SELECT at, '', 'unsubscribed', via FROM unsubscribes WHERE key = %s "
+        "UNION ALL SELECT at, '', 'suppressed', reason FROM suppressions WHERE key = %s"
+    ),
 }

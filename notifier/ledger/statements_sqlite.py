@@ -367,26 +367,6 @@ SQL: dict[str, str] = {
         "SELECT n.at, n.notice, r.email, r.fields, n.channel, n.message_id, n.rule FROM notice_log n "
         "JOIN recipients r ON r.id = n.recipient_id ORDER BY n.at, n.attempt_id"
     ),
-    # The campaign console (notifier/ledger/sqlite/console.py).
-    "attempt_timeline": (
-        "SELECT CAST(a.at / ? AS INTEGER) * ?, a.verdict, count(*) FROM attempts a "
-        "JOIN messages m ON m.id=a.message WHERE m.notice=? GROUP BY 1, 2 ORDER BY 1"
-    ),
-    "people_states": (
-        "SELECT r.key, m.state, m.attempts, m.reason, m.last_code, r.id FROM messages m "
-        "JOIN recipients r ON r.id=m.recipient_id "
-        "WHERE m.notice=? AND r.key IN (SELECT value FROM json_each(?))"
-    ),
-    "person_events": (
-        "SELECT a.at, m.notice, 'attempt ' || a.verdict, COALESCE(a.code || ' ', '') || a.text "
-        "FROM attempts a JOIN messages m ON m.id=a.message JOIN recipients r ON r.id=m.recipient_id "
-        "WHERE r.key=? "
-        "UNION ALL SELECT e.at, COALESCE(m.notice, ''), e.kind, e.reason FROM bounce_events e "
-        "LEFT JOIN messages m ON m.id=e.message LEFT JOIN recipients r ON r.id=m.recipient_id "
-        "WHERE r.key=? OR (e.message IS NULL AND e.address=?) "
-        "UNION ALL SELECT at, '', 'unsubscribed', via FROM unsubscribes WHERE key=? "
-        "UNION ALL SELECT at, '', 'suppressed', reason FROM suppressions WHERE key=?"
-    ),
     # Credit-monitoring offers (issue 17): code pools, one code per (offer, recipient), take-up.
     "offer_code_add": (
         "INSERT INTO offer_codes (offer, pool, code, imported_at) VALUES (?, ?, ?, ?) "
@@ -443,4 +423,24 @@ SQL: dict[str, str] = {
         "AND (? = '' OR notice = ?) ORDER BY notice, batch, first_page"
     ),
     "letters_keys": "SELECT key FROM letters WHERE notice = ?",
+    # The campaign console (notifier/ledger/sqlite/console.py).
+    "attempt_timeline": (
+        "SELECT CAST(a.at / ? AS INTEGER) * ?, a.verdict, count(*) FROM attempts a "
+        "JOIN messages m ON m.id=a.message WHERE m.notice=? GROUP BY 1, 2 ORDER BY 1"
+    ),
+    "people_states": (
+        "SELECT r.key, m.state, m.attempts, m.reason, m.last_code, r.id FROM messages m "
+        "JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE m.notice=? AND r.key IN (SELECT value FROM json_each(?))"
+    ),
+    "person_events": (
+        "SELECT a.at, m.notice, 'attempt ' || a.verdict, COALESCE(a.code || ' ', '') || a.text "
+        "FROM attempts a JOIN messages m ON m.id=a.message JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE r.key=? "
+        "UNION ALL SELECT e.at, COALESCE(m.notice, ''), e.kind, e.reason FROM bounce_events e "
+        "LEFT JOIN messages m ON m.id=e.message LEFT JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE r.key=? OR (e.message IS NULL AND e.address=?) "
+        "UNION ALL SELECT at, '', 'unsubscribed', via FROM unsubscribes WHERE key=? "
+        "UNION ALL SELECT at, '', 'suppressed', reason FROM suppressions WHERE key=?"
+    ),
 }

@@ -35,11 +35,11 @@ from notifier.settings import Settings
 
 __all__ = [
     "Counts",
-    "Recipients",
-    "Selection",
     "ListSummary",
     "Lists",
     "Member",
+    "Recipients",
+    "Selection",
     "StateReader",
     "count",
     "first_notice_of",

@@ -21,7 +21,7 @@ from notifier.ledger.base import CodeImport
 from notifier.offers.codes import CodeFile, read_codes
 from notifier.settings import Offer, Settings
 
-__all__ = ["POOLS", "Enrolments", "import_codes", "import_enrolments", "offer_named"]
+__all__ = ["Enrolments", "POOLS", "import_codes", "import_enrolments", "offer_named"]
 
 POOLS = (DEFAULT_POOL, MINORS)
 _DATE_COLUMNS = ("enrolled_at", "enrollment_date", "enrolment_date", "enrolled", "date")

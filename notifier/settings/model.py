@@ -85,11 +85,11 @@ class Settings:
     public_url: str = ""  # where `notify serve` is reachable from the internet (unsubscribe links)
     grace: float = 86400.0  # a schedule missed by more than this waits for `notify schedule confirm`
     timezones: Mapping[str, str] = field(default_factory=dict)  # country/region -> IANA zone overrides
-    offers: Mapping[str, Offer] = field(default_factory=dict)  # [offers.NAME], in file order
-    regulators: Mapping[str, str] = field(default_factory=dict)  # [regulators] facts for filings
-    language: str = ""  # [campaign] language: notices' default language ("" = each notice's own)
-    digest: DigestSettings = field(default_factory=DigestSettings)  # [digest]: the incident-team digest
     channels: Mapping[str, Any] = field(default_factory=dict)  # [channels]: apply, rules, org_facts, cost
-    letters: LetterSettings = field(default_factory=LetterSettings)  # [letters]: paper, windows, batches
     require_approval: bool = False  # [campaign]: send/run-due refuse a version nobody approved
     approvers: tuple[str, ...] = ()  # [campaign]: roles that must each approve ("" = anyone once)
+    offers: Mapping[str, Offer] = field(default_factory=dict)  # [offers.NAME], in file order
+    regulators: Mapping[str, str] = field(default_factory=dict)  # [regulators] facts for filings
+    letters: LetterSettings = field(default_factory=LetterSettings)  # [letters]: paper, windows, batches
+    language: str = ""  # [campaign] language: notices' default language ("" = each notice's own)
+    digest: DigestSettings = field(default_factory=DigestSettings)  # [digest]: the incident-team digest

@@ -90,6 +90,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "bounces": {"soft_threshold": "int", "soft_span": "duration", "shared_suppressions": "str"},
     "serve": {"host": "str", "port": "int", "sns_topics": "list[str]", "public_url": "str"},
     "schedule": {"grace": "duration", "timezones": {"*": "str"}},
+    # Notice channels (issue 16): the rules deciding email / letter per person, facts about us
+    # they need, and the cost of one letter (for the substitute-notice cost trigger).
+    "channels": {"apply": "bool", "rules": "str", "org_facts": "list[str]", "cost_per_letter": "float"},
     # Printed letters (issue 16; notifier/settings/letters.py checks the boxes and lines).
     "letters": {
         "paper": "str",
@@ -116,9 +119,6 @@ SCHEMA: dict[str, dict[str, Any]] = {
     },
     # Facts regulator filings ask for that the notice does not (notify regulators draft).
     "regulators": {"lead_authority": "str", "reporter": "str", "reporter_title": "str"},
-    # Notice channels (issue 16): the rules deciding email / letter per person, facts about us
-    # they need, and the cost of one letter (for the substitute-notice cost trigger).
-    "channels": {"apply": "bool", "rules": "str", "org_facts": "list[str]", "cost_per_letter": "float"},
 }
 # [digest]: the incident-team digest (notifier/digest; settings/digest.py).
 SCHEMA["digest"] = {

@@ -33,17 +33,10 @@ __all__ = ["BounceEntry", "Claimed", "ImportSummary", "PlanSummary", "Result", "
 
 
 class SqliteLedger(
-    ListsMixin,
-    MembersMixin,
-    PlanMixin,
-    ClaimsMixin,
-    FeedbackMixin,
-    AuditMixin,
-    ReadsMixin,
-    ChannelsMixin,
+    ListsMixin, MembersMixin, PlanMixin, ClaimsMixin, FeedbackMixin, AuditMixin, ReadsMixin, ChannelsMixin,
     LettersMixin,
-    ConsoleMixin,
     OffersMixin,
+    ConsoleMixin,
 ):
     """The ledger of one campaign. Not shared between threads."""
 
