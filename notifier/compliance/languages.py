@@ -131,9 +131,7 @@ def reading_ease(text: str, formula: str) -> float:
     return 206.835 - 1.015 * per_sentence - 84.6 * per_word
 
 
-def untranslated_facts(
-    facts: Mapping[str, Any], translations: Mapping[str, Any], language: str
-) -> list[str]:
+def untranslated_facts(facts: Mapping[str, Any], translations: Mapping[str, Any], language: str) -> list[str]:
     """Free-text facts set in notify.toml with no ``[translations.<language>...]`` counterpart."""
     local = translations.get(language) or translations.get(language.split("-")[0]) or {}
     missing = []
@@ -144,4 +142,3 @@ def untranslated_facts(
         if (local.get(table) or {}).get(key) in (None, "", []):
             missing.append(dotted)
     return missing
-

@@ -449,8 +449,7 @@ def _pack_findings(report: LintReport, notice: Any, people: Mapping[str, list[st
         entry = _finding(
             report,
             ("LANG-FACTS", "WARN", f"the campaign facts in {code}"),
-            f"not translated, so shown in {notice.language} inside the {code} notice: "
-            + ", ".join(missing),
+            f"not translated, so shown in {notice.language} inside the {code} notice: " + ", ".join(missing),
             f"add them under [translations.{code}.<table>] in notify.toml",
         )
         entry["recipients"] += len(where)

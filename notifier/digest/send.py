@@ -44,13 +44,13 @@ def recipients(settings: Settings, to: Sequence[str] = ()) -> list[str]:
     for name in (t.strip() for t in to):
         if name in settings.digest.lists:
             chosen += settings.digest.lists[name]
-        elif "@" in name and not any(c in name for c in "\r\n<>,;\" "):
+        elif "@" in name and not any(c in name for c in '\r\n<>,;" '):
             chosen.append(name)
         else:
             known = ", ".join(sorted(settings.digest.lists)) or "none yet"
             raise UsageError(
                 f"--to {name!r} is neither a list under [digest.lists] nor an email address",
-                hint=f"lists: {known}; e.g. [digest.lists] incident-team = [\"ciso@example.org\"]",
+                hint=f'lists: {known}; e.g. [digest.lists] incident-team = ["ciso@example.org"]',
             )
     chosen = chosen or list(settings.digest.to)
     if not chosen:

@@ -39,9 +39,7 @@ def parse_time_of_day(text: str) -> str:
     return f"{int(m.group(1)):02d}:{m.group(2)}"
 
 
-def create_digest(
-    settings: Settings, ledger: Ledger, *, every: str, at: str, to: str, now: float
-) -> int:
+def create_digest(settings: Settings, ledger: Ledger, *, every: str, at: str, to: str, now: float) -> int:
     """A recurring digest. Raises UsageError (unknown period, bad time, no recipients)."""
     from notifier.digest.send import recipients
 

@@ -88,8 +88,16 @@ def plan(
         first_notice=first_notice,
         follow_up=follow_up,
         ledger_state=segment.reads_ledger,  # channel decisions read the list row only
-        shared_key=plan_key(notice, imports, segment, resend=resend, retry_failed=retry_failed,
-                            first_notice=first_notice, follow_up=follow_up, channels=channels is not None),
+        shared_key=plan_key(
+            notice,
+            imports,
+            segment,
+            resend=resend,
+            retry_failed=retry_failed,
+            first_notice=first_notice,
+            follow_up=follow_up,
+            channels=channels is not None,
+        ),
     )
     if channels is not None:
         channels.flush()

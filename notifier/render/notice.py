@@ -437,9 +437,7 @@ class Notice:
 
     def language_for(self, recipient: Mapping[str, Any]) -> LanguageChoice:
         """The language this recipient is written to, and why (shown in preview and report)."""
-        key = tuple(
-            str(recipient.get(k) or "") for k in ("locale", "region", "country", "timezone")
-        )
+        key = tuple(str(recipient.get(k) or "") for k in ("locale", "region", "country", "timezone"))
         choice = self._choices.get(key)
         if choice is None:
             choice = self._choices[key] = self.policy.choose(recipient)

@@ -33,7 +33,14 @@ __all__ = ["BounceEntry", "Claimed", "ImportSummary", "PlanSummary", "Result", "
 
 
 class SqliteLedger(
-    ListsMixin, MembersMixin, PlanMixin, ClaimsMixin, FeedbackMixin, AuditMixin, ReadsMixin, ChannelsMixin,
+    ListsMixin,
+    MembersMixin,
+    PlanMixin,
+    ClaimsMixin,
+    FeedbackMixin,
+    AuditMixin,
+    ReadsMixin,
+    ChannelsMixin,
     LettersMixin,
     OffersMixin,
     ConsoleMixin,
