@@ -21,6 +21,22 @@ from .imapserver import DOVECOT, PASSWORD, Dovecot
 from .sesproxy import Ses
 from .smtpsink import Sink
 
+
+def _print_tools_missing() -> str:
+    """Why letters cannot be printed and read back on this machine ("" when they can): WeasyPrint
+    needs Debian's Pango, and the tests read the PDFs with poppler's pdftotext (.ci/run installs both)."""
+    if shutil.which("pdftotext") is None:
+        return "poppler-utils' pdftotext is not installed (.ci/run installs it)"
+    try:
+        import weasyprint  # noqa: F401
+    except OSError as exc:
+        return f"WeasyPrint cannot load Pango ({exc}); .ci/run installs libpango-1.0-0 and libpangoft2-1.0-0"
+    return ""
+
+
+PRINT_TOOLS_MISSING = _print_tools_missing()
+needs_print_tools = pytest.mark.skipif(bool(PRINT_TOOLS_MISSING), reason=PRINT_TOOLS_MISSING or "-")
+
 COMMANDS = [
     "init",
     "lists check",

@@ -18,8 +18,10 @@ import pytest
 
 from notifier.letters.geometry import CLEARANCE, Box
 
-from .conftest import Campaign
+from .conftest import Campaign, needs_print_tools
 from .smtpsink import Fault, Sink
+
+pytestmark = needs_print_tools
 
 LETTERS = """
 [letters]

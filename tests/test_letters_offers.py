@@ -12,10 +12,12 @@ import pytest
 from notifier.ledger import open_ledger
 from notifier.settings import load
 
-from .conftest import Campaign
+from .conftest import Campaign, needs_print_tools
 from .smtpsink import Fault, Sink
 from .test_letters import HEADER, LETTERS, POSTAL, letter_text, manifest
 from .test_offers import OFFERS, codes_received
+
+pytestmark = needs_print_tools
 
 # P1 (California, SSN exposed, no e-sign consent: a letter) qualifies for id-12m; P2 and P3 for
 # nothing (see tests/test_offers.py for the rules' hand count).

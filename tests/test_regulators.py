@@ -12,7 +12,7 @@ from pathlib import Path
 from notifier.ledger import open_ledger
 from notifier.settings import load
 
-from .conftest import Campaign
+from .conftest import Campaign, needs_print_tools
 
 HEADER = (
     "id,email,first_name,last_name,country,region,exposed,consent,consent_scope,account_ref,"
@@ -132,6 +132,7 @@ def _texts(folder: Path) -> str:
     return "\n".join(out)
 
 
+@needs_print_tools
 def test_the_california_sample_notice_holds_no_value_of_the_list(campaign: Campaign) -> None:
     """After a real send (codes issued), the CA AG draft's sample notice (HTML, text and the PDF,
     read back with pdftotext) contains no value of any list row — names, addresses, ids, email
