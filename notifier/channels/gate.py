@@ -138,9 +138,13 @@ def channel_plan(gate: ChannelGate) -> str:
             "(recorded in the audit log); it does not replace their letter.\n"
         )
     elif postal + none:
-        text += (
-            f"            The {postal + none} others are not emailed this notice (`notify letters build`).\n"
-        )
+        text += f"            The {postal + none} others are not emailed this notice"
+        text += " (`notify letters build` prints the letters).\n" if postal else ".\n"
+        if none:
+            text += (
+                f"            {none} cannot be reached lawfully with the data held: "
+                "add their consent evidence or postal address.\n"
+            )
     if gate.never:
         text += (
             f"Never:      {gate.never} address(es) are mailboxes we provide whose login leaked: they are "
