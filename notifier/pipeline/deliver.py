@@ -146,6 +146,16 @@ class _Delivery:
         self.started = time.monotonic()
         self.tasks: list[asyncio.Task[None]] = []
 
+    def _wrap_up(self) -> None:
+        """Once the sending is over: the relay watch's verdict, the last outcomes recorded, what
+        was never sent released for the next run, the progress line closed."""
+        self.watch.wrap_up(self.recorder, cut_short=self.user_stop or bool(self.fatal))
+        if self.watch.tripped is not None:
+            self.stop.set()
+        self.ledger.record(self.run_id, self.recorder.take())
+        self.ledger.release(self.unsent)
+        self.progress.close()
+
     async def run(self) -> RunReport:
         await self.start()
         try:
@@ -282,12 +292,7 @@ class _Delivery:
         for _ in tasks:
             await self.queue.put(None)
         await asyncio.gather(*tasks, return_exceptions=True)
-        self.watch.wrap_up(self.recorder, cut_short=self.user_stop or bool(self.fatal))
-        if self.watch.tripped is not None:
-            self.stop.set()
-        self.ledger.record(self.run_id, self.recorder.take())
-        self.ledger.release(self.unsent)
-        self.progress.close()
+        self._wrap_up()
 
 
 async def _wait_any(a: asyncio.Event, b: asyncio.Event | None, *, timeout: float) -> None:

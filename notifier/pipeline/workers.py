@@ -203,12 +203,7 @@ class PoolDelivery(_Delivery):
                 proc.kill()
         for conn in self.conns:
             conn.close()
-        self.watch.wrap_up(self.recorder, cut_short=self.user_stop or bool(self.fatal))
-        if self.watch.tripped is not None:
-            self.stop.set()
-        self.ledger.record(self.run_id, self.recorder.take())
-        self.ledger.release(self.unsent)
-        self.progress.close()
+        self._wrap_up()
 
     def transport_timeout(self) -> float:
         timeout = getattr(getattr(self.transport, "settings", None), "timeout", 30.0)
