@@ -53,3 +53,12 @@ def test_garbage_is_not_a_token() -> None:
     tokens = Tokens(KEY)
     for junk in ("", "bounces@example.com", "bounces+@x", "bounces+!!!!@x", "other+abc@x"):
         assert tokens.parse_return_path(junk) is None
+
+
+def test_tokens_in_messages_already_sent_still_parse() -> None:
+    """A bounce or unsubscribe carrying a token from an earlier release still leads to its row
+    (tokens are the format of addresses already out in the world; issue 15 made them cheaper)."""
+    tokens = Tokens(KEY)
+    assert tokens.parse_return_path("bounces+7uyvkeefgdogvi2fmf73cospycegw@bounces.example.com") == 123456789
+    assert tokens.parse_unsubscribe_token("7uyvkefywv445zccvj7ku7tutx5cy") == 987654321
+    assert tokens.return_path(123456789, "bounces.example.com").startswith("bounces+7uyvkeefgdogvi2")
