@@ -80,7 +80,7 @@ class MessageFactory:
         rendered = self.notice.render(view, self.context(r) if self.context is not None else None)
         message_id = self.tokens.message_id(self.notice.name, r.key, self.sender.domain)
         display = " ".join(str(r.fields.get(k, "")) for k in ("first_name", "last_name")).strip()
-        data = self.template.build(
+        built = self.template.build_message(
             rendered,
             to_address=r.email,
             to_display=display,
@@ -89,8 +89,9 @@ class MessageFactory:
             now=now,
             headers=headers,
         )
+        data = built.data
         if self.signer is not None:
-            data = self.signer.sign(data, now=now)
+            data = self.signer.sign(data, now=now, canonical_body=built.canonical_body)
         envelope = Envelope(
             mail_from=self.tokens.return_path(claimed.row, self.sender.bounce_domain),
             rcpt_to=r.email,

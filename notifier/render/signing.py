@@ -210,10 +210,13 @@ class Signer:
         present = {n.strip().lower() for n, _ in headers}
         return [h for h in SIGNED_HEADERS if h in present or h in ALWAYS_SIGNED]
 
-    def sign(self, message: bytes, *, now: float | None = None) -> bytes:
-        """``message`` with DKIM-Signature header(s) prepended."""
+    def sign(self, message: bytes, *, now: float | None = None, canonical_body: bool = False) -> bytes:
+        """``message`` with DKIM-Signature header(s) prepended.
+
+        ``canonical_body``: the builder knows the body is in relaxed canonical form already
+        (:class:`~notifier.render.mime.Built` says so), so it is hashed as it is."""
         headers, body = split_message(message)
-        bh = base64.b64encode(hashlib.sha256(canonicalize_body(body)).digest())
+        bh = base64.b64encode(hashlib.sha256(body if canonical_body else canonicalize_body(body)).digest())
         include = self.headers_to_sign(headers)
         selected = _select(canonicalize_headers(headers), include)
         signed_part = b"".join(name + b":" + value for name, value in selected)
