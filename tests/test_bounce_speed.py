@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from notifier.bounces import parallel
 from notifier.bounces.commands import command_in
-from notifier.bounces.parallel import parsed
+from notifier.bounces.parallel import prepared
 from notifier.bounces.parse import parse_bounce
 from notifier.bounces.phrases import PhraseBook, required_literals, split_alternatives
 from notifier.bounces.vocabulary import WORDS
@@ -171,9 +171,9 @@ def test_parsing_on_several_processes_gives_every_answer_of_one_process_in_order
     monkeypatch.setattr(parallel, "WINDOW", 3)
     raws = [path.read_bytes() for path in sorted(DATA.glob("*.eml"))] * 2
     messages = [(f"m{i}", raw) for i, raw in enumerate(raws)]
-    got = list(parsed(messages, processes=2, at_least=2))
-    assert [label for label, _, _ in got] == [label for label, _ in messages]
-    assert [json.dumps(p.as_dict()) for _, _, p in got] == [
+    got = list(prepared(messages, processes=2, at_least=2))
+    assert [p.label for p in got] == [label for label, _ in messages]
+    assert [json.dumps(p.parsed.as_dict()) for p in got] == [
         json.dumps(parse_bounce(r).as_dict()) for r in raws
     ]
 
@@ -187,5 +187,5 @@ def test_a_few_messages_are_parsed_here_without_starting_workers(monkeypatch: py
 
     monkeypatch.setattr(multiprocessing, "get_context", no_pool)
     raws = [path.read_bytes() for path in sorted(DATA.glob("*.eml"))]
-    got = list(parsed([(str(i), raw) for i, raw in enumerate(raws)], processes=2))
+    got = list(prepared([(str(i), raw) for i, raw in enumerate(raws)], processes=2))
     assert len(got) == len(raws)

@@ -142,6 +142,11 @@ class _FailsAt:
             raise OSError("killed between two steps of recording")
         return self._db.execute(sql, params)
 
+    def executemany(self, sql: str, rows: Any) -> Any:
+        if self._statement in sql:  # a batch's writes (notify bounces ingest records in batches)
+            raise OSError("killed between two steps of recording")
+        return self._db.executemany(sql, rows)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._db, name)
 

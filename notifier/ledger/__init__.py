@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from notifier.ledger.audit import AuditKey
 from notifier.ledger.base import (
     BounceEntry,
+    BounceRecord,
     Claimed,
     ImportSummary,
     Ledger,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BounceEntry",
+    "BounceRecord",
     "Claimed",
     "ImportSummary",
     "Ledger",

@@ -20,6 +20,7 @@ from notifier.models import LedgerState, ListRow, Recipient, State
 
 __all__ = [
     "BounceEntry",
+    "BounceRecord",
     "ChannelCount",
     "ChannelRow",
     "Claimed",
@@ -121,6 +122,19 @@ class BounceEntry:
     bounced: bool = False  # mark the message bounced (it did not reach them)
     suppress: str = ""  # suppress ``key`` now, for this reason (hard bounce, complaint)
     soft: bool = False  # a soft bounce: suppress ``key`` once the soft streak is long enough
+
+
+@dataclass(frozen=True, slots=True)
+class BounceRecord:
+    """One bounce message or event for :meth:`Ledger.record_bounce_batch`: what
+    ``record_bounce_outcome`` takes for one, as a value."""
+
+    digest: str
+    source: str
+    kind: str
+    entries: tuple[BounceEntry, ...]
+    event_at: float | None = None
+    also_seen_as: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,7 +469,16 @@ class Ledger(Protocol):
         soft_span: float = 86400.0,
         on_suppress: Callable[[str, str], None] | None = None,
     ) -> int | None: ...
+    def record_bounce_batch(
+        self,
+        records: Sequence[BounceRecord],
+        *,
+        soft_threshold: int = 3,
+        soft_span: float = 86400.0,
+        on_suppress: Callable[[str, str], None] | None = None,
+    ) -> list[int | None]: ...
     def recipient_key_of(self, message_row: int) -> str | None: ...
+    def recipient_keys_of(self, message_rows: Iterable[int]) -> dict[int, str]: ...
     def message_by_queue_id(self, queue_id: str, key: str) -> int | None: ...
     def message_by_message_id(self, message_id: str, key: str) -> int | None: ...
     def was_sent_to(self, key: str) -> bool: ...

@@ -76,6 +76,18 @@ SQL: dict[str, str] = {
         "WHERE r.key = %s AND m.sent_at IS NOT NULL LIMIT 1"
     ),
     "event_seen": "SELECT 1 FROM bounce_events WHERE digest = ANY(%s::text[]) LIMIT 1",
+    # Batched bounce recording: one batch at a time across every machine (the seen-before check
+    # and the writes must not interleave with another ingest's).
+    "bounce_lock": "SELECT pg_advisory_xact_lock(7310004)",
+    "seen_digests": "SELECT digest FROM bounce_events WHERE digest = ANY(%s::text[])",
+    "recipient_keys_of": (
+        "SELECT m.id, r.key FROM messages m JOIN recipients r ON r.id = m.recipient_id "
+        "WHERE m.id = ANY(%s::bigint[])"
+    ),
+    "soft_history": (
+        "SELECT address, kind, hard, event_at FROM bounce_events WHERE message IS NOT NULL "
+        "AND (kind IN ('bounce', 'delivered') OR hard = 1) AND address = ANY(%s::text[])"
+    ),
     # ---- the methods PgLedger inherits from SqliteLedger run these ----
     "begin": "BEGIN",
     "commit": "COMMIT",

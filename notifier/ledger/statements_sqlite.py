@@ -77,6 +77,17 @@ SQL: dict[str, str] = {
         "WHERE r.key=? AND m.sent_at IS NOT NULL LIMIT 1"
     ),
     "event_seen": "SELECT 1 FROM bounce_events WHERE digest IN (SELECT value FROM json_each(?)) LIMIT 1",
+    # Batched bounce recording (notifier/ledger/sqlite/bouncebatch.py): lists as one JSON parameter.
+    "bounce_lock": "SELECT 1",  # BEGIN IMMEDIATE already holds the write lock
+    "seen_digests": "SELECT digest FROM bounce_events WHERE digest IN (SELECT value FROM json_each(?))",
+    "recipient_keys_of": (
+        "SELECT m.id, r.key FROM messages m JOIN recipients r ON r.id=m.recipient_id "
+        "WHERE m.id IN (SELECT value FROM json_each(?))"
+    ),
+    "soft_history": (
+        "SELECT address, kind, hard, event_at FROM bounce_events WHERE message IS NOT NULL "
+        "AND (kind IN ('bounce', 'delivered') OR hard=1) AND address IN (SELECT value FROM json_each(?))"
+    ),
     # ---- the methods PgLedger inherits run these; the methods it overrides keep their own SQL ----
     "begin": "BEGIN IMMEDIATE",  # take the write lock now, not at the first write (no deadlock)
     "commit": "COMMIT",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from notifier.ledger.base import BounceEntry, Claimed, ImportSummary, PlanSummary, Result, map_errors
 from notifier.ledger.sqlite.auditlog import AuditMixin
+from notifier.ledger.sqlite.bouncebatch import BounceBatchMixin
 from notifier.ledger.sqlite.channels import ChannelsMixin
 from notifier.ledger.sqlite.claims import ClaimsMixin
 from notifier.ledger.sqlite.console import ConsoleMixin
@@ -38,6 +39,7 @@ class SqliteLedger(
     PlanMixin,
     ClaimsMixin,
     FeedbackMixin,
+    BounceBatchMixin,
     AuditMixin,
     ReadsMixin,
     ChannelsMixin,
