@@ -95,10 +95,12 @@ def test_a_table_whose_phrase_has_no_keyword_still_finds_it() -> None:
     assert book.says("short", "250 ok") and book.says("short", "say no") and not book.says("short", "yes")
 
 
+# Every command pattern, each searched in turn (the cue-gated finder must agree).
 _OLD_COMMANDS = [
     (r"(in reply to|after|>>>|our|response to|sending) (end of )?(data|message body)\b", "DATA"),
     (
-        r"(in reply to|after|>>>|our|response to) rcpt( to)?\b|does not like recipient|rcpt to: ?<?[^\s@]+@",
+        r"(in reply to|after|>>>|our|response to) rcpt( to)?\b|does not like recipient|rcpt to: ?<?[^\s@]+@"
+        r"|recipient address rejected",
         "RCPT",
     ),
     (r"(in reply to|after|>>>|our|response to) mail( from)?\b|mail from:<[^>]*>\s*size=", "MAIL"),

@@ -14,7 +14,9 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     (r"(in reply to|after|>>>|our|response to|sending) (end of )?(data|message body)\b", "DATA"),
     (
         r"(in reply to|after|>>>|our|response to) rcpt( to)?\b|does not like recipient"
-        r"|rcpt to: ?<?[^\s@]+@",
+        r"|rcpt to: ?<?[^\s@]+@"
+        # Postfix's smtpd answers its recipient restrictions so, and only at RCPT.
+        r"|recipient address rejected",
         "RCPT",
     ),
     (r"(in reply to|after|>>>|our|response to) mail( from)?\b|mail from:<[^>]*>\s*size=", "MAIL"),
@@ -36,6 +38,7 @@ _CUES = (
     "response to",
     "does not like recipient",
     "rcpt to:",
+    "recipient address rejected",
     "mail from:",
     "while connect",
     "initial connection",

@@ -32,7 +32,7 @@ SIGNS = PhraseBook(
         # Words of a diagnostic: a line with them is about a failed recipient.
         "diagnostic": (
             r"\b[245]\d\d\b|\b[245]\.\d+\.\d+\b|unknown|not exist|no such|invalid|"
-            r"rejected|full|quota|disabled|failed|refused|denied|unavailable",
+            r"rejected|full|quota|exceed|disabled|failed|refused|denied|unavailable",
         ),
     }
 )

@@ -15,6 +15,7 @@ import email.message
 import re
 
 from notifier.bounces.dsn import SIGNS, classify, dsn_recipients
+from notifier.bounces.families import with_family_reasons
 from notifier.bounces.mime import (
     address_in,
     body_text,
@@ -120,7 +121,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
             parsed.recipients = dsn
             return parsed
         parsed.kind = "delay" if all(r.action == "delayed" for r in failed) else "bounce"
-        parsed.recipients = failed
+        parsed.recipients = with_family_reasons(msg, body, failed)
         return parsed
 
     auto = str(msg.get("Auto-Submitted") or "").lower()
@@ -161,6 +162,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         if to and to not in exclude:
             reason, hard, code = classify("failed", "", body)
             recipients = [BouncedRecipient(to, "failed", "", code, "", reason, hard)]
+    recipients = with_family_reasons(msg, body, recipients)
     head = body[:3000].lower()
     if recipients and SIGNS.says("delay", f"{subject.lower()}\n{head}") and not SIGNS.says("permanent", head):
         # A warning that delivery is still being tried: not a bounce, never hard.

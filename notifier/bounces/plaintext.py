@@ -41,6 +41,8 @@ _ID_LOCAL = re.compile(
 )
 # A line that starts with another address: the next recipient's paragraph (qmail, Exim).
 _NEXT_RECIPIENT = re.compile(r"\n[ \t]*<?[A-Za-z0-9._%+'=-]+@[A-Za-z0-9.-]+>?:?(?=\s)")
+# A reply code, the address, and words after it: one line that says it all (Sendmail).
+_CODED_LINE = re.compile(r"^\s*[45]\d\d[ -]<[^>\s]+@[^>\s]+>\.{3} ?\S.{8,}")
 
 
 def plain_recipients(
@@ -72,7 +74,12 @@ def plain_recipients(
         # The next recipient's line matters only within the 600 characters taken (the bound
         # leaves room for the longest address the pattern can match there).
         nxt = _NEXT_RECIPIENT.search(notice, m.end(), line_start + 3000)
-        context = notice[line_start : min(line_start + 600, nxt.start() if nxt else len(notice))]
+        end = min(line_start + 600, nxt.start() if nxt else len(notice))
+        if _CODED_LINE.match(line):
+            # Sendmail's "554 <address>... reason": the line is the whole verdict; the lines
+            # after it are the next recipient's host and reply.
+            end = min(end, line_start + len(line))
+        context = notice[line_start:end]
         found[address] = " ".join(context.split())
     if original_to and set(found) & original_to:
         found = {a: c for a, c in found.items() if a in original_to}

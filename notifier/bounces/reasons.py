@@ -192,10 +192,12 @@ def _user_unknown(low: str, status_name: str, command: str, code: str) -> bool:
         # The status says something else (5.2.1 disabled, 5.2.2 full, ...): the words alone
         # overrule it only in answer to RCPT, where nothing but the address was judged.
         return command == "RCPT" and _said("user_unknown", low)
-    # Words alone: in answer to RCPT, or where the bounce names no command at all, which is how
-    # most MTAs report an unknown mailbox (qmail, IMail, Exchange, Domino, Exim). Only an
-    # explicit DATA (handled above) makes the same words a filter's verdict.
-    return command in ("", "RCPT") and _said("user_unknown", low)
+    # Words alone say the mailbox does not exist only in answer to RCPT, where nothing but the
+    # address was judged. Without a command or a status they may be a filter's verdict at any
+    # stage (``filtered``, below; Sisimai's Reason::Filtered reads them so). The formats that
+    # say "unknown user" without a command and mean it (Domino, Exchange 2003, IMail, McAfee,
+    # PowerMTA's category) are read by their own tables first (``families``).
+    return command == "RCPT" and _said("user_unknown", low)
 
 
 def _filtered(low: str, status_name: str, command: str, code: str) -> bool:
