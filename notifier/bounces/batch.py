@@ -34,10 +34,15 @@ class BatchRecorder:
     what is left (call it at the end)."""
 
     def __init__(
-        self, ledger: Ledger, tokens: Tokens, report: IngestReport, policy: IngestPolicy, size: int = BATCH
+        self,
+        ledger: Ledger,
+        tokens: Tokens,
+        report: IngestReport,
+        policy: IngestPolicy,
+        size: int | None = None,
     ) -> None:
         self._ledger, self._tokens, self._report, self._policy = ledger, tokens, report, policy
-        self._size = max(1, size)
+        self._size = max(1, size or BATCH)
         self._pending: list[Prepared] = []
         self._rows: dict[str, int | None] = {}  # return address -> the row its token names
 
