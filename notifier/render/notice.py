@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 
 from notifier.errors import TemplateError, did_you_mean
 from notifier.models import Rendered
@@ -239,6 +240,69 @@ class _NoticeSandbox(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
 
+# Statements whose effect on names or escaping the folding below does not follow: a template
+# holding one is compiled as it is.
+_NOT_FOLDED = (
+    nodes.Extends,
+    nodes.Include,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.Block,
+    nodes.EvalContextModifier,
+    nodes.ScopedEvalContextModifier,
+)
+
+
+class _Fold(NodeTransformer):
+    """``incident.reference`` -> the campaign's value, as a constant of the compiled template.
+
+    A notice reads ~90 campaign facts per message (``org.name``, ``incident.reference``...), the
+    same for every recipient of one language; each was an attribute lookup through the sandbox
+    and, in HTML, an escape. Folded, Jinja's code generator joins ``{{ org.name }}`` with the
+    text around it into one constant string (escaped once, at compile time, exactly as it would
+    have been at render time). Only plain data is folded (strings, numbers, booleans and lists or
+    tables of them: what Jinja can write as a literal); dates and everything else stay lookups,
+    as do names the template assigns, facts that are missing (so the error still names them)
+    and anything about the recipient or their language (issue 15)."""
+
+    def __init__(self, facts: Mapping[str, Section], environment: jinja2.Environment) -> None:
+        self.facts = facts
+        self.environment = environment
+
+    def visit_Getattr(self, node: nodes.Getattr) -> nodes.Node:
+        base = node.node
+        if isinstance(base, nodes.Name) and base.ctx == "load" and base.name in self.facts:
+            values = self.facts[base.name].__dict__
+            if not node.attr.startswith("_") and node.attr not in _SECTION_ATTRS and node.attr in values:
+                try:
+                    return nodes.Const.from_untrusted(
+                        values[node.attr], lineno=node.lineno, environment=self.environment
+                    )
+                except nodes.Impossible:
+                    pass
+        return self.generic_visit(node)
+
+
+def _folded(
+    env: jinja2.Environment, source: str, name: str | None, context: Mapping[str, Any]
+) -> jinja2.Template | None:
+    """``source`` compiled with the campaign facts in ``context`` folded in (see :class:`_Fold`);
+    None when the template uses statements the folding does not follow."""
+    tree = env.parse(source, name)
+    if any(True for _ in tree.find_all(_NOT_FOLDED)):
+        return None
+    assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx != "load"}
+    facts = {
+        k: v
+        for k, v in context.items()
+        if type(v) is Section and k not in assigned and k not in ("recipient", "language")
+    }
+    tree = _Fold(facts, env).visit(tree)
+    return env.template_class.from_code(env, env.compile(tree, name), env.make_globals(None), None)
+
+
 def _environment(loader: jinja2.BaseLoader, *, html: bool) -> jinja2.Environment:
     # Text parts and subjects are not HTML, so only the HTML environment autoescapes.
     # Sandboxed: a template is data, not code; whoever can write one into the templates folder
@@ -349,11 +413,11 @@ class Notice:
         self._variant_names: list[str] = ["default"]
         for code in (self.language, *self.packs):
             root = self.directory if code == self.language else self.packs[code].directory
-            self._parts[(code, "default")] = self._compile(root, None)
+            self._parts[(code, "default")] = self._compile(root, None, code)
             variants = root / "variants"
             if variants.is_dir():
                 for folder in sorted(p for p in variants.iterdir() if p.is_dir()):
-                    self._parts[(code, folder.name.upper())] = self._compile(root, folder.name)
+                    self._parts[(code, folder.name.upper())] = self._compile(root, folder.name, code)
                     if folder.name.upper() not in self._variant_names:
                         self._variant_names.append(folder.name.upper())
         self._choices: dict[tuple[str, ...], LanguageChoice] = {}
@@ -408,7 +472,7 @@ class Notice:
         """True when every variant's CSS was inlined into its template (the fast path)."""
         return all(p.html_fast is not None for p in self._parts.values())
 
-    def _compile(self, root: Path, variant: str | None) -> _Parts:
+    def _compile(self, root: Path, variant: str | None, code: str) -> _Parts:
         base = root.relative_to(self.directory.parent).as_posix()
 
         def name(part: str) -> str:
@@ -421,11 +485,25 @@ class Notice:
             html = self._html_env.get_template(html_name)
             source = (self.directory.parent / html_name).read_text(encoding="utf-8")
             inlined = preinline(source) if self.fast_html else None
+            facts = self._sections[code]
+
+            def fold(env: jinja2.Environment, part: str, source: str | None = None) -> jinja2.Template | None:
+                if source is None:
+                    source = (self.directory.parent / part).read_text(encoding="utf-8")
+                return _folded(env, source, part, facts)
+
+            subject_name, text_name = name("subject.txt"), name("body.txt")
             return _Parts(
-                subject=self._text_env.get_template(name("subject.txt")),
-                text=self._text_env.get_template(name("body.txt")),
+                subject=self._text_env.get_template(subject_name),
+                text=self._text_env.get_template(text_name),
                 html=html,
                 html_fast=self._html_env.from_string(inlined) if inlined is not None else None,
+                folded=(
+                    fold(self._text_env, subject_name),
+                    fold(self._text_env, text_name),
+                    fold(self._html_env, html_name, inlined if inlined is not None else source),
+                ),
+                fact_names=frozenset(k for k, v in facts.items() if type(v) is Section),
             )
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
@@ -481,14 +559,20 @@ class Notice:
     def render(self, recipient: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> Rendered:
         """The bytes-to-be of one message. Raises RenderFailure naming template and line."""
         parts, ctx = self._select(recipient, extra)
+        subject_t, text_t, html_t = parts.folded
+        if extra and not parts.fact_names.isdisjoint(extra):
+            subject_t = text_t = html_t = None  # a per-recipient value under a fact's name: no folding
         try:
-            subject = " ".join(parts.subject.render(ctx).split())
-            text = parts.text.render(ctx)
-            html = (
-                parts.html_fast.render(ctx)
-                if parts.html_fast is not None
-                else inline_css(parts.html.render(ctx))
-            )
+            subject = " ".join((subject_t or parts.subject).render(ctx).split())
+            text = (text_t or parts.text).render(ctx)
+            if html_t is not None:
+                html = html_t.render(ctx) if parts.html_fast is not None else inline_css(html_t.render(ctx))
+            else:
+                html = (
+                    parts.html_fast.render(ctx)
+                    if parts.html_fast is not None
+                    else inline_css(parts.html.render(ctx))
+                )
         except jinja2.TemplateError as exc:
             # The fast HTML template has no file; re-render the exact path for the location.
             raise self._failure(parts, ctx) or RenderFailure("template", str(exc)) from None
@@ -578,6 +662,9 @@ class _Parts:
     text: jinja2.Template
     html: jinja2.Template  # from the file: exact line numbers
     html_fast: jinja2.Template | None  # CSS inlined once; None when that would not be exact
+    # The same parts with the campaign facts folded in (None: not foldable, use the above).
+    folded: tuple[jinja2.Template | None, jinja2.Template | None, jinja2.Template | None] = (None, None, None)
+    fact_names: frozenset[str] = frozenset()  # the context names folded in
 
 
 def load_notice(
