@@ -91,3 +91,22 @@ def test_signed_messages_verify_with_dkimpy_whatever_their_bodies(
     assert dkim.verify(signed, dnsfunc=dnsfunc_for(auth_dns))
     assert signed.endswith(built.data)
     assert len(_parts(signed)) == 2
+
+
+def test_a_claimed_row_crosses_to_a_sending_process_whole() -> None:
+    """Every field of a claimed row and its recipient reaches the sending process unchanged (a
+    field added later must be added to the pipe's tuple too: this test names them)."""
+    from dataclasses import fields
+
+    from notifier.ledger import Claimed
+    from notifier.models import Outcome, Recipient
+    from notifier.pipeline.workers import _pack, _unpack
+
+    assert [f.name for f in fields(Claimed)] == ["row", "recipient", "attempts", "first_attempt_at",
+                                                 "possibly_duplicated"]  # fmt: skip
+    assert [f.name for f in fields(Recipient)] == ["email", "key", "source", "line", "fields", "smtputf8"]
+    assert [f.name for f in fields(Outcome)] == ["verdict", "code", "text", "queue_id", "at", "command",
+                                                 "possibly_delivered"]  # fmt: skip
+    who = Recipient("zoë@example.org", "zoë@example.org", "b.csv", 7, {"first_name": "Zoë"}, True)
+    claimed = Claimed(41, who, 2, 1765000000.5, True)
+    assert _unpack(_pack(claimed, {"offer": {"code": "X"}})) == (claimed, {"offer": {"code": "X"}})

@@ -145,6 +145,7 @@ class _Delivery:
         self.unsent: list[int] = []  # claimed, never handed to the transport: released at the end
         self.started = time.monotonic()
         self.tasks: list[asyncio.Task[None]] = []
+        self._stop_watch: asyncio.Task[None] | None = None
 
     def _wrap_up(self) -> None:
         """Once the sending is over: the relay watch's verdict, the last outcomes recorded, what
@@ -155,6 +156,8 @@ class _Delivery:
         self.ledger.record(self.run_id, self.recorder.take())
         self.ledger.release(self.unsent)
         self.progress.close()
+        if self._stop_watch is not None:
+            self._stop_watch.cancel()
 
     async def run(self) -> RunReport:
         await self.start()
@@ -233,8 +236,23 @@ class _Delivery:
             await self.queue.put(item)
 
     async def wait_for_answer(self) -> None:
+        """Until an answer comes, the run stops, or a second passes. Called once per few answers:
+        one future and one timer, not the two tasks :func:`_wait_any` makes (the stop reaches
+        ``done`` through the task :meth:`_stop_wakes` starts once per run)."""
         self.done.clear()
-        await _wait_any(self.done, self.stop, timeout=1.0)
+        if self.stop.is_set():
+            return
+        if self._stop_watch is None:
+            self._stop_watch = asyncio.create_task(self._stop_wakes())
+        timer = asyncio.get_running_loop().call_later(1.0, self.done.set)
+        try:
+            await self.done.wait()
+        finally:
+            timer.cancel()
+
+    async def _stop_wakes(self) -> None:
+        await self.stop.wait()
+        self.done.set()
 
     # ---- workers: throttle, transport, judge ---------------------------------------------
 
