@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from notifier.errors import RenderError
-from notifier.ledger import Claimed
 from notifier.models import Recipient
 from notifier.pipeline.stages import check_renders
 from notifier.render.notice import Notice, load_notice
@@ -32,13 +31,12 @@ def notice(tmp_path: Path, body: str, *, subject: str = "About your account") ->
     return load_notice(tmp_path / "templates", "n", FACTS)
 
 
-def people(n: int, **fields: Any) -> list[Claimed]:
+def people(n: int, **fields: Any) -> list[Recipient]:
     out = []
     for i in range(n):
         f = {"first_name": f"Person{i}", "exposed": ["email"], **{k: v(i) for k, v in fields.items()}}
         f = {k: v for k, v in f.items() if v is not None}
-        r = Recipient(f"p{i}@example.com", f"p{i}@example.com", "list.csv", i + 2, f)
-        out.append(Claimed(i + 1, r, 0, None, False))
+        out.append(Recipient(f"p{i}@example.com", f"p{i}@example.com", "list.csv", i + 2, f))
     return out
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "YES",
     "check_fields",
     "consent_scopes",
+    "has_address",
     "has_consent",
     "is_yes",
     "next_of_kin_address",
@@ -133,13 +134,19 @@ def next_of_kin_address(fields: Mapping[str, Any], *, home_country: str | None =
     return _address(fields, "next_of_kin_", home_country)
 
 
+def has_address(fields: Mapping[str, Any], prefix: str = "postal_") -> bool:
+    """Whether the row holds a complete address under ``prefix`` (postal_ or next_of_kin_): what
+    :func:`postal_address` / :func:`next_of_kin_address` answer with lines instead of None."""
+    if not any(c.startswith(prefix) for c in fields):
+        return False
+    return all(str(fields.get(c, "")).strip() for c in _required(fields, prefix))
+
+
 def _address(fields: Mapping[str, Any], prefix: str, home_country: str | None) -> list[str] | None:
     def get(name: str) -> str:
         return str(fields.get(f"{prefix}{name}", "")).strip()
 
-    if not any(c.startswith(prefix) for c in fields):
-        return None
-    if any(not str(fields.get(c, "")).strip() for c in _required(fields, prefix)):
+    if not has_address(fields, prefix):
         return None
     name = get("name") or " ".join(
         str(fields[k]).strip() for k in ("first_name", "last_name") if fields.get(k)

@@ -17,10 +17,9 @@ from typing import Any
 
 from notifier.channels.columns import (
     consent_scopes,
+    has_address,
     has_consent,
     is_yes,
-    next_of_kin_address,
-    postal_address,
 )
 from notifier.channels.rules import ChannelRules, JurisdictionRule
 
@@ -137,7 +136,7 @@ def decide(
     where = rule.jurisdiction if rule.jurisdiction != "default" else (region or country or "unknown place")
     log = rule.log_each_notice  # NY: every electronic notice is logged, whatever the channel
     if is_yes(fields, "deceased"):
-        if next_of_kin_address(fields) is not None:
+        if has_address(fields, "next_of_kin_"):
             return ChannelDecision(
                 Channel.POSTAL, NEXT_OF_KIN_RULE, "deceased: a letter to the next of kin", False
             )
@@ -150,7 +149,7 @@ def decide(
     banned = mailbox_compromised(fields, rules, cats)
     if banned:
         why = "the login of a mailbox we provide was exposed: that mailbox is never sent the notice"
-        if postal_address(fields) is not None:
+        if has_address(fields):
             return ChannelDecision(Channel.POSTAL, banned, f"{why}; a letter instead", log)
         return ChannelDecision(
             Channel.NONE, banned, f"{why}, and no postal address (add postal_* or notify in-session)", False
@@ -158,6 +157,6 @@ def decide(
     allowed, why = _email_allowed(rule, fields, rules)
     if allowed:
         return ChannelDecision(Channel.EMAIL, rule.id, f"{where}: {why}", log)
-    if postal_address(fields) is not None:
+    if has_address(fields):
         return ChannelDecision(Channel.POSTAL, rule.id, f"{where}: {why}; a letter instead", log)
     return ChannelDecision(Channel.NONE, rule.id, f"{where}: {why}, and no complete postal address", log)

@@ -32,6 +32,11 @@ class SharedPlansMixin(PlanMixin, ClaimsMixin):
 
     lease: float
 
+    @staticmethod
+    def _field_param(name: str) -> str:
+        """A field for jsonb's ``->`` (target_groups): its bare name, bound as a parameter."""
+        return name
+
     def plan(
         self,
         notice: str,

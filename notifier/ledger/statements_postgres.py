@@ -150,6 +150,21 @@ SQL: dict[str, str] = {
     "recipients_by_id": (
         "SELECT id, email, key, source, line, fields, smtputf8 FROM recipients WHERE id = ANY(%s::bigint[])"
     ),
+    # The render check's groups (see statements_sqlite.py); each {key} takes the field's name
+    # once per %s (SQLite: a JSON path per ?). jsonb's text form keeps the type apart ("1" from 1),
+    # as SQLite's json_type does, and a JSON null apart from a missing field.
+    "group_present": "(r.fields::jsonb -> %s) IS NOT NULL",
+    "group_truthy": (
+        "CASE jsonb_typeof(r.fields::jsonb -> %s) "
+        "WHEN 'string' THEN CASE WHEN r.fields::jsonb ->> %s <> '' THEN 't1' ELSE 't0' END "
+        "WHEN 'array' THEN CASE WHEN jsonb_array_length(r.fields::jsonb -> %s) > 0 THEN 'a1' ELSE 'a0' END "
+        "ELSE coalesce((r.fields::jsonb -> %s)::text, '') END"
+    ),
+    "group_valued": "(r.fields::jsonb -> %s)::text",
+    "targets_by_fields": (
+        "SELECT min(r.id), count(*) FROM run_targets t JOIN messages m ON m.id = t.id "
+        "JOIN recipients r ON r.id = m.recipient_id WHERE m.state IN ('pending', 'deferred') GROUP BY {keys}"
+    ),
     "plan_batch": (
         "SELECT r.id, r.fields, r.email, r.source, r.line, r.key FROM recipients r WHERE r.id > %s "
         "AND EXISTS (SELECT 1 FROM list_members lm WHERE lm.recipient_id = r.id "

@@ -149,6 +149,21 @@ SQL: dict[str, str] = {
         "SELECT id, email, key, source, line, fields, smtputf8 FROM recipients "
         "WHERE id IN (SELECT value FROM json_each(?))"
     ),
+    # The render check's groups (notifier.pipeline.render_groups): the targets to send grouped by
+    # what some fields hold, in SQL's C instead of a Python key per person (issue 15). Each group_*
+    # takes the field's JSON path once per ?; targets_by_fields groups by them. A missing field, a
+    # JSON null and each type stay apart, so a group is never coarser than render_groups' key.
+    "group_present": "json_type(r.fields, ?) IS NOT NULL",
+    "group_truthy": (
+        "CASE json_type(r.fields, ?) WHEN 'text' THEN json_extract(r.fields, ?) != '' "
+        "WHEN 'array' THEN json_array_length(r.fields, ?) > 0 "
+        "ELSE coalesce(json_type(r.fields, ?), '') || ':' || coalesce(json_extract(r.fields, ?), '') END"
+    ),
+    "group_valued": "coalesce(json_type(r.fields, ?), '') || ':' || coalesce(json_extract(r.fields, ?), '')",
+    "targets_by_fields": (
+        "SELECT min(r.id), count(*) FROM run_targets t JOIN messages m ON m.id=t.id "
+        "JOIN recipients r ON r.id=m.recipient_id WHERE m.state IN ('pending', 'deferred') GROUP BY {keys}"
+    ),
     # Planning a run.
     "clear_targets": "DELETE FROM run_targets",
     # Members in recipient-id order from where the last batch stopped: the primary key walks

@@ -101,23 +101,56 @@ def _clean(value: str) -> tuple[str, bool]:
 
 
 def _fields(header: list[str], cells: list[str]) -> tuple[dict[str, Any], list[str]]:
+    if _CONTROL.search("".join(cells)) is None:  # the common case: one search per row
+        # One comprehension over the row (empty cells are absent: a template that needs one
+        # fails loudly), then the few columns with rules; values keep the header's order.
+        pairs = zip(header, cells, strict=True)
+        fields: dict[str, Any] = {n: v for n, raw in pairs if n != "email" and (v := raw.strip())}
+        warnings: list[str] = []
+        if "exposed" in fields:
+            fields["exposed"] = _categories(fields["exposed"])
+        if "country" in fields:
+            fields["country"] = value = fields["country"].upper()
+            if not _COUNTRY.match(value):
+                warnings.append(f"country {value!r} is not an ISO 3166-1 alpha-2 code (e.g. DE, US)")
+        if "region" in fields:
+            fields["region"] = value = fields["region"].upper()
+            if not _REGION.match(value):
+                warnings.append(f"region {value!r} is not an ISO 3166-2 code (e.g. US-CA)")
+            elif "country" not in fields:
+                fields["country"] = value[:2]
+        return fields, warnings
+    return _dirty_fields(header, cells)
+
+
+def _categories(value: str) -> list[str]:
+    """The ``exposed`` cell: ;-separated codes, lower case, each once, in the row's order (a
+    list of its own for each row; a list holds a few distinct cells, each parsed once)."""
+    known = _SEEN_CATEGORIES.get(value)
+    if known is None:
+        known = tuple(dict.fromkeys(c for c in (c.strip().lower() for c in value.split(";")) if c))
+        if len(_SEEN_CATEGORIES) < 10_000:
+            _SEEN_CATEGORIES[value] = known
+    return list(known)
+
+
+_SEEN_CATEGORIES: dict[str, tuple[str, ...]] = {}
+
+
+def _dirty_fields(header: list[str], cells: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """:func:`_fields` for a row with control characters: each cleaned and warned about."""
     fields: dict[str, Any] = {}
     warnings: list[str] = []
-    clean = _CONTROL.search("".join(cells)) is None  # the common case: one search per row
     for name, raw in zip(header, cells, strict=True):
         if name == "email":
             continue
-        if clean:
-            value = raw.strip()
-        else:
-            value, changed = _clean(raw)
-            if changed:
-                warnings.append(f"control characters (line breaks) removed from {name!r}")
+        value, changed = _clean(raw)
+        if changed:
+            warnings.append(f"control characters (line breaks) removed from {name!r}")
         if not value:
             continue  # empty cells are absent: a template that needs one fails loudly
         if name == "exposed":
-            cats = [c.strip().lower() for c in value.split(";")]
-            fields[name] = list(dict.fromkeys(c for c in cats if c))
+            fields[name] = _categories(value)
             continue
         if name == "country":
             value = value.upper()
@@ -186,10 +219,10 @@ def read_list(
             continue
         start, end = prev_end + 1, reader.line_num
         prev_end = end
-        if not cells or all(not c.strip() for c in cells):
+        if not "".join(cells).strip():
             continue  # a blank line is not a recipient
         raw = delimiter.join(cells)
-        bad = [bad_lines[n] for n in range(start, end + 1) if n in bad_lines]
+        bad = [bad_lines[n] for n in range(start, end + 1) if n in bad_lines] if bad_lines else None
         if bad:
             yield ListRow(None, Reject(source, start, bad[0], "malformed", raw))
             continue

@@ -146,16 +146,31 @@ class RenderGroups:
         }
         return cls(True, by[_PRESENT], by[_TRUTH], by[_VALUE])
 
+    def columns(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None:
+        """(present, truthy, valued): the list columns :meth:`key` reads, for the ledger to group
+        by (Ledger.target_groups); without the names every template view holds alike
+        (models.segment_view: the ledger state, which a render check sees empty). ``exposed``
+        is always present (empty when the row lists none); ``email`` is the address. None when
+        the templates cannot be grouped."""
+        if not self.safe:
+            return None
+        return (
+            tuple(n for n in self.presence if n not in _ALIKE and n not in ("email", "exposed")),
+            tuple(n for n in self.truth if n not in _ALIKE),
+            tuple(n for n in self.value if n not in _ALIKE),
+        )
+
     def key(self, view: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> Hashable | None:
         """Recipients with equal keys render alike (both succeed, or fail the same way); None
         when this recipient must be rendered on their own."""
         if not self.safe:
             return None
+        get = view.get  # a key per recipient: list comprehensions, no generators (issue 15)
         try:
             return (
-                tuple(n in view for n in self.presence),
-                tuple((n in view, bool(view.get(n))) for n in self.truth),
-                tuple(_frozen(view.get(n, _MISSING)) for n in self.value),
+                tuple([n in view for n in self.presence]),
+                tuple([(n in view, bool(get(n))) for n in self.truth]),
+                tuple([_frozen(get(n, _MISSING)) for n in self.value]),
                 _frozen(extra) if extra else None,
             )
         except TypeError:  # a value that cannot be compared as a key
@@ -163,6 +178,9 @@ class RenderGroups:
 
 
 _MISSING = ("<missing>",)
+# What models.segment_view adds to every template view from the ledger state: the same for
+# everyone in a render check (Recipient.template_view passes no state).
+_ALIKE = frozenset({"first_notice", "complained", "unsubscribed", "suppressed", "bounced"})
 
 
 def _frozen(value: Any) -> Hashable:
@@ -170,8 +188,8 @@ def _frozen(value: Any) -> Hashable:
     if kind is str or kind is bool or value is None:
         plain: Hashable = value
         return plain  # list cells are text; the ledger-state fields are text or bool
-    if kind is list and all(type(v) is str for v in value):
-        return tuple(value)  # the exposed codes
+    if kind is list:
+        return tuple([_frozen(v) for v in value])  # the exposed codes
     if isinstance(value, Mapping):
         return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):

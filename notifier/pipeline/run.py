@@ -34,7 +34,7 @@ from notifier.pipeline.build import MessageFactory
 from notifier.pipeline.campaign import Campaign
 from notifier.pipeline.deliver import deliver
 from notifier.pipeline.record import RunReport
-from notifier.pipeline.stages import check_renders, import_lists, plan
+from notifier.pipeline.stages import check_targets, import_lists, plan
 from notifier.pipeline.throttle import RateLimiter
 from notifier.pipeline.ui import RunUI, stop_on_signals
 from notifier.render.signing import Signer
@@ -151,7 +151,7 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
             due = min(due, options.limit)
         # 5. every notice renders before anything goes out
         sample_offers = OfferContext(settings)
-        check_renders(notice, ledger.targets_to_send(0.0), extra=sample_offers if sample_offers else None)
+        check_targets(notice, ledger, extra=sample_offers if sample_offers else None)
         # 5b. credit-monitoring codes: a pool too small for this run stops it here (issue 17)
         needs = pool_needs(ledger, settings, ledger.targets_to_send(0.0))
         refuse_shortfall(needs)

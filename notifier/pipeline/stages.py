@@ -17,7 +17,7 @@ from typing import Any
 from notifier.bounces.reasons import HARD_REASONS
 from notifier.channels.gate import ChannelGate
 from notifier.errors import RenderError
-from notifier.ledger import Claimed, ImportSummary, Ledger, PlanSummary
+from notifier.ledger import ImportSummary, Ledger, PlanSummary
 from notifier.ledger.audit import file_sha256
 from notifier.lists.recipients import read_list
 from notifier.lists.segments import Segment
@@ -25,7 +25,7 @@ from notifier.models import Recipient
 from notifier.pipeline.render_groups import RenderGroups
 from notifier.render.notice import Notice, RenderFailure
 
-__all__ = ["NEVER_RETRIED", "check_renders", "import_lists", "plan"]
+__all__ = ["NEVER_RETRIED", "check_renders", "check_targets", "import_lists", "plan"]
 
 # Failures --retry-failed never sends to again: the address is dead (hard), the provider keeps it
 # on its own suppression list, or the person complained. Suppressed people are skipped as well.
@@ -122,9 +122,33 @@ def plan_key(
     return hashlib.sha256(json.dumps(what).encode()).hexdigest()
 
 
+def check_targets(
+    notice: Notice,
+    ledger: Ledger,
+    *,
+    extra: Callable[[Recipient], Mapping[str, Any]] | None = None,
+) -> int:
+    """:func:`check_renders` over this run's targets to send. When the templates can be grouped
+    and no per-recipient facts come beside them, the ledger groups the targets (SQL, no row
+    read into Python) and one person of each group is rendered; when a group fails, or the
+    groups cannot be formed there, every target is read and checked by check_renders, which
+    names the failing list rows. Raises RenderError as check_renders does; else the count."""
+    columns = RenderGroups.of(notice.directory).columns() if extra is None else None
+    if columns is not None:
+        try:
+            counted = ledger.target_groups(*columns, limit=MAX_GROUPS)
+        except ValueError:  # a field name no JSON path can hold: the slower way
+            counted = None
+        if counted is not None:
+            people = ledger.recipients_by_id([rid for rid, _ in counted])
+            if all(notice.check(people[rid].template_view(), None) is None for rid, _ in counted):
+                return sum(n for _, n in counted)
+    return check_renders(notice, ledger.target_recipients(), extra=extra)
+
+
 def check_renders(
     notice: Notice,
-    targets: Iterable[Claimed],
+    targets: Iterable[Recipient],
     *,
     examples: int = 5,
     extra: Callable[[Recipient], Mapping[str, Any]] | None = None,
@@ -142,10 +166,10 @@ def check_renders(
     failures: dict[tuple[str, str], list[str]] = {}
     counts: dict[tuple[str, str], int] = {}
     n = 0
-    for claimed in targets:
+    for recipient in targets:
         n += 1
-        view = claimed.recipient.template_view()
-        facts = extra(claimed.recipient) if extra is not None else None
+        view = recipient.template_view()
+        facts = extra(recipient) if extra is not None else None
         group = groups.key(view, facts)
         if group is not None and group in outcomes:
             failure = outcomes[group]
@@ -159,7 +183,7 @@ def check_renders(
         counts[key] = counts.get(key, 0) + 1
         rows = failures.setdefault(key, [])
         if len(rows) < examples:
-            rows.append(f"{claimed.recipient.source}:{claimed.recipient.line}")
+            rows.append(f"{recipient.source}:{recipient.line}")
     if failures:
         lines = [
             f"{where}: {what} — {counts[(where, what)]} recipient(s), e.g. list rows {', '.join(rows)}"

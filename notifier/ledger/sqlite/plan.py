@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from typing import Any
+
+import orjson
 
 from notifier.ledger.base import (
     PlanSummary,
@@ -95,7 +96,7 @@ class PlanMixin(LedgerCore):
                     rid
                     for rid, fields_json, email, source, line, key in batch
                     if include(
-                        segment_view(json.loads(fields_json), email, states.get(key)), f"{source}:{line}"
+                        segment_view(orjson.loads(fields_json), email, states.get(key)), f"{source}:{line}"
                     )
                 ]
                 if chosen:
@@ -106,7 +107,7 @@ class PlanMixin(LedgerCore):
         for iid, fields_json, path, line in db.execute(q["plan_issues"], (lists,)).fetchall():
             keep = True
             if fields_json is not None and include is not None:
-                view = segment_view(json.loads(fields_json), "")
+                view = segment_view(orjson.loads(fields_json), "")
                 try:
                     keep = include(view, f"{path}:{line}")
                 except Exception:  # a row we could not read fully still has to be reported
