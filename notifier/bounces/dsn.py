@@ -11,6 +11,7 @@ import re
 from notifier.bounces.mime import RETURNED, Parts, address_in, unescaped
 from notifier.bounces.phrases import PhraseBook
 from notifier.bounces.reasons import command_in, is_hard, reason_for, status_in
+from notifier.bounces.remote_hosts import host_in
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["SIGNS", "classify", "dsn_recipients", "windows"]
@@ -39,25 +40,35 @@ SIGNS = PhraseBook(
 
 
 def classify(
-    action: str, status: str, diagnostic: str, context: str = "", dtype: str = "smtp", near: str = ""
+    action: str,
+    status: str,
+    diagnostic: str,
+    context: str = "",
+    dtype: str = "smtp",
+    near: str = "",
+    *,
+    rhost: str = "",
+    domain: str = "",
+    lhost: str = "",
 ) -> tuple[str, bool, str]:
     """Reason, hard and reply code for one recipient. ``context`` is the text the bounce
     gives about the recipient, ``near`` a wider window: either often names the SMTP
-    command that failed, which tells a filter's verdict (after DATA) from an unknown user."""
+    command that failed, which tells a filter's verdict (after DATA) from an unknown user.
+    ``rhost`` is the host that answered (else the one the text names), ``domain`` the
+    recipient's, ``lhost`` the reporting host: a remote provider's own wordings apply to them."""
     code_m = _CODE.search(diagnostic)
     code = code_m.group(1) if code_m else ""
     text = diagnostic or context
     command = command_in(diagnostic) or command_in(context) or command_in(near)
-    reason = reason_for(
-        status=status, code=code, text=text, command=command, action=action, diagnostic_type=dtype
-    )
+    rhost = rhost or host_in(diagnostic) or host_in(context) or host_in(near)
+    said = {"status": status, "code": code, "command": command, "action": action, "diagnostic_type": dtype}
+    where = {"rhost": rhost, "domain": domain, "lhost": lhost}
+    reason = reason_for(text=text, **said, **where)
     if reason == "delivered" and action != "delivered":
         reason = "on_hold"
     if reason in _VAGUE_REASONS and near and near != text:
         # The lines about this recipient say little: the prose around them may say more.
-        wider = reason_for(
-            status=status, code=code, text=near, command=command, action=action, diagnostic_type=dtype
-        )
+        wider = reason_for(text=near, **said, **where)
         if wider not in _VAGUE_REASONS and wider != "delivered":
             reason = wider
     klass = code[:1] or status[:1] or ("5" if action == "failed" else "4")
@@ -115,9 +126,19 @@ def _status_blocks(walked: Parts, human: str) -> list[email.message.Message]:
     return blocks
 
 
+def _mta(block: email.message.Message, field: str) -> str:
+    """The host name of a Remote-MTA / Reporting-MTA field ("dns; mx.example.org"), or ""."""
+    words = str(block.get(field) or "").partition(";")[2].split()
+    return words[0].strip("[]").rstrip(".").lower() if words else ""
+
+
 def dsn_recipients(walked: Parts, human: str) -> list[BouncedRecipient]:
     out: list[BouncedRecipient] = []
-    for block in _status_blocks(walked, human):
+    blocks = _status_blocks(walked, human)
+    # The per-message block names the host that wrote the report (RFC 3464 section 2.2.2).
+    reporting = (_mta(b, "Reporting-MTA") for b in blocks if isinstance(b, email.message.Message))
+    lhost = next((h for h in reporting if h), "")
+    for block in blocks:
         if not isinstance(block, email.message.Message):
             continue
         address = address_in(str(block.get("Final-Recipient") or block.get("Original-Recipient") or ""))
@@ -137,6 +158,16 @@ def dsn_recipients(walked: Parts, human: str) -> list[BouncedRecipient]:
             # The report gives no diagnostic: the line naming the address may (OpenSMTPD,
             # Sendmail), else the prose around it.
             context = _telling_line(human, address) or near
-        reason, hard, code = classify(action, status, diagnostic, context, dtype, near)
+        reason, hard, code = classify(
+            action,
+            status,
+            diagnostic,
+            context,
+            dtype,
+            near,
+            rhost=_mta(block, "Remote-MTA"),
+            domain=address.rpartition("@")[2],
+            lhost=lhost,
+        )
         out.append(BouncedRecipient(address, action, status, code, diagnostic, reason, hard))
     return out

@@ -96,6 +96,7 @@ def plain_recipients(
             context,
             "smtp",
             notice[:3000] if len(found) == 1 else windows(notice, address),
+            domain=address.rpartition("@")[2],
         )
         out.append(BouncedRecipient(address, "failed", status, code, context[:300], reason, hard))
     return out

@@ -7,24 +7,41 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["provider_reason"]
+__all__ = ["OURS", "provider_reason"]
 
-# Sisimai's names for the few reasons that differ from ours.
-_OURS = {
+# Sisimai's reason names (as its per-provider modules give them) -> ours.
+OURS = {
     "authfailure": "authentication",
     "badreputation": "bad_reputation",
     "blocked": "blocked",
+    "contenterror": "content_error",
+    # Sisimai 5's newer name for mesgtoobig; ours keeps the two apart only by whose limit it is.
+    "emailtoolarge": "message_too_big",
+    "exceedlimit": "exceed_limit",
+    "expired": "expired",
+    "failedstarttls": "starttls",
+    "filtered": "filtered",
+    "hasmoved": "has_moved",
+    "hostunknown": "host_unknown",
     "mailboxfull": "mailbox_full",
     "mesgtoobig": "message_too_big",
+    "networkerror": "network",
+    "norelaying": "no_relaying",
+    "notaccept": "not_accept",
     "notcompliantrfc": "not_compliant",
+    "onhold": "on_hold",
     "policyviolation": "policy",
+    # Sisimai 5's newer name for speeding.
+    "ratelimited": "rate_limited",
     "rejected": "rejected",
     "requireptr": "require_ptr",
     "securityerror": "security",
     "spamdetected": "spam_detected",
     "speeding": "rate_limited",
     "suspend": "suspended",
+    "syntaxerror": "syntax_error",
     "systemerror": "system",
+    "systemfull": "system_full",
     "toomanyconn": "too_many_connections",
     "userunknown": "user_unknown",
     "virusdetected": "virus_detected",
@@ -65,11 +82,11 @@ def provider_reason(low: str) -> str | None:
     if "lpn" in low or "ofr" in low or "ouk_" in low:
         m = _FRANCE_PTT_CODE.search(low)
         if m is not None:
-            return _OURS[_FRANCE_PTT.get(m.group(0)[-3:], "")]
+            return OURS[_FRANCE_PTT.get(m.group(0)[-3:], "")]
     if " ib" in low:
         m = _GODADDY_CODE.search(low)
         if m is not None and m.group(1) in _GODADDY:
-            return _OURS[_GODADDY[m.group(1)]]
+            return OURS[_GODADDY[m.group(1)]]
     if "aup#" in low:
         m = _COX_CODE.search(low)
         if m is not None:
@@ -79,5 +96,5 @@ def provider_reason(low: str) -> str | None:
             if code.startswith("urlbl"):
                 return "spam_detected"
             if code in _COX:
-                return _OURS[_COX[code]]
+                return OURS[_COX[code]]
     return None

@@ -29,6 +29,7 @@ from functools import lru_cache
 
 from notifier.bounces.commands import command_in
 from notifier.bounces.providers import provider_reason
+from notifier.bounces.remote_hosts import remote_reason
 from notifier.bounces.statuses import STATUS, status_in
 from notifier.bounces.vocabulary import WORDS
 
@@ -331,8 +332,13 @@ def reason_for(
     command: str = "",
     action: str = "failed",
     diagnostic_type: str = "smtp",
+    rhost: str = "",
+    domain: str = "",
+    lhost: str = "",
 ) -> str:
-    """The reason for one failed (or delayed) recipient, from everything a bounce tells."""
+    """The reason for one failed (or delayed) recipient, from everything a bounce tells.
+    ``rhost`` (the host that answered), ``domain`` (the recipient's) and ``lhost`` (the host
+    that reported) let a remote provider's own wordings settle it (``remote_hosts``)."""
     if status.startswith("2."):
         return "delivered"
     if not status or status.endswith(".0.0"):
@@ -355,6 +361,13 @@ def reason_for(
     coded = provider_reason(low)
     if coded is not None:
         return coded  # a provider's own error code (Orange/La Poste, GoDaddy, Cox) says it all
+    if rhost or domain or lhost:
+        # The provider that answered (or hosts the recipient) reads its own wordings first.
+        remote = remote_reason(
+            low, rhost=rhost, domain=domain, lhost=lhost, status=status, code=code, command=command
+        )
+        if remote is not None:
+            return remote
     # The words of a local program's output (x-unix) are the program's, not a mail system's.
     if not diagnostic_type.startswith("x-unix"):
         for reason, probe in _SPECIFIC:
