@@ -1,0 +1,73 @@
+"""Bounce formats that carry their own verdict: mail systems whose reports say why in words,
+codes or fields of their own, which settle the reason before the general vocabulary is asked.
+
+Each family is recognised by its report's own headers or diagnostic lines (never by the words we
+then read) and
+read with the wording table its format publishes, as Sisimai's per-MTA modules carry them
+(reference: bounces-and-tracking.md, "Parsers and taxonomies"; Sisimai lib/sisimai/lhost/*.rb).
+
+One module per family, each with ``detect(msg, body)`` (is the report in this format?) and
+``read(msg, body, recipient)`` (the reason its table gives, or None); ``ORDER`` is the order
+they are tried in: the first family that recognises a report reads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.message
+from typing import Protocol
+
+from notifier.bounces.families import domino, exchange2003, ezweb, googlegroups, imail, mcafee, powermta
+from notifier.bounces.reasons import is_hard
+from notifier.bounces.report import BouncedRecipient
+
+__all__ = ["ORDER", "Family", "family_of", "with_family_reasons"]
+
+
+class Family(Protocol):
+    """A report format: each module of this package is one."""
+
+    def detect(self, msg: email.message.Message, body: str) -> bool: ...
+
+    def read(self, msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None: ...
+
+
+ORDER: tuple[Family, ...] = (
+    domino,
+    exchange2003,
+    imail,
+    mcafee,
+    powermta,
+    googlegroups,
+    ezweb,
+)
+
+
+def family_of(msg: email.message.Message, body: str) -> Family | None:
+    """The family module whose format ``msg`` (its notice text ``body``) is in, by its own
+    headers or diagnostic lines, or None."""
+    for family in ORDER:
+        if family.detect(msg, body):
+            return family
+    return None
+
+
+def with_family_reasons(
+    msg: email.message.Message, body: str, recipients: list[BouncedRecipient]
+) -> list[BouncedRecipient]:
+    """``recipients`` with the reason (and hard/soft) the report's own format gives, where it
+    gives one; the others as they were."""
+    family = family_of(msg, body)
+    if family is None:
+        return recipients
+    out = []
+    for r in recipients:
+        reason = family.read(msg, body, r) if r.action in ("failed", "delayed") else None
+        if reason is None or reason == r.reason or (reason == "on_hold" and r.reason not in ("other", "")):
+            # "On hold" from a format says only that its words were unclear: a status code or
+            # words the general reading placed still say more.
+            out.append(r)
+            continue
+        klass = r.reply_code[:1] or r.status[:1] or "5"
+        out.append(dataclasses.replace(r, reason=reason, hard=is_hard(reason, klass)))
+    return out
