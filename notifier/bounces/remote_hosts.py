@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from notifier.bounces import remote_wordings as w
 from notifier.bounces.providers import OURS
@@ -243,20 +244,27 @@ def _lookup(table: dict[str, Provider], name: str) -> Provider | None:
     return None
 
 
+# A batch of bounces names the same few hosts and domains over and over.
+@lru_cache(maxsize=4096)
+def _by_host(name: str) -> Provider | None:
+    return _lookup(_BY_HOST, name) if name else None
+
+
+@lru_cache(maxsize=4096)
+def _by_domain(name: str) -> Provider | None:
+    return _lookup(_BY_DOMAIN, name) if name else None
+
+
 def provider_for(host: str = "", domain: str = "") -> Provider | None:
     """The provider whose host ``host`` is (or under whose domain it sits), else the one that
     hosts the recipient domain ``domain``, else None."""
-    return (_lookup(_BY_HOST, host) if host else None) or (_lookup(_BY_DOMAIN, domain) if domain else None)
+    return _by_host(host) or _by_domain(domain)
 
 
 def providers_for(rhost: str = "", domain: str = "", lhost: str = "") -> list[Provider]:
     """Every provider the remote host, the recipient's domain or the reporting host belongs to,
     in that order, each once."""
-    found = [
-        _lookup(_BY_HOST, rhost) if rhost else None,
-        _lookup(_BY_DOMAIN, domain) if domain else None,
-        _lookup(_BY_HOST, lhost) if lhost else None,
-    ]
+    found = [_by_host(rhost), _by_domain(domain), _by_host(lhost)]
     return list(dict.fromkeys(p for p in found if p is not None))
 
 
@@ -287,20 +295,27 @@ def remote_reason(
 # Where a bounce names the host that answered: Postfix "host mx.zoho.com[192.0.2.1] said:", Exim
 # "host mx.zoho.com [192.0.2.1]: 550 ...", Sendmail "... while talking to mx.zoho.com.:", a
 # Remote-MTA field quoted in the text, Exchange's "Generating server: X" (its reporting host).
-_HOST_IN = re.compile(
-    r"\bhost\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\.?\s*\["
-    r"|while talking to ([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\.?:"
-    r"|remote-mta:\s*dns;\s*([a-z0-9][a-z0-9.-]*\.[a-z]{2,})"
-    r"|generating server:\s*([a-z0-9][a-z0-9.-]*\.[a-z]{2,})",
-    re.I,
-)
-_HOST_CUES = ("host ", "talking to", "remote-mta", "generating server")
+# Each pattern is tried only where its cue word stands (a search over the whole text costs ~40 us).
+_NAME = r"([a-z0-9][a-z0-9.-]*\.[a-z]{2,})"
+_HOST_AT = {
+    "host": re.compile(rf"host\s+{_NAME}\.?\s*\["),
+    "while talking to": re.compile(rf"while talking to {_NAME}\.?:"),
+    "remote-mta:": re.compile(rf"remote-mta:\s*dns;\s*{_NAME}"),
+    "generating server:": re.compile(rf"generating server:\s*{_NAME}"),
+}
 
 
 def host_in(text: str) -> str:
     """The remote host ``text`` names as the one that answered, lower-cased, or ""."""
     low = text.lower()
-    if not any(cue in low for cue in _HOST_CUES):
-        return ""
-    m = _HOST_IN.search(low)
-    return next((g for g in m.groups() if g), "") if m else ""
+    found: list[tuple[int, str]] = []
+    for cue, pattern in _HOST_AT.items():
+        at = low.find(cue)
+        while at >= 0:
+            if cue != "host" or at == 0 or not (low[at - 1].isalnum() or low[at - 1] in "-_."):
+                m = pattern.match(low, at)
+                if m is not None:
+                    found.append((at, m.group(1)))
+                    break
+            at = low.find(cue, at + len(cue))
+    return min(found)[1] if found else ""
