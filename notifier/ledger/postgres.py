@@ -248,6 +248,16 @@ class PgLedger(SharedPlansMixin, SqliteLedger):
     def rate_share(self) -> float:
         return self._share
 
+    def local_senders(self) -> int:
+        """Live senders of this notice on this machine, this one included: they share its cores,
+        so each forks fewer sending processes (pipeline/deliver.py; issue 15)."""
+        row = self._db.execute(
+            "SELECT count(*) FROM senders WHERE stopped_at IS NULL AND heartbeat > %s AND notice = %s "
+            "AND run_id IS NOT NULL AND host = %s AND id != %s",
+            (time.time() - max(3.0, self.lease / 3), self._notice, socket.gethostname(), self.sender_id),
+        ).fetchone()
+        return 1 + (int(row[0]) if row else 0)
+
     def start_run(self, notice: str, segment: str, transport: str, options: dict[str, Any]) -> int:
         run_id = super().start_run(notice, segment, transport, options)
         self._notice = notice
@@ -281,15 +291,17 @@ class PgLedger(SharedPlansMixin, SqliteLedger):
             ids = self._take("m.state = 'pending' AND m.id > %s", (self._cursor,), run_id, now, limit)
             if ids:
                 self._cursor = max(self._cursor, max(ids))
-            if len(ids) < limit:
-                ids += self._take(
-                    "(m.state = 'pending' OR (m.state = 'deferred' AND m.next_attempt_at <= %s) "
-                    "OR (m.state = 'sending' AND m.lease_until < %s))",
-                    (now, now),
-                    run_id,
-                    now,
-                    limit - len(ids),
-                )
+            # Then each kind on its own index, each stopping at what is needed: one condition
+            # OR-ing the three scanned and sorted every remaining row of the notice on every such
+            # claim (16 ms at 10,000 rows, every claim of a run's last seconds; issue 15).
+            for condition, params in (
+                ("m.state = 'pending'", ()),
+                ("m.state = 'deferred' AND m.next_attempt_at <= %s", (now,)),
+                ("m.state = 'sending' AND m.lease_until < %s", (now,)),
+            ):
+                if len(ids) >= limit:
+                    break
+                ids += self._take(condition, params, run_id, now, limit - len(ids))
             claimed = (
                 db.execute(
                     "SELECT m.id, m.attempts, m.first_attempt_at, m.possibly_duplicated, r.email, r.key, "

@@ -27,7 +27,7 @@ from notifier.pipeline.throttle import RateLimiter
 from notifier.settings import Throttle
 from notifier.transports import Transport
 
-__all__ = ["batch_size", "default_processes", "deliver", "in_flight_bound"]
+__all__ = ["batch_size", "default_processes", "deliver", "in_flight_bound", "sending_processes"]
 
 
 def default_processes(environ: dict[str, str] | None = None) -> int:
@@ -44,6 +44,19 @@ def default_processes(environ: dict[str, str] | None = None) -> int:
                 hint="set it to the number of sending processes, e.g. 2, or unset it",
             ) from None
     return max(1, len(os.sched_getaffinity(0)))
+
+
+def sending_processes(default: int, local_senders: int, environ: dict[str, str] | None = None) -> int:
+    """The processes this run forks: ``default`` (:func:`default_processes`), divided among the
+    senders already running on this machine when ``NOTIFY_SEND_PROCESSES`` does not say.
+
+    Several PostgreSQL senders on one machine each forking one process per core oversubscribe
+    it: two senders on 2 cores ran 6 busy processes and sent slower together than one alone
+    (bench/pg_senders.py, issue 15)."""
+    env = os.environ if environ is None else environ
+    if env.get("NOTIFY_SEND_PROCESSES", "").strip():
+        return default
+    return max(1, default // max(1, local_senders))
 
 
 def batch_size(connections: int) -> int:
@@ -87,7 +100,8 @@ async def deliver(
     """
     kind: type[_Delivery] = _Delivery
     if processes is None:
-        processes = default_processes()
+        local = getattr(ledger, "local_senders", None)  # a shared ledger's senders on this machine
+        processes = sending_processes(default_processes(), local() if callable(local) else 1)
     processes = min(processes, max(1, transport.concurrency))
     if processes > 1 and callable(getattr(transport, "divide", None)):
         from notifier.pipeline.workers import PoolDelivery  # here: it builds on _Delivery
