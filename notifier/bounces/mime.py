@@ -9,6 +9,8 @@ import email.utils
 import re
 from email.header import decode_header, make_header
 
+from notifier.bounces.mimesplit import message_from
+
 __all__ = [
     "ADDRESS",
     "Parts",
@@ -110,7 +112,7 @@ def original_headers(walked: Parts) -> email.message.Message | None:
         if ctype == "text/rfc822-headers":
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
-                return email.message_from_bytes(payload)
+                return message_from(payload)
     return None
 
 
