@@ -162,8 +162,8 @@ def notify_send(
 
     ``tree``: run the notify of another checkout (e.g. a worktree of an older commit)."""
     environ = {**os.environ, **(env or {})}
-    if tree is not None:
-        environ["PYTHONPATH"] = str(tree)
+    # This checkout's notify unless another is named, whatever is installed and wherever we run.
+    environ["PYTHONPATH"] = str(tree if tree is not None else ROOT)
     proc = subprocess.run(
         [*program, "--config", str(folder / "notify.toml"), "send", "--segment", "all",
          "--transport", transport, "--yes", *extra],
