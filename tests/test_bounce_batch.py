@@ -222,3 +222,23 @@ def test_a_failure_while_recording_a_batch_leaves_none_of_it_and_the_next_ingest
     assert report.messages == 15 and report.already_seen == 2 and report.suppressed == 3
     again = batched(campaign, tmp_path / "bounces")
     assert again.already_seen == 15 and again.suppressed == 0
+
+
+def test_a_maildir_is_listed_in_the_order_and_under_the_labels_the_mailbox_module_gives(
+    tmp_path: Path,
+) -> None:
+    """Messages in cur/ (with their ":2,S" flags) and new/ come out in mailbox.Maildir's order,
+    labelled by folder and key, each with the file that holds it."""
+    box = mailbox.Maildir(tmp_path / "box", create=True)
+    for i in range(6):
+        key = box.add(f"Subject: {i}\n\nbody {i}\n".encode())
+        if i % 2:
+            message = box[key]
+            message.set_subdir("cur")
+            message.set_flags("S")
+            box[key] = message
+    want = [(f"{tmp_path / 'box'}/{key}", box.get_bytes(key)) for key in box.iterkeys()]
+    got = [
+        (label, path.read_bytes()) for label, path in messages_in(tmp_path / "box") if isinstance(path, Path)
+    ]
+    assert got == want and len(got) == 6

@@ -86,18 +86,17 @@ def messages_in(source: Path) -> Iterator[Message]:
 
 def _maildir(source: Path) -> Iterator[Message]:
     """A Maildir's messages in the order (and under the labels) ``mailbox.Maildir`` lists them
-    (new/, then cur/; the key is the file name up to its ":" info), without its per-message
-    look-ups."""
+    (cur/, then new/; the key is the file name up to its ":" info; a key in both is listed where
+    cur/ has it, with new/'s file), without its per-message look-ups."""
     files: dict[str, Path] = {}
-    for sub in ("new", "cur"):
+    for sub in ("cur", "new"):
         folder = source / sub
         if not folder.is_dir():
             continue
         for entry in os.listdir(folder):
             path = folder / entry
-            if entry.startswith(".") or path.is_dir():
-                continue
-            files[entry.split(mailbox.Maildir.colon)[0]] = path
+            if not path.is_dir():
+                files[entry.split(mailbox.Maildir.colon)[0]] = path
     for key, path in files.items():
         yield f"{source}/{key}", path
 

@@ -159,21 +159,29 @@ def senders_and_lists(msg: email.message.Message, original: email.message.Messag
     was sent (our return path), the original's From/Sender/Reply-To/Return-Path (us), and any
     mailing list's addresses (List-Post, List-Owner, ...)."""
     out: set[str] = set()
-    mine = _first_headers(msg)
+    mine = _FirstHeaders(msg)
     # Not X-Original-To: DragonFly Mail Agent puts the failed recipient there.
     for head in ("from", "sender", "to", "return-path"):
         out.add(address_in(str(mine.get(head) or "")))
     for head in _LIST_HEADERS:
         out |= {address_in(a) for a in _ANGLED.findall(str(mine.get(head) or ""))}
     if original is not None:
-        theirs = _first_headers(original)
+        theirs = _FirstHeaders(original)
         for head in ("from", "sender", "reply-to", "return-path", *_LIST_HEADERS):
             value = str(theirs.get(head) or "")
             out |= {address_in(a) for a in _ANGLED.findall(value)} | {address_in(value)}
     return out - {""}
 
 
-def _first_headers(msg: email.message.Message) -> dict[str, object]:
-    """Each header's first value by its lower-cased name (what ``msg.get`` gives), read in one
-    pass instead of one pass over every header per name."""
-    return {name.lower(): value for name, value in reversed(msg.items())}
+class _FirstHeaders:
+    """Each header's first value by its lower-cased name (what ``msg.get`` gives), the names
+    indexed in one pass instead of one pass over every header per name, and only the values
+    asked for made into what ``msg.get`` returns."""
+
+    def __init__(self, msg: email.message.Message) -> None:
+        self._policy = msg.policy
+        self._raw = {name.lower(): (name, value) for name, value in reversed(msg._headers)}  # type: ignore[attr-defined]
+
+    def get(self, name: str) -> object:
+        found = self._raw.get(name)
+        return None if found is None else self._policy.header_fetch_parse(*found)
