@@ -27,14 +27,17 @@ from .test_ledger_backends import PG_URL, SKIP_PG
 ROWS = 5000
 
 # Runs `notify ARGS` in this process, killing it with SIGKILL once the import has taken
-# AFTER rows from the list (all of them: just before the import's last commit).
+# AFTER rows from the list (all of them: just before the import's last commit). The list is
+# read by a child process (notifier.lists.prefetch), which the kill leaves without a reader.
 DRIVER = """
 import os, signal, sys
 from notifier.cli import app as cli
+from notifier.lists import prefetch
 from notifier.pipeline import stages as pipeline
 
 after = int(sys.argv[1])
-real = pipeline.read_list
+prefetch.PREFETCH_BYTES = 0  # the list is read by a child process, as a large list is
+real = pipeline.read_list_prefetched
 
 def killing(*args, **kwargs):
     for n, row in enumerate(real(*args, **kwargs)):
@@ -43,7 +46,7 @@ def killing(*args, **kwargs):
         yield row
     os.kill(os.getpid(), signal.SIGKILL)
 
-pipeline.read_list = killing
+pipeline.read_list_prefetched = killing
 sys.argv = ["notify", *sys.argv[2:]]
 cli.main()
 """

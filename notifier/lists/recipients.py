@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +168,7 @@ def _dirty_fields(header: list[str], cells: list[str]) -> tuple[dict[str, Any], 
 
 def read_list(
     path: Path, *, check_deliverability: bool = False, dns_resolver: Any = None
-) -> Iterator[ListRow]:
+) -> Generator[ListRow, None, None]:
     """Yield one ListRow per data row of the CSV at ``path``.
 
     Raises ListError when the file cannot be used at all: missing, empty, or

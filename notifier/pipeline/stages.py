@@ -19,7 +19,7 @@ from notifier.channels.gate import ChannelGate
 from notifier.errors import RenderError
 from notifier.ledger import ImportSummary, Ledger, PlanSummary
 from notifier.ledger.audit import file_sha256
-from notifier.lists.recipients import read_list
+from notifier.lists.prefetch import read_list_prefetched
 from notifier.lists.segments import Segment
 from notifier.models import Recipient
 from notifier.pipeline.render_groups import RenderGroups
@@ -48,7 +48,9 @@ def import_lists(
         digest = file_sha256(path) if path.is_file() else ""
         if check_deliverability:
             digest += "+mx"  # a list checked against DNS is a different import
-        rows = read_list(path, check_deliverability=check_deliverability, dns_resolver=dns_resolver)
+        rows = read_list_prefetched(
+            path, check_deliverability=check_deliverability, dns_resolver=dns_resolver
+        )
         out.append(ledger.import_list(str(path), digest, rows))
     return out
 
