@@ -1,17 +1,19 @@
 """Time to first message, phase by phase, with peak memory and ledger size, against a baseline.
 
     python bench/first_message.py [--sizes 1000 100000 1000000] [--runs 3]
-        [--base-tree /tmp/base15b --base-sizes 1000 100000] [--preview-size 1000000]
+        [--base-tree /tmp/base55 /tmp/base511 --base-sizes 1000 100000] [--preview-size 1000000]
 
 For each list size, `notify send --segment all --limit 50` runs into an outbox (a fresh campaign
 per run) with its phases timed from inside the process: import, plan, render check; the first
 message is the oldest file in the outbox, measured from the moment the process was started.
 Prints medians of ``--runs`` runs, peak RSS of the sender (and of any worker it started), ledger
-bytes per recipient, and each figure as a ratio against the same measurement of
-``--base-tree`` (another checkout, e.g. ``git worktree add /tmp/base15b 511ca99``) where it was
-measured in the same run. Then the audience reads the preview uses, at ``--preview-size``: the
-first answer (the segment's count) and the first filtered page (``--base-tree`` measures its
-``read_lists`` + ``members``, which is what its preview did). Not collected by pytest.
+bytes per recipient, CPU seconds per phase (this process and its children, e.g. the list reader:
+what another load on the machine changes least), and each figure as a ratio against the same
+measurement of each ``--base-tree`` (older checkouts, e.g. ``git worktree add /tmp/base55
+55c1261``) where it was measured in the same run, the runs of every tree interleaved. Then
+the audience reads the preview uses, at ``--preview-size``: the first answer (the segment's
+count) and the first filtered page (the first ``--base-tree`` measures its ``read_lists`` +
+``members``, which is what its preview did). Not collected by pytest.
 """
 
 from __future__ import annotations
@@ -37,22 +39,32 @@ WRAPPER = r"""
 import json, resource, sys, time
 import notifier.pipeline.run as run
 phases = {}
+def cpu():
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 def timed(name, fn):
     def call(*a, **k):
-        start = time.time()
+        start, used = time.time(), cpu()
         try:
-            return fn(*a, **k)
+            out = fn(*a, **k)
+            if name == "import_lists":
+                import multiprocessing
+                multiprocessing.active_children()  # a list reader's CPU counts once it is joined
+            return out
         finally:
             phases[name] = phases.get(name, 0.0) + time.time() - start
-            phases[name + "_end"] = time.time()
+            phases[name + "_cpu"] = phases.get(name + "_cpu", 0.0) + cpu() - used
     return call
-for name in ("import_lists", "plan", "check_renders"):
-    setattr(run, name, timed(name, getattr(run, name)))
+# check_targets: the render check since issue 15's grouping in the ledger; check_renders before
+for name in ("import_lists", "plan", "check_renders", "check_targets"):
+    if hasattr(run, name):
+        setattr(run, name, timed(name.replace("check_targets", "check_renders"), getattr(run, name)))
 from notifier.cli.app import run as cli_run
 code = cli_run(sys.argv[1:])
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print("BENCH " + json.dumps({"phases": phases, "rss_kb": own, "children_rss_kb": kids}), file=sys.stderr)
+print("BENCH " + json.dumps({"phases": phases, "rss_kb": own, "children_rss_kb": kids, "cpu": cpu()}),
+      file=sys.stderr)
 sys.exit(code)
 """
 
@@ -131,6 +143,11 @@ def one_send(tree: Path, folder: Path) -> dict[str, float]:
         "plan": ph.get("plan", 0.0),
         "check": ph.get("check_renders", 0.0),
         "rest": first - ph.get("import_lists", 0.0) - ph.get("plan", 0.0) - ph.get("check_renders", 0.0),
+        # CPU seconds (this process and its children): what another load on the machine changes least
+        "import_cpu": ph.get("import_lists_cpu", 0.0),
+        "plan_cpu": ph.get("plan_cpu", 0.0),
+        "check_cpu": ph.get("check_renders_cpu", 0.0),
+        "cpu": data["cpu"],
         "command": elapsed,
         "rss_mb": data["rss_kb"] / 1024,
         "workers_rss_mb": data["children_rss_kb"] / 1024,
@@ -174,7 +191,10 @@ def row(label: str, m: dict[str, float], size: int, base: dict[str, float] | Non
         f" import {m['import']:6.1f}{ratio('import'):<9} plan {m['plan']:6.1f}{ratio('plan'):<10}"
         f" check {m['check']:6.1f}{ratio('check'):<10} rest {m['rest']:5.1f}"
         f"  RSS {m['rss_mb']:5.0f} MB (workers {m['workers_rss_mb']:.0f})"
-        f"  ledger {m['ledger_bytes'] / size:5.0f} B/recipient"
+        f"  ledger {m['ledger_bytes'] / size:5.0f} B/recipient\n"
+        f"{'':<9}{'CPU s':>10}  command {m['cpu']:5.1f}{ratio('cpu'):<9}  import {m['import_cpu']:6.1f}"
+        f"{ratio('import_cpu'):<9} plan {m['plan_cpu']:6.1f}{ratio('plan_cpu'):<10}"
+        f" check {m['check_cpu']:6.1f}{ratio('check_cpu'):<10}"
     )
 
 
@@ -198,6 +218,14 @@ def preview(args: argparse.Namespace, tmp: Path, size: int, source: Path) -> Non
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def label(tree: Path) -> str:
+    """A checkout's commit, for the table."""
+    out = subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return out.stdout.strip() or tree.name
+
+
 def main() -> None:
     from notifier.lists.samplelist import write_csv
 
@@ -205,14 +233,19 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000, 1_000_000])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--big-runs", type=int, default=1, help="runs at 1,000,000 and more")
-    ap.add_argument("--base-tree", type=Path, default=None)
+    ap.add_argument("--base-tree", type=Path, nargs="*", default=[], help="one or more older checkouts")
     ap.add_argument("--base-sizes", type=int, nargs="*", default=[1000, 100_000])
+    ap.add_argument(
+        "--tree", type=Path, default=ROOT, help="the checkout measured as 'now' (default: this one)"
+    )
     ap.add_argument("--preview-size", type=int, default=1_000_000)
     ap.add_argument("--preview-only", action="store_true", help="only the preview's reads, at --sizes")
     args = ap.parse_args()
+    bases: list[Path] = args.base_tree
+    args.base_tree = bases[0] if bases else None  # the preview's baseline
     with tempfile.TemporaryDirectory(prefix="bench-first-") as tmpname:
         tmp = Path(tmpname)
-        print("ratios: baseline time / this time (higher is better), medians of the runs", flush=True)
+        print("ratios: baseline / now (higher is better), medians of the runs; runs interleaved", flush=True)
         for size in args.sizes:
             source = tmp / f"list{size}.csv"
             with source.open("w", encoding="utf-8") as fh:
@@ -221,18 +254,19 @@ def main() -> None:
             if args.preview_only:
                 preview(args, tmp, size, source)
                 continue
-            base = None
-            if args.base_tree is not None and size in args.base_sizes:
-                base_runs = [
-                    one_send(args.base_tree, campaign(tmp, f"b{size}-{i}", source, args.base_tree))
-                    for i in range(runs)
-                ]
-                base = median(base_runs)
-                print(row("baseline", base, size, None) + f"  [{runs} run(s)]", flush=True)
-            now_runs = [one_send(ROOT, campaign(tmp, f"n{size}-{i}", source)) for i in range(runs)]
-            print(row("now", median(now_runs), size, base) + f"  [{runs} run(s)]", flush=True)
-            for p in tmp.glob(f"[bn]{size}-*"):
-                shutil.rmtree(p, ignore_errors=True)
+            trees = [b for b in bases if size in args.base_sizes] + [args.tree]
+            measured: dict[Path, list[dict[str, float]]] = {t: [] for t in trees}
+            for i in range(runs):  # interleaved: a change in the machine's load hits every tree alike
+                for t, tree in enumerate(trees):
+                    measured[tree].append(one_send(tree, campaign(tmp, f"t{t}-{size}-{i}", source, tree)))
+                    for p in tmp.glob(f"t{t}-{size}-{i}"):
+                        shutil.rmtree(p, ignore_errors=True)
+            now = median(measured[args.tree])
+            for tree in trees[:-1]:
+                print(row(label(tree), median(measured[tree]), size, None) + f"  [{runs} run(s)]", flush=True)
+            print(row("now", now, size, None) + f"  [{runs} run(s)]", flush=True)
+            for tree in trees[:-1]:
+                print(row(f"vs {label(tree)}", now, size, median(measured[tree])), flush=True)
             if size == args.preview_size:
                 preview(args, tmp, size, source)
             source.unlink()
