@@ -22,9 +22,10 @@ from notifier.bounces.digests import digest_of, legacy_digest
 from notifier.bounces.parse import ParsedBounce, parse_bounce
 from notifier.errors import UsageError
 
-__all__ = ["WINDOW", "Message", "Prepared", "default_processes", "prepare", "prepared"]
+__all__ = ["AT_LEAST", "Message", "Prepared", "WINDOW", "default_processes", "prepare", "prepared"]
 
 WINDOW = 2048  # messages handed to the workers at a time
+AT_LEAST = 512  # fewer messages than this are parsed here (starting workers would cost more)
 _CHUNK = 64  # messages per worker task (fewer, larger pickles)
 
 Message = tuple[str, "bytes | Path"]  # (label, the raw message or the file that holds it)
@@ -74,7 +75,7 @@ def _prepare_in_worker(message: Message) -> Prepared | str:
 
 
 def prepared(
-    messages: Iterable[Message], processes: int | None = None, *, at_least: int = WINDOW
+    messages: Iterable[Message], processes: int | None = None, *, at_least: int = AT_LEAST
 ) -> Iterator[Prepared]:
     """Every message prepared, in order. With more than one process and at least ``at_least``
     messages, the reading and parsing happen in worker processes. Raises UsageError when a
