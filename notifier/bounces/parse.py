@@ -15,7 +15,7 @@ import email.message
 import re
 
 from notifier.bounces.dsn import SIGNS, classify, dsn_recipients
-from notifier.bounces.families import with_family_reasons
+from notifier.bounces.families import own_recipients, with_family_reasons
 from notifier.bounces.mime import (
     address_in,
     body_text,
@@ -145,14 +145,17 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     looks_like_bounce = (
         ctype == "multipart/report" or _BOUNCE_SUBJECT.search(subject) or NOT_RECIPIENTS.match(sender or "")
     )
-    if not looks_like_bounce:
+    # A format whose family lists its recipients itself (see ``families.own_recipients``).
+    own = own_recipients(msg, body)
+    if not looks_like_bounce and not own:
         return parsed
     original_to = set()
     if original is not None:
         original_to = {address_in(str(v)) for v in (original.get_all("To") or [])} - {""}
     failed_header = {address_in(v) for v in str(msg.get("X-Failed-Recipients") or "").split(",")} - {""}
     original_to -= exclude
-    recipients = plain_recipients(body, cut, exclude, failed_header or original_to)
+    recipients = [r for r in own if r.address not in exclude] or own
+    recipients = recipients or plain_recipients(body, cut, exclude, failed_header or original_to)
     if failed_header:
         recipients = [r for r in recipients if r.address in failed_header] or [
             BouncedRecipient(a, "failed", "", "", "", *(classify("failed", "", body)[:2]))

@@ -17,11 +17,27 @@ import dataclasses
 import email.message
 from typing import Protocol
 
-from notifier.bounces.families import domino, exchange2003, ezweb, googlegroups, imail, mcafee, powermta
+from notifier.bounces.families import (
+    aol,
+    apachejames,
+    courier,
+    domino,
+    dragonfly,
+    exchange2003,
+    exchange2007,
+    exim,
+    ezweb,
+    fml,
+    google,
+    googlegroups,
+    imail,
+    mcafee,
+    powermta,
+)
 from notifier.bounces.reasons import is_hard
 from notifier.bounces.report import BouncedRecipient
 
-__all__ = ["ORDER", "Family", "family_of", "with_family_reasons"]
+__all__ = ["ORDER", "Family", "family_of", "own_recipients", "with_family_reasons"]
 
 
 class Family(Protocol):
@@ -40,6 +56,16 @@ ORDER: tuple[Family, ...] = (
     powermta,
     googlegroups,
     ezweb,
+    # Sisimai lhost modules activehunter ... gsuite that add to the general reading (the others
+    # are read right by it): headers first; google after googlegroups; Exim's looser signs last.
+    aol,
+    apachejames,
+    courier,
+    dragonfly,
+    exchange2007,
+    fml,
+    google,
+    exim,
 )
 
 
@@ -50,6 +76,16 @@ def family_of(msg: email.message.Message, body: str) -> Family | None:
         if family.detect(msg, body):
             return family
     return None
+
+
+def own_recipients(msg: email.message.Message, body: str) -> list[BouncedRecipient]:
+    """The failed recipients as the report's own format lists them, where its family reads them
+    itself (an optional ``recipients(msg, body)`` in the family's module: Apache James' "RCPT TO:"
+    lines, fml's list address), else []. A format whose family lists recipients is a bounce
+    even when its subject and sender do not look like one (fml's "NOT MEMBER article from")."""
+    family = family_of(msg, body)
+    own = getattr(family, "recipients", None)
+    return list(own(msg, body)) if own is not None else []
 
 
 def with_family_reasons(
