@@ -31,8 +31,27 @@ from notifier.bounces.families import (
     google,
     googlegroups,
     imail,
+    kddi,
+    mailmarshal,
+    mailru,
     mcafee,
+    messagelabs,
+    mfilter,
+    mxlogic,
+    notes,
+    office365,
+    opensmtpd,
+    postfix,
     powermta,
+    qmail,
+    receivingses,
+    sendgrid,
+    trendmicro,
+    verizon,
+    x3,
+    x6,
+    yahoo,
+    zoho,
 )
 from notifier.bounces.reasons import is_hard
 from notifier.bounces.report import BouncedRecipient
@@ -56,6 +75,24 @@ ORDER: tuple[Family, ...] = (
     powermta,
     googlegroups,
     ezweb,
+    # Sisimai lhost modules interscanmss/trendmicro ... zoho: headers first, body markers second.
+    trendmicro,
+    kddi,
+    mailmarshal,
+    mailru,
+    mxlogic,
+    messagelabs,
+    mfilter,  # before qmail: both say "failure notice"
+    notes,
+    opensmtpd,
+    qmail,
+    receivingses,
+    sendgrid,
+    verizon,
+    x3,
+    x6,
+    yahoo,
+    zoho,
     # Sisimai lhost modules activehunter ... gsuite that add to the general reading (the others
     # are read right by it): headers first; google after googlegroups; Exim's looser signs last.
     aol,
@@ -66,6 +103,8 @@ ORDER: tuple[Family, ...] = (
     fml,
     google,
     exim,
+    office365,  # after exchange2007: Exchange Online NDRs carry its headers too
+    postfix,  # last: SendGrid, Zoho and others send its subject too
 )
 
 
