@@ -109,6 +109,20 @@ def test_exchange_2007_recipient_size_limit_is_a_message_too_big() -> None:
     assert _read(raw) == [("ana@example.jp", "message_too_big", False)]
 
 
+def test_exchange_2007_not_authorized_is_our_sender_rejected() -> None:
+    """Exchange 2007's RESOLVER.RST.NotAuthorized (5.7.1) says our sender may not write to the
+    recipient: rejected, not our host blocked (exchange2007.rb NDRSubject)."""
+    raw = (
+        "From: postmaster@example.jp\nTo: bounces@example.com\nSubject: Undeliverable: Notice\n"
+        "Content-Language: en-US\n\nDelivery has failed to these recipients or groups:\n\n"
+        "ana@example.jp\n\nDiagnostic information for administrators:\n\n"
+        "Generating server: mta2.example.jp\n\nana@example.jp\n"
+        "#550 5.7.1 RESOLVER.RST.NotAuthorized; not authorized ##\n\n"
+        "Original message headers:\n\nFrom: notices@example.com\n"
+    )
+    assert _read(raw) == [("ana@example.jp", "rejected", False)]
+
+
 _EXIM = (
     "From: Mail Delivery System <Mailer-Daemon@mx.example.jp>\nTo: bounces@example.com\n"
     "Subject: Mail delivery failed: returning message to sender\n"
@@ -162,6 +176,18 @@ def test_fml_refusing_a_non_member_returns_the_list_with_our_sender_rejected() -
     )
 
 
+def test_fml_duplicated_message_id_is_the_lists_own_trouble() -> None:
+    """fml's "Duplicated Message-ID in <LIST>." is the list manager's system, soft (fml.rb
+    ErrorTable systemerror): a bounce for the list address, not a message to ignore."""
+    raw = (
+        "From: staff-admin@example.com\nTo: bounces@example.com\nSubject: Duplicated Message-ID\n"
+        "Message-ID: <200303141830.FML12345.fml@example.com>\nX-MLServer: fml [fml 8.0]\n\n"
+        "Duplicated Message-ID in <staff@example.com>.\nOriginal mail as follows:\n\n"
+        "From: notices@example.com\nTo: staff@example.com\n\nhi\n"
+    )
+    assert _read(raw) == [("staff@example.com", "system", False)]
+
+
 _GMAIL = (
     "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: bounces@example.com\n"
     "Subject: Delivery Status Notification (Failure)\n\n"
@@ -188,6 +214,13 @@ def test_gmail_state_14_with_a_full_mailbox_status_is_a_full_mailbox() -> None:
     """A specific status in the reply ("5.2.2 ... Mailbox Full (state 14)") outranks the state."""
     raw = _GMAIL.format(_RETURNED + "550 550 5.2.2 <ana@example.jp>... Mailbox Full (state 14).")
     assert _read(raw) == [("ana@example.jp", "mailbox_full", False)]
+
+
+def test_gmail_state_6_is_the_receiving_systems_lack_of_tls() -> None:
+    """Gmail's "(state 6)" ("Remote server does not support TLS") is the receiving system's
+    trouble, soft, where the general reading could only say on hold (gmail.rb StateTable)."""
+    raw = _GMAIL.format(_RETURNED + "500 Remote server does not support TLS (state 6).")
+    assert _read(raw) == [("ana@example.jp", "system", False)]
 
 
 def test_gmail_dns_error_domain_name_not_found_is_an_unknown_domain() -> None:
