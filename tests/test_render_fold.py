@@ -92,3 +92,16 @@ def test_a_per_recipient_value_under_a_facts_name_is_used_not_the_folded_one(tmp
     notice = _notice(tmp_path, "{{ org.name }}", FACTS)
     rendered = notice.render({"email": "a@example.org"}, {"org": {"name": "Their own"}})
     assert rendered.text == "Their own"
+
+
+def test_whether_a_fact_is_defined_is_answered_as_before(tmp_path: Path) -> None:
+    """`is defined` / `is undefined` on a campaign fact gives what it gave at render time: set
+    facts are defined, facts notify.toml leaves out are not."""
+    text = (
+        "{% if incident.reference is defined %}ref{% endif %}"
+        "{% if incident.contained is defined %}contained{% endif %}"
+        "{% if incident.contained is undefined %} open{% endif %}"
+        "{% if incident.occurred is defined %} dated{% endif %}"
+    )
+    notice = _notice(tmp_path, text, FACTS)
+    assert notice.render({"email": "a@example.org"}).text == "ref open dated"

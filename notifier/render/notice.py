@@ -271,6 +271,25 @@ class _Fold(NodeTransformer):
         self.facts = facts
         self.environment = environment
 
+    def visit_Test(self, node: nodes.Test) -> nodes.Node:
+        # ``incident.contained is defined``: known now, from whether the campaign set it (a fact
+        # left out made an Undefined at every render only to test it).
+        target = node.node
+        if (
+            node.name in ("defined", "undefined")
+            and not node.args
+            and not node.kwargs
+            and isinstance(target, nodes.Getattr)
+            and isinstance(target.node, nodes.Name)
+            and target.node.ctx == "load"
+            and target.node.name in self.facts
+            and not target.attr.startswith("_")
+            and target.attr not in _SECTION_ATTRS
+        ):
+            present = target.attr in self.facts[target.node.name].__dict__
+            return nodes.Const(present == (node.name == "defined"), lineno=node.lineno)
+        return self.generic_visit(node)
+
     def visit_Getattr(self, node: nodes.Getattr) -> nodes.Node:
         base = node.node
         if isinstance(base, nodes.Name) and base.ctx == "load" and base.name in self.facts:
