@@ -24,7 +24,11 @@ _MORE = re.compile(r"[ \t]+<?([^\s<>@]+@[^\s<>@]+?)>?[ \t]*$")
 def detect(msg: email.message.Message, body: str) -> bool:
     if header(msg, "Subject") == "[BOUNCE]" or ".JavaMail." in header(msg, "Message-ID"):
         return True
-    return any("JAMES SMTP Server" in " ".join(str(v).split()) for v in msg.get_all("Received") or ())
+    for received in msg.get_all("Received") or ():
+        value = str(received)
+        if "JAMES" in value and "JAMES SMTP Server" in " ".join(value.split()):
+            return True
+    return False
 
 
 def _error(body: str) -> str:

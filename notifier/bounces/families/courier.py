@@ -8,7 +8,7 @@ from __future__ import annotations
 import email.message
 import re
 
-from notifier.bounces.families.common import header, lines_about
+from notifier.bounces.families.common import lines_about
 from notifier.bounces.families.reason_order import settled
 from notifier.bounces.report import BouncedRecipient
 
@@ -25,9 +25,9 @@ _MESSAGE_ID = re.compile(r"^<courier\.[0-9A-F]+\.")
 
 def detect(msg: email.message.Message, body: str) -> bool:
     return (
-        "Courier mail server at " in header(msg, "From")
-        or bool(_SUBJECT.search(header(msg, "Subject")))
-        or bool(_MESSAGE_ID.match(header(msg, "Message-ID")))
+        "Courier mail server at " in str(msg.get("From") or "")
+        or bool(_MESSAGE_ID.match(str(msg.get("Message-ID") or "").strip()))
+        or bool(_SUBJECT.search(str(msg.get("Subject") or "")))
     )
 
 
