@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import email.message
+import weakref
 from typing import Protocol
 
 from notifier.bounces.families import (
@@ -108,13 +109,22 @@ ORDER: tuple[Family, ...] = (
 )
 
 
+# Asked twice of a plain-text bounce (its recipients, then their reasons): answered once per
+# message, body and ORDER.
+_SEEN: weakref.WeakKeyDictionary[email.message.Message, tuple[str, tuple[Family, ...], Family | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def family_of(msg: email.message.Message, body: str) -> Family | None:
     """The family module whose format ``msg`` (its notice text ``body``) is in, by its own
     headers or diagnostic lines, or None."""
-    for family in ORDER:
-        if family.detect(msg, body):
-            return family
-    return None
+    seen = _SEEN.get(msg)
+    if seen is not None and seen[0] is body and seen[1] is ORDER:
+        return seen[2]
+    found = next((family for family in ORDER if family.detect(msg, body)), None)
+    _SEEN[msg] = (body, ORDER, found)
+    return found
 
 
 def own_recipients(msg: email.message.Message, body: str) -> list[BouncedRecipient]:

@@ -17,8 +17,11 @@ _SENDER = re.compile(r"mailer-daemon@.*mail\.ru\b", re.I)
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    return bool(_SENDER.search(header(msg, "From"))) and header(msg, "Message-ID").endswith(
-        (".mail.ru>", "smailru.net>")
+    sender = header(msg, "From")
+    return (
+        "mail.ru" in sender.lower()
+        and bool(_SENDER.search(sender))
+        and header(msg, "Message-ID").endswith((".mail.ru>", "smailru.net>"))
     )
 
 

@@ -9,7 +9,7 @@ import email.message
 import re
 
 from notifier.bounces.families.common import header
-from notifier.bounces.families.verdicts import final
+from notifier.bounces.families.verdicts import final, has_header
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -21,7 +21,7 @@ _FAILURES = (
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    return msg.get("X-Msg-Ref") is not None and "messagelabs.com" in header(msg, "From").lower()
+    return has_header(msg, "x-msg-ref") and "messagelabs.com" in header(msg, "From").lower()
 
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:

@@ -10,7 +10,7 @@ import email.message
 import re
 
 from notifier.bounces.families.common import lines_about
-from notifier.bounces.families.verdicts import Table, by_command, final, first_in
+from notifier.bounces.families.verdicts import Table, by_command, final, first_in, has_header
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["EXIM", "detect", "exim_reason", "read"]
@@ -63,7 +63,7 @@ _COMMAND = re.compile(r"SMTP error from remote (?:mail server|mailer) after (?:e
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    return any(msg.get(h) is not None for h in ("X-MX-Bounce", "X-MXL-Hash", "X-MXL-NoteHash"))
+    return any(has_header(msg, h) for h in ("x-mx-bounce", "x-mxl-hash", "x-mxl-notehash"))
 
 
 def exim_reason(body: str, r: BouncedRecipient, delayed: tuple[str, ...] = _DELAYED) -> str | None:

@@ -15,7 +15,7 @@ import email.message
 import re
 
 from notifier.bounces.families.common import header, lines_about
-from notifier.bounces.families.verdicts import reread
+from notifier.bounces.families.verdicts import header_names, reread
 from notifier.bounces.reasons import status_in
 from notifier.bounces.report import BouncedRecipient
 
@@ -34,27 +34,30 @@ _STATUS = (
 )
 _PLACED_NOTHING = frozenset({"", "other", "on_hold", "security", "system"})
 _RCPT = re.compile(r"unknown recipient or mailbox unavailable ->.+@", re.I)
-_OUTLOOK = re.compile(r".+\.(?:outbound\.protection|prod)\.outlook\.com\b")
-_HEADERS = (
-    "X-MS-Exchange-Message-Is-Ndr",
-    "X-Microsoft-Antispam-PRVS",
-    "X-Exchange-Antispam-Report-Test",
-    "X-Exchange-Antispam-Report-CFA-Test",
-    "X-MS-Exchange-CrossTenant-OriginalArrivalTime",
-    "X-MS-Exchange-CrossTenant-FromEntityHeader",
-    "X-MS-Exchange-Transport-CrossTenantHeadersStamped",
+_OUTLOOK = (".outbound.protection.outlook.com", ".prod.outlook.com")
+_HEADERS = frozenset(
+    {
+        "x-ms-exchange-message-is-ndr",
+        "x-microsoft-antispam-prvs",
+        "x-exchange-antispam-report-test",
+        "x-exchange-antispam-report-cfa-test",
+        "x-ms-exchange-crosstenant-originalarrivaltime",
+        "x-ms-exchange-crosstenant-fromentityheader",
+        "x-ms-exchange-transport-crosstenantheadersstamped",
+    }
 )
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
     signs = int("Undeliverable:" in header(msg, "Subject"))
-    signs += sum(1 for h in _HEADERS if header(msg, h))
+    signs += sum(1 for h in _HEADERS.intersection(header_names(msg)) if header(msg, h))
     if signs >= 2:
         return True
-    signs += int(bool(_OUTLOOK.search(header(msg, "Message-ID"))))
-    if signs >= 2:
-        return True
-    return signs + int(any(_OUTLOOK.search(str(v)) for v in msg.get_all("Received") or ())) >= 2
+    signs += int(any(host in header(msg, "Message-ID") for host in _OUTLOOK))
+    if signs != 1:
+        return signs >= 2  # none yet: the Received lines alone cannot make two
+    received = (str(v) for v in msg.get_all("Received") or ())
+    return signs + int(any(host in v for v in received for host in _OUTLOOK)) >= 2
 
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:

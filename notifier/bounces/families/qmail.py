@@ -90,12 +90,12 @@ _RECIPIENT_LINE = re.compile(r"^(?:To\s*:)?<(.+@.+)>:\s*$")
 def detect(msg: email.message.Message, body: str) -> bool:
     # Mail that merely passed through a qmail carries its Received line too: the notice must
     # also open as qmail-send's (or a clone's) does, as Sisimai reads no recipient otherwise.
-    if not any(marker in body for marker in _OPENINGS):
-        return False
     subject = header(msg, "Subject")
-    if subject == "failure notice" or subject.startswith("Permanent Delivery Failure"):
-        return True
-    return any(_INVOKED.match(" ".join(str(v).split())) for v in msg.get_all("Received") or ())
+    if not (subject == "failure notice" or subject.startswith("Permanent Delivery Failure")) and not any(
+        _INVOKED.match(" ".join(str(v).split())) for v in msg.get_all("Received") or () if "qmail" in str(v)
+    ):
+        return False
+    return any(marker in body for marker in _OPENINGS)
 
 
 def _block(body: str, address: str) -> str:

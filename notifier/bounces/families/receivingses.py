@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import email.message
 
-from notifier.bounces.families.verdicts import Table, final, first_in
+from notifier.bounces.families.verdicts import Table, final, first_in, has_header
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -23,7 +23,7 @@ _SES: Table = (
 def detect(msg: email.message.Message, body: str) -> bool:
     # Every message SES sends carries X-SES-Outgoing, its outbound bounces too: only a receipt
     # rule's notice opens with this line (Sisimai's StartingOf).
-    return msg.get("X-SES-Outgoing") is not None and "\nThis message could not be delivered.\n" in f"\n{body}"
+    return has_header(msg, "x-ses-outgoing") and "\nThis message could not be delivered.\n" in f"\n{body}"
 
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:

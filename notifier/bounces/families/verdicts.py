@@ -4,15 +4,35 @@ meets the general one (Sisimai lib/sisimai/reason.rb, ``retry`` and ``ClassOrder
 
 from __future__ import annotations
 
+import email.message
+import weakref
+
 from notifier.bounces.dsn import classify
 from notifier.bounces.families.reason_order import settled
 from notifier.bounces.reasons import reason_for, status_in
 from notifier.bounces.remote_hosts import host_in, remote_reason
 from notifier.bounces.report import BouncedRecipient
 
-__all__ = ["Table", "by_command", "final", "first_in", "listed", "reread"]
+__all__ = ["Table", "by_command", "final", "first_in", "has_header", "header_names", "listed", "reread"]
 
 Table = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+_NAMES: weakref.WeakKeyDictionary[email.message.Message, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def header_names(msg: email.message.Message) -> frozenset[str]:
+    """The names of ``msg``'s headers, lower-case: one pass over them per message, however many
+    families ask (``msg.get`` walks them all at every call)."""
+    names = _NAMES.get(msg)
+    if names is None:
+        names = _NAMES[msg] = frozenset(k.lower() for k in msg)
+    return names
+
+
+def has_header(msg: email.message.Message, name: str) -> bool:
+    """Whether ``msg`` has a header called ``name`` (lower-case)."""
+    return name in header_names(msg)
 
 
 def first_in(table: Table, text: str) -> str | None:

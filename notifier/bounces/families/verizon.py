@@ -28,10 +28,10 @@ _TO = re.compile(r"^To:[ \t]+(.*)$", re.M)
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    if not any(".vtext.com (" in str(v) for v in msg.get_all("Received") or ()):
-        return False
     sender = header(msg, "From")
-    return sender == "post_master@vtext.com" or bool(_PIX.search(sender))
+    if sender != "post_master@vtext.com" and not ("vzwpix.com" in sender and _PIX.search(sender)):
+        return False
+    return any(".vtext.com (" in str(v) for v in msg.get_all("Received") or ())
 
 
 def recipients(msg: email.message.Message, body: str) -> list[BouncedRecipient]:

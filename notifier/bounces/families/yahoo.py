@@ -8,7 +8,7 @@ import email.message
 import re
 
 from notifier.bounces.families.common import lines_about
-from notifier.bounces.families.verdicts import by_command, reread
+from notifier.bounces.families.verdicts import by_command, has_header, reread
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -17,7 +17,7 @@ _BRACKET = re.compile(r"\[([A-Z]{4})[A-Z_]*\]\s*$", re.M)
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    return msg.get("X-YMailISG") is not None
+    return has_header(msg, "x-ymailisg")
 
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import email.message
 
 from notifier.bounces.families.common import lines_about
-from notifier.bounces.families.verdicts import Table, final, first_in
+from notifier.bounces.families.verdicts import Table, final, first_in, has_header
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -15,7 +15,7 @@ _ZOHO: Table = (("expired", ("Host not reachable",)),)
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    return msg.get("X-ZohoMail") is not None
+    return has_header(msg, "x-zohomail")
 
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:
