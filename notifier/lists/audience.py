@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol, overload
 
 from notifier.ledger import SqliteLedger, ledger_exists, open_ledger
-from notifier.lists.recipients import read_list
+from notifier.lists.prefetch import read_list_prefetched
 from notifier.lists.segments import Segment
 from notifier.models import LedgerState, Recipient, segment_view
 from notifier.settings import Settings
@@ -168,7 +168,9 @@ def read_lists(
     weakref.finalize(out, _drop, store, folder)  # the Lists own it: gone with them (or at exit)
     imports = []
     for path in files:
-        rows = read_list(path, check_deliverability=check_deliverability, dns_resolver=dns_resolver)
+        rows = read_list_prefetched(
+            path, check_deliverability=check_deliverability, dns_resolver=dns_resolver
+        )
         imp = store.import_list(str(path), "", rows)
         imports.append(imp.list_id)
         out.summaries.append(
