@@ -8,8 +8,7 @@ from __future__ import annotations
 import email.message
 import re
 
-from notifier.bounces.families.common import header
-from notifier.bounces.families.verdicts import Table, final, first_in, listed
+from notifier.bounces.families.verdicts import Table, final, first_in, head, listed
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read", "recipients"]
@@ -28,8 +27,8 @@ def detect(msg: email.message.Message, body: str) -> bool:
         return False
     received = [str(v) for v in msg.get_all("Received") or ()]
     return bool(
-        _DIONE.search(header(msg, "From"))
-        or header(msg, "Reply-To") == "no-reply@app.auone-net.jp"
+        _DIONE.search(head(msg, "From"))
+        or head(msg, "Reply-To") == "no-reply@app.auone-net.jp"
         or any("ezweb.ne.jp (" in v or ".au.com (" in v for v in received)
     )
 
@@ -51,7 +50,7 @@ def _paragraph(body: str, address: str) -> str:
 
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:
-    if header(msg, "X-SPASIGN") == "NG":
+    if head(msg, "X-SPASIGN") == "NG":
         return "filtered"  # au's own filter marks what it refused
     text = _paragraph(body, r.address)
     return final(first_in(_KDDI, text), r, text)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import email.message
 
-from notifier.bounces.families.common import header
-from notifier.bounces.families.verdicts import listed
+from notifier.bounces.families.verdicts import head, listed
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read", "recipients"]
@@ -18,7 +17,7 @@ _REPLY = "Could not be delivered because of"
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    return header(msg, "Subject").startswith('Undeliverable Mail: "')
+    return head(msg, "Subject").startswith('Undeliverable Mail: "')
 
 
 def recipients(msg: email.message.Message, body: str) -> list[BouncedRecipient]:

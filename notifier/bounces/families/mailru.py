@@ -7,8 +7,8 @@ from __future__ import annotations
 import email.message
 import re
 
-from notifier.bounces.families.common import header
 from notifier.bounces.families.mxlogic import exim_reason
+from notifier.bounces.families.verdicts import head
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -17,11 +17,11 @@ _SENDER = re.compile(r"mailer-daemon@.*mail\.ru\b", re.I)
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    sender = header(msg, "From")
+    sender = head(msg, "From")
     return (
         "mail.ru" in sender.lower()
         and bool(_SENDER.search(sender))
-        and header(msg, "Message-ID").endswith((".mail.ru>", "smailru.net>"))
+        and head(msg, "Message-ID").endswith((".mail.ru>", "smailru.net>"))
     )
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import email.message
 import re
 
-from notifier.bounces.families.common import header
-from notifier.bounces.families.verdicts import final, has_header
+from notifier.bounces.families.verdicts import final, has_header, head
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -21,7 +20,7 @@ _FAILURES = (
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    return has_header(msg, "x-msg-ref") and "messagelabs.com" in header(msg, "From").lower()
+    return has_header(msg, "x-msg-ref") and "messagelabs.com" in head(msg, "From").lower()
 
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:

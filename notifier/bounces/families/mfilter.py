@@ -7,8 +7,7 @@ from __future__ import annotations
 import email.message
 import re
 
-from notifier.bounces.families.common import header
-from notifier.bounces.families.verdicts import by_command, has_header, reread
+from notifier.bounces.families.verdicts import by_command, has_header, head, reread
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -18,7 +17,7 @@ _REPLY = re.compile(r"^-------server message\s*\n\s*(\S.*)$", re.M)
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    return has_header(msg, "x-mailer") and header(msg, "X-Mailer") == "m-FILTER"
+    return has_header(msg, "x-mailer") and head(msg, "X-Mailer") == "m-FILTER"
 
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:

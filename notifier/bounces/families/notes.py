@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import email.message
 
-from notifier.bounces.families.common import header
-from notifier.bounces.families.verdicts import Table, final, first_in
+from notifier.bounces.families.verdicts import Table, final, first_in, head
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -20,7 +19,7 @@ _NOTES: Table = (
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    return header(msg, "Subject").startswith("Undeliverable message") and "------- Failure Reasons" in body
+    return head(msg, "Subject").startswith("Undeliverable message") and "------- Failure Reasons" in body
 
 
 def _reason_lines(body: str, address: str) -> str:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import email.message
 import re
 
-from notifier.bounces.families.common import header, lines_about
-from notifier.bounces.families.verdicts import header_names, reread
+from notifier.bounces.families.common import lines_about
+from notifier.bounces.families.verdicts import head, header_names, reread
 from notifier.bounces.reasons import status_in
 from notifier.bounces.report import BouncedRecipient
 
@@ -49,11 +49,11 @@ _HEADERS = frozenset(
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    signs = int("Undeliverable:" in header(msg, "Subject"))
-    signs += sum(1 for h in _HEADERS.intersection(header_names(msg)) if header(msg, h))
+    signs = int("Undeliverable:" in head(msg, "Subject"))
+    signs += sum(1 for h in _HEADERS.intersection(header_names(msg)) if head(msg, h))
     if signs >= 2:
         return True
-    signs += int(any(host in header(msg, "Message-ID") for host in _OUTLOOK))
+    signs += int(any(host in head(msg, "Message-ID") for host in _OUTLOOK))
     if signs != 1:
         return signs >= 2  # none yet: the Received lines alone cannot make two
     received = (str(v) for v in msg.get_all("Received") or ())

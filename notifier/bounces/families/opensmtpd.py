@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import email.message
 
-from notifier.bounces.families.common import header, lines_about
-from notifier.bounces.families.verdicts import Table, final, first_in
+from notifier.bounces.families.common import lines_about
+from notifier.bounces.families.verdicts import Table, final, first_in, head
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -38,9 +38,9 @@ _OPENSMTPD: Table = (
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    if not header(msg, "Subject").startswith("Delivery status notification"):
+    if not head(msg, "Subject").startswith("Delivery status notification"):
         return False
-    if not header(msg, "From").startswith("Mailer Daemon <"):
+    if not head(msg, "From").startswith("Mailer Daemon <"):
         return False
     return any(" (OpenSMTPD) with " in " ".join(str(v).split()) for v in msg.get_all("Received") or ())
 

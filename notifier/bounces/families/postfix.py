@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import email.message
 
-from notifier.bounces.families.common import header, lines_about
-from notifier.bounces.families.verdicts import reread
+from notifier.bounces.families.common import lines_about
+from notifier.bounces.families.verdicts import head, reread
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    return header(msg, "Subject") == "Undelivered Mail Returned to Sender" and msg.get("X-AOL-IP") is None
+    return head(msg, "Subject") == "Undelivered Mail Returned to Sender" and msg.get("X-AOL-IP") is None
 
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:

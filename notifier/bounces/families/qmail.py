@@ -9,8 +9,7 @@ from __future__ import annotations
 import email.message
 import re
 
-from notifier.bounces.families.common import header
-from notifier.bounces.families.verdicts import Table, by_command, final, first_in, reread
+from notifier.bounces.families.verdicts import Table, by_command, final, first_in, head, reread
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -90,7 +89,7 @@ _RECIPIENT_LINE = re.compile(r"^(?:To\s*:)?<(.+@.+)>:\s*$")
 def detect(msg: email.message.Message, body: str) -> bool:
     # Mail that merely passed through a qmail carries its Received line too: the notice must
     # also open as qmail-send's (or a clone's) does, as Sisimai reads no recipient otherwise.
-    subject = header(msg, "Subject")
+    subject = head(msg, "Subject")
     if not (subject == "failure notice" or subject.startswith("Permanent Delivery Failure")) and not any(
         _INVOKED.match(" ".join(str(v).split())) for v in msg.get_all("Received") or () if "qmail" in str(v)
     ):

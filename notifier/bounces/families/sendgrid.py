@@ -7,8 +7,7 @@ from __future__ import annotations
 import email.message
 import re
 
-from notifier.bounces.families.common import header
-from notifier.bounces.families.verdicts import by_command, has_header, reread
+from notifier.bounces.families.verdicts import by_command, has_header, head, reread
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -19,8 +18,8 @@ _COMMAND = re.compile(r"^(?![A-Za-z-]+:).+ in (?:End of )?([A-Z]{4}).*$", re.M)
 def detect(msg: email.message.Message, body: str) -> bool:
     return (
         has_header(msg, "return-path")
-        and header(msg, "Return-Path") == "<apps@sendgrid.net>"
-        and header(msg, "Subject") == "Undelivered Mail Returned to Sender"
+        and head(msg, "Return-Path") == "<apps@sendgrid.net>"
+        and head(msg, "Subject") == "Undelivered Mail Returned to Sender"
     )
 
 

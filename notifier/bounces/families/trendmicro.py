@@ -8,8 +8,8 @@ from __future__ import annotations
 import email.message
 import re
 
-from notifier.bounces.families.common import header, lines_about
-from notifier.bounces.families.verdicts import by_command, reread
+from notifier.bounces.families.common import lines_about
+from notifier.bounces.families.verdicts import by_command, head, reread
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -21,10 +21,10 @@ _SENT = re.compile(r"^Sent <<< ([A-Z]{4})\b", re.M)
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    sender = header(msg, "From")
+    sender = head(msg, "From")
     if sender.startswith(('"InterScan MSS"', '"InterScan Notification"')):
         return True
-    return header(msg, "Subject") in _SUBJECTS
+    return head(msg, "Subject") in _SUBJECTS
 
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import email.message
 import re
 
-from notifier.bounces.families.common import header
-from notifier.bounces.families.verdicts import Table, final, first_in, listed
+from notifier.bounces.families.verdicts import Table, final, first_in, head, listed
 from notifier.bounces.mime import address_in
 from notifier.bounces.report import BouncedRecipient
 
@@ -28,14 +27,14 @@ _TO = re.compile(r"^To:[ \t]+(.*)$", re.M)
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    sender = header(msg, "From")
+    sender = head(msg, "From")
     if sender != "post_master@vtext.com" and not ("vzwpix.com" in sender and _PIX.search(sender)):
         return False
     return any(".vtext.com (" in str(v) for v in msg.get_all("Received") or ())
 
 
 def recipients(msg: email.message.Message, body: str) -> list[BouncedRecipient]:
-    if header(msg, "From") == "post_master@vtext.com":
+    if head(msg, "From") == "post_master@vtext.com":
         found = _RCPT.findall(body)
     else:
         at = body.find("Message could not be delivered to mobile")

@@ -7,8 +7,7 @@ from __future__ import annotations
 import email.message
 import re
 
-from notifier.bounces.families.common import header
-from notifier.bounces.families.verdicts import by_command, reread
+from notifier.bounces.families.verdicts import by_command, head, reread
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -17,9 +16,10 @@ _SMTP = re.compile(r"^SMTP:([A-Za-z]{4}) (.+)$", re.M)
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    return header(msg, "Subject").startswith("Delivery status notification") and header(
-        msg, "From"
-    ).startswith("Mail Delivery System")
+    subject = head(msg, "Subject")
+    return subject.startswith("Delivery status notification") and head(msg, "From").startswith(
+        "Mail Delivery System"
+    )
 
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:

@@ -7,8 +7,7 @@ from __future__ import annotations
 import email.message
 import re
 
-from notifier.bounces.families.common import header
-from notifier.bounces.families.verdicts import by_command, reread
+from notifier.bounces.families.verdicts import by_command, head, reread
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -17,7 +16,7 @@ _COMMAND = re.compile(r"\b(HELO|EHLO|MAIL|RCPT|DATA)\b")
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
-    return header(msg, "Subject").startswith("There was an error sending your mail")
+    return head(msg, "Subject").startswith("There was an error sending your mail")
 
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:
