@@ -420,3 +420,30 @@ def test_zoho_host_not_reachable_is_expired() -> None:
         "[Status: Error, Address: <kijitora@example.co.jp>, ResponseCode 421, , Host not reachable.]\n"
     )
     assert _read(raw) == [("kijitora@example.co.jp", "expired", False)]
+
+
+def _away(header: str) -> str:
+    return (
+        f"From: Ana <ana@example.jp>\nTo: notices@example.com\nSubject: Re: Notice\n{header}\n\n"
+        "I am travelling until Monday and will read your message then.\n"
+    )
+
+
+def test_precedence_auto_reply_marks_an_auto_reply_from_its_sender() -> None:
+    """A reply with "Precedence: auto_reply" is an auto-reply from its sender, never a bounce
+    (Sisimai lib/sisimai/rfc3834.rb AutoReply0)."""
+    parsed = parse_bounce(_away("Precedence: auto_reply").encode())
+    assert (parsed.kind, [(r.address, r.reason) for r in parsed.recipients]) == (
+        "auto-reply",
+        [("ana@example.jp", "vacation")],
+    )
+
+
+def test_apple_vacation_header_marks_an_auto_reply() -> None:
+    """iCloud's "X-Apple-Action: vacation" is an auto-reply (rfc3834.rb AutoReply0)."""
+    assert parse_bounce(_away("X-Apple-Action: vacation").encode()).kind == "auto-reply"
+
+
+def test_a_plain_reply_without_those_headers_is_no_auto_reply() -> None:
+    """The same words with "Precedence: bulk" are someone's mail, not an auto-reply."""
+    assert parse_bounce(_away("Precedence: bulk").encode()).kind == "not-bounce"

@@ -127,9 +127,14 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
 
     auto = str(msg.get("Auto-Submitted") or "").lower()
     if (
-        auto.startswith("auto-replied")
+        # RFC 3834 section 5 and the headers Sisimai's rfc3834.rb also reads: "Precedence:
+        # auto_reply" (older responders) and Apple's "X-Apple-Action: vacation". Not
+        # "auto-generated": system notices and some bounces carry it too.
+        auto.startswith(("auto-replied", "auto-notified"))
         or msg.get("X-Autoreply")
         or msg.get("X-Autorespond")
+        or "auto_reply" in str(msg.get("Precedence") or "").lower()
+        or "vacation" in str(msg.get("X-Apple-Action") or "").lower()
         or _AUTO_SUBJECT.search(subject)
     ) and not (
         _BOUNCE_SUBJECT.search(subject)
