@@ -36,6 +36,7 @@ def messy_list(tmp_path: Path, n: int = 5000) -> Path:
 @pytest.fixture
 def always(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prefetch, "PREFETCH_BYTES", 0)
+    monkeypatch.setattr(prefetch, "_core_free", lambda: True)
 
 
 @pytest.mark.usefixtures("always")

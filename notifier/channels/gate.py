@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from notifier.channels.decide import Channel
+from notifier.channels.memo import DecisionMemo
 from notifier.channels.policy import ChannelPolicy
 from notifier.ledger.base import ChannelRow
 
@@ -46,6 +47,8 @@ class ChannelGate:
         self.by_channel: Counter[str] = Counter()
         self.forced: Counter[str] = Counter()  # not-email people let through by --force, by channel
         self.never: int = 0  # compromised mailboxes: never emailed
+        self._memo = DecisionMemo(policy)
+        self._version = policy.rules.version
 
     def record_into(self, record: Callable[[list[ChannelRow]], object]) -> None:
         """Where the decisions go (the ledger's ``record_channels`` for the notice), each time a
@@ -65,7 +68,8 @@ class ChannelGate:
         return admit
 
     def admit(self, view: Mapping[str, Any]) -> bool:
-        decision = self.policy.decide(view)
+        outcome = self._memo.outcome(view)  # decided once per kind of row (channels.memo)
+        decision = outcome.decision
         email = str(view.get("email", ""))
         if email:  # an invalid row (no usable address) has no recipient to record against
             self._pending.append(
@@ -74,16 +78,15 @@ class ChannelGate:
                     channel=decision.channel.value,
                     rule=decision.rule,
                     reason=decision.reason,
-                    jurisdiction=self.policy.jurisdiction(view),
+                    jurisdiction=outcome.jurisdiction,
                     log_required=decision.log_required,
-                    rules_version=self.policy.rules.version,
+                    rules_version=self._version,
                 )
             )
             if len(self._pending) >= self._batch and self._record is not None:
                 self.flush()
         self.by_channel[decision.channel.value] += 1
-        # Email is never decided for a compromised mailbox, so only the others need the check.
-        if decision.channel is not Channel.EMAIL and self.policy.never_email(view):  # whatever --force says
+        if outcome.never_email:  # a compromised mailbox we provide: whatever --force says
             self.never += 1
             return False
         if decision.channel is Channel.EMAIL or not self.policy.apply:
