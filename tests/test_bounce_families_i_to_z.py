@@ -447,3 +447,23 @@ def test_apple_vacation_header_marks_an_auto_reply() -> None:
 def test_a_plain_reply_without_those_headers_is_no_auto_reply() -> None:
     """The same words with "Precedence: bulk" are someone's mail, not an auto-reply."""
     assert parse_bounce(_away("Precedence: bulk").encode()).kind == "not-bounce"
+
+
+def test_microsoft_junk_mail_report_is_a_complaint_from_the_original_recipient() -> None:
+    """Microsoft's Junk Mail Reporting Program ("complaint about message from IP", From
+    staff@hotmail.com, no RFC 5965 part) is a complaint by the person its returned copy names
+    in X-HmXmrOriginalRecipient (Sisimai lib/sisimai/arf.rb)."""
+    raw = (
+        "From: staff@hotmail.com\nTo: fbl@example.com\nSubject: complaint about message from 192.0.2.1\n"
+        'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B"\n\n'
+        "--B\nContent-Type: text/plain\n\nThis is an email abuse report.\n\n"
+        "--B\nContent-Type: message/rfc822\n\n"
+        "X-HmXmrOriginalRecipient: <kijitora@hotmail.com>\nFrom: notices@example.com\n"
+        "To: list@example.com\nSubject: Notice\nMessage-ID: <n1@example.com>\n\nHello\n\n--B--\n"
+    )
+    parsed = parse_bounce(raw.encode())
+    assert (parsed.kind, parsed.feedback_type, [r.address for r in parsed.recipients]) == (
+        "complaint",
+        "abuse",
+        ["kijitora@hotmail.com"],
+    )

@@ -47,7 +47,15 @@ _BOUNCE_SUBJECT = re.compile(
     r"failed|failure|warning: could not send|warning: message .{0,60} delayed|delayed mail",
     re.I,
 )
+_COMPLAINT_SENDERS = frozenset({"staff@hotmail.com", "complaints@email-abuse.amazonses.com"})
 _FOLDED = re.compile(r"!?\r?\n ")
+
+
+def _is_microsoft_complaint(sender: str, subject: str) -> bool:
+    """Microsoft's Junk Mail Reporting Program (and Amazon SES forwarding complaints the same
+    way) sends complaints without an RFC 5965 report: "complaint about message from IP" from
+    staff@hotmail.com (Sisimai lib/sisimai/arf.rb is_arf)."""
+    return sender in _COMPLAINT_SENDERS and "complaint about message from " in subject.lower()
 
 
 def parse_bounce(raw: bytes) -> ParsedBounce:
@@ -94,7 +102,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     exclude = senders_and_lists(msg, original or quoted)
 
     feedback = next((p for p, ctype in walked if ctype == "message/feedback-report"), None)
-    if report_type == "feedback-report" or feedback is not None:
+    if report_type == "feedback-report" or feedback is not None or _is_microsoft_complaint(sender, subject):
         parsed.kind = "complaint"
         fields: email.message.Message | None = None
         if feedback is not None:
@@ -103,6 +111,10 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
                 fields = payload[0]
         parsed.feedback_type = str(fields.get("Feedback-Type", "") if fields else "").strip().lower()
         rcpts = [address_in(str(v)) for v in (fields.get_all("Original-Rcpt-To") or [])] if fields else []
+        if not rcpts and original is not None and original.get("X-HmXmrOriginalRecipient"):
+            # Microsoft's Junk Mail Reporting Program names who complained in the returned copy.
+            rcpts = [address_in(str(original.get("X-HmXmrOriginalRecipient")))]
+            parsed.feedback_type = parsed.feedback_type or "abuse"
         if not rcpts and original is not None:
             rcpts = [address_in(str(original.get("To") or ""))]
         for address in dict.fromkeys(a for a in rcpts if a):
