@@ -22,7 +22,7 @@ from notifier.errors import ListError
 from notifier.lists.addresses import AddressCheck
 from notifier.models import ListRow, Recipient, Reject
 
-__all__ = ["ListRow", "dedupe_key", "read_list"]
+__all__ = ["ListRow", "dedupe_key", "read_list", "stored_key"]
 
 _EMAIL_ALIASES = {"email", "e-mail", "email_address", "emailaddress", "mail"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -40,6 +40,24 @@ def dedupe_key(email: str) -> str:
     """
     local, _, domain = email.rpartition("@")
     return f"{local.lower()}@{domain.lower()}"
+
+
+def stored_key(email: str) -> str:
+    """The de-duplication key the import gave the address it stored as ``email``.
+
+    The import stores the ASCII form of an address where the local part allows it, but keys it by
+    its normalised (Unicode) form: for a domain in punycode (``xn--``) this is the key of the
+    Unicode form, as email-validator gives it; for every other address, :func:`dedupe_key`.
+    """
+    if "xn--" not in email.lower():
+        return dedupe_key(email)
+    try:
+        return dedupe_key(_STORED.check(email).normalized)
+    except EmailNotValidError:  # not an address the import stored: its plain key
+        return dedupe_key(email)
+
+
+_STORED = AddressCheck()  # each domain's Unicode form, worked out once
 
 
 def _lines(path: Path, bad_lines: dict[int, str]) -> Iterator[str]:

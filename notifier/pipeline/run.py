@@ -25,7 +25,7 @@ from notifier.compliance.approvals import refuse_unapproved
 from notifier.errors import Aborted, ChecksFailed, RelayRefused, UsageError
 from notifier.ledger import Ledger, PlanSummary, SqliteLedger, open_ledger
 from notifier.ledger.audit import file_sha256, tree_hashes
-from notifier.lists.recipients import dedupe_key
+from notifier.lists.recipients import stored_key
 from notifier.lists.suppressions import SharedSuppressions
 from notifier.models import State
 from notifier.offers.context import IssuedCodes, OfferContext
@@ -129,7 +129,7 @@ def run(campaign: Campaign, options: SendOptions, ui: RunUI) -> RunResult:
                 )
         # 3. plan who gets this notice (by email only those whose lawful channel is email);
         # 4. narrow to a send window and --limit
-        channels = ChannelGate(policy_for(settings), key=dedupe_key, force=options.force)
+        channels = ChannelGate(policy_for(settings), key=stored_key, force=options.force)
         summary = plan(
             ledger,
             notice.name,
