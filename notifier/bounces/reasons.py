@@ -28,6 +28,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from notifier.bounces.commands import command_in
+from notifier.bounces.local_agents import agent_reason
 from notifier.bounces.providers import provider_reason
 from notifier.bounces.remote_hosts import remote_reason
 from notifier.bounces.statuses import STATUS, status_in
@@ -358,6 +359,9 @@ def reason_for(
         # a PTR, an unknown user after DATA); "blocked" stands when they do not.
         status_name = "security"
     low = text.lower()
+    local = agent_reason(low)
+    if local is not None:
+        return local  # the program that writes into the mailbox said why (``local_agents``)
     coded = provider_reason(low)
     if coded is not None:
         return coded  # a provider's own error code (Orange/La Poste, GoDaddy, Cox) says it all
