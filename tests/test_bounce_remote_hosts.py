@@ -210,6 +210,29 @@ def test_qq_s_rate_limit_wording_from_another_host_is_not_a_rate_limit() -> None
     assert other.reason != "rate_limited"
 
 
+def test_docomo_s_unknown_user_after_data_is_not_a_dead_address() -> None:
+    """NTT DOCOMO's "550 Unknown user" after DATA (rhost/nttdocomo's Status 5.0.0 example) is its
+    filter refusing the sender: soft, never a reason to suppress; at RCPT it is the mailbox."""
+    late = _one(
+        _dsn(
+            "kijitora@docomo.ne.jp",
+            "5.0.0",
+            "550 Unknown user kijitora@docomo.ne.jp (in reply to end of DATA command)",
+            "mfsmax.docomo.ne.jp",
+        )
+    )
+    early = _one(
+        _dsn(
+            "kijitora@docomo.ne.jp",
+            "5.0.0",
+            "550 Unknown user kijitora@docomo.ne.jp (in reply to RCPT TO command)",
+            "mfsmax.docomo.ne.jp",
+        )
+    )
+    assert (late.reason, late.hard) == ("rejected", False)
+    assert (early.reason, early.hard) == ("user_unknown", True)
+
+
 def test_a_look_alike_host_is_not_the_provider() -> None:
     """Only the provider's own names count: "notqq.com" or "qq.com.example.org" is not QQ."""
     assert providers_for("mx.notqq.com", "example.org") == []

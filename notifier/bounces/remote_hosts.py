@@ -139,6 +139,12 @@ def _nttdocomo(said: Said) -> str:
         return "userunknown"
     if said.status == "5.2.0":
         return "filtered"
+    if said.command == "DATA" and said.status in ("5.0.0", "") and "550 unknown user" in said.low:
+        # After DATA the address was already accepted: that "Unknown user" is DOCOMO's reception
+        # filter refusing the sender (rb-sisimai: rejected). go-sisimai reads every "550 Unknown
+        # user" as the mailbox since DOCOMO stopped filtering by SMTP (March 2025); a late
+        # refusal is then no dead address either, and taking it for one would suppress a person.
+        return "rejected"
     found = _DOCOMO_WORDS(said)
     if found or said.status != "5.0.0":
         return found

@@ -627,8 +627,8 @@ MIMECAST: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 
 # rhost/nttdocomo: NTT DOCOMO (mfsmax.docomo.ne.jp); read with its status and command in
 # ``remote_hosts``. Since 12 March 2025 DOCOMO no longer refuses by SMTP for its reception
-# filters, so "550 Unknown user" means the mailbox at any stage (go-sisimai issue 64; the older
-# rb-sisimai module, without this row, read it after DATA as a refusal of the sender).
+# filters, so "550 Unknown user" means the mailbox (go-sisimai issue 64); after DATA it is still
+# read as the older rb-sisimai module reads it, a refusal of the sender (``remote_hosts``).
 NTTDOCOMO: Words = (
     ("mailboxfull", ("552 too much mail data",)),
     ("syntaxerror", ("503 bad sequence of commands", "504 command parameter not implemented")),
