@@ -56,36 +56,49 @@ def _words(table: w.Words) -> Reader:
     return read
 
 
+@lru_cache(maxsize=256)
+def _google_rows(detail: str) -> tuple[tuple[str, str, str], ...]:
+    """Google's rows (reply digits, words, reason) for one status subject.detail ("7.26"), or all
+    of them for "", in table order: reading all ~150 phrases over a long text costs ~100 us."""
+    return tuple(
+        (code[1:], words, reason)
+        for reason, rows in w.GOOGLE
+        for code, status, words in rows
+        if not detail or status[2:] == detail
+    )
+
+
 def _google(said: Said) -> str:
     # Sisimai compares the reply's last two digits and the status's subject.detail; a part the
     # bounce does not give is not held against the row.
-    reply, detail = said.code[1:], said.status[2:]
-    for reason, rows in w.GOOGLE:
-        for code, status, words in rows:
-            if (
-                words in said.low
-                and (not reply or code[1:] == reply)
-                and (not detail or status[2:] == detail)
-            ):
-                return reason
+    reply = said.code[1:]
+    for code, words, reason in _google_rows(said.status[2:]):
+        if (not reply or code == reply) and words in said.low:
+            return reason
     return ""
 
 
-def _microsoft(said: Said) -> str:
-    status = said.status
-    if status:
-        detail = status.rpartition(".")[2]
-        for reason, rows in w.MICROSOFT:
-            for first, low, high, words in rows:
-                if low == high:
-                    if status != first:
-                        continue
-                elif not (
-                    status.startswith(first) and detail.isdigit() and int(low) <= int(detail) <= int(high)
-                ):
+@lru_cache(maxsize=256)
+def _microsoft_rows(status: str) -> tuple[tuple[str, str], ...]:
+    """Microsoft's rows (words, reason) that apply to ``status``, in table order."""
+    detail = status.rpartition(".")[2]
+    out = []
+    for reason, rows in w.MICROSOFT:
+        for first, low, high, words in rows:
+            if low == high:
+                if status != first:
                     continue
-                if words in said.low:
-                    return reason
+            elif not (status.startswith(first) and detail.isdigit() and int(low) <= int(detail) <= int(high)):
+                continue
+            out.append((words, reason))
+    return tuple(out)
+
+
+def _microsoft(said: Said) -> str:
+    if said.status:
+        found = next((reason for words, reason in _microsoft_rows(said.status) if words in said.low), "")
+        if found:
+            return found
     for label, (reply, reason) in w.MICROSOFT_CODES.items():
         if label in said.low and said.code == reply:
             return reason
