@@ -32,7 +32,6 @@ LATER = [
     "messagelabs",
     "mfilter",
     "notes",
-    "opensmtpd",
     "qmail",
     "receivingses",
     "sendgrid",

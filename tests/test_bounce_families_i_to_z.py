@@ -221,9 +221,10 @@ def test_office365_own_status_says_our_sender_may_not_write_to_the_group() -> No
     assert _read(raw) == [("kijitora@example.com", "rejected", False)]
 
 
-def test_opensmtpd_no_mx_found_is_network_trouble_not_a_dead_domain() -> None:
-    """OpenSMTPD's "No MX found for domain" (smtpd/mta.c) is network trouble, soft: never a
-    domain that accepts no mail (opensmtpd.rb MessagesOf)."""
+def test_opensmtpd_no_mx_found_is_a_domain_without_mail() -> None:
+    """OpenSMTPD's "No MX found for domain" (smtpd/mta.c) names a domain that takes no mail:
+    hard. Its table (opensmtpd.rb MessagesOf) files it under network trouble, a verdict Sisimai
+    asks again by the words, which place it; the general vocabulary reads all of mta.c's strings."""
     raw = (
         "From: Mailer Daemon <MAILER-DAEMON@mx.example.org>\nTo: bounces@example.com\n"
         "Subject: Delivery status notification: error\n"
@@ -234,7 +235,7 @@ def test_opensmtpd_no_mx_found_is_network_trouble_not_a_dead_domain() -> None:
         "kijitora@example.jp: No MX found for domain\n\n"
         "    Below is a copy of the original message:\n"
     )
-    assert _read(raw) == [("kijitora@example.jp", "network", False)]
+    assert _read(raw) == [("kijitora@example.jp", "not_accept", True)]
 
 
 def test_outlook_com_mailbox_unavailable_is_an_unknown_user() -> None:
@@ -395,6 +396,39 @@ def test_x6_error_following_rcpt_is_an_unknown_user() -> None:
         "The attachment contains the original mail headers.\n"
     )
     assert _read(raw) == [("kijitora@example.jp", "user_unknown", True)]
+
+
+def test_x6_names_its_recipients_on_its_own_lines_only() -> None:
+    """Unknown MTA #6's "The following recipients returned permanent errors: a." names the
+    recipient; the host in angle brackets and the addresses below the notice are not (x6.rb)."""
+    raw = (
+        "From: postmaster@example.net\nTo: bounces@example.com\n"
+        "Subject: There was an error sending your mail\n\n"
+        "1 error(s):\n\nThe following recipients returned permanent errors: neko@example.jp.\n\n"
+        "The attachment contains the original mail headers.\n\n"
+        "Reply-To: desk@example.com\nCc: team@example.org\n"
+    )
+    assert [r[0] for r in _read(raw)] == ["neko@example.jp"]
+
+
+def test_qmail_lists_each_recipient_on_its_own_line() -> None:
+    """qmail-send gives each recipient a "<a>:" line with its own reply below: two recipients,
+    each read from its own lines (qmail.rb)."""
+    raw = (
+        "From: MAILER-DAEMON@mx.example.net\nTo: bounces@example.com\nSubject: failure notice\n\n"
+        "Hi. This is the qmail-send program at mx.example.net.\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+        "<ana@example.jp>:\n192.0.2.153 does not like recipient.\n"
+        "Remote host said: 550 5.1.1 <ana@example.jp>... User Unknown\nGiving up on 192.0.2.153.\n\n"
+        "<ben@example.jp>:\n192.0.2.153 does not like recipient.\n"
+        "Remote host said: 552 5.2.2 <ben@example.jp>... Mailbox Full\nGiving up on 192.0.2.153.\n\n"
+        "--- Below this line is a copy of the message.\n\nFrom: notices@example.com\nTo: desk@example.org\n"
+    )
+    assert sorted(_read(raw)) == [
+        ("ana@example.jp", "user_unknown", True),
+        ("ben@example.jp", "mailbox_full", False),
+    ]
 
 
 def test_yahoo_bracketed_command_names_rcpt() -> None:

@@ -41,7 +41,6 @@ from notifier.bounces.families import (
     mxlogic,
     notes,
     office365,
-    opensmtpd,
     postfix,
     powermta,
     qmail,
@@ -85,7 +84,6 @@ ORDER: tuple[Family, ...] = (
     messagelabs,
     mfilter,  # before qmail: both say "failure notice"
     notes,
-    opensmtpd,
     qmail,
     receivingses,
     sendgrid,

@@ -9,10 +9,10 @@ from __future__ import annotations
 import email.message
 import re
 
-from notifier.bounces.families.verdicts import Table, by_command, final, first_in, head, reread
+from notifier.bounces.families.verdicts import Table, by_command, final, first_in, head, listed, reread
 from notifier.bounces.report import BouncedRecipient
 
-__all__ = ["detect", "read"]
+__all__ = ["detect", "read", "recipients"]
 
 _SMTP = (
     ("CONN", re.compile(r"Connected to .+ but greeting failed\.")),
@@ -95,6 +95,20 @@ def detect(msg: email.message.Message, body: str) -> bool:
     ):
         return False
     return any(marker in body for marker in _OPENINGS)
+
+
+def recipients(msg: email.message.Message, body: str) -> list[BouncedRecipient]:
+    """Each "<a>:" line after the opening, up to the returned copy (qmail-send's own layout)."""
+    start = next((at for at in (body.find(m) for m in _OPENINGS) if at >= 0), -1)
+    if start < 0:
+        return []
+    end = body.find("\n--- ", start)
+    found = [
+        m.group(1)
+        for line in body[start : end if end >= 0 else len(body)].splitlines()
+        if (m := _RECIPIENT_LINE.match(line.strip()))
+    ]
+    return listed(body, found)
 
 
 def _block(body: str, address: str) -> str:

@@ -79,12 +79,19 @@ _TENTATIVE = frozenset(
 )
 
 
+# Tentative verdicts no reason of Sisimai's ClassOrder[0] takes as its own, and what the general
+# reading says when its words placed nothing.
+_ASKED_AGAIN = frozenset({"expired", "system", "security", "network", "on_hold"})
+_PLACED_NOTHING = frozenset({"", "other", "on_hold", "system"})
+
+
 def final(
     verdict: str | None, r: BouncedRecipient, text: str, *, command: str = "", rhost: str = ""
 ) -> str | None:
     """``verdict`` from a format's table as it stands: a tentative one yields to the table of
     the provider that answered or hosts the recipient (``remote_hosts``), then to the general
-    reading as ``reason_order.settled`` ranks them."""
+    reading: to any reason its words placed where the verdict is one Sisimai asks again by the
+    words alone, else as ``reason_order.settled`` ranks them."""
     if verdict in _TENTATIVE:
         remote = remote_reason(
             text.lower(),
@@ -96,6 +103,10 @@ def final(
         )
         if remote is not None:
             return remote
+        if verdict in _ASKED_AGAIN and r.reason not in _PLACED_NOTHING:
+            # Sisimai asks these again by the words alone (Reason.find, ClassOrder[1]): words
+            # the general reading placed say more ("No MX found" is a domain without mail).
+            return r.reason
     return settled(verdict, r)
 
 
