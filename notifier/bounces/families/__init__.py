@@ -56,7 +56,7 @@ from notifier.bounces.families import (
 from notifier.bounces.reasons import is_hard
 from notifier.bounces.report import BouncedRecipient
 
-__all__ = ["ORDER", "Family", "family_of", "own_recipients", "with_family_reasons"]
+__all__ = ["Family", "ORDER", "family_of", "own_recipients", "with_family_reasons"]
 
 
 class Family(Protocol):
