@@ -7,7 +7,7 @@ from __future__ import annotations
 import email.message
 
 from notifier.bounces.families.common import lines_about
-from notifier.bounces.families.reason_order import settled
+from notifier.bounces.families.verdicts import final
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -24,4 +24,4 @@ def detect(msg: email.message.Message, body: str) -> bool:
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:
     text = f"{r.diagnostic}\n{lines_about(body, r.address)}"
-    return settled(next((reason for reason, said in _MESSAGES if said in text), None), r)
+    return final(next((reason for reason, said in _MESSAGES if said in text), None), r, text)

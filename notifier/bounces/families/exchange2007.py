@@ -9,7 +9,7 @@ import email.message
 import re
 
 from notifier.bounces.families.common import header, lines_about
-from notifier.bounces.families.reason_order import settled
+from notifier.bounces.families.verdicts import final
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -44,5 +44,6 @@ def detect(msg: email.message.Message, body: str) -> bool:
 
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:
-    m = _CODE.search(f" {r.diagnostic}\n{lines_about(body, r.address)}")
-    return settled(_NDR.get(m.group(1)) if m else None, r)
+    text = f" {r.diagnostic}\n{lines_about(body, r.address)}"
+    m = _CODE.search(text)
+    return final(_NDR.get(m.group(1)) if m else None, r, text)

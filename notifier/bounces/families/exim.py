@@ -11,7 +11,7 @@ import email.message
 import re
 
 from notifier.bounces.families.common import header
-from notifier.bounces.families.reason_order import settled
+from notifier.bounces.families.verdicts import final
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read"]
@@ -113,4 +113,4 @@ def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | No
     verdict = next((reason for reason, said in _MESSAGES if any(s in text for s in said)), None)
     if verdict is None and any(s in text for s in _DELAYED):
         verdict = "expired"
-    return settled(verdict, r)
+    return final(verdict, r, text, command=command)

@@ -13,7 +13,7 @@ import re
 
 from notifier.bounces.dsn import classify
 from notifier.bounces.families.common import header
-from notifier.bounces.families.reason_order import settled
+from notifier.bounces.families.verdicts import final
 from notifier.bounces.report import BouncedRecipient
 
 __all__ = ["detect", "read", "recipients"]
@@ -85,4 +85,4 @@ def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | No
     if verdict is None:
         subject = header(msg, "Subject")
         verdict = next((reason for reason, rx in _IN_SUBJECT if rx.search(subject)), None)
-    return settled(verdict, r)
+    return final(verdict, r, text)

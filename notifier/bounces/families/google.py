@@ -15,7 +15,7 @@ import email.message
 import re
 
 from notifier.bounces.families.common import header, lines_about
-from notifier.bounces.families.reason_order import settled
+from notifier.bounces.families.verdicts import final
 from notifier.bounces.reasons import reason_for
 from notifier.bounces.report import BouncedRecipient
 from notifier.bounces.statuses import STATUS, status_in
@@ -84,6 +84,6 @@ def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | No
             # "550 5.2.2 ... Mailbox Full (state 14)": a specific status says more than the
             # state; Sisimai reads it as its status's reason, checked again against the words.
             verdict = reason_for(status=status, text=reply, command=command)
-        return settled(verdict, r)
+        return final(verdict, r, text, command=command)
     said = next((reason for reason, said in _MESSAGES if any(s in notice for s in said)), None)
-    return settled(said, r)
+    return final(said, r, notice)
