@@ -65,7 +65,7 @@ def main() -> None:
     orders = {
         "no family": (),
         f"without {len(args.without)} named": tuple(
-            f for f in full if f.__name__.rsplit(".", 1)[1] not in set(args.without)
+            f for f in full if str(getattr(f, "__name__", "")).rsplit(".", 1)[-1] not in set(args.without)
         ),
         f"all {len(full)} families": full,
     }
