@@ -42,6 +42,7 @@ LATER = [
     "zoho",
     "office365",
     "postfix",
+    "sendmail",
 ]
 
 

@@ -336,6 +336,36 @@ def test_postfix_refused_to_talk_to_me_is_our_host_blocked() -> None:
     assert _read(raw) == [("ana@example.jp", "blocked", False)]
 
 
+def _sendmail(transcript: str) -> str:
+    return _dsn(
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\nTo: bounces@example.com\n"
+        "Subject: Returned mail: see transcript for details\n",
+        "   ----- The following addresses had permanent fatal errors -----\n<ana@example.jp>\n"
+        f"    (reason: 554 mx.example.jp ESMTP not accepting messages)\n\n"
+        f"   ----- Transcript of session follows -----\n{transcript}",
+        "Final-Recipient: RFC822; ana@example.jp\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: SMTP; 554 mx.example.jp ESMTP not accepting messages",
+    )
+
+
+def test_sendmail_refused_at_the_greeting_is_our_host_blocked() -> None:
+    """A Sendmail transcript quoting the host's "<<< 554 ..." with no command of ours above it
+    was refused at the greeting: our host blocked, soft (sendmail.rb sets EHLO then)."""
+    raw = _sendmail(
+        "... while talking to mx.example.jp.:\n<<< 554 mx.example.jp ESMTP not accepting messages\n"
+    )
+    assert _read(raw) == [("ana@example.jp", "blocked", False)]
+
+
+def test_the_same_reply_after_a_command_of_ours_is_not_called_a_greeting_refusal() -> None:
+    """The same reply after ">>> MAIL From:" is not read as a refusal of our host."""
+    raw = _sendmail(
+        "... while talking to mx.example.jp.:\n>>> MAIL From:<bounces@example.com>\n"
+        "<<< 554 mx.example.jp ESMTP not accepting messages\n"
+    )
+    assert _read(raw)[0][1] != "blocked"
+
+
 def test_sendgrid_names_the_command_on_a_line_of_its_own() -> None:
     """SendGrid writes "... in RCPT TO" on a line outside the fields: "unknown user" answered
     to RCPT is an unknown user, hard (sendgrid.rb)."""

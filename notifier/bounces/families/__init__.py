@@ -46,6 +46,7 @@ from notifier.bounces.families import (
     qmail,
     receivingses,
     sendgrid,
+    sendmail,
     trendmicro,
     verizon,
     x3,
@@ -102,6 +103,7 @@ ORDER: tuple[Family, ...] = (
     fml,
     google,
     exim,
+    sendmail,  # after exim: Exim's delay warnings also begin "Warning: "
     office365,  # after exchange2007: Exchange Online NDRs carry its headers too
     postfix,  # last: SendGrid, Zoho and others send its subject too
 )
