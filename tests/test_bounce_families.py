@@ -142,3 +142,12 @@ def test_a_sendmail_line_with_its_own_reply_is_not_read_with_the_next_recipients
     read = dict((a, (reason, hard)) for a, reason, hard in _read(raw))
     assert read["ben@example.or.jp"] == ("host_unknown", True)
     assert read["ana@example.edu"][1] is False
+
+
+def test_your_mail_is_not_our_mail_command() -> None:
+    """ "our MAIL FROM" names the command a failure answered; "your mail from ..." in a
+    sentence about the message does not."""
+    from notifier.bounces.commands import command_in
+
+    assert command_in("550 refused: our MAIL FROM was rejected") == "MAIL"
+    assert command_in("550 your mail from this sender was refused") == ""

@@ -97,14 +97,18 @@ def test_a_table_whose_phrase_has_no_keyword_still_finds_it() -> None:
 
 # Every command pattern, each searched in turn (the cue-gated finder must agree).
 _OLD_COMMANDS = [
-    (r"(in reply to|after|>>>|our|response to|sending) (end of )?(data|message body)\b", "DATA"),
+    (r"(in reply to|after|>>>|(?<![a-z])our|response to|sending) (end of )?(data|message body)\b", "DATA"),
     (
-        r"(in reply to|after|>>>|our|response to) rcpt( to)?\b|does not like recipient|rcpt to: ?<?[^\s@]+@"
+        r"(in reply to|after|>>>|(?<![a-z])our|response to) rcpt( to)?\b|does not like recipient"
+        r"|rcpt to: ?<?[^\s@]+@"
         r"|recipient address rejected",
         "RCPT",
     ),
-    (r"(in reply to|after|>>>|our|response to) mail( from)?\b|mail from:<[^>]*>\s*size=", "MAIL"),
-    (r"(in reply to|after|>>>|our) (ehlo|helo)\b|while connect|initial connection|greeting", "HELO"),
+    (r"(in reply to|after|>>>|(?<![a-z])our|response to) mail( from)?\b|mail from:<[^>]*>\s*size=", "MAIL"),
+    (
+        r"(in reply to|after|>>>|(?<![a-z])our) (ehlo|helo)\b|while connect|initial connection|greeting",
+        "HELO",
+    ),
     (r"(in reply to|after|>>>) starttls", "STARTTLS"),
     (r"\bmail\.local\b|local delivery|\bvdeliver|\bmaildrop\b|\bdovecot-lda\b", "RCPT"),
 ]

@@ -11,16 +11,19 @@ __all__ = ["command_in"]
 # The ways MTAs name the command (Postfix "in reply to RCPT TO command", Sendmail ">>> DATA",
 # Exim "after RCPT TO", qmail "does not like recipient", Exchange "after end of data", ...).
 _COMMANDS: tuple[tuple[str, str], ...] = (
-    (r"(in reply to|after|>>>|our|response to|sending) (end of )?(data|message body)\b", "DATA"),
+    (r"(in reply to|after|>>>|(?<![a-z])our|response to|sending) (end of )?(data|message body)\b", "DATA"),
     (
-        r"(in reply to|after|>>>|our|response to) rcpt( to)?\b|does not like recipient"
+        r"(in reply to|after|>>>|(?<![a-z])our|response to) rcpt( to)?\b|does not like recipient"
         r"|rcpt to: ?<?[^\s@]+@"
         # Postfix's smtpd answers its recipient restrictions so, and only at RCPT.
         r"|recipient address rejected",
         "RCPT",
     ),
-    (r"(in reply to|after|>>>|our|response to) mail( from)?\b|mail from:<[^>]*>\s*size=", "MAIL"),
-    (r"(in reply to|after|>>>|our) (ehlo|helo)\b|while connect|initial connection|greeting", "HELO"),
+    (r"(in reply to|after|>>>|(?<![a-z])our|response to) mail( from)?\b|mail from:<[^>]*>\s*size=", "MAIL"),
+    (
+        r"(in reply to|after|>>>|(?<![a-z])our) (ehlo|helo)\b|while connect|initial connection|greeting",
+        "HELO",
+    ),
     (r"(in reply to|after|>>>) starttls", "STARTTLS"),
     # Local delivery agents look the mailbox up themselves: like an answer to RCPT.
     (r"\bmail\.local\b|local delivery|\bvdeliver|\bmaildrop\b|\bdovecot-lda\b", "RCPT"),
