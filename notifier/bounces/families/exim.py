@@ -11,10 +11,10 @@ import email.message
 import re
 
 from notifier.bounces.families.common import header
-from notifier.bounces.families.verdicts import final
+from notifier.bounces.families.verdicts import Table, final
 from notifier.bounces.report import BouncedRecipient
 
-__all__ = ["detect", "read"]
+__all__ = ["DELAYED", "MESSAGES", "detect", "read"]
 
 _MAIL_RU = re.compile(r"@.+\.mail\.ru>?")
 _MESSAGE_ID = re.compile(r"^<\w{7}-\w{6}-\w{2}@")
@@ -27,7 +27,7 @@ _COMMAND = re.compile(
     r"(?:SMTP error from remote (?:mail server|mailer)|LMTP error) after (?:end of )?([A-Za-z]{4})"
 )
 # Exim's own messages, in Sisimai's order (exim.rb MessagesOf, with the source lines it cites).
-_MESSAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+MESSAGES: Table = (
     ("user_unknown", ("user not found",)),  # route.c: getpwnam() found no such local user
     (
         "host_unknown",
@@ -66,7 +66,7 @@ _MESSAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("content_error", ('Too many "Received" headers',)),  # deliver.c: suspected mail loop
 )
 # retry.c, deliver.c, smtp.c: Exim gave up retrying, or froze the message.
-_DELAYED = (
+DELAYED = (
     "retry timeout exceeded",
     "No action is required on your part",
     "retry time not reached for any host after a long failure period",
@@ -110,7 +110,7 @@ def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | No
         return "blocked"  # "Connected to ... but my name was rejected"
     if command == "MAIL":
         return None  # Sisimai leaves it open ("onhold"): the general reading decides
-    verdict = next((reason for reason, said in _MESSAGES if any(s in text for s in said)), None)
-    if verdict is None and any(s in text for s in _DELAYED):
+    verdict = next((reason for reason, said in MESSAGES if any(s in text for s in said)), None)
+    if verdict is None and any(s in text for s in DELAYED):
         verdict = "expired"
     return final(verdict, r, text, command=command)

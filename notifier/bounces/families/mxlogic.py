@@ -2,7 +2,7 @@
 router and transport messages name the reason whatever the command ("user not found",
 "Unrouteable address", "retry timeout exceeded", ...), and whose refusals after MAIL FROM or
 HELO are our sender or host refused (Sisimai lib/sisimai/lhost/mxlogic.rb, quoting Exim's
-route.c, transports/smtp.c, routers/dnslookup.c, deliver.c)."""
+route.c, transports/smtp.c, routers/dnslookup.c, deliver.c); the table is Exim's own, in exim.py."""
 
 from __future__ import annotations
 
@@ -10,55 +10,12 @@ import email.message
 import re
 
 from notifier.bounces.families.common import lines_about
-from notifier.bounces.families.verdicts import Table, by_command, final, first_in, has_header
+from notifier.bounces.families.exim import DELAYED, MESSAGES
+from notifier.bounces.families.verdicts import by_command, final, first_in, has_header
 from notifier.bounces.report import BouncedRecipient
 
-__all__ = ["EXIM", "detect", "exim_reason", "read"]
+__all__ = ["detect", "exim_reason", "read"]
 
-EXIM: Table = (
-    ("user_unknown", ("user not found",)),  # route.c: getpwnam() returned NULL
-    (
-        "host_unknown",
-        (
-            "all host address lookups failed permanently",
-            "all relevant MX records point to non-existent hosts",
-            "Unrouteable address",
-        ),
-    ),
-    ("mailbox_full", ("mailbox is full", "error: quota exceed")),
-    (
-        "not_accept",
-        ("an MX or SRV record indicated no SMTP service", "no host found for existing SMTP connection"),
-    ),
-    (
-        "syntax_error",
-        (
-            "angle-brackets nested too deep",
-            'expected word or "<"',
-            "domain missing in source-routed address",
-            "malformed address:",
-        ),
-    ),
-    (
-        "system",
-        (
-            "delivery to file forbidden",
-            "delivery to pipe forbidden",
-            "local delivery failed",
-            "LMTP error after ",
-        ),
-    ),
-    ("content_error", ('Too many "Received" headers',)),
-)
-_DELAYED = (
-    "retry timeout exceeded",
-    "No action is required on your part",
-    "retry time not reached for any host after a long failure period",
-    "all hosts have been failing for a long time and were last tried",
-    "Delay reason: ",
-    "has been frozen",
-    "was frozen on arrival by ",
-)
 _COMMAND = re.compile(r"SMTP error from remote (?:mail server|mailer) after (?:end of )?([A-Za-z]{4})")
 
 
@@ -66,13 +23,13 @@ def detect(msg: email.message.Message, body: str) -> bool:
     return any(has_header(msg, h) for h in ("x-mx-bounce", "x-mxl-hash", "x-mxl-notehash"))
 
 
-def exim_reason(body: str, r: BouncedRecipient, delayed: tuple[str, ...] = _DELAYED) -> str | None:
+def exim_reason(body: str, r: BouncedRecipient, delayed: tuple[str, ...] = DELAYED) -> str | None:
     """Exim's own verdicts for ``r``: the command it names, then its messages' table."""
     text = f"{r.diagnostic}\n{lines_about(body, r.address)}"
     m = _COMMAND.search(text)
     verdict = by_command(m.group(1).upper()) if m else None
     if verdict is None:
-        verdict = first_in(EXIM, text)
+        verdict = first_in(MESSAGES, text)
     if verdict is None and any(d.lower() in text.lower() for d in delayed):
         verdict = "expired"
     return final(verdict, r, text, command=m.group(1).upper() if m else "")
