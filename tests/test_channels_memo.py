@@ -84,7 +84,7 @@ def test_the_sample_list_is_decided_a_few_hundred_times_not_once_a_person() -> N
     """Twenty thousand sample people: the same answers, from far fewer decisions than people."""
     memo = DecisionMemo(POLICY)
     for row in rows(20_000):
-        view = {k: v for k, v in row.items() if v}
+        view: dict[str, Any] = {k: v for k, v in row.items() if v}
         view["exposed"] = view.get("exposed", "").split(";")
         got = memo.outcome(view)
         assert (got.decision, got.jurisdiction, got.never_email) == alone(view)
