@@ -145,11 +145,14 @@ path = "ledger.sqlite"             # created 0600: it holds personal data
 
 
 def builtin_templates() -> Path:
-    """The shipped notices: inside the wheel, or the repository's templates/ in a checkout."""
+    """The shipped notices: the repository's templates/ in a checkout (an editable install's
+    copy under site-packages is taken at install time and would go stale as they are edited),
+    else the wheel's."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "templates").is_dir():
+        return checkout / "templates"
     packaged = resources.files("notifier") / "_builtin" / "templates"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "templates"
+    return Path(str(packaged))
 
 
 def init_campaign(directory: Path, *, size: int = 1000) -> list[Path]:
