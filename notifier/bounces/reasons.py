@@ -155,6 +155,8 @@ _TENTATIVE = frozenset({"", "other", "on_hold", "system", "security", "expired",
 # Statuses whose meaning is generic enough that the words refine them (RFC 3463 X.7.1/X.7.2).
 _REFINABLE = frozenset({"4.7.1", "5.7.1", "4.7.2", "5.7.2"})
 _BEFORE_DATA = frozenset({"CONN", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT"})
+# Reasons Sisimai's second reading (lib/sisimai/reason.rb ClassOrder[1]) never gives by words.
+_NOT_RETRIED = frozenset({"blocked", "rejected", "too_many_connections"})
 
 
 @lru_cache(maxsize=8192)
@@ -377,6 +379,15 @@ def reason_for(
         for reason, probe in _SPECIFIC:
             if probe(low, status_name, command, code):
                 return reason
+    if status_name == "user_unknown" and not diagnostic_type.startswith("x-unix"):
+        # X.1.1 whose words also name another reason (``_user_unknown`` declined): Sisimai asks
+        # the words again, in its second order, and keeps userunknown only when none answers
+        # (lib/sisimai/reason/userunknown.rb ``true``: PreMatches; lib/sisimai/reason.rb
+        # ``anotherone``: userunknown is in ``retry``, ClassOrder[1] has no Blocked, Rejected
+        # or TooManyConn). "550 5.1.1 SMTP protocol returned a permanent error" is notaccept.
+        for reason in _VAGUE:
+            if reason not in _NOT_RETRIED and _said(reason, low):
+                return reason
     if status_name and status_name not in _TENTATIVE and diagnostic_type in ("", "smtp"):
         return status_name
     for reason in _VAGUE:
@@ -400,6 +411,11 @@ def reason_for(
         return "system"
     if code in ("452", "552") and not status:
         return "mailbox_full"
+    if _said("vacation", low):
+        # An auto-reply's words quoted as the diagnostic ("I am away on vacation"): nothing above
+        # placed them and the report is no delay (Sisimai lib/sisimai/reason.rb Reason.get asks
+        # Vacation.match just before falling back to onhold). Soft, and not a bounce to act on.
+        return "vacation"
     return "on_hold" if text.strip() else "other"
 
 

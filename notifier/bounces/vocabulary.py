@@ -132,7 +132,16 @@ WORDS = PhraseBook(
             r"(low|poor|bad) (ip )?reputation|reputation (is|of)|sender score|score is too low",
             r"temporarily rate limited due to ip reputation",
         ),
-        "content_error": (r"content (error|rejected: format)|header (syntax|format) error|mime error",),
+        "content_error": (
+            r"content (error|rejected: format)|header (syntax|format) error|mime error",
+            # Sisimai 5.x lib/sisimai/reason/contenterror.rb Index (Microsoft's and Exim's wordings)
+            r"header size exceeds maximum permitted|improper use of 8-bit data in message header",
+            r"message header size, or recipient list, exceeds policy limit",
+            r"message mime complexity exceeds the policy maximum",
+            r"routing loop detected -- too many received: headers",
+            r"this message contain (invalid mime headers|improperly-formatted binary content)",
+            r"this message contain text that uses unnecessary base64 encoding",
+        ),
         "rejected": (
             # Sisimai rejected table: the envelope sender refused (FML, BadSenderMX, SenderNoA, ...)
             r"badsendermx|sendernoa|empty email address|has an outgoing mail suspension",
@@ -239,7 +248,11 @@ WORDS = PhraseBook(
             r"rejected based on blacklist|is in an? .{0,20}rbl|your access ip .{0,40}has been rejected",
             r"suspiciously like spammer|no matches to nameserver query|ip name lookup failed",
         ),
-        "virus_detected": (r"virus|malware|infected|malicious (content|attachment)",),
+        "virus_detected": (
+            r"virus|malware|infected|malicious (content|attachment)",
+            # Sisimai 5.x lib/sisimai/reason/virusdetected.rb Index
+            r"it has a potentially executable attachment",
+        ),
         "policy": (
             # Sisimai policyviolation table (AOL Phoenix, Google Groups)
             r"not accepting mail with (attachments|embedded images)|messages with multiple addresses",
@@ -248,6 +261,10 @@ WORDS = PhraseBook(
             r"illegal attachment|members-only list|closed mailing list|not subscribed to this group",
             r"protocol violation|header error|mass mailer|message given low priority",
             r"email rejected due to security policies|greylist",
+            # Sisimai 5.x lib/sisimai/reason/policyviolation.rb Index
+            r"because the recipient is not accepting mail with |rejected by organization policy",
+            r"this message was blocked because its content presents a potential",
+            r"we do not accept messages containing images or other attachments",
         ),
         "system": (
             # Sisimai systemerror table, Lotus Domino
@@ -270,7 +287,11 @@ WORDS = PhraseBook(
             r"temporary failure in mx lookup|loop detected",
             r"no route to host|host (is )?unreachable|host name lookup failure|host not found, try again",
             r"(malformed|unexpected) (or unexpected )?name server reply|dns query failed",
-            r"mail forwarding loop|too many hops|hop count exceeded|routing loop|message looping",
+            # Not Microsoft's "routing loop detected -- too many received: headers": Sisimai 5.x
+            # reads it as contenterror (contenterror.rb; networkerror.rb has only "message
+            # probably in a routing loop").
+            r"mail forwarding loop|too many hops|hop count exceeded|message looping",
+            r"routing loop(?! detected -- too many received)",
             r"unrouteable mail domain|unable to resolve route|could not connect and send",
             r"dns records for the destination|dns error|had no relevant answers",
         ),

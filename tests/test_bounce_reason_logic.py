@@ -1,0 +1,123 @@
+"""Where our reason decision was aligned with Sisimai 5.x's published logic (lib/sisimai/reason.rb
+and lib/sisimai/reason/*.rb in rb-sisimai): one bounce per rule, built here from the formats (a
+Postfix-style RFC 3464 report or an Exim plain-text bounce) with wordings from Sisimai's own
+per-reason tables, each cited beside its test."""
+
+from __future__ import annotations
+
+from notifier.bounces.parse import parse_bounce
+from notifier.bounces.report import BouncedRecipient
+
+RCPT = "kijitora@example.jp"
+
+
+def _dsn(status: str, diagnostic: str, command: str = "RCPT", action: str = "failed") -> bytes:
+    """A Postfix-style delivery-status report for one recipient."""
+    said = f" (in reply to {command} command)" if command else ""
+    return (
+        "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\n"
+        "To: notices@example.org\nSubject: Undelivered Mail Returned to Sender\n"
+        "Date: Thu, 1 Oct 2026 10:00:00 +0000\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="BB"\n\n'
+        "--BB\nContent-Type: text/plain\n\nThis is the mail system at host mx.example.org.\n\n"
+        f"<{RCPT}>: host mx.example.jp[192.0.2.1] said: {diagnostic}{said}\n\n"
+        "--BB\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        f"Final-Recipient: rfc822; {RCPT}\nAction: {action}\nStatus: {status}\n"
+        f"Remote-MTA: dns; mx.example.jp\nDiagnostic-Code: smtp; {diagnostic}\n\n"
+        "--BB\nContent-Type: text/rfc822-headers\n\nFrom: notices@example.org\n"
+        f"To: {RCPT}\nSubject: Notice\n\n--BB--\n"
+    ).encode()
+
+
+def _exim(reply: str, after: str = "end of data") -> bytes:
+    """An Exim 'Mail delivery failed' bounce quoting the remote server's reply."""
+    return (
+        "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: notices@example.org\n"
+        "Subject: Mail delivery failed: returning message to sender\n"
+        f"Date: Thu, 1 Oct 2026 10:00:00 +0000\nX-Failed-Recipients: {RCPT}\n\n"
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message that you sent could not be delivered to one or more of its\n"
+        "recipients. This is a permanent error. The following address(es) failed:\n\n"
+        f"  {RCPT}\n    host mx.example.jp [192.0.2.1]\n"
+        f"    SMTP error from remote mail server after {after}:\n    {reply}\n\n"
+        "------ This is a copy of the message, including all the headers. ------\n\n"
+        f"From: notices@example.org\nTo: {RCPT}\nSubject: Notice\n\nHello\n"
+    ).encode()
+
+
+def _one(raw: bytes) -> BouncedRecipient:
+    parsed = parse_bounce(raw)
+    assert parsed.kind == "bounce"
+    assert [r.address for r in parsed.recipients] == [RCPT]
+    return parsed.recipients[0]
+
+
+def test_8bit_header_refusal_is_a_content_error_we_can_fix() -> None:
+    """A refusal for 8-bit data in a header is our message's content (Sisimai contenterror.rb
+    Index), not an unexplained hold."""
+    r = _one(_exim("554 5.0.0 Improper use of 8-bit data in message header"))
+    assert (r.reason, r.hard) == ("content_error", False)
+
+
+def test_too_many_received_headers_is_content_not_network() -> None:
+    """Exchange's 'Routing loop detected -- too many Received: headers' is read as the message's
+    headers (Sisimai contenterror.rb), not as network trouble (networkerror.rb knows only
+    'message probably in a routing loop')."""
+    r = _one(_dsn("5.0.0", "554 5.0.0 Routing loop detected -- too many Received: headers", "DATA"))
+    assert (r.reason, r.hard) == ("content_error", False)
+
+
+def test_mail_looping_elsewhere_stays_network() -> None:
+    """A forwarding loop on the way is still network trouble (Sisimai networkerror.rb)."""
+    r = _one(_dsn("5.4.6", "554 5.4.6 Message probably in a routing loop", "DATA"))
+    assert r.reason == "network"
+
+
+def test_executable_attachment_refusal_is_a_virus_verdict() -> None:
+    """Gmail's 'it has a potentially executable attachment' is a virus scanner's verdict
+    (Sisimai virusdetected.rb Index), not an unexplained hold."""
+    r = _one(_exim("552 5.0.0 This message was blocked because it has a potentially executable attachment"))
+    assert (r.reason, r.hard) == ("virus_detected", False)
+
+
+def test_content_security_block_is_policy() -> None:
+    """Gmail's 'this message was blocked because its content presents a potential security
+    issue' is the receiver's policy (Sisimai policyviolation.rb Index)."""
+    r = _one(
+        _exim("552 5.0.0 This message was blocked because its content presents a potential security issue")
+    )
+    assert (r.reason, r.hard) == ("policy", False)
+
+
+def test_organisation_policy_refusal_is_policy() -> None:
+    """'The message was rejected by organization policy' (Office 365 transport rules; Sisimai
+    policyviolation.rb Index) names the receiver's policy, not an unexplained hold."""
+    r = _one(_dsn("5.0.0", "550 5.0.0 The message was rejected by organization policy", "DATA"))
+    assert r.reason == "policy"
+
+
+def test_user_unknown_status_with_not_accept_words_is_not_accept() -> None:
+    """An X.1.1 whose words say the host accepts no mail is read by the words, as Sisimai's
+    UserUnknown PreMatches then Reason.anotherone do: not_accept."""
+    r = _one(_dsn("5.1.1", "550 5.1.1 SMTP protocol returned a permanent error"))
+    assert (r.reason, r.hard) == ("not_accept", True)
+
+
+def test_user_unknown_status_with_rejected_words_stays_user_unknown() -> None:
+    """An X.1.1 at RCPT whose words also say 'rejected' stays an unknown user: Sisimai's second
+    reading (ClassOrder[1]) never gives rejected by words."""
+    r = _one(_dsn("5.1.1", "550 5.1.1 <kijitora@example.jp>: Recipient address rejected: User unknown"))
+    assert (r.reason, r.hard) == ("user_unknown", True)
+
+
+def test_quoted_vacation_reply_is_an_auto_reply_not_a_hold() -> None:
+    """A report whose only words are an auto-reply's is read as vacation, soft, as Sisimai's
+    Reason.get asks Vacation.match before falling back to onhold."""
+    r = _one(_dsn("5.0.0", "550 I am away on vacation until Monday", ""))
+    assert (r.reason, r.hard) == ("vacation", False)
+
+
+def test_words_saying_nothing_stay_on_hold() -> None:
+    """Words that name no reason still leave the bounce on hold, not vacation or another guess."""
+    r = _one(_dsn("5.0.0", "550 Requested action aborted", ""))
+    assert r.reason == "on_hold"
