@@ -121,3 +121,29 @@ def test_words_saying_nothing_stay_on_hold() -> None:
     """Words that name no reason still leave the bounce on hold, not vacation or another guess."""
     r = _one(_dsn("5.0.0", "550 Requested action aborted", ""))
     assert r.reason == "on_hold"
+
+
+def test_refusal_naming_helo_in_upper_case_is_our_host_blocked() -> None:
+    """A reply that names only the HELO command ("550 Access denied - Invalid HELO name (See
+    RFC2821 4.1.1.1)", SpamCop-style MTAs) is our host refused at the greeting (Sisimai
+    smtp/command.rb ``find``, then reason.rb ``anotherone``: HELO is blocked), not on hold."""
+    r = _one(_dsn("5.0.0", "550 Access denied - Invalid HELO name (See RFC2821 4.1.1.1)", ""))
+    assert (r.reason, r.hard) == ("blocked", False)
+
+
+def test_unknown_user_at_a_named_rcpt_step_is_unknown() -> None:
+    """A transcript line "STEP: RCPT TO" (the format Sisimai's x6.rb reads) places the refusal at
+    RCPT: 'unknown user' there is the address itself, hard."""
+    r = _one(_dsn("5.0.0", "STEP: RCPT TO 550 Unknown user", ""))
+    assert (r.reason, r.hard) == ("user_unknown", True)
+
+
+def test_helo_field_in_a_quoted_log_names_no_command() -> None:
+    """'HELO=[host]' in a quoted filter log is a field, not the HELO command: a URL blocklist's
+    refusal of the message stays spam, not our host blocked at the greeting."""
+    diagnostic = (
+        "550-REJECTED - Blacklisted URL in message. (example.com) in [black]. "
+        "550-H=mail.example.org [192.0.2.11] HELO=[mail.example.org]"
+    )
+    r = _one(_dsn("5.0.0", diagnostic, ""))
+    assert r.reason == "spam_detected"

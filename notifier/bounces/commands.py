@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["command_in"]
+__all__ = ["command_in", "command_named"]
 
 # The ways MTAs name the command (Postfix "in reply to RCPT TO command", Sendmail ">>> DATA",
 # Exim "after RCPT TO", qmail "does not like recipient", Exchange "after end of data", ...).
@@ -84,3 +84,26 @@ def _starts(low: str) -> set[int]:
             out.add(at)
             at = low.find(cue, at + 1)
     return out
+
+
+# The commands themselves, upper-case as MTAs write them in a transcript or a reply ("refused to
+# accept your message (DATA)", "STEP: RCPT TO", ">>> MAIL FROM:<...>"), never inside an address,
+# a domain, a longer word or a field ("HELO=[host]" in Exim-style logs quoted by IMail)
+# (Sisimai lib/sisimai/smtp/command.rb ``find``: Detectable).
+_NAMED = re.compile(
+    r"(?<![\w@.<:=/-])(HELO|EHLO|STARTTLS|AUTH (?:PLAIN|LOGIN|CRAM-|DIGEST-)|MAIL FROM|RCPT(?: TO)?|DATA)"
+    r"(?![\w@>/=-])"
+)
+# The stage of the conversation each names; the latest mentioned wins, as ``find`` keeps the last.
+_STAGE = {"HELO": 0, "EHLO": 0, "STARTTLS": 1, "AUTH": 2, "MAIL": 3, "RCPT": 4, "DATA": 5}
+
+
+@lru_cache(maxsize=1024)
+def command_named(text: str) -> str:
+    """The latest SMTP command ``text`` names in upper case (``RCPT``, ``DATA``, ...), or "":
+    the last resort when no phrase says which command a failure answered (``command_in``)."""
+    found = {m.group(1).split(" ", 1)[0] for m in _NAMED.finditer(text)}
+    if not found:
+        return ""
+    latest = max(found, key=_STAGE.__getitem__)
+    return "HELO" if latest == "EHLO" else latest

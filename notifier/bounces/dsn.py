@@ -8,6 +8,7 @@ import email
 import email.message
 import re
 
+from notifier.bounces.commands import command_named
 from notifier.bounces.mime import RETURNED, Parts, address_in, unescaped
 from notifier.bounces.phrases import PhraseBook
 from notifier.bounces.reasons import command_in, is_hard, reason_for, status_in
@@ -60,6 +61,9 @@ def classify(
     code = code_m.group(1) if code_m else ""
     text = diagnostic or context
     command = command_in(diagnostic) or command_in(context) or command_in(near)
+    # No phrase says: the command the diagnostic names in upper case (Sisimai rfc3464.rb falls
+    # back to Sisimai::SMTP::Command.find on the diagnosis).
+    command = command or command_named(diagnostic)
     rhost = rhost or host_in(diagnostic) or host_in(context) or host_in(near)
     said = {"status": status, "code": code, "command": command, "action": action, "diagnostic_type": dtype}
     where = {"rhost": rhost, "domain": domain, "lhost": lhost}

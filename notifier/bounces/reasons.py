@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from notifier.bounces.commands import command_in
+from notifier.bounces.commands import command_in, command_named
 from notifier.bounces.local_agents import agent_reason
 from notifier.bounces.providers import provider_reason
 from notifier.bounces.remote_hosts import remote_reason
@@ -354,7 +354,7 @@ def reason_for(
         status_name = "user_unknown"  # a provider's own addressing detail (Outlook 5.1.351)
     if status_name == "delivered":
         return "delivered"
-    command = command or command_in(text)
+    command = command or command_in(text) or command_named(text)
     settled = status_name
     if status in _REFINABLE:
         # "Delivery not authorized" says only that we were refused: the words say why (spam,
