@@ -147,3 +147,33 @@ def test_helo_field_in_a_quoted_log_names_no_command() -> None:
     )
     r = _one(_dsn("5.0.0", diagnostic, ""))
     assert r.reason == "spam_detected"
+
+
+def _qmail(reply: str) -> bytes:
+    """A qmail-send failure notice quoting the remote qmail-smtpd's reply."""
+    return (
+        "From: MAILER-DAEMON@mx.example.org\nTo: notices@example.org\n"
+        "Subject: failure notice\nDate: Thu, 1 Oct 2026 10:00:00 +0000\n\n"
+        "Hi. This is the qmail-send program at mx.example.org.\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+        f"<{RCPT}>:\n192.0.2.1 does not like recipient.\nRemote host said: {reply}\n"
+        "Giving up on 192.0.2.1.\n\n"
+        "--- Below this line is a copy of the message.\n\n"
+        f"From: notices@example.org\nTo: {RCPT}\nSubject: Notice\n\nHello\n"
+    ).encode()
+
+
+def test_qmail_rcpthosts_refusal_blocks_us_and_suppresses_nobody() -> None:
+    """qmail-smtpd's "sorry, that domain isn't in my list of allowed rcpthosts" is the server
+    refusing to take mail for the domain from us (Sisimai 5.x blocked.rb), soft: nobody is
+    suppressed for it (before, an unknown user, hard)."""
+    r = _one(_qmail("553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)"))
+    assert (r.reason, r.hard) == ("blocked", False)
+
+
+def test_vpopmail_rcpthosts_refusal_of_the_user_is_unknown() -> None:
+    """vpopmail's "that domain or user isn't in my list of allowed rcpthosts" at RCPT names the
+    address itself (Sisimai 5.x userunknown.rb Index): an unknown user, hard."""
+    r = _one(_qmail("553 sorry, that domain or user isn't in my list of allowed rcpthosts (#5.7.1)"))
+    assert (r.reason, r.hard) == ("user_unknown", True)

@@ -83,7 +83,10 @@ WORDS = PhraseBook(
             r"requested action not taken: mailbox unavailable|recipient (is )?not (local|accepted)",
             r"recipient address rejected: (unknown|invalid|user)|resolver\.adr\.recipient ?notfound",
             r"user missing home directory|not email addresses",
-            r"that domain isn'?t in my list of allowed rcpthosts",
+            # vpopmail's "that domain or user isn't in my list of allowed rcpthosts" (Sisimai 5.x
+            # userunknown.rb); qmail-smtpd's own "sorry, that domain isn't in my list of allowed
+            # rcpthosts" is its relay refusal, read as blocked (blocked.rb).
+            r"that domain or user isn'?t in my list of allowed rcpthosts",
             r"can'?t accept user|envelope recipient (has been denied|is in my)|invalid virtual user",
             r"recipient address rejected: access denied|#5\.1\.1 bad address|550 address invalid",
             # Sisimai's userunknown table (Exchange, qmail, vpopmail, IMail, Domino, Italian, Spanish, ...)
@@ -225,6 +228,7 @@ WORDS = PhraseBook(
             # Sisimai blocked table: our IP or host refused
             r"bad sender ip address|refused to talk to me: \d+ blocked|mail from \d+\.\d+\.\d+\.\d+ refused",
             r"sender ip (address|reverse lookup) rejected",
+            r"sorry, that domain isn'?t in my list of allowed rcpthosts",
             r"black ?list(ed)?|block ?list|\brbl\b|dnsbl|spamhaus|spamcop|barracuda|sorbs|abuseat",
             r"blocked using|\b(ip|client host|sending host|your host) .{0,40}(blocked|banned|refused)",
             r"\b(ip|client host|sending host|your host) .{0,40}not allowed",
