@@ -177,3 +177,19 @@ def test_vpopmail_rcpthosts_refusal_of_the_user_is_unknown() -> None:
     address itself (Sisimai 5.x userunknown.rb Index): an unknown user, hard."""
     r = _one(_qmail("553 sorry, that domain or user isn't in my list of allowed rcpthosts (#5.7.1)"))
     assert (r.reason, r.hard) == ("user_unknown", True)
+
+
+def test_answering_hosts_ip_address_is_no_status_code() -> None:
+    """A host whose IP address begins like a status ("[5.1.1.10]") does not make a refusal an
+    unknown user: a status is never part of a longer dotted number, and one after the reply code
+    comes first (Sisimai smtp/status.rb ``find``). Nobody is suppressed for the host's address."""
+    raw = _exim("550 5.7.1 Message refused", after=f"RCPT TO:<{RCPT}>").replace(b"[192.0.2.1]", b"[5.1.1.10]")
+    r = _one(raw)
+    assert (r.status, r.reason, r.hard) == ("5.7.1", "blocked", False)
+
+
+def test_answering_hosts_ip_address_alone_gives_no_status() -> None:
+    """With no status in the reply, the host's address "[5.1.1.10]" gives none either: the
+    refusal is on hold, soft, not an unknown user."""
+    r = _one(_exim("550 Message refused").replace(b"[192.0.2.1]", b"[5.1.1.10]"))
+    assert (r.status, r.hard) == ("", False)

@@ -118,10 +118,24 @@ STATUS: dict[str, str] = {
     "5.7.511": "blocked",
 }
 
-_ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+# Where a status code is written, most telling first, as Sisimai's SMTP::Status.find asks
+# (lib/sisimai/smtp/status.rb ``find``): qmail's "(#5.1.1)", then one that follows a reply code
+# ("550 5.1.1", "550-5.1.1"), then one standing alone. Never a part of a longer dotted number: the
+# IP address of the host that answered ("[5.1.1.10]") or a version is no status.
+_NOT_IN_NUMBER = r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?!\d|\.\d)"
+_FOUND = (
+    re.compile(r"\(#" + _NOT_IN_NUMBER),
+    re.compile(r"\b\d{3}[- ]#?" + _NOT_IN_NUMBER),
+    re.compile(_NOT_IN_NUMBER),
+)
 
 
 def status_in(text: str) -> str:
-    """The first RFC 3463 enhanced status code in ``text`` ("5.1.1"), or ""."""
-    m = _ENHANCED.search(text or "")
-    return m.group(0) if m else ""
+    """The RFC 3463 enhanced status code ``text`` gives ("5.1.1"), or ""."""
+    if not text:
+        return ""
+    for pattern in _FOUND:
+        m = pattern.search(text)
+        if m is not None:
+            return m.group(1)
+    return ""
