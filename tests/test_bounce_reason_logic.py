@@ -164,12 +164,12 @@ def _qmail(reply: str) -> bytes:
     ).encode()
 
 
-def test_qmail_rcpthosts_refusal_blocks_us_and_suppresses_nobody() -> None:
-    """qmail-smtpd's "sorry, that domain isn't in my list of allowed rcpthosts" is the server
-    refusing to take mail for the domain from us (Sisimai 5.x blocked.rb), soft: nobody is
-    suppressed for it (before, an unknown user, hard)."""
+def test_qmail_rcpthosts_refusal_is_no_relaying_and_suppresses_nobody() -> None:
+    """qmail-smtpd's "sorry, that domain isn't in my list of allowed rcpthosts" (err_nogateway)
+    is the server refusing to relay for the domain (Sisimai 5.x norelaying.rb, asked before
+    UserUnknown), soft: nobody is suppressed for it (before, an unknown user, hard)."""
     r = _one(_qmail("553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)"))
-    assert (r.reason, r.hard) == ("blocked", False)
+    assert (r.reason, r.hard) == ("no_relaying", False)
 
 
 def test_vpopmail_rcpthosts_refusal_of_the_user_is_unknown() -> None:

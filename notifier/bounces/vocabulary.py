@@ -51,6 +51,10 @@ WORDS = PhraseBook(
             r"relay(ing)? (access )?(denied|not permitted|not allowed|prohibited)|not permitted to relay",
             r"unable to relay|we do not relay|relay not (allowed|permitted)|not a gateway",
             r"no relaying allowed|relaying mail to .{0,40} is not allowed",
+            # Sisimai 5.x lib/sisimai/reason/norelaying.rb Index (qmail-smtpd's err_nogateway, ...)
+            r"that domain isn'?t in my list of allowed rcpthost|we don'?t handle mail for",
+            r"not an open relay, so get lost|this system is not configured to relay mail",
+            r"is not permitted to relay through this server without authentication",
         ),
         "authentication": (
             # Sisimai authfailure table (pobox.com SPF, French ISPs' _401)
@@ -85,7 +89,7 @@ WORDS = PhraseBook(
             r"user missing home directory|not email addresses",
             # vpopmail's "that domain or user isn't in my list of allowed rcpthosts" (Sisimai 5.x
             # userunknown.rb); qmail-smtpd's own "sorry, that domain isn't in my list of allowed
-            # rcpthosts" is its relay refusal, read as blocked (blocked.rb).
+            # rcpthosts" is its refusal to relay for the domain (norelaying.rb: no_relaying).
             r"that domain or user isn'?t in my list of allowed rcpthosts",
             r"can'?t accept user|envelope recipient (has been denied|is in my)|invalid virtual user",
             r"recipient address rejected: access denied|#5\.1\.1 bad address|550 address invalid",
@@ -228,7 +232,6 @@ WORDS = PhraseBook(
             # Sisimai blocked table: our IP or host refused
             r"bad sender ip address|refused to talk to me: \d+ blocked|mail from \d+\.\d+\.\d+\.\d+ refused",
             r"sender ip (address|reverse lookup) rejected",
-            r"sorry, that domain isn'?t in my list of allowed rcpthosts",
             r"black ?list(ed)?|block ?list|\brbl\b|dnsbl|spamhaus|spamcop|barracuda|sorbs|abuseat",
             r"blocked using|\b(ip|client host|sending host|your host) .{0,40}(blocked|banned|refused)",
             r"\b(ip|client host|sending host|your host) .{0,40}not allowed",
