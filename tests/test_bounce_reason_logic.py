@@ -193,3 +193,17 @@ def test_answering_hosts_ip_address_alone_gives_no_status() -> None:
     refusal is on hold, soft, not an unknown user."""
     r = _one(_exim("550 Message refused").replace(b"[192.0.2.1]", b"[5.1.1.10]"))
     assert (r.status, r.hard) == ("", False)
+
+
+def test_spamprofiler_refusal_is_spam() -> None:
+    """MailMarshal's "Message refused by MailMarshal SpamProfiler" after DATA is a spam verdict on
+    our message (Sisimai 5.x spamdetected.rb Index), not an unexplained hold."""
+    r = _one(_exim("550 Message refused by MailMarshal SpamProfiler"))
+    assert (r.reason, r.hard) == ("spam_detected", False)
+
+
+def test_att_abuse_block_is_spam() -> None:
+    """AT&T's "Blocked for abuse. See http://att.net/blocks" is its spam filter's verdict (Sisimai
+    5.x spamdetected.rb Index), not an unexplained hold."""
+    r = _one(_exim("553 5.3.0 flpd575 - Blocked for abuse. See http://att.net/blocks"))
+    assert (r.reason, r.hard) == ("spam_detected", False)
