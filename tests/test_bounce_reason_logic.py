@@ -207,3 +207,15 @@ def test_att_abuse_block_is_spam() -> None:
     5.x spamdetected.rb Index), not an unexplained hold."""
     r = _one(_exim("553 5.3.0 flpd575 - Blocked for abuse. See http://att.net/blocks"))
     assert (r.reason, r.hard) == ("spam_detected", False)
+
+
+def test_mailenable_relay_refusal_with_user_unknown_status_is_no_relaying() -> None:
+    """MailEnable's "550 5.1.1 This mail server requires authentication when attempting to send
+    to a non-local e-mail address" refuses to relay for us, whatever its X.1.1 says (Sisimai 5.x
+    norelaying.rb Index, asked before UserUnknown): soft, nobody suppressed."""
+    diagnostic = (
+        "550 5.1.1 This mail server requires authentication when attempting to send to a "
+        "non-local e-mail address. Please check your mail client settings"
+    )
+    r = _one(_dsn("5.1.1", diagnostic))
+    assert (r.reason, r.hard) == ("no_relaying", False)

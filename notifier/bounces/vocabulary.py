@@ -55,6 +55,7 @@ WORDS = PhraseBook(
             r"that domain isn'?t in my list of allowed rcpthost|we don'?t handle mail for",
             r"not an open relay, so get lost|this system is not configured to relay mail",
             r"is not permitted to relay through this server without authentication",
+            r"insecure mail relay|requires authentication when attempting to send to a non-local e-mail",
         ),
         "authentication": (
             # Sisimai authfailure table (pobox.com SPF, French ISPs' _401)
