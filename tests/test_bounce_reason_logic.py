@@ -219,3 +219,17 @@ def test_mailenable_relay_refusal_with_user_unknown_status_is_no_relaying() -> N
     )
     r = _one(_dsn("5.1.1", diagnostic))
     assert (r.reason, r.hard) == ("no_relaying", False)
+
+
+def test_bare_message_too_large_is_exceed_limit() -> None:
+    """A bare "552 Message too large" with no status is the mailbox's limit (Sisimai 5.x
+    exceedlimit.rb; mesgtoobig.rb wants "too large for this ..."), soft."""
+    r = _one(_exim("552 Message too large"))
+    assert (r.reason, r.hard) == ("exceed_limit", False)
+
+
+def test_system_size_status_leads_over_message_too_large_words() -> None:
+    """Under X.3.4 ("message too big for system") the same words stay the system's limit: the
+    status leads, as Sisimai's MesgTooBig.true asks it before ExceedLimit reads the words."""
+    r = _one(_dsn("5.3.4", "552 5.3.4 Message too large", "DATA"))
+    assert r.reason == "message_too_big"

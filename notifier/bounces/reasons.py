@@ -268,6 +268,15 @@ def _throttled(low: str, status_name: str, command: str, code: str) -> bool:
     return "throttling failure" in low
 
 
+def _exceed_limit(low: str, status_name: str, command: str, code: str) -> bool:
+    # The status leads: X.3.4 "message too big for system" stays the system's limit whatever the
+    # words ("552 5.3.4 Message too large"), as Sisimai's MesgTooBig.true asks the status before
+    # ExceedLimit reads "message too large" (lib/sisimai/reason/mesgtoobig.rb, exceedlimit.rb).
+    if status_name == "message_too_big":
+        return False
+    return status_name == "exceed_limit" or _said("exceed_limit", low)
+
+
 def _not_accept(low: str, status_name: str, command: str, code: str) -> bool:
     # Words refine a vague status only: "550 5.1.2 Host unknown (Name server: .: host not
     # found)" stays host_unknown, whatever Sendmail's words resemble.
@@ -280,7 +289,7 @@ _SPECIFIC: tuple[tuple[str, Callable[[str, str, str, str], bool]], ...] = (
     ("policy", _policy_first),
     ("rate_limited", _throttled),
     ("mailbox_full", _probe("mailbox_full")),
-    ("exceed_limit", _probe("exceed_limit")),
+    ("exceed_limit", _exceed_limit),
     ("message_too_big", _probe("message_too_big")),
     ("suspended", _suspended),
     ("has_moved", _probe("has_moved")),

@@ -34,7 +34,12 @@ WORDS = PhraseBook(
             r"message (size|length) exceeds|message too (big|large)|size limit|too large for",
             r"exceeds? (the )?(maximum|fixed) (message )?size|message is too big",
         ),
-        "exceed_limit": (r"message (length )?exceeds (administrative|the allowed) limit",),
+        "exceed_limit": (
+            r"message (length )?exceeds (administrative|the allowed) limit",
+            # Sisimai 5.x exceedlimit.rb: a bare "message too large"; "... too large for this
+            # system" is mesgtoobig.rb's (the system's limit, below).
+            r"message too large(?! for)",
+        ),
         "suspended": (
             # Sisimai suspend table, Yahoo Inc. ("dd ... is no longer valid", "mailbox is disabled")
             r"mailbox unavailable or access denied|this mailbox is disabled",
