@@ -7,21 +7,8 @@ the lines they read: lib/sisimai/lhost/{domino,imailserver,mcafee,powermta,googl
 
 from __future__ import annotations
 
-from notifier.bounces.parse import parse_bounce
-
-
-def _read(raw: str) -> list[tuple[str, str, bool]]:
-    return [(r.address, r.reason, r.hard) for r in parse_bounce(raw.encode()).recipients]
-
-
-def _dsn(headers: str, notice: str, fields: str) -> str:
-    return (
-        f"{headers}MIME-Version: 1.0\n"
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
-        f"--B\nContent-Type: text/plain\n\n{notice}\n\n"
-        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
-        f"{fields}\n\n--B--\n"
-    )
+from .bouncemail import dsn as _dsn
+from .bouncemail import read as _read
 
 
 def test_unknown_user_words_with_no_command_or_status_are_a_filters_verdict() -> None:

@@ -13,19 +13,8 @@ from notifier.bounces.families.reason_order import settled
 from notifier.bounces.parse import parse_bounce
 from notifier.bounces.report import BouncedRecipient
 
-
-def _read(raw: str) -> list[tuple[str, str, bool]]:
-    return [(r.address, r.reason, r.hard) for r in parse_bounce(raw.encode()).recipients]
-
-
-def _dsn(headers: str, notice: str, fields: str) -> str:
-    return (
-        f"{headers}MIME-Version: 1.0\n"
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
-        f"--B\nContent-Type: text/plain\n\n{notice}\n\n"
-        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
-        f"{fields}\n\n--B--\n"
-    )
+from .bouncemail import dsn as _dsn
+from .bouncemail import read as _read
 
 
 def _aol(extra_headers: str) -> str:

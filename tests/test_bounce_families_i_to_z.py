@@ -10,22 +10,8 @@ from __future__ import annotations
 
 from notifier.bounces.parse import parse_bounce
 
-
-def _read(raw: str) -> list[tuple[str, str, bool]]:
-    return [(r.address, r.reason, r.hard) for r in parse_bounce(raw.encode()).recipients]
-
-
-def _dsn(
-    headers: str, notice: str, fields: str, per_message: str = "Reporting-MTA: dns; mx.example.net"
-) -> str:
-    return (
-        f"{headers}MIME-Version: 1.0\n"
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
-        f"--B\nContent-Type: text/plain\n\n{notice}\n\n"
-        f"--B\nContent-Type: message/delivery-status\n\n{per_message}\n\n"
-        f"{fields}\n\n--B--\n"
-    )
-
+from .bouncemail import dsn as _dsn
+from .bouncemail import read as _read
 
 _EXIM_NOTICE = (
     "This message was created automatically by mail delivery software.\n\n"
