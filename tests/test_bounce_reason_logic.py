@@ -233,3 +233,28 @@ def test_system_size_status_leads_over_message_too_large_words() -> None:
     status leads, as Sisimai's MesgTooBig.true asks it before ExceedLimit reads the words."""
     r = _one(_dsn("5.3.4", "552 5.3.4 Message too large", "DATA"))
     assert r.reason == "message_too_big"
+
+
+def test_possible_spam_content_refusal_after_data_is_a_spam_verdict() -> None:
+    """Once the message was sent, "rejected for possible spam/virus content" is a verdict on its
+    content (Sisimai 5.x reason.rb ClassOrder[0] asks SpamDetected.true, whose Index has the
+    words, before Blocked.true), not a block of our IP."""
+    diagnostic = "550 5.7.1 Message was rejected for possible spam/virus content"
+    r = _one(_dsn("5.7.1", diagnostic, "DATA"))
+    assert (r.reason, r.hard) == ("spam_detected", False)
+
+
+def test_possible_spam_content_refusal_at_rcpt_stays_blocked() -> None:
+    """At RCPT no message was seen: the same words block our IP (Sisimai 5.x blocked.rb Regex;
+    spamdetected.rb true declines before DATA), soft."""
+    diagnostic = "550 5.7.1 Message was rejected for possible spam/virus content"
+    r = _one(_dsn("5.7.1", diagnostic, "RCPT"))
+    assert (r.reason, r.hard) == ("blocked", False)
+
+
+def test_sender_domain_on_a_domain_blocklist_is_spam_not_a_refused_sender() -> None:
+    """"Sender domain listed at dbl.spamhaus.org" at MAIL under a generic status is a
+    blocklist's spam verdict (Sisimai 5.x spamdetected.rb Regex, read by reason.rb anotherone in
+    ClassOrder[1]; rejected.rb has no such words), not our envelope sender refused."""
+    r = _one(_dsn("5.0.0", "550 5.0.0 Sender domain listed at dbl.spamhaus.org", "MAIL"))
+    assert (r.reason, r.hard) == ("spam_detected", False)

@@ -250,7 +250,31 @@ def _spam(low: str, status_name: str, command: str, code: str) -> bool:
 
 def _ip_sends_spam(low: str, status_name: str, command: str, code: str) -> bool:
     # "You are sending spam", "currently sending spam": about our IP, not this message.
+    if _CONTENT_OR_IP in low and not (command in _BEFORE_DATA and command):
+        # Sisimai 5.x has "message was rejected for possible spam/virus content" both in
+        # blocked.rb Regex and in spamdetected.rb Index; lib/sisimai/reason.rb ClassOrder[0] asks
+        # SpamDetected.true before Blocked.true, and SpamDetected.true declines only before DATA
+        # (CONN/EHLO/HELO/MAIL/RCPT). Once the message was seen, it is a verdict on its content.
+        return False
     return status_name in _TENTATIVE and _said("ip_sends_spam", low)
+
+
+_CONTENT_OR_IP = "rejected for possible spam/virus content"
+_SPAM_LISTED_DOMAIN = "sender domain listed at "
+
+
+def _sender_domain_listed(low: str, status_name: str, command: str, code: str) -> bool:
+    # "Sender domain listed at dbl.spamhaus.org": a domain blocklist's spam verdict (Sisimai 5.x
+    # spamdetected.rb Regex "sender domain listed at [^ ]+"), not our envelope sender refused:
+    # rejected.rb's Index has no such words, so Rejected.true declines. Before DATA, SpamDetected.true
+    # declines too, and a 5.7.1 then stays blocked by its status (blocked.rb true); without a
+    # status that names a reason, reason.rb ``anotherone`` reads the words in ClassOrder[1],
+    # where SpamDetected.match answers.
+    if _SPAM_LISTED_DOMAIN not in low:
+        return False
+    if command in _BEFORE_DATA and command:
+        return status_name in ("", "other", "on_hold", "system", "network", "expired")
+    return status_name in _TENTATIVE
 
 
 def _suspended(low: str, status_name: str, command: str, code: str) -> bool:
@@ -301,6 +325,7 @@ _SPECIFIC: tuple[tuple[str, Callable[[str, str, str, str], bool]], ...] = (
     ("not_compliant", _probe("not_compliant")),
     ("bad_reputation", _probe("bad_reputation")),
     ("content_error", _probe("content_error")),
+    ("spam_detected", _sender_domain_listed),
     ("rejected", _rejected),
     ("not_accept", _not_accept),
     ("host_unknown", _host_unknown),
