@@ -258,3 +258,12 @@ def test_sender_domain_on_a_domain_blocklist_is_spam_not_a_refused_sender() -> N
     ClassOrder[1]; rejected.rb has no such words), not our envelope sender refused."""
     r = _one(_dsn("5.0.0", "550 5.0.0 Sender domain listed at dbl.spamhaus.org", "MAIL"))
     assert (r.reason, r.hard) == ("spam_detected", False)
+
+
+def test_members_only_list_refusal_is_the_lists_policy_not_our_sender() -> None:
+    """A mailing list refusing a "posting by non-member to a members-only list" applies its own
+    policy (Sisimai 5.x policyviolation.rb Index; rejected.rb's Index lacks the words), so it is
+    not reported as our envelope sender refused."""
+    diagnostic = "550 5.0.0 Message rejected: posting by non-member to a members-only list"
+    r = _one(_dsn("5.0.0", diagnostic, "DATA"))
+    assert (r.reason, r.hard) == ("policy", False)

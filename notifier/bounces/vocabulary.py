@@ -160,7 +160,9 @@ WORDS = PhraseBook(
             r"badsendermx|sendernoa|empty email address|has an outgoing mail suspension",
             r"not member article from",
             r"reject mail from [^ ]+@|after mail from: .{1,80} does not exist|mailfrom domain is listed in",
-            r"by non-member to a members-only list|server does not accept mail from|too many spam complaints",
+            # Not "by non-member to a members-only list": Sisimai 5.x has it in policyviolation.rb
+            # Index only (rejected.rb's Index lacks it), so the list's policy, not our sender.
+            r"server does not accept mail from|too many spam complaints",
             r"is a dead domain",
             # Yahoo Inc.: the envelope sender's domain does not resolve; [TSS09]/[TSS11] deferrals
             r"unresolvable rfc\.?5321 (from )?domain|will be permanently deferred",
