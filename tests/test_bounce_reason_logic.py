@@ -253,7 +253,7 @@ def test_possible_spam_content_refusal_at_rcpt_stays_blocked() -> None:
 
 
 def test_sender_domain_on_a_domain_blocklist_is_spam_not_a_refused_sender() -> None:
-    """"Sender domain listed at dbl.spamhaus.org" at MAIL under a generic status is a
+    """ "Sender domain listed at dbl.spamhaus.org" at MAIL under a generic status is a
     blocklist's spam verdict (Sisimai 5.x spamdetected.rb Regex, read by reason.rb anotherone in
     ClassOrder[1]; rejected.rb has no such words), not our envelope sender refused."""
     r = _one(_dsn("5.0.0", "550 5.0.0 Sender domain listed at dbl.spamhaus.org", "MAIL"))
