@@ -4,10 +4,9 @@ meets the general one (Sisimai lib/sisimai/reason.rb, ``retry`` and ``ClassOrder
 
 from __future__ import annotations
 
-import email.message
-
 from notifier.bounces.dsn import classify
-from notifier.bounces.families.common import header
+from notifier.bounces.families.common import has_header, header_names
+from notifier.bounces.families.common import header as head
 from notifier.bounces.families.reason_order import settled
 from notifier.bounces.reasons import reason_for, status_in
 from notifier.bounces.remote_hosts import host_in, remote_reason
@@ -26,41 +25,6 @@ __all__ = [
 ]
 
 Table = tuple[tuple[str, tuple[str, ...]], ...]
-
-
-# What the families ask of a message's headers, kept on the message: each family asks for the
-# Subject, the From, ..., and ``msg.get`` walks every header at every call.
-_ASKED = "_notify_family_headers"
-
-
-def _asked(msg: email.message.Message) -> dict[str, object]:
-    kept: dict[str, object] | None = vars(msg).get(_ASKED)
-    if kept is None:
-        kept = vars(msg)[_ASKED] = {}
-    return kept
-
-
-def header_names(msg: email.message.Message) -> frozenset[str]:
-    """The names of ``msg``'s headers, lower-case (one pass over them per message)."""
-    kept = _asked(msg)
-    names = kept.get("")
-    if not isinstance(names, frozenset):
-        names = kept[""] = frozenset(k.lower() for k in msg)
-    return names
-
-
-def head(msg: email.message.Message, name: str) -> str:
-    """``common.header(msg, name)``, asked once per message and name."""
-    kept = _asked(msg)
-    value = kept.get(name)
-    if not isinstance(value, str):
-        value = kept[name] = header(msg, name)
-    return value
-
-
-def has_header(msg: email.message.Message, name: str) -> bool:
-    """Whether ``msg`` has a header called ``name`` (lower-case)."""
-    return name in header_names(msg)
 
 
 def first_in(table: Table, text: str) -> str | None:
