@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from notifier.bounces import families, reasons
+from bench.common import parse_cpu_per_message
+from notifier.bounces import families
 from notifier.bounces.parse import parse_bounce
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "bounces-dev"
@@ -44,15 +44,6 @@ LATER = [
     "postfix",
     "sendmail",
 ]
-
-
-def _cpu_per_message(samples: list[bytes], repeat: int) -> float:
-    reasons.said_cache_clear()
-    start = time.process_time()
-    for _ in range(repeat):
-        for raw in samples:
-            parse_bounce(raw)
-    return (time.process_time() - start) / (repeat * len(samples)) * 1e6
 
 
 def main() -> None:
@@ -80,7 +71,7 @@ def main() -> None:
     for _ in range(args.runs):
         for name, order in orders.items():
             families.ORDER = order
-            times[name].append(_cpu_per_message(samples, args.repeat))
+            times[name].append(parse_cpu_per_message(samples, args.repeat))
     families.ORDER = full
     base = statistics.median(times["no family"])
     print(f"{len(samples)} bounces x {args.repeat}, medians of {args.runs} interleaved runs (CPU time)")

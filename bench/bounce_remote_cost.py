@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import parse_cpu_per_message
 from notifier.bounces import dsn, reasons
 from notifier.bounces.parse import parse_bounce
 
@@ -30,14 +30,6 @@ def _switch(on: bool, real: tuple[Callable[..., object], Callable[..., object]])
     vars(reasons)["remote_reason"] = real[0] if on else (lambda *a, **k: None)
     vars(dsn)["host_in"] = real[1] if on else (lambda text: "")
     reasons.said_cache_clear()
-
-
-def _cpu_per_message(samples: list[bytes], repeat: int) -> float:
-    start = time.process_time()
-    for _ in range(repeat):
-        for raw in samples:
-            parse_bounce(raw)
-    return (time.process_time() - start) / (repeat * len(samples)) * 1e6
 
 
 def main() -> None:
@@ -56,7 +48,7 @@ def main() -> None:
     for _ in range(args.runs):
         for on in (False, True):
             _switch(on, real)
-            times[on].append(_cpu_per_message(samples, args.repeat))
+            times[on].append(parse_cpu_per_message(samples, args.repeat))
     before, after = statistics.median(times[False]), statistics.median(times[True])
     print(f"{len(samples)} bounces x {args.repeat}, medians of {args.runs} interleaved runs (CPU time)")
     print(f"  provider tables off: {before:8.1f} us/message")
