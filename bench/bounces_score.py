@@ -28,6 +28,7 @@ import hashlib
 import importlib
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +125,14 @@ def score_case(case: dict[str, Any], raw: bytes, s: Score, scan_message: Any) ->
                 s.misses.append(f"{case['file']}: reason {expect['reason']}, got {ours}")
 
 
+def endings(raw: bytes, ending: str) -> bytes:
+    """The sample with every line ending rewritten (``as-is`` leaves it alone)."""
+    if ending == "as-is":
+        return raw
+    lines = re.split(rb"\r\n|\r|\n", raw)
+    return {"lf": b"\n", "crlf": b"\r\n", "cr": b"\r"}[ending].join(lines)
+
+
 def fresh_lines(s: Score) -> list[str]:
     """Aggregate counts only: which reasons were confused with which, and in which families the
     recipients came out wrong. No file names, so the fresh hold-out stays unread."""
@@ -148,7 +157,14 @@ def main() -> None:
         help="the fresh hold-out corpus (cases.jsonl + samples/); default ../holdout-sisimai "
         "beside the checkout or NOTIFY_BENCH_HOLDOUT",
     )
+    ap.add_argument(
+        "--line-endings",
+        choices=["as-is", "lf", "crlf", "cr"],
+        default="as-is",
+        help="rewrite every sample's line endings before scoring (real corpora hold all three)",
+    )
     args = ap.parse_args()
+    ending = args.line_endings
     if not DATA.exists():
         raise SystemExit(f"no corpus at {DATA}")
 
@@ -162,7 +178,7 @@ def main() -> None:
     scores = {"dev-tune": Score(), "hold-out": Score()}
     for case in cases:
         s = scores["hold-out" if is_hold_out(case["file"]) else "dev-tune"]
-        score_case(case, (DATA / "samples" / case["file"]).read_bytes(), s, scan_message)
+        score_case(case, endings((DATA / "samples" / case["file"]).read_bytes(), ending), s, scan_message)
     for name, s in scores.items():
         print("\n".join(s.lines(name, scan_message is not None)))
         if args.show_misses and name == "dev-tune":
@@ -177,7 +193,8 @@ def main() -> None:
     fresh_cases = [json.loads(line) for line in (corpus / "cases.jsonl").open() if line.strip()]
     fresh = Score()
     for case in fresh_cases:
-        score_case(case, (corpus / "samples" / case["file"]).read_bytes(), fresh, scan_message)
+        raw = endings((corpus / "samples" / case["file"]).read_bytes(), ending)
+        score_case(case, raw, fresh, scan_message)
     name = f"fresh hold-out ({len(fresh_cases)} samples, never tuned on)"
     print("\n".join(fresh.lines(name, scan_message is not None)))
     print("\n".join(fresh_lines(fresh)))
