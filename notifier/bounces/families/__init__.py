@@ -37,6 +37,7 @@ from notifier.bounces.families import (
     mailru,
     mcafee,
     messagelabs,
+    messagingserver,
     mfilter,
     mxlogic,
     notes,
@@ -83,6 +84,7 @@ ORDER: tuple[Family, ...] = (
     mailru,
     mxlogic,
     messagelabs,
+    messagingserver,
     mfilter,  # before qmail: both say "failure notice"
     notes,
     qmail,
