@@ -8,6 +8,8 @@ from a sample corpus.
 
 from __future__ import annotations
 
+from notifier.bounces.parse import parse_bounce
+
 from .bouncemail import dsn as _dsn
 from .bouncemail import read as _read
 
@@ -74,3 +76,52 @@ def test_messaging_server_illegal_host_in_a_delivery_status_report() -> None:
         "Action: failed\nStatus: 5.0.0 (Illegal host/domain name found)",
     )
     assert _read(raw) == [("ana@example.net", "host_unknown", True)]
+
+
+def _opensmtpd(
+    lines: str,
+    intro: str = "An error has occurred while attempting to deliver a message for\n"
+    "    the following list of recipients:",
+) -> str:
+    return (
+        "Received: from localhost (localhost [local]); by mx.example.com (OpenSMTPD) with ESMTPA id 3c9d;\n"
+        " Tue, 29 Apr 2014 23:34:45 +0900\n"
+        "From: Mailer Daemon <MAILER-DAEMON@mx.example.com>\nTo: bounces@example.com\n"
+        "Subject: Delivery status notification: error\n\n"
+        "    Hi!\n\n    This is the MAILER-DAEMON, please DO NOT REPLY to this e-mail.\n\n"
+        f"    {intro}\n\n{lines}\n    Below is a copy of the original message:\n\n"
+        "From: Notices <bounces@example.com>\nTo: kijitora@example.jp\nSubject: Notice\n\nHello\n"
+    )
+
+
+def test_opensmtpd_reports_every_recipient_line_with_smtpd_s_own_failures() -> None:
+    """OpenSMTPD: one "ADDRESS: FAILURE" line per recipient, each read on its own; smtpd's own
+    failures say why without a reply: "Domain does not exist" (hard), "Envelope expired",
+    "Could not retrieve credentials", "Loop detected" (soft) (opensmtpd.rb MessagesOf)."""
+    raw = _opensmtpd(
+        "kijitora@example.jp: 550 5.2.2 <kijitora@example.jp>... Mailbox Full\n"
+        "ana@example.net: Domain does not exist\n"
+        "ben@example.org: Envelope expired\n"
+        "eve@example.co: Could not retrieve credentials\n"
+        "fay@example.us: Loop detected\n"
+    )
+    assert _read(raw) == [
+        ("kijitora@example.jp", "mailbox_full", False),
+        ("ana@example.net", "host_unknown", True),
+        ("ben@example.org", "expired", False),
+        ("eve@example.co", "security", False),
+        ("fay@example.us", "network", False),
+    ]
+
+
+def test_opensmtpd_delay_warning_lists_delayed_recipients() -> None:
+    """OpenSMTPD's "A message is delayed for more than ..." notice is a warning: its recipients
+    are delayed, never bounced (smtpd bounce.c notice_warning)."""
+    raw = _opensmtpd(
+        "ben@example.org: Network error on destination MXs\n",
+        "A message is delayed for more than 4 hours for the following\n    list of recipients:",
+    )
+    parsed = parse_bounce(raw.encode())
+    assert [(r.address, r.action, r.reason) for r in parsed.recipients] == [
+        ("ben@example.org", "delayed", "network")
+    ]

@@ -42,6 +42,7 @@ from notifier.bounces.families import (
     mxlogic,
     notes,
     office365,
+    opensmtpd,
     postfix,
     powermta,
     qmail,
@@ -87,6 +88,7 @@ ORDER: tuple[Family, ...] = (
     messagingserver,
     mfilter,  # before qmail: both say "failure notice"
     notes,
+    opensmtpd,
     qmail,
     receivingses,
     sendgrid,
