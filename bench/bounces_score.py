@@ -163,6 +163,14 @@ def main() -> None:
         default="as-is",
         help="rewrite every sample's line endings before scoring (real corpora hold all three)",
     )
+    ap.add_argument(
+        "--tune",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also score a TUNING corpus (same layout) and list its misses; refused for the fresh hold-out",
+    )
     args = ap.parse_args()
     ending = args.line_endings
     if not DATA.exists():
@@ -185,6 +193,18 @@ def main() -> None:
             # Only the tuning part's misses are shown: the hold-out stays unread.
             for miss in s.misses:
                 print(f"    {miss}")
+
+    for tune in args.tune:
+        if tune.resolve() == Path(args.corpus).resolve():
+            raise SystemExit(f"{tune} is the fresh hold-out: its misses are never listed")
+        tune_cases = [json.loads(line) for line in (tune / "cases.jsonl").open() if line.strip()]
+        ts = Score()
+        for case in tune_cases:
+            raw = endings((tune / "samples" / case["file"]).read_bytes(), ending)
+            score_case(case, raw, ts, scan_message)
+        print("\n".join(ts.lines(f"tuning corpus {tune.name} ({len(tune_cases)} samples)", False)))
+        for miss in ts.misses:
+            print(f"    {miss}")
 
     corpus: Path = args.corpus
     if not (corpus / "cases.jsonl").exists():

@@ -30,6 +30,9 @@ __all__ = [
 ADDRESS = re.compile(
     r"(?:\"[^\"\r\n<>@]+\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
 )
+_LIST_RETURN_PATH = re.compile(
+    r"^(?:owner-(?P<owner>[^@]+)|(?P<list>[^@]+?)-(?:bounces?|admin|owner|request))(?:\+[^@]*)?@(?P<domain>.+)$"
+)
 _LIST_HEADERS = ("list-post", "list-owner", "list-help", "list-unsubscribe", "list-subscribe", "list-id")
 Parts = list[tuple[email.message.Message, str]]
 _TAG = re.compile(r"<[^>]+>")
@@ -38,7 +41,8 @@ RETURNED = re.compile(
     r"^.{0,12}(-{2,}|={2,}|\*{2,}).{0,40}(original message|copy of the message|returned message|"
     r"below this line|message headers|original headers|unsent message|text of the message)"
     r"|^content-type: message/rfc822"
-    r"|^(the )?original message (follows|headers|(was|is) (attached|included|enclosed))",
+    r"|^(the )?original message (follows|headers|(was|is) (attached|included|enclosed))"
+    r"|^(the )?original message as received (is|was|follows)",
     re.I | re.M,
 )
 _RETURNED_CUES = (
@@ -72,15 +76,36 @@ def date_of(value: object) -> float | None:
         return None
 
 
+def found_address(text: str) -> str:
+    """An address as ADDRESS matched it in running text, lower-cased, without the sentence's
+    full stop, the quote that opens 'quoted' addresses in prose (Exim 2.x: "addressed to
+    'someone@example.org', failed"; the pattern allows an apostrophe in a local part) or an
+    X.400 address's "SMTP=" attribute name."""
+    text = text.strip(".").lstrip("'`")
+    if text[:5].lower() == "smtp=":  # X.400 (Exchange 5.5): "dda:SMTP=someone@example.org"
+        text = text[5:]
+    return text.lower()
+
+
 def address_in(value: str) -> str:
     """The address in "rfc822; a@b", "<a@b>" or plain text, lower-cased."""
     m = ADDRESS.search(value.replace("rfc822;", " ").replace("RFC822;", " "))
-    return m.group(0).strip(".").lower() if m else ""
+    return found_address(m.group(0)) if m else ""
 
 
 def walk(msg: email.message.Message) -> Parts:
     """Every part with its content type, walked once."""
     return [(part, part.get_content_type()) for part in msg.walk()]
+
+
+def decoded(payload: bytes, charset: str | None) -> str:
+    """The text of a part in its declared charset. A label Python does not know (real bounces
+    carry names such as "ansi_x3.110-1983" or "unknown-8bit") is read as UTF-8 with bad bytes
+    replaced: the words stay readable and the bounce is never lost to a LookupError."""
+    try:
+        return payload.decode(charset or "utf-8", errors="replace")
+    except LookupError:
+        return payload.decode("utf-8", errors="replace")
 
 
 def body_text(msg: email.message.Message, walked: Parts) -> str:
@@ -89,7 +114,7 @@ def body_text(msg: email.message.Message, walked: Parts) -> str:
         if ctype in ("text/plain", "text/html") and not part.is_multipart():
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
-                text = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+                text = decoded(payload, part.get_content_charset())
                 if ctype == "text/html":
                     text = _TAG.sub(" ", text)
                 parts.append(text)
@@ -165,11 +190,23 @@ def senders_and_lists(msg: email.message.Message, original: email.message.Messag
         out.add(address_in(str(mine.get(head) or "")))
     for head in _LIST_HEADERS:
         out |= {address_in(a) for a in _ANGLED.findall(str(mine.get(head) or ""))}
+    # A bounce sent to a list's return path ("news-bounces@", "news-admin@", "owner-news@", as
+    # Mailman and Majordomo name it) is about a post to the list itself: "news@" is the list,
+    # never the recipient, even where the notice names it ("not accepting mail from news@").
+    m = _LIST_RETURN_PATH.match(address_in(str(mine.get("to") or "")))
+    if m:
+        out.add(f"{m['owner'] or m['list']}@{m['domain']}")
     if original is not None:
         theirs = _FirstHeaders(original)
-        for head in ("from", "sender", "reply-to", "return-path", *_LIST_HEADERS):
+        senders: set[str] = set()
+        for head in ("from", "sender", "reply-to", "return-path"):
             value = str(theirs.get(head) or "")
-            out |= {address_in(a) for a in _ANGLED.findall(value)} | {address_in(value)}
+            senders |= {address_in(a) for a in _ANGLED.findall(value)} | {address_in(value)}
+        # A message its author sent to themselves (a test) bounced for its To: that address is
+        # the recipient even though it is also the sender.
+        out |= senders - {address_in(a) for a in str(theirs.get("to") or "").split(",")}
+        for head in _LIST_HEADERS:
+            out |= {address_in(a) for a in _ANGLED.findall(str(theirs.get(head) or ""))}
     return out - {""}
 
 

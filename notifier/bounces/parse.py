@@ -28,7 +28,7 @@ from notifier.bounces.mime import (
     without_returned_body,
 )
 from notifier.bounces.mimesplit import message_from
-from notifier.bounces.plaintext import NOT_RECIPIENTS, plain_recipients, returned_copy
+from notifier.bounces.plaintext import NOT_RECIPIENTS, plain_recipients, received_for, returned_copy
 from notifier.bounces.report import BouncedRecipient, ParsedBounce
 
 __all__ = ["BouncedRecipient", "ParsedBounce", "parse_bounce"]
@@ -44,7 +44,9 @@ _AUTO_SUBJECT = re.compile(
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|delivery (status|failure|has failed)|returned mail|failure notice|"
     r"mail delivery|could not be delivered|non.?delivery|delivery problem|rejected|"
-    r"failed|failure|warning: could not send|warning: message .{0,60} delayed|delayed mail",
+    r"failed|failure|warning: could not send|warning: message .{0,60} delayed|delayed mail|"
+    # MDaemon: "Warning: someone@example.org - User unknown!"
+    r"user unknown|unknown (user|recipient)|no such (user|recipient|mailbox)",
     re.I,
 )
 _COMPLAINT_SENDERS = frozenset({"staff@hotmail.com", "complaints@email-abuse.amazonses.com"})
@@ -172,7 +174,9 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     failed_header = {address_in(v) for v in str(msg.get("X-Failed-Recipients") or "").split(",")} - {""}
     original_to -= exclude
     recipients = [r for r in own if r.address not in exclude] or own
-    recipients = recipients or plain_recipients(body, cut, exclude, failed_header or original_to)
+    recipients = recipients or plain_recipients(
+        body, cut, exclude, failed_header or original_to or received_for(body, cut)
+    )
     if failed_header:
         recipients = [r for r in recipients if r.address in failed_header] or [
             BouncedRecipient(a, "failed", "", "", "", *(classify("failed", "", body)[:2]))

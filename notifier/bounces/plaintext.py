@@ -9,14 +9,14 @@ import email.parser
 import re
 
 from notifier.bounces.dsn import SIGNS, classify, windows
-from notifier.bounces.mime import ADDRESS
+from notifier.bounces.mime import ADDRESS, found_address
 from notifier.bounces.reasons import status_in
 from notifier.bounces.report import BouncedRecipient
 
-__all__ = ["NOT_RECIPIENTS", "plain_recipients", "returned_copy"]
+__all__ = ["NOT_RECIPIENTS", "plain_recipients", "received_for", "returned_copy"]
 
 NOT_RECIPIENTS = re.compile(
-    r"^(mailer[-_]daemon|post_?master|root|noreply|no-reply|bounce[s]?|mail-daemon)@", re.I
+    r"^(mailer[-_]daemon|post_?master|root|noreply|no-reply|bounce[s]?|mail-daemon|mdaemon)@", re.I
 )
 # Lines that open the list of recipients that failed (Exchange 2003/2007, Sendmail, Exim,
 # qmail, Lotus Domino, Apache James, Gmail): addresses before them are a summary of the
@@ -57,7 +57,7 @@ def plain_recipients(
         notice = notice[marker.start() :]
     found: dict[str, str] = {}
     for m in ADDRESS.finditer(notice):
-        address = m.group(0).strip(".").lower()
+        address = found_address(m.group(0))
         local = address.rpartition("@")[0]
         line_start = notice.rfind("\n", 0, m.start()) + 1
         line_end = notice.find("\n", m.end())
@@ -100,6 +100,20 @@ def plain_recipients(
         )
         out.append(BouncedRecipient(address, "failed", status, code, context[:300], reason, hard))
     return out
+
+
+_RECEIVED_FOR = re.compile(r"^>?\s*received:.{0,400}?\bfor\s+<([^<>\s]+@[^<>\s]+)>", re.I | re.M | re.S)
+
+
+def received_for(body: str, cut: re.Match[str] | None) -> set[str]:
+    """Who the returned copy was delivered to, from its Received headers' "for <address>"
+    (RFC 5321 section 4.4): a hint that picks the recipient among the addresses a notice names
+    (a directory's suggestions, the site's address pattern), used only where it names one of
+    them. Read from the copy's first 4,000 characters, quoted ("> ") or not."""
+    if not cut:
+        return set()
+    head = body[cut.end() : cut.end() + 4000]
+    return {found_address(m.group(1)) for m in _RECEIVED_FOR.finditer(head)}
 
 
 def returned_copy(body: str, cut: re.Match[str] | None) -> email.message.Message | None:
