@@ -125,3 +125,24 @@ def test_opensmtpd_delay_warning_lists_delayed_recipients() -> None:
     assert [(r.address, r.action, r.reason) for r in parsed.recipients] == [
         ("ben@example.org", "delayed", "network")
     ]
+
+
+def test_x1_reports_the_bracketed_lines_never_the_quoted_original_s_to() -> None:
+    """Unknown MTA #1 ("Mail Deliver System"): "ADDRESS [REASON]" lines name who bounced; the
+    original quoted below them from its "Received: from 192.0.2.1" line (a marker the general
+    reading does not know) names others in its To: (x1.rb)."""
+    raw = (
+        'From: "Mail Deliver System" <MAILER-DAEMON@smtp.example.co.jp>\nTo: bounces@example.com\n'
+        "Subject: Returned Mail: User unknown\n\n"
+        "The original message was received at Thu, 29 Apr 2010 23:34:45 +0900 (JST)\n"
+        "from bounces@example.com\n\n"
+        "---The following addresses had delivery errors---\n\n"
+        "kijitora@example.co.jp [User unknown]\nana@example.co.jp [Mailbox full]\n\n"
+        "Received: from 192.0.2.1 by smtp.example.co.jp\n"
+        "From: Notices <bounces@example.com>\nTo: team@example.org\n"
+        "Subject: Your account data was exposed; passwords rejected and disabled\n\nHello\n"
+    )
+    assert _read(raw) == [
+        ("kijitora@example.co.jp", "filtered", False),
+        ("ana@example.co.jp", "mailbox_full", False),
+    ]
