@@ -98,3 +98,41 @@ def test_an_mdaemon_warning_that_a_user_is_unknown_is_a_bounce() -> None:
     )
     assert parsed.kind == "bounce"
     assert [r.address for r in parsed.recipients] == ["someone@example.org"]
+
+
+def test_every_recipient_a_notice_lists_with_its_own_words_is_read() -> None:
+    # Yahoo's older notice: each address on its own line, its reason on the next; before, only
+    # the one whose words looked like an error ("disabled") was kept.
+    got = read(
+        "From: MAILER-DAEMON@mx.example.net\nTo: bounces@notices.example.com\n"
+        "Subject: failure delivery\n\n"
+        "Message from example.net.\nUnable to deliver message to the following address(es).\n\n"
+        "<one@example.org>:\nThis user doesn't have a example.net account (one@example.org) [0]\n\n"
+        "<two@example.org>:\nSorry your message to two@example.org cannot be delivered. "
+        "This account has been disabled or discontinued [#102].\n\n"
+        "<three@example.org>:\nThis user doesn't have a example.net account (three@example.org) [0]\n\n"
+        "--- Original message follows.\n"
+    )
+    assert sorted(a for a, _, _ in got) == ["one@example.org", "three@example.org", "two@example.org"]
+
+
+def test_a_reason_said_once_before_several_recipients_applies_to_each() -> None:
+    # Netscape Messaging Server: the reason first, then one "did not receive" line per recipient.
+    got = read(
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mail.example.net>\n"
+        "To: bounces@notices.example.com\nSubject: Delivery Notification: Delivery has failed\n\n"
+        "This Message was undeliverable due to the following reason:\n\n"
+        "Your message was not delivered because the destination computer was\n"
+        "not reachable within the allowed queue period.  The amount of time\n"
+        "a message is queued before it is returned depends on local configuration parameters.\n\n"
+        "Most likely there is a network problem that prevented delivery, but\n"
+        "it is also possible that the computer is turned off, or does not\n"
+        "have a mail system running right now.\n\n"
+        "The following recipients did not receive your message:\n\n     <one@example.org>\n"
+        "The following recipients did not receive your message:\n\n     <two@example.org>\n\n"
+        "Please reply to Postmaster@mail.example.net if you feel this message to be in error.\n"
+    )
+    assert sorted((a, reason, hard) for a, reason, hard in got) == [
+        ("one@example.org", "expired", False),
+        ("two@example.org", "expired", False),
+    ]

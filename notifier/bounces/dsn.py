@@ -34,7 +34,9 @@ SIGNS = PhraseBook(
         # Words of a diagnostic: a line with them is about a failed recipient.
         "diagnostic": (
             r"\b[245]\d\d\b|\b[245]\.\d+\.\d+\b|unknown|not exist|no such|invalid|"
-            r"rejected|full|quota|exceed|disabled|failed|refused|denied|unavailable",
+            r"rejected|full|quota|exceed|disabled|failed|refused|denied|unavailable|"
+            r"does(n'?t| not) have|not found|no mailbox|no longer|inactive|suspended|blocked|"
+            r"expired|unrout(e)?able|undeliverable|(can ?not|could not|couldn'?t) be delivered",
         ),
     }
 )

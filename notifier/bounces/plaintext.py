@@ -87,17 +87,18 @@ def plain_recipients(
         flagged = {a: c for a, c in found.items() if SIGNS.says("diagnostic", c[:200].lower())}
         found = flagged or found
     out = []
+    # What a notice says once for everyone, before it names the first of several recipients
+    # ("Your message was not delivered because the destination computer was not reachable
+    # within the allowed queue period. ... The following recipients did not receive it:").
+    first = min((notice.lower().find(a) for a in found), default=0)
+    preamble = notice[max(0, first - 3000) : first] if len(found) > 1 else ""
     for address, context in found.items():
         status = status_in(context)
-        reason, hard, code = classify(
-            "failed",
-            status,
-            context,
-            context,
-            "smtp",
-            notice[:3000] if len(found) == 1 else windows(notice, address),
-            domain=address.rpartition("@")[2],
-        )
+        near = notice[:3000] if len(found) == 1 else windows(notice, address)
+        domain = address.rpartition("@")[2]
+        reason, hard, code = classify("failed", status, context, context, "smtp", near, domain=domain)
+        if reason == "on_hold" and preamble:
+            reason, hard, code = classify("failed", status, context, context, "smtp", preamble, domain=domain)
         out.append(BouncedRecipient(address, "failed", status, code, context[:300], reason, hard))
     return out
 
