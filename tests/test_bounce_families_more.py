@@ -146,3 +146,20 @@ def test_x1_reports_the_bracketed_lines_never_the_quoted_original_s_to() -> None
         ("kijitora@example.co.jp", "filtered", False),
         ("ana@example.co.jp", "mailbox_full", False),
     ]
+
+
+def test_amazon_workmail_reads_the_status_inside_its_vague_one() -> None:
+    """Amazon WorkMail gives 5.0.0 or 5.1.0 in its fields and the remote server's status in
+    the quoted reply ("5.0.0 - Unknown error 550-'5.1.1 ... User Unknown'"): that status says
+    the mailbox does not exist, hard (amazonworkmail.rb)."""
+    raw = _dsn(
+        "From: MAILER-DAEMON@us-west-2.amazonses.com\nTo: bounces@example.com\n"
+        "Subject: Delivery Status Notification (Failure)\nX-Original-Mailer: Amazon WorkMail\n"
+        "X-SES-Outgoing: 2016.01.14-54.240.27.159\n",
+        "We could not deliver your message.\n\nTechnical report:",
+        "Action: failed\nFinal-Recipient: rfc822; kijitora@example.jp\n"
+        "Diagnostic-Code: smtp; 5.0.0 - Unknown error 550-'5.1.1 <kijitora@example.jp>... User Unknown'\n"
+        "Status: 5.0.0",
+        "Reporting-MTA: dsn; a27-85.smtp-out.us-west-2.amazonses.com",
+    )
+    assert _read(raw) == [("kijitora@example.jp", "user_unknown", True)]

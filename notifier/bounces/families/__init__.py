@@ -19,6 +19,7 @@ import weakref
 from typing import Protocol
 
 from notifier.bounces.families import (
+    amazonworkmail,
     aol,
     apachejames,
     courier,
@@ -77,6 +78,7 @@ ORDER: tuple[Family, ...] = (
     imail,
     mcafee,
     powermta,
+    amazonworkmail,
     googlegroups,
     ezweb,
     # Sisimai lhost modules interscanmss/trendmicro ... zoho: headers first, body markers second.
