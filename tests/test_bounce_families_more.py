@@ -163,3 +163,32 @@ def test_amazon_workmail_reads_the_status_inside_its_vague_one() -> None:
         "Reporting-MTA: dsn; a27-85.smtp-out.us-west-2.amazonses.com",
     )
     assert _read(raw) == [("kijitora@example.jp", "user_unknown", True)]
+
+
+def _ses(fields: str) -> str:
+    return _dsn(
+        "From: MAILER-DAEMON@email-bounces.amazonses.com\nTo: bounces@example.com\n"
+        "Subject: Delivery Status Notification (Failure)\nX-AWS-Outgoing: 199.255.192.156\n"
+        "X-SES-Outgoing: 2016.10.12-54.240.27.6\n",
+        "An error occurred while trying to deliver the mail to the following recipients:\n"
+        "kijitora@example.jp",
+        f"Action: failed\nFinal-Recipient: rfc822; kijitora@example.jp\n{fields}",
+        "Reporting-MTA: dns; a27-23.smtp-out.us-west-2.amazonses.com",
+    )
+
+
+def test_amazon_ses_reads_the_status_inside_its_vague_one() -> None:
+    """Amazon SES (the mail form): 5.0.0 in its fields, the remote server's 5.1.1 in the quoted
+    reply: the mailbox does not exist, hard (amazonses.rb)."""
+    raw = _ses(
+        "Diagnostic-Code: smtp; 5.0.0 - Unknown error 550-'5.1.1 <kijitora@example.jp>... User Unknown'\n"
+        "Status: 5.0.0"
+    )
+    assert _read(raw) == [("kijitora@example.jp", "user_unknown", True)]
+
+
+def test_amazon_ses_delivery_expired_is_expired_whatever_the_status() -> None:
+    """SES's "Delivery expired" is SES giving up after retrying: expired, soft (amazonses.rb
+    MessagesOf)."""
+    raw = _ses("Diagnostic-Code: smtp; Delivery expired (message too old)\nStatus: 5.0.0")
+    assert _read(raw) == [("kijitora@example.jp", "expired", False)]

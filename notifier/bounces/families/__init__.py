@@ -19,6 +19,7 @@ import weakref
 from typing import Protocol
 
 from notifier.bounces.families import (
+    amazonses,
     amazonworkmail,
     aol,
     apachejames,
@@ -94,6 +95,7 @@ ORDER: tuple[Family, ...] = (
     opensmtpd,
     qmail,
     receivingses,
+    amazonses,  # after amazonworkmail and receivingses: both send with SES's headers
     sendgrid,
     verizon,
     x1,
