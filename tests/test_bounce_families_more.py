@@ -192,3 +192,39 @@ def test_amazon_ses_delivery_expired_is_expired_whatever_the_status() -> None:
     MessagesOf)."""
     raw = _ses("Diagnostic-Code: smtp; Delivery expired (message too old)\nStatus: 5.0.0")
     assert _read(raw) == [("kijitora@example.jp", "expired", False)]
+
+
+def _v5(subject: str, transcript: str) -> str:
+    return (
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>\nTo: bounces@example.com\n"
+        f"Subject: Returned mail: {subject}\n\n"
+        f"   ----- Transcript of session follows -----\n{transcript}\n\n"
+        "   ----- Unsent message follows -----\nReceived: from mx.example.com by mx.example.org\n"
+        "From: Notices <bounces@example.com>\nTo: team@example.org\nSubject: Notice\n\nHello\n"
+    )
+
+
+def test_v5_sendmail_reads_each_recipient_from_its_own_transcript_lines() -> None:
+    """Sendmail 5: ">>> RCPT To:<a>", "<<< reply", "550 <a>... verdict" per recipient; the
+    second recipient's full mailbox says nothing of the first's unknown user (v5sendmail.rb)."""
+    raw = _v5(
+        "User unknown",
+        "While talking to smtp.example.org:\n>>> RCPT To:<kijitora@example.org>\n"
+        "<<< 550 Requested User Mailbox not found. No such user here.\n"
+        "550 <kijitora@example.org>... User unknown\n>>> RCPT To:<ana@example.org>\n"
+        "<<< 552 Mailbox quota exceeded\n552 <ana@example.org>... Mailbox full",
+    )
+    assert _read(raw) == [
+        ("kijitora@example.org", "user_unknown", True),
+        ("ana@example.org", "mailbox_full", False),
+    ]
+
+
+def test_v5_sendmail_without_a_recipient_line_reports_the_original_s_to() -> None:
+    """A transcript with only "421 host (smtp)... Deferred: Connection timed out" names no
+    recipient: the returned original's To: is the one that failed, expired (v5sendmail.rb)."""
+    raw = _v5(
+        "Deferred",
+        "421 example.org (smtp)... Deferred: Connection timed out during user open with example.org",
+    )
+    assert _read(raw) == [("team@example.org", "expired", False)]

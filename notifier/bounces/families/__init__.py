@@ -52,6 +52,7 @@ from notifier.bounces.families import (
     sendgrid,
     sendmail,
     trendmicro,
+    v5sendmail,
     verizon,
     x1,
     x3,
@@ -97,6 +98,7 @@ ORDER: tuple[Family, ...] = (
     receivingses,
     amazonses,  # after amazonworkmail and receivingses: both send with SES's headers
     sendgrid,
+    v5sendmail,
     verizon,
     x1,
     x3,
