@@ -1,0 +1,45 @@
+"""Exim's plain-text bounce lists its recipients itself: two spaces, the address, and what
+happened on the lines under it (deliver.c). Fixtures are written here after the layout that
+Sisimai's lib/sisimai/lhost/exim.rb reads (its recipient patterns are quoted per test)."""
+
+from __future__ import annotations
+
+from .bouncemail import read
+
+_HEAD = (
+    "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\nTo: bounces@notices.example.com\n"
+    "Subject: Mail delivery failed: returning message to sender\n"
+    "Message-Id: <E1P1YNN-0003AD-Ga@mx.example.net>\n\n"
+    "This message was created automatically by mail delivery software.\n\n"
+    "A message that you sent could not be delivered to one or more of its\n"
+    "recipients. This is a permanent error. The following address(es) failed:\n\n"
+)
+_COPY = "\n------ This is a copy of the message, including all the headers. ------\n\nFrom: n@example.com\n"
+
+
+def test_every_listed_recipient_is_read_even_where_its_own_lines_say_little() -> None:
+    # "  ADDRESS" then indented lines; the second recipient's lines carry only a host name.
+    got = read(
+        _HEAD + "  one@example.org\n    SMTP error from remote mail server after RCPT TO:<one@example.org>:\n"
+        "    host mx.example.org [192.0.2.1]: 550 5.1.1 <one@example.org>: Recipient address rejected\n"
+        "  two@example.org\n    delivery to pipe forbidden\n" + _COPY
+    )
+    assert [(a, reason) for a, reason, _ in got] == [
+        ("one@example.org", "user_unknown"),
+        ("two@example.org", "system"),
+    ]
+
+
+def test_an_undisclosed_address_is_the_address_it_was_generated_from() -> None:
+    # "  an undisclosed address\n    (generated from someone@example.org)" (exim.rb alias).
+    got = read(
+        _HEAD + "  an undisclosed address\n    (generated from someone@example.org)\n"
+        "    all relevant MX records point to non-existent hosts\n" + _COPY
+    )
+    assert [(a, reason, hard) for a, reason, hard in got] == [("someone@example.org", "host_unknown", True)]
+
+
+def test_a_forwarded_address_is_read_as_the_final_address_in_angle_brackets() -> None:
+    # "  alias@example.org <someone@example.net>: ..." names the address mail went on to.
+    got = read(_HEAD + "  alias@example.org <someone@example.net>: mailbox is full\n" + _COPY)
+    assert [(a, reason) for a, reason, _ in got] == [("someone@example.net", "mailbox_full")]
