@@ -228,3 +228,26 @@ def test_v5_sendmail_without_a_recipient_line_reports_the_original_s_to() -> Non
         "421 example.org (smtp)... Deferred: Connection timed out during user open with example.org",
     )
     assert _read(raw) == [("team@example.org", "expired", False)]
+
+
+def _amavis(status: str, reply: str) -> str:
+    return _dsn(
+        'From: "Content-filter at mx.example.jp" <postmaster@mx.example.jp>\nTo: bounces@example.com\n'
+        "Subject: Undeliverable mail, MTA-BLOCKED\n",
+        f"The message WAS NOT relayed to:\n<kijitora@example.jp>:\n   {reply}",
+        f"Final-Recipient: rfc822;kijitora@example.jp\nAction: failed\nStatus: {status}\n"
+        f"Diagnostic-Code: smtp; {reply}",
+    )
+
+
+def test_amavis_infected_is_a_virus_not_spam() -> None:
+    """amavisd-new's "id=N - INFECTED: ..." is a virus scanner's verdict (amavis.rb MessagesOf)."""
+    raw = _amavis("5.7.0", "554 5.7.0 Reject, id=12345-01 - INFECTED: Eicar-Test-Signature")
+    assert _read(raw) == [("kijitora@example.jp", "virus_detected", False)]
+
+
+def test_amavis_oversized_is_over_the_recipient_s_own_limit() -> None:
+    """amavisd-new's "Message size exceeds recipient's size limit" is the recipient's limit, not
+    the receiving system's (amavis.rb MessagesOf: exceedlimit)."""
+    raw = _amavis("5.3.4", "552 5.3.4 Reject, id=12345-01 - Message size exceeds recipient's size limit")
+    assert _read(raw) == [("kijitora@example.jp", "exceed_limit", False)]

@@ -19,6 +19,7 @@ import weakref
 from typing import Protocol
 
 from notifier.bounces.families import (
+    amavis,
     amazonses,
     amazonworkmail,
     aol,
@@ -107,6 +108,7 @@ ORDER: tuple[Family, ...] = (
     zoho,
     # Sisimai lhost modules activehunter ... gsuite that add to the general reading (the others
     # are read right by it): headers first; google after googlegroups; Exim's looser signs last.
+    amavis,
     aol,
     apachejames,
     courier,
