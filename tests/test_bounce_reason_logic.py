@@ -267,3 +267,14 @@ def test_members_only_list_refusal_is_the_lists_policy_not_our_sender() -> None:
     diagnostic = "550 5.0.0 Message rejected: posting by non-member to a members-only list"
     r = _one(_dsn("5.0.0", diagnostic, "DATA"))
     assert (r.reason, r.hard) == ("policy", False)
+
+
+def test_postfixs_own_verdict_that_no_status_places_is_a_mailer_error() -> None:
+    """ "Diagnostic-Code: X-Postfix; mail transport unavailable" with a bare 5.0.0 is Postfix's
+    own mail system failing, like a local program's X-Unix output (reason.rb anotherone:
+    X-UNIX and X-POSTFIX are mailererror); soft, so nobody is suppressed for it."""
+    raw = _dsn("5.0.0", "mail transport unavailable", command="").replace(
+        b"Diagnostic-Code: smtp;", b"Diagnostic-Code: X-Postfix;"
+    )
+    [r] = parse_bounce(raw).recipients
+    assert (r.reason, r.hard) == ("mailer_error", False)

@@ -433,7 +433,9 @@ def reason_for(
         return "content_error"
     if status[1:4] == ".7.":
         return "security"
-    if diagnostic_type.startswith("x-unix"):
+    if diagnostic_type.startswith(("x-unix", "x-postfix")):
+        # Postfix's own verdict ("X-Postfix; mail transport unavailable") that no status places
+        # (Sisimai lib/sisimai/reason.rb anotherone: X-UNIX and X-POSTFIX are mailererror).
         return "mailer_error"
     if _said("syntax_error", low):
         return "syntax_error"
