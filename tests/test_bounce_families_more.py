@@ -251,3 +251,27 @@ def test_amavis_oversized_is_over_the_recipient_s_own_limit() -> None:
     the receiving system's (amavis.rb MessagesOf: exceedlimit)."""
     raw = _amavis("5.3.4", "552 5.3.4 Reject, id=12345-01 - Message size exceeds recipient's size limit")
     assert _read(raw) == [("kijitora@example.jp", "exceed_limit", False)]
+
+
+def _facebook(status: str, reply: str) -> str:
+    return _dsn(
+        "From: Facebook <mailer-daemon@mx.facebook.com>\nTo: bounces@example.com\n"
+        "Subject: Sorry, your message could not be delivered\n",
+        "This message was created automatically by Facebook.",
+        f"Final-Recipient: rfc822; kijitora@facebook.com\nAction: failed\nStatus: {status}\n"
+        f"Diagnostic-Code: smtp; {reply}",
+    )
+
+
+def test_facebook_s_own_pol_p7_is_the_content_refused() -> None:
+    """From Facebook's own MTA, POL-P7 (the message breaks its abuse policies) is the content
+    refused: its lhost table lists it under content first (facebook.rb ReFailures, 5.x)."""
+    raw = _facebook("5.7.1", "554 5.7.1 POL-P7 http://postmaster.facebook.com/response_codes#pol Refused")
+    assert _read(raw) == [("kijitora@facebook.com", "content_error", False)]
+
+
+def test_facebook_s_own_pol_t1_is_facebook_not_accepting_our_mail_for_now() -> None:
+    """POL-T1 (Facebook is not accepting messages from our server, for an hour or two) is
+    not_accept, soft as a 4xx reply (facebook.rb ReFailures, 5.x)."""
+    raw = _facebook("4.7.1", "421 4.7.1 POL-T1 http://postmaster.facebook.com/response_codes#pol Try later")
+    assert _read(raw) == [("kijitora@facebook.com", "not_accept", False)]

@@ -31,6 +31,7 @@ from notifier.bounces.families import (
     exchange2007,
     exim,
     ezweb,
+    facebook,
     fml,
     google,
     googlegroups,
@@ -84,6 +85,7 @@ ORDER: tuple[Family, ...] = (
     amazonworkmail,
     googlegroups,
     ezweb,
+    facebook,
     # Sisimai lhost modules interscanmss/trendmicro ... zoho: headers first, body markers second.
     trendmicro,
     kddi,
