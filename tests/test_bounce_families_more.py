@@ -275,3 +275,17 @@ def test_facebook_s_own_pol_t1_is_facebook_not_accepting_our_mail_for_now() -> N
     not_accept, soft as a 4xx reply (facebook.rb ReFailures, 5.x)."""
     raw = _facebook("4.7.1", "421 4.7.1 POL-T1 http://postmaster.facebook.com/response_codes#pol Try later")
     assert _read(raw) == [("kijitora@facebook.com", "not_accept", False)]
+
+
+def test_messaging_server_delay_notice_lists_delayed_recipients() -> None:
+    """Messaging Server's "Delivery has been delayed" notice: its recipients are still being
+    tried, delayed, never bounced."""
+    raw = (
+        "From: Internet Mail Delivery <postmaster@mail.example.com>\nTo: bounces@example.com\n"
+        "Subject: Delivery Notification: Delivery has been delayed\n\n"
+        f"{_SUN_SUMMARY.replace('cannot be delivered', 'has been delayed and is still awaiting delivery')}"
+        "  Recipient address: kijitora@example.jp\n"
+        "  Reason: Unable to connect to remote host\n"
+    )
+    parsed = parse_bounce(raw.encode())
+    assert [(r.address, r.action) for r in parsed.recipients] == [("kijitora@example.jp", "delayed")]

@@ -26,6 +26,9 @@ _COPY = re.compile(r"^(?:Content-type:[ \t]*message/rfc822|Return-path:[ \t]*)",
 _ADDRESS_LINE = re.compile(r"^[ \t]+(Recipient|Original) address:[ \t]*(\S+@\S+)[ \t]*$")
 _FIELD = re.compile(r"^[ \t]+(Reason|Diagnostic code|Remote system):[ \t]*(.+)$")
 _HOST_UNKNOWN = "Illegal host/domain name found"
+# Its delay notice: "Delivery Notification: Delivery has been delayed", "Your message has been
+# delayed and is still awaiting delivery to the following recipients:".
+_DELAYED = ("Delivery has been delayed", "has been delayed and is still awaiting delivery")
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
@@ -65,6 +68,8 @@ def _reported(addresses: list[str]) -> str:
 
 
 def recipients(msg: email.message.Message, body: str) -> list[BouncedRecipient]:
+    notice = f"{header(msg, 'Subject')} {body[:2000]}"
+    action = "delayed" if any(d in notice for d in _DELAYED) else "failed"
     out: list[BouncedRecipient] = []
     for addresses, fields in _records(body):
         address = _reported(addresses)
@@ -75,14 +80,14 @@ def recipients(msg: email.message.Message, body: str) -> list[BouncedRecipient]:
         context = " ".join(f"{k}: {v}" for k, v in fields.items())
         status = status_in(diagnostic)
         reason, hard, code = classify(
-            "failed",
+            action,
             status,
             diagnostic,
             context,
             dtype.strip().lower() if sep else "smtp",
             domain=address.rpartition("@")[2],
         )
-        out.append(BouncedRecipient(address, "failed", status, code, diagnostic[:300], reason, hard))
+        out.append(BouncedRecipient(address, action, status, code, diagnostic[:300], reason, hard))
     return out
 
 
