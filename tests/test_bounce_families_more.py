@@ -8,6 +8,8 @@ from a sample corpus.
 
 from __future__ import annotations
 
+import time
+
 from notifier.bounces.parse import parse_bounce
 
 from .bouncemail import dsn as _dsn
@@ -289,3 +291,19 @@ def test_messaging_server_delay_notice_lists_delayed_recipients() -> None:
     )
     parsed = parse_bounce(raw.encode())
     assert [(r.address, r.action) for r in parsed.recipients] == [("kijitora@example.jp", "delayed")]
+
+
+def test_a_recipient_line_of_many_at_signs_is_read_in_linear_time() -> None:
+    """A hostile line of 20,000 "a@" in OpenSMTPD's, X1's or Sendmail 5's recipient lines is
+    read at once (an address pattern that could go back over every "@" took seconds)."""
+    junk = "a@" * 20000
+    raws = (
+        _opensmtpd(f"{junk}x\n"),
+        'From: "Mail Deliver System" <m@example.net>\nTo: b@example.com\nSubject: Returned Mail: x\n\n'
+        f"The original message was received at Thu, 29 Apr 2010\n{junk}x\n",
+        _v5("User unknown", f"550 <{junk}"),
+    )
+    for raw in raws:
+        started = time.process_time()
+        parse_bounce(raw.encode())
+        assert time.process_time() - started < 1.0

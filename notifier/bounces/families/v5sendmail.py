@@ -22,7 +22,8 @@ __all__ = ["detect", "read", "recipients"]
 _SUBJECT = re.compile(r"Returned mail: [A-Z]")
 _TRANSCRIPT = "----- Transcript of session follows -----"
 _COPY = re.compile(r"^[ ]+----- (?:Unsent message follows|No message was collected) -----", re.M)
-_VERDICT = re.compile(r"^\d{3}[ \t]+<([^ ]+@[^ ]+)>\.{3}[ \t]*(.+)$")
+# One "@" in the address: a line of many never sends the pattern back over each one.
+_VERDICT = re.compile(r"^\d{3}[ \t]+<([^ @<>]+@[^ @<>]+)>\.{3}[ \t]*(.+)$")
 _SENT = re.compile(r"^>>>[ \t]*([A-Z]{4})")
 _REPLY = re.compile(r"^<<<[ ]+(.+)$")
 _SESSION = re.compile(r"^\.+ while talking to .+:$")

@@ -18,7 +18,7 @@ __all__ = ["detect", "read", "recipients"]
 
 _START = re.compile(r"^The original message was received at .+$", re.M)
 _COPY = re.compile(r"^Received: from \d+\.\d+\.\d+\.\d", re.M)
-_LINE = re.compile(r"^([^ ]+?@[^ ]+?)[ \t]+\[(.+)\]$")
+_LINE = re.compile(r"^([^ @]+@[^ @]+?)[ \t]+\[(.+)\]$")
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
