@@ -60,8 +60,11 @@ class Score:
     hard_total: int = 0
     reason_ok: int = 0
     reason_total: int = 0
+    kind_ok: int = 0
+    kind_total: int = 0
     misses: list[str] = field(default_factory=list)
     confusion: collections.Counter[tuple[str, str]] = field(default_factory=collections.Counter)
+    kind_confusion: collections.Counter[tuple[str, str]] = field(default_factory=collections.Counter)
     count_misses: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def lines(self, name: str, flufl: bool) -> list[str]:
@@ -73,10 +76,22 @@ class Score:
             f"  recipients found (exact set): {pct(self.found, self.found_total)}",
             f"  hard/soft right:              {pct(self.hard_ok, self.hard_total)}",
             f"  reason right (Sisimai names): {pct(self.reason_ok, self.reason_total)}",
+            f"  kind right (bounce, delay, ...): {pct(self.kind_ok, self.kind_total)}",
         ]
         if flufl:
             out.insert(2, f"  flufl.bounce, same samples:   {pct(self.flufl_found, self.found_total)}")
         return out
+
+
+# The corpora's kinds (Sisimai's words) -> ours: a complaint is Sisimai's "feedback", an
+# auto-reply its "vacation".
+_KINDS = {"feedback": "complaint", "vacation": "auto-reply"}
+
+
+def _no_delay_kind(case: dict[str, Any]) -> bool:
+    """Sisimai has no "delay" kind: a delay notice it reads is a bounce with action "delayed".
+    Other libraries' labels (flufl.bounce's temporary failures) tell a delay apart."""
+    return "sisimai" in f"{case.get('source', '')} {case['file']}".lower()
 
 
 def score_case(case: dict[str, Any], raw: bytes, s: Score, scan_message: Any) -> None:
@@ -85,6 +100,13 @@ def score_case(case: dict[str, Any], raw: bytes, s: Score, scan_message: Any) ->
     addresses could not be told reliably), the count is compared and recipients are paired in order.
     """
     parsed = parse_bounce(raw)
+    s.kind_total += 1
+    want = _KINDS.get(case["kind"], case["kind"])
+    if parsed.kind == want or (want == "bounce" and parsed.kind == "delay" and _no_delay_kind(case)):
+        s.kind_ok += 1
+    else:
+        s.kind_confusion[(case["kind"], parsed.kind)] += 1
+        s.misses.append(f"{case['file']}: kind {case['kind']}, got {parsed.kind}")
     mine_in_order = list(parsed.recipients)
     got = {r.address for r in mine_in_order}
     known = case.get("addresses_known", True)
@@ -138,6 +160,9 @@ def fresh_lines(s: Score) -> list[str]:
     recipients came out wrong. No file names, so the fresh hold-out stays unread."""
     out = ["  reason, expected -> ours (count; the diagonal is right):"]
     for (want, ours), n in sorted(s.confusion.items(), key=lambda kv: (kv[0][0], -kv[1])):
+        out.append(f"    {want:>16} -> {ours:<16} {n}")
+    out.append("  kind wrong, expected -> ours (count):")
+    for (want, ours), n in sorted(s.kind_confusion.items()):
         out.append(f"    {want:>16} -> {ours:<16} {n}")
     out.append("  recipients wrong, by sample family (count):")
     for family, n in sorted(s.count_misses.items(), key=lambda kv: (-kv[1], kv[0])):

@@ -28,7 +28,8 @@ SIGNS = PhraseBook(
         # A warning that delivery is still being tried, and words that say it is not.
         "delay": (
             r"has not yet been delivered|will be retried|delivery attempts will continue|delayed \d+ hours|"
-            r"warning: could not send|delivery status notification \(delay\)|still trying|delivery delayed",
+            r"warning: could not send|delivery status notification \(delay\)|still trying|delivery delayed|"
+            r"will continue to (try|attempt)|has been postponed|mail delivery warning|advisory.only",
         ),
         "permanent": (r"permanent (error|failure)|failed permanently|giving up|given up",),
         # Words of a diagnostic: a line with them is about a failed recipient.

@@ -15,7 +15,7 @@ import email.message
 import re
 
 from notifier.bounces.dsn import SIGNS, classify, dsn_recipients
-from notifier.bounces.families import own_recipients, with_family_reasons
+from notifier.bounces.families import family_of, own_recipients, with_family_reasons
 from notifier.bounces.mime import (
     address_in,
     body_text,
@@ -46,8 +46,22 @@ _BOUNCE_SUBJECT = re.compile(
     r"mail delivery|could not be delivered|non.?delivery|delivery problem|rejected|"
     r"failed|failure|warning: could not send|warning: message .{0,60} delayed|delayed mail|"
     # MDaemon: "Warning: someone@example.org - User unknown!"
-    r"user unknown|unknown (user|recipient)|no such (user|recipient|mailbox)",
+    r"user unknown|unknown (user|recipient)|no such (user|recipient|mailbox)|"
+    # Non-delivery subjects in the languages Exchange, Notes and Japanese/Chinese/Korean MTAs use.
+    r"unzustellbar|nicht zustellbar|non remis|non distribu|no se (puede|pudo) entregar|"
+    r"no entregado|impossibile recapitare|non recapitat|onbestelbaar|niet bezorgd|"
+    r"n[ãa]o (foi poss[íi]vel )?entreg|不能|未送達|エラー|返送|退信|退回|无法投递|반송|전달 실패",
     re.I,
+)
+_ARF_TYPE = re.compile(r"report-type\s*=\s*\"?feedback-report", re.I)
+_ARF_FIELD = re.compile(r"^Feedback-Type:[ \t]*[A-Za-z-]+[ \t]*$", re.M | re.I)
+_ARF_OTHER = re.compile(
+    r"^(User-Agent|Version|Original-Rcpt-To|Original-Mail-From|Arrival-Date|Source-IP):", re.M | re.I
+)
+_ARF_LINE = re.compile(
+    r"^(?:Feedback-Type|User-Agent|Version|Original-Rcpt-To|Original-Mail-From|Arrival-Date|"
+    r"Source-IP|Reported-Domain|Redacted-Address):[^\n]*$",
+    re.M | re.I,
 )
 _COMPLAINT_SENDERS = frozenset({"staff@hotmail.com", "complaints@email-abuse.amazonses.com"})
 _FOLDED = re.compile(r"!?\r?\n ")
@@ -58,6 +72,14 @@ def _is_microsoft_complaint(sender: str, subject: str) -> bool:
     way) sends complaints without an RFC 5965 report: "complaint about message from IP" from
     staff@hotmail.com (Sisimai lib/sisimai/arf.rb is_arf)."""
     return sender in _COMPLAINT_SENDERS and "complaint about message from " in subject.lower()
+
+
+def _auto_reply(parsed: ParsedBounce, sender: str) -> ParsedBounce:
+    """An RFC 3834 auto-reply: who answered is its sender, reported as such, never as a bounce."""
+    parsed.kind = "auto-reply"
+    if sender and not NOT_RECIPIENTS.match(sender):
+        parsed.recipients = [BouncedRecipient(sender, "auto-replied", "", "", "", "vacation", False)]
+    return parsed
 
 
 def parse_bounce(raw: bytes) -> ParsedBounce:
@@ -104,9 +126,23 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     exclude = senders_and_lists(msg, original or quoted)
 
     feedback = next((p for p, ctype in walked if ctype == "message/feedback-report"), None)
-    if report_type == "feedback-report" or feedback is not None or _is_microsoft_complaint(sender, subject):
+    arf_text = None
+    # A report whose MIME is too broken to find its feedback part (or whose Content-Type names
+    # it in a way the parser misses, as Sisimai's arf.rb matches it on the raw header): its
+    # RFC 5965 fields are still lines of the text.
+    if feedback is None and (
+        _ARF_TYPE.search(str(msg.get("Content-Type") or ""))
+        or (_ARF_FIELD.search(body) and _ARF_OTHER.search(body))
+    ):
+        arf_text = email.message_from_string("\n".join(_ARF_LINE.findall(body)))
+    if (
+        report_type == "feedback-report"
+        or feedback is not None
+        or arf_text is not None
+        or _is_microsoft_complaint(sender, subject)
+    ):
         parsed.kind = "complaint"
-        fields: email.message.Message | None = None
+        fields: email.message.Message | None = arf_text
         if feedback is not None:
             payload = feedback.get_payload()
             if isinstance(payload, list) and payload and isinstance(payload[0], email.message.Message):
@@ -140,7 +176,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         return parsed
 
     auto = str(msg.get("Auto-Submitted") or "").lower()
-    if (
+    answered = (
         # RFC 3834 section 5 and the headers Sisimai's rfc3834.rb also reads: "Precedence:
         # auto_reply" (older responders) and Apple's "X-Apple-Action: vacation". Not
         # "auto-generated": system notices and some bounces carry it too.
@@ -154,15 +190,18 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         _BOUNCE_SUBJECT.search(subject)
         or msg.get("X-Failed-Recipients")
         or (NOT_RECIPIENTS.match(sender or "") and not _AUTO_SUBJECT.search(subject))
-    ):
-        parsed.kind = "auto-reply"
-        # Who answered: the auto-reply's sender, reported as such (never as a bounce).
-        if sender and not NOT_RECIPIENTS.match(sender):
-            parsed.recipients = [BouncedRecipient(sender, "auto-replied", "", "", "", "vacation", False)]
-        return parsed
+    )
+    if answered and family_of(msg, body) is None:
+        return _auto_reply(parsed, sender)
+    # A mail system's own bounce format is read as a bounce whatever auto-reply headers it also
+    # carries, and as the auto-reply it says it is only when it names no failed recipient:
+    # Sisimai reads RFC 3834 replies after every MTA module declined (lib/sisimai/message.rb).
 
     looks_like_bounce = (
-        ctype == "multipart/report" or _BOUNCE_SUBJECT.search(subject) or NOT_RECIPIENTS.match(sender or "")
+        answered
+        or ctype == "multipart/report"
+        or _BOUNCE_SUBJECT.search(subject)
+        or NOT_RECIPIENTS.match(sender or "")
     )
     # A format whose family lists its recipients itself (see ``families.own_recipients``).
     own = own_recipients(msg, body)
@@ -187,6 +226,10 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         if to and to not in exclude:
             reason, hard, code = classify("failed", "", body)
             recipients = [BouncedRecipient(to, "failed", "", code, "", reason, hard)]
+    if answered and not (own or failed_header or any(r.status or r.reply_code for r in recipients)):
+        # Addresses in an auto-reply's words ("please write to my colleague at ...") are nobody
+        # who bounced: only a format's own recipient lines or an SMTP reply make it a bounce.
+        return _auto_reply(parsed, sender)
     recipients = with_family_reasons(msg, body, recipients)
     head = body[:3000].lower()
     if recipients and SIGNS.says("delay", f"{subject.lower()}\n{head}") and not SIGNS.says("permanent", head):

@@ -1,0 +1,89 @@
+"""What kind of message arrived: a bounce, a delay warning, an auto-reply or a complaint. Each
+kind is acted on differently (only a final bounce or a complaint changes who is written to), so
+a bounce that looks like an auto-reply, or a complaint whose MIME is broken, must not be missed.
+Fixtures are written here after each format's published layout."""
+
+from __future__ import annotations
+
+from notifier.bounces.parse import parse_bounce
+
+_EXIM_BODY = (
+    "This message was created automatically by mail delivery software.\n\n"
+    "A message that you sent could not be delivered to one or more of its\n"
+    "recipients. This is a permanent error. The following address(es) failed:\n\n"
+    "  gone@example.org\n    SMTP error from remote mail server after RCPT TO:<gone@example.org>:\n"
+    "    host mx.example.org [192.0.2.1]: 550 5.1.1 User unknown\n\n"
+    "------ This is a copy of the message, including all the headers. ------\n\n"
+    "From: notices@example.com\nTo: gone@example.org\nSubject: Notice\n\nhello\n"
+)
+
+
+def test_a_bounce_in_a_known_format_is_a_bounce_even_with_auto_reply_headers() -> None:
+    # Some relays stamp every message they generate "Auto-Submitted: auto-replied"; Exim's own
+    # layout still says it is a bounce (Sisimai reads RFC 3834 only after every MTA module).
+    raw = (
+        "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\nTo: bounces@notices.example.com\n"
+        "Subject: Out of Office: Notice\nAuto-Submitted: auto-replied\n"
+        "Message-Id: <E1P1YNN-0003AD-Ga@mx.example.net>\n\n" + _EXIM_BODY
+    ).encode()
+    parsed = parse_bounce(raw)
+    assert parsed.kind == "bounce"
+    got = [(r.address, r.reason, r.hard) for r in parsed.recipients]
+    assert got == [("gone@example.org", "user_unknown", True)]
+
+
+def test_an_auto_reply_naming_a_colleague_stays_an_auto_reply() -> None:
+    # An Exchange "Automatic reply" from a system a format is recognised by: the address in its
+    # words is somebody to write to instead, never somebody who bounced.
+    raw = (
+        b"From: Someone <someone@example.org>\nTo: notices@example.com\n"
+        b"Subject: Automatic reply: Notice\nAuto-Submitted: auto-replied\n"
+        b"X-MS-Exchange-Generated-Message-Source: Mailbox Rules Agent\n"
+        b"X-MS-Exchange-Message-Is-Ndr: \nContent-Language: en-US\n\n"
+        b"I am out of the office until Monday. For anything urgent, write to colleague@example.org.\n"
+    )
+    parsed = parse_bounce(raw)
+    assert parsed.kind == "auto-reply"
+    assert [(r.address, r.reason) for r in parsed.recipients] == [("someone@example.org", "vacation")]
+
+
+def test_a_bounce_with_a_german_subject_and_auto_reply_headers_is_a_bounce() -> None:
+    raw = (
+        "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\nTo: bounces@notices.example.com\n"
+        "Subject: Unzustellbar: Notice\nAuto-Submitted: auto-replied\n\n" + _EXIM_BODY
+    ).encode()
+    assert parse_bounce(raw).kind == "bounce"
+
+
+def test_a_complaint_whose_mime_is_broken_is_still_a_complaint() -> None:
+    # An RFC 5965 report whose boundary does not match: its fields are lines of the text.
+    raw = (
+        b"From: feedback@isp.example.net\nTo: fbl@notices.example.com\nSubject: Abuse report\n"
+        b"MIME-Version: 1.0\n"
+        b'Content-Type: multipart/report; report-type=feedback-report; boundary="right"\n\n'
+        b"--wrong\nContent-Type: text/plain\n\nThis is an email abuse report for an email message "
+        b"received from IP 192.0.2.1.\n\n--wrong\nContent-Type: message/feedback-report\n\n"
+        b"Feedback-Type: abuse\nUser-Agent: ExampleFBL/1.0\nVersion: 1\n"
+        b"Original-Rcpt-To: <complainer@example.org>\n\n--wrong--\n"
+    )
+    parsed = parse_bounce(raw)
+    assert parsed.kind == "complaint"
+    assert [r.address for r in parsed.recipients] == ["complainer@example.org"]
+
+
+def test_a_warning_that_delivery_was_postponed_is_a_delay_not_a_bounce() -> None:
+    # "Delivery ... has been postponed due to a full mailbox. We will continue to try ...": a
+    # delay marks nobody bounced.
+    raw = (
+        b"From: postmaster@mail.example.net\nTo: bounces@notices.example.com\n"
+        b"Subject: Mail Delivery Warning\n\n"
+        b"This is an advisory-only email.  Please do not reply to it.\n\n"
+        b'Delivery of email to this address\n\n"someone@example.org"\n\n'
+        b"has been postponed due to a full mailbox.\n\n"
+        b"We will continue to try to deliver your message over the next few days.\n"
+    )
+    parsed = parse_bounce(raw)
+    assert parsed.kind == "delay"
+    assert [(r.address, r.reason, r.action) for r in parsed.recipients] == [
+        ("someone@example.org", "mailbox_full", "delayed")
+    ]
