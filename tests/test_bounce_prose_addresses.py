@@ -136,3 +136,13 @@ def test_a_reason_said_once_before_several_recipients_applies_to_each() -> None:
         ("one@example.org", "expired", False),
         ("two@example.org", "expired", False),
     ]
+
+
+def test_a_charset_label_with_a_nul_in_it_is_read_as_utf8() -> None:
+    raw = (
+        b"From: MAILER-DAEMON@mx.example.net\nTo: bounces@notices.example.com\n"
+        b"Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
+        b'Content-Type: text/plain; charset="utf\x00-8"\n\n'
+        b"<gone@example.org>: host mx.example.org said: 550 5.1.1 User unknown\n"
+    )
+    assert [r.address for r in parse_bounce(raw).recipients] == ["gone@example.org"]

@@ -27,8 +27,12 @@ __all__ = [
     "without_returned_body",
 ]
 
+# An unquoted local part starts where the run of local-part characters starts (the lookbehind):
+# a search then tries each run once instead of from every character of it, which kept a
+# hostile line of 60,000 "a" or "a." (no "@") busy for 17 s; now linear.
 ADDRESS = re.compile(
-    r"(?:\"[^\"\r\n<>@]+\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
+    r"(?:\"[^\"\r\n<>@]+\"|(?<![A-Za-z0-9.!#$%&'*+/=?^_`{|}~-])[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
 )
 _LIST_RETURN_PATH = re.compile(
     r"^(?:owner-(?P<owner>[^@]+)|(?P<list>[^@]+?)-(?:bounces?|admin|owner|request))(?:\+[^@]*)?@(?P<domain>.+)$"
@@ -104,7 +108,7 @@ def decoded(payload: bytes, charset: str | None) -> str:
     replaced: the words stay readable and the bounce is never lost to a LookupError."""
     try:
         return payload.decode(charset or "utf-8", errors="replace")
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a label with a NUL in it
         return payload.decode("utf-8", errors="replace")
 
 

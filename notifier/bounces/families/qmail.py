@@ -15,14 +15,17 @@ from notifier.bounces.report import BouncedRecipient
 __all__ = ["detect", "read", "recipients"]
 
 _SMTP = (
-    ("CONN", re.compile(r"Connected to .+ but greeting failed\.")),
-    ("EHLO", re.compile(r"Connected to .+ but my name was rejected\.")),
-    ("MAIL", re.compile(r"Connected to .+ but sender was rejected\.")),
-    ("RCPT", re.compile(r".+ does not like recipient\.")),
-    ("DATA", re.compile(r".+ failed on DATA command\.|.+ failed after I sent the message\.")),
+    # Bounded, and no leading ".+" under search: linear on a hostile line.
+    ("CONN", re.compile(r"Connected to [^\n]{1,300}? but greeting failed\.")),
+    ("EHLO", re.compile(r"Connected to [^\n]{1,300}? but my name was rejected\.")),
+    ("MAIL", re.compile(r"Connected to [^\n]{1,300}? but sender was rejected\.")),
+    ("RCPT", re.compile(r"(?<=.) does not like recipient\.")),
+    ("DATA", re.compile(r"(?<=.) failed on DATA command\.|(?<=.) failed after I sent the message\.")),
 )
 _PROGRESS = re.compile(r"Sorry, no SMTP connection got far enough; most progress was ([A-Z]{4}) ")
-_ON_HOLD = re.compile(r"does not like recipient\.\s+.+this message has been in the queue too long\.", re.S)
+_ON_HOLD = re.compile(
+    r"does not like recipient\.\s.{0,3000}?this message has been in the queue too long\.", re.S
+)
 _QMAIL: Table = (
     # Sisimai also lists qmail-remote's "does not like recipient." here; that sentence names the
     # command (RCPT, above), and the reply after it says why.
@@ -83,7 +86,7 @@ _OPENINGS = (
     "We're sorry.",
 )
 _INVOKED = re.compile(r"^\(qmail\s+\d+\s+invoked\s+(for\s+bounce|from\s+network)\)")
-_RECIPIENT_LINE = re.compile(r"^(?:To\s*:)?<(.+@.+)>:\s*$")
+_RECIPIENT_LINE = re.compile(r"^(?:To\s*:)?<([^<>@\s]+@[^<>\s]+)>:\s*$")
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
