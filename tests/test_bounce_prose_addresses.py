@@ -146,3 +146,16 @@ def test_a_charset_label_with_a_nul_in_it_is_read_as_utf8() -> None:
         b"<gone@example.org>: host mx.example.org said: 550 5.1.1 User unknown\n"
     )
     assert [r.address for r in parse_bounce(raw).recipients] == ["gone@example.org"]
+
+
+def test_aols_screen_names_are_its_addresses_and_the_recipients_own_filter() -> None:
+    # Aol's "Mail Delivery Problem" (written by Exchange 2003) lists screen names only.
+    raw = (
+        "X-MimeOLE: Produced By Microsoft Exchange V6.5\n"
+        'From: "Mail Delivery Subsystem" <MAILER-DAEMON@aol.com>\nTo: <bounces@notices.example.com>\n'
+        "Subject: Mail Delivery Problem\n\n"
+        "Sorry bounces@notices.example.com. Your mail to the following recipients could not be\n"
+        "delivered because they are not accepting mail with attachments or embedded images:\n"
+        "\tscreenname\n\totherone\n"
+    )
+    assert read(raw) == [("screenname@aol.com", "filtered", False), ("otherone@aol.com", "filtered", False)]

@@ -77,6 +77,7 @@ class Family(Protocol):
 
 
 ORDER: tuple[Family, ...] = (
+    aol,  # first: Aol's screen-name notices are written by Exchange 2003
     domino,
     exchange2003,
     imail,
@@ -111,7 +112,6 @@ ORDER: tuple[Family, ...] = (
     # Sisimai lhost modules activehunter ... gsuite that add to the general reading (the others
     # are read right by it): headers first; google after googlegroups; Exim's looser signs last.
     amavis,
-    aol,
     apachejames,
     courier,
     dragonfly,
