@@ -43,3 +43,19 @@ def test_a_forwarded_address_is_read_as_the_final_address_in_angle_brackets() ->
     # "  alias@example.org <someone@example.net>: ..." names the address mail went on to.
     got = read(_HEAD + "  alias@example.org <someone@example.net>: mailbox is full\n" + _COPY)
     assert [(a, reason) for a, reason, _ in got] == [("someone@example.net", "mailbox_full")]
+
+
+def test_gmail_lists_its_recipients_on_lines_of_their_own() -> None:
+    # Gmail's older notice (gmail.rb StartingOf): the address a remote reply names as a contact
+    # ("send an e-mail message ... to help@dnsbl.example.lv") is nobody who bounced.
+    got = read(
+        "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: bounces@notices.example.com\n"
+        "Subject: Delivery Status Notification (Failure)\n\n"
+        "This is an automatically generated Delivery Status Notification\n\n"
+        "Delivery to the following recipient failed permanently:\n\n     someone@example.lv\n\n"
+        "Technical details of permanent failure:\nPERM_FAILURE: SMTP Error (state 9): 550 5.7.1 Your "
+        "message was blocked by EXAMPLE DNSBL. If you are not a spammer, send an e-mail message from "
+        "another address to help@dnsbl.example.lv.\n\n"
+        "   ----- Original message -----\n\nFrom: n@example.com\n"
+    )
+    assert [a for a, _, _ in got] == ["someone@example.lv"]

@@ -15,12 +15,12 @@ import email.message
 import re
 
 from notifier.bounces.families.common import header, lines_about
-from notifier.bounces.families.verdicts import final
+from notifier.bounces.families.verdicts import final, listed
 from notifier.bounces.reasons import reason_for
 from notifier.bounces.report import BouncedRecipient
 from notifier.bounces.statuses import STATUS, status_in
 
-__all__ = ["detect", "read"]
+__all__ = ["detect", "read", "recipients"]
 
 # state -> (command, reason); Sisimai's "relayingdenied" is its old name for norelaying.
 _STATES = {
@@ -56,6 +56,23 @@ _MESSAGES = (
     ("network", (" had no relevant answers.", " responded with code NXDOMAIN")),
 )
 _SPECIFIC_STATUS = re.compile(r"^[45]\.[1-7]\.[1-9]$")
+
+
+# Older notices: "Delivery to the following recipient failed permanently:" then each recipient
+# alone on an indented line, up to the returned copy (gmail.rb StartingOf, ReBackbone). The
+# address a remote reply names ("send an e-mail message ... to dz@example.lv") is nobody.
+_LIST_OPENS = "Delivery to the following recipient"
+_LISTED = re.compile(r"^[ \t]+([^\s@]+@[^\s@]+)[ \t]*$", re.M)
+_COPY = re.compile(r"^[ ]*----- ?(Original message|Message header follows) ?-----", re.M)
+
+
+def recipients(msg: email.message.Message, body: str) -> list[BouncedRecipient]:
+    start = body.find(_LIST_OPENS)
+    if start < 0:
+        return []
+    end = _COPY.search(body, start)
+    found = _LISTED.findall(body, start, end.start() if end else len(body))
+    return listed(body, found)
 
 
 def detect(msg: email.message.Message, body: str) -> bool:
