@@ -87,3 +87,34 @@ def test_a_warning_that_delivery_was_postponed_is_a_delay_not_a_bounce() -> None
     assert [(r.address, r.reason, r.action) for r in parsed.recipients] == [
         ("someone@example.org", "mailbox_full", "delayed")
     ]
+
+
+def test_a_notice_from_the_null_sender_is_a_bounce_not_an_auto_reply() -> None:
+    # Exim's filter answering "From: <>" with Auto-Submitted: auto-replied and no subject.
+    raw = (
+        b"From: <>\nTo: bounces@notices.example.com\nAuto-Submitted: auto-replied\n"
+        b"Message-Id: <E1NPawY-00030K-TS@mx.example.net>\n\n"
+        b"You sent mail to someone@example.org. That's not a valid user here.\n"
+    )
+    parsed = parse_bounce(raw)
+    assert parsed.kind == "bounce"
+    assert [r.address for r in parsed.recipients] == ["someone@example.org"]
+
+
+def test_the_returned_originals_headers_quoted_without_a_marker_name_nobody() -> None:
+    # A Sendmail transcript followed by the original's headers with no line announcing them:
+    # the original's To: is where the notice went before a forward, not who bounced.
+    raw = (
+        b"From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\nTo: bounces@notices.example.com\n"
+        b"Subject: Returned mail: see transcript for details\n\n"
+        b"The original message was received at Wed, 7 Apr 2010 00:39:02 +0100 (BST)\n\n"
+        b"from mx2.example.net [192.0.2.7]\n<fred@mailhost.example.org>\n... while talking to localhost:\n"
+        b">>> DATA\n<<< 552 5.2.2 Over quota\n554 5.0.0 Service unavailable\n\n"
+        b"Return-Path: <bounces@notices.example.com>\nMIME-Version: 1.0\n"
+        b"Date: Wed, 7 Apr 2010 00:38:24 +0100\nFrom: Notices <notices@example.com>\nSubject: Notice\n"
+        b"To: Fred <fred@example.org>\nMessage-Id: <1@notices.example.com>\n\n"
+        b"Your account details were exposed; the old password is now invalid and access was denied.\n"
+    )
+    parsed = parse_bounce(raw)
+    got = [(r.address, r.reason) for r in parsed.recipients]
+    assert got == [("fred@mailhost.example.org", "mailbox_full")]

@@ -180,7 +180,38 @@ def returned_at(body: str) -> re.Match[str] | None:
     if len(low) != len(body):  # a character whose lower case is longer: positions differ
         return RETURNED.search(body)
     first = min((at for cue in _RETURNED_CUES if (at := low.find(cue)) >= 0), default=-1)
-    return RETURNED.search(body, low.rfind("\n", 0, first) + 1) if first >= 0 else None
+    found = RETURNED.search(body, low.rfind("\n", 0, first) + 1) if first >= 0 else None
+    return found or _header_block(body)
+
+
+# The returned original's headers quoted with no line announcing them (Sendmail transcripts,
+# home-grown notices): a run of header lines that holds a From: and a Date:, Subject: or
+# Message-ID:. Indented summaries ("  To: ...", Exchange's "Your message") are not headers.
+_HEADER_LINE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]{1,40}:[ \t]|[ \t]+\S)")
+_BLOCK_START = re.compile(
+    r"^(?:Return-Path|Received|From|Date|Message-I[Dd]|Subject|To|MIME-Version):[ \t]", re.M
+)
+
+
+def _header_block(body: str) -> re.Match[str] | None:
+    resume = 0
+    for start in _BLOCK_START.finditer(body):
+        if start.start() < resume:
+            continue  # inside a run already read: each line is read once
+        names = set()
+        at = start.start()
+        while at < len(body) and at - start.start() < 20000:
+            end = body.find("\n", at)
+            line = body[at : end if end >= 0 else len(body)]
+            if not _HEADER_LINE.match(line):
+                break
+            at += len(line) + 1
+            if not line[:1].isspace():
+                names.add(line.split(":", 1)[0].lower())
+        if len(names) >= 3 and "from" in names and names & {"date", "subject", "message-id"}:
+            return start
+        resume = at
+    return None
 
 
 def senders_and_lists(msg: email.message.Message, original: email.message.Message | None) -> set[str]:

@@ -176,6 +176,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         return parsed
 
     auto = str(msg.get("Auto-Submitted") or "").lower()
+    null_from = str(msg.get("From") or "").strip() == "<>"
     answered = (
         # RFC 3834 section 5 and the headers Sisimai's rfc3834.rb also reads: "Precedence:
         # auto_reply" (older responders) and Apple's "X-Apple-Action: vacation". Not
@@ -187,7 +188,10 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         or "vacation" in str(msg.get("X-Apple-Action") or "").lower()
         or _AUTO_SUBJECT.search(subject)
     ) and not (
-        _BOUNCE_SUBJECT.search(subject)
+        # "From: <>" is a mail system's notice ("You sent mail to a@example.org. That's not a
+        # valid user here."), not a person's auto-reply: there is nobody to report as replying.
+        null_from
+        or _BOUNCE_SUBJECT.search(subject)
         or msg.get("X-Failed-Recipients")
         or (NOT_RECIPIENTS.match(sender or "") and not _AUTO_SUBJECT.search(subject))
     )
@@ -199,6 +203,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
 
     looks_like_bounce = (
         answered
+        or null_from
         or ctype == "multipart/report"
         or _BOUNCE_SUBJECT.search(subject)
         or NOT_RECIPIENTS.match(sender or "")
