@@ -118,3 +118,15 @@ def test_the_returned_originals_headers_quoted_without_a_marker_name_nobody() ->
     parsed = parse_bounce(raw)
     got = [(r.address, r.reason) for r in parsed.recipients]
     assert got == [("fred@mailhost.example.org", "mailbox_full")]
+
+
+def test_auto_replies_in_other_languages_and_exchanges_oof_marker_are_auto_replies() -> None:
+    for headers in (
+        "Subject: [Automatyczna =?iso-8859-2?Q?odpowied=BC?=] Notice\n",  # Polish client
+        "Subject: Arpus biroja automatiska atbilde: Notice\n",  # Latvian client
+        "Subject: Notice\nX-Auto-Response-Suppress: OOF\n",  # Exchange's out-of-office reply
+    ):
+        raw = f"From: Someone <someone@example.org>\nTo: notices@example.com\n{headers}\nI am away.\n"
+        parsed = parse_bounce(raw.encode())
+        assert parsed.kind == "auto-reply", headers
+        assert [r.address for r in parsed.recipients] == ["someone@example.org"]

@@ -38,9 +38,16 @@ __all__ = ["BouncedRecipient", "ParsedBounce", "parse_bounce"]
 _AUTO_SUBJECT = re.compile(
     r"out of (the )?office|auto(matic)?[ -]?(reply|response|antwort)|vacation|abwesenheit|absence|"
     r"^auto:|r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|automatisch antwoord|"
-    r"automatische (antwort|rückmeldung)|away from (my|the) (desk|office)",
+    r"automatische (antwort|rückmeldung)|away from (my|the) (desk|office)|"
+    # Latvian, Polish, Czech, Slovak, Hungarian, Finnish, Scandinavian, Portuguese, Romanian,
+    # Turkish, Russian, Greek, Japanese, Chinese and Korean clients' auto-reply subjects.
+    r"autom[aā]tisk[aā] atbilde|automatyczna odpowied|automatick[áa] odpov|automatikus v[áa]lasz|"
+    r"automaattinen vastaus|autosvar|automatisk svar|resposta autom[áa]tica|r[ăa]spuns automat|"
+    r"otomatik (yan[ıi]t|cevap)|автоответ|автоматический ответ|αυτόματη απάντηση|"
+    r"自動応答|自動返信|自动回复|自動回覆|자동 ?응답",
     re.I,
 )
+_OOF = re.compile(r"oof|autoreply", re.I)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|delivery (status|failure|has failed)|returned mail|failure notice|"
     r"mail delivery|could not be delivered|non.?delivery|delivery problem|rejected|"
@@ -186,6 +193,8 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         or msg.get("X-Autorespond")
         or "auto_reply" in str(msg.get("Precedence") or "").lower()
         or "vacation" in str(msg.get("X-Apple-Action") or "").lower()
+        # Exchange marks its out-of-office replies so that nothing answers them in turn.
+        or _OOF.search(str(msg.get("X-Auto-Response-Suppress") or ""))
         or _AUTO_SUBJECT.search(subject)
     ) and not (
         # "From: <>" is a mail system's notice ("You sent mail to a@example.org. That's not a
