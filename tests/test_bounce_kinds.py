@@ -130,3 +130,45 @@ def test_auto_replies_in_other_languages_and_exchanges_oof_marker_are_auto_repli
         parsed = parse_bounce(raw.encode())
         assert parsed.kind == "auto-reply", headers
         assert [r.address for r in parsed.recipients] == ["someone@example.org"]
+
+
+def _report(fields: str) -> bytes:
+    return (
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\nTo: bounces@notices.example.com\n"
+        "Subject: Return receipt\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+        "--B\nContent-Type: text/plain\n\nThe original message was received.\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
+        f"{fields}\n\n--B--\n"
+    ).encode()
+
+
+def test_an_action_with_a_comment_is_read_by_its_first_word() -> None:
+    # Sendmail: "Action: relayed (to non-DSN-aware mailer)" with Status 2.1.5 is a success.
+    parsed = parse_bounce(
+        _report(
+            "Final-Recipient: RFC822; someone@example.net\n"
+            "Action: relayed (to non-DSN-aware mailer)\nStatus: 2.1.5"
+        )
+    )
+    assert parsed.kind == "delivered"
+
+
+def test_a_final_address_at_a_bare_host_name_reports_the_original_address() -> None:
+    # Messaging Server's local delivery agent: the address we sent to is the original one.
+    parsed = parse_bounce(
+        _report(
+            "Original-recipient: rfc822;someone@example.com\nFinal-recipient: rfc822;someone@sims-ms-daemon\n"
+            "Action: failed\nStatus: 5.2.2 (recipient reached disk quota)"
+        )
+    )
+    assert [(r.address, r.reason) for r in parsed.recipients] == [("someone@example.com", "mailbox_full")]
+
+
+def test_a_final_address_no_mail_system_accepts_is_still_who_the_report_is_about() -> None:
+    parsed = parse_bounce(
+        _report("Final-Recipient: RFC822; someone@#example.net\nAction: failed\nStatus: 5.1.2")
+    )
+    assert [(r.address, r.reason, r.hard) for r in parsed.recipients] == [
+        ("someone@#example.net", "host_unknown", True)
+    ]

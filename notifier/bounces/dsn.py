@@ -139,6 +139,17 @@ def _mta(block: email.message.Message, field: str) -> str:
     return words[0].strip("[]").rstrip(".").lower() if words else ""
 
 
+def _as_written(named: str) -> str:
+    """The address in a recipient field as written ("rfc822; someone@#example.net"), if it has
+    a local part and a domain and nothing that could end a header."""
+    value = named.partition(";")[2].strip() if ";" in named else named.strip()
+    value = value.strip("<>").lower()
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain or any(c.isspace() or c in '<>,;"' for c in value):
+        return ""
+    return value
+
+
 def dsn_recipients(walked: Parts, human: str) -> list[BouncedRecipient]:
     out: list[BouncedRecipient] = []
     blocks = _status_blocks(walked, human)
@@ -148,11 +159,23 @@ def dsn_recipients(walked: Parts, human: str) -> list[BouncedRecipient]:
     for block in blocks:
         if not isinstance(block, email.message.Message):
             continue
-        address = address_in(str(block.get("Final-Recipient") or block.get("Original-Recipient") or ""))
+        final = str(block.get("Final-Recipient") or "")
+        original = str(block.get("Original-Recipient") or "")
+        # An address no mail system would accept ("someone@#example.net") is still who the
+        # report is about: taken as written when the address pattern finds none in either field.
+        # A final address at a bare host name ("someone@sims-ms-daemon", Messaging Server's
+        # local delivery agent) says less than the original address it came from.
+        written = _as_written(final)
+        if "." not in written.rpartition("@")[2]:
+            written = address_in(original) or written or _as_written(original)
+        address = address_in(final) or written
         if not address:
             continue
-        action = str(block.get("Action") or "failed").strip().lower()
+        # "relayed (to non-DSN-aware mailer)": the action is its first word (RFC 3464 2.3.3).
+        action = (str(block.get("Action") or "failed").strip().lower().split() or ["failed"])[0]
         status = status_in(str(block.get("Status") or ""))
+        if status.startswith("2.") and action == "failed":
+            action = "delivered"  # a success status under no action word, or a wrong one
         raw_diagnostic = " ".join(unescaped(str(block.get("Diagnostic-Code") or "")).split())
         dtype, sep, rest = raw_diagnostic.partition(";")
         if sep and " " not in dtype.strip():
