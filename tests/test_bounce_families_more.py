@@ -307,3 +307,24 @@ def test_a_recipient_line_of_many_at_signs_is_read_in_linear_time() -> None:
         started = time.process_time()
         parse_bounce(raw.encode())
         assert time.process_time() - started < 1.0
+
+
+def test_messaging_servers_original_address_wins_over_its_rewritten_final_recipient() -> None:
+    """With a delivery-status part too, the record's "Original address:" is reported: the
+    Final-Recipient field names the rewritten mailbox, never the address we sent to."""
+    raw = (
+        "From: Internet Mail Delivery <postmaster@mail.example.jp>\nTo: bounces@example.com\n"
+        "Subject: Delivery Notification: Delivery has failed\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status;\n"
+        ' boundary="Boundary_(ID_AAAA)"\n\n'
+        "--Boundary_(ID_AAAA)\nContent-type: text/plain; charset=us-ascii\n\n"
+        f"{_SUN_SUMMARY}  Recipient address: MAILBOX7@store.example.jp\n"
+        "  Original address: kijitora@example.jp\n  Reason: disk quota exceeded\n\n"
+        "--Boundary_(ID_AAAA)\nContent-type: message/DELIVERY-STATUS\n\n"
+        "Reporting-MTA: dns;mail.example.jp\n\nAction: failed\nStatus: 5.2.2\n"
+        "Original-recipient: rfc822;kijitora@example.jp\n"
+        "Final-recipient: rfc822;MAILBOX7@store.example.jp\n\n"
+        "--Boundary_(ID_AAAA)--\n"
+    )
+    got = [(r.address, r.reason) for r in parse_bounce(raw.encode()).recipients]
+    assert got == [("kijitora@example.jp", "mailbox_full")]

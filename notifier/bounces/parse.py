@@ -172,6 +172,12 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     # A report naming our own sender or a list address as "failed" is about the return path,
     # never a person to mark as bounced; keep it only when it names nobody else.
     dsn = [r for r in dsn if r.address not in exclude] or dsn
+    if dsn and getattr(family_of(msg, body), "RECIPIENTS_OVER_FIELDS", False):
+        # A format whose own lines name the address we sent to where its fields name another
+        # (Messaging Server: "Original address:" beside a rewritten Final-Recipient), in order.
+        own_first = own_recipients(msg, body)
+        if len(own_first) == len(dsn):
+            dsn = [dataclasses.replace(r, address=o.address) for r, o in zip(dsn, own_first, strict=True)]
     if dsn:
         failed = [r for r in dsn if r.action not in ("delivered", "relayed", "expanded")]
         if not failed:

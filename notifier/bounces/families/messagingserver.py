@@ -18,7 +18,11 @@ from notifier.bounces.mime import address_in
 from notifier.bounces.report import BouncedRecipient
 from notifier.bounces.statuses import status_in
 
-__all__ = ["detect", "read", "recipients"]
+__all__ = ["RECIPIENTS_OVER_FIELDS", "detect", "read", "recipients"]
+
+# Its own "Original address:" lines name the address we sent to, where its delivery-status
+# fields name the rewritten one: the parser takes them over the fields' (same count, in order).
+RECIPIENTS_OVER_FIELDS = True
 
 _START = "This report relates to a message you sent with the following header fields:"
 # Where the returned original begins (messagingserver.rb Boundaries).
