@@ -291,6 +291,7 @@ def test_messaging_server_delay_notice_lists_delayed_recipients() -> None:
     )
     parsed = parse_bounce(raw.encode())
     assert [(r.address, r.action) for r in parsed.recipients] == [("kijitora@example.jp", "delayed")]
+    assert parsed.kind == "delay"  # a delay marks nobody bounced
 
 
 def test_a_recipient_line_of_many_at_signs_is_read_in_linear_time() -> None:

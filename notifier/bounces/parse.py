@@ -252,7 +252,10 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
         return _auto_reply(parsed, sender)
     recipients = with_family_reasons(msg, body, recipients)
     head = body[:3000].lower()
-    if recipients and SIGNS.says("delay", f"{subject.lower()}\n{head}") and not SIGNS.says("permanent", head):
+    delayed = bool(recipients) and all(r.action == "delayed" for r in recipients)  # a format's own list
+    if delayed or (
+        recipients and SIGNS.says("delay", f"{subject.lower()}\n{head}") and not SIGNS.says("permanent", head)
+    ):
         # A warning that delivery is still being tried: not a bounce, never hard.
         parsed.kind = "delay"
         parsed.recipients = [dataclasses.replace(r, action="delayed") for r in recipients]
