@@ -278,3 +278,17 @@ def test_postfixs_own_verdict_that_no_status_places_is_a_mailer_error() -> None:
     )
     [r] = parse_bounce(raw).recipients
     assert (r.reason, r.hard) == ("mailer_error", False)
+
+
+def test_postfixs_own_words_that_say_why_keep_their_reason() -> None:
+    """ "X-Postfix; mail for example.jp loops back to myself" is a mail system error
+    (systemerror.rb Index "loops back to myself"): the report's type does not make it a mailer
+    error when its words say more."""
+    words = "mail for example.jp loops back to myself"
+    raw = (
+        _dsn("5.0.0", words, command="")
+        .replace(b"Diagnostic-Code: smtp;", b"Diagnostic-Code: X-Postfix;")
+        .replace(f"host mx.example.jp[192.0.2.1] said: {words}".encode(), b"")
+    )
+    [r] = parse_bounce(raw).recipients
+    assert (r.reason, r.hard) == ("system", False)

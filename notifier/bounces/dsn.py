@@ -76,7 +76,8 @@ def classify(
     if reason in _VAGUE_REASONS and near and near != text:
         # The lines about this recipient say little: the prose around them may say more.
         wider = reason_for(text=near, **said, **where)
-        if wider not in _VAGUE_REASONS and wider != "delivered":
+        # (Not "mailer_error": that comes of the report's type, not of anything the prose says.)
+        if wider not in _VAGUE_REASONS and wider not in ("delivered", "mailer_error"):
             reason = wider
     klass = code[:1] or status[:1] or ("5" if action == "failed" else "4")
     hard = is_hard(reason, klass)
