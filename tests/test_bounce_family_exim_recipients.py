@@ -59,3 +59,19 @@ def test_gmail_lists_its_recipients_on_lines_of_their_own() -> None:
         "   ----- Original message -----\n\nFrom: n@example.com\n"
     )
     assert [a for a, _, _ in got] == ["someone@example.lv"]
+
+
+def test_dragonfly_names_its_recipient_even_at_a_postmaster_address() -> None:
+    # dma's "There was an error delivering your mail to <ADDRESS>." (dragonfly.rb): a postmaster@
+    # named there is who the mail was for, not the mail system's own address.
+    got = read(
+        "From: MAILER-DAEMON <>\nTo: notices@example.com\nSubject: Mail delivery failed\n"
+        "Received: from MAILER-DAEMON\n\tid e0724\n\tby df.example.com (DragonFly Mail Agent v0.13);\n"
+        "\tTue, 11 Jun 2024 18:15:33 +0900\n\n"
+        "This is the DragonFly Mail Agent v0.13 at df.example.com.\n\n"
+        "There was an error delivering your mail to <postmaster@example.org>.\n\n"
+        "email.example.org [192.0.2.25] did not like our RCPT TO:\n"
+        "552 5.2.2 <postmaster@example.org>: Recipient address rejected: Mailbox full\n\n"
+        "Message headers follow.\n\nTo: <postmaster@example.org>\nFrom: <notices@example.com>\n"
+    )
+    assert got == [("postmaster@example.org", "mailbox_full", False)]

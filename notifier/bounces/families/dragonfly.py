@@ -9,10 +9,11 @@ import email.message
 import re
 
 from notifier.bounces.families.common import header
+from notifier.bounces.families.verdicts import listed
 from notifier.bounces.reasons import reason_for
 from notifier.bounces.report import BouncedRecipient
 
-__all__ = ["detect", "read"]
+__all__ = ["detect", "read", "recipients"]
 
 _DID_NOT_LIKE = re.compile(r" did not like our ([A-Za-z]{4})")
 
@@ -21,6 +22,17 @@ def detect(msg: email.message.Message, body: str) -> bool:
     return header(msg, "Subject").startswith("Mail delivery failed") and any(
         " (DragonFly Mail Agent" in str(v) for v in msg.get_all("Received") or ()
     )
+
+
+_ERROR_TO = re.compile(r"^There was an error delivering your mail to <([^<>\s]+@[^<>\s]+)>\.", re.M)
+
+
+def recipients(msg: email.message.Message, body: str) -> list[BouncedRecipient]:
+    """Each "There was an error delivering your mail to <ADDRESS>." (dma's own line), whatever
+    the address: a postmaster@ named there is who the mail was for (dragonfly.rb)."""
+    copy = body.find("Message headers follow.")
+    part = body[: copy if copy >= 0 else len(body)]
+    return listed(part, [m.group(1) for m in _ERROR_TO.finditer(part)])
 
 
 def read(msg: email.message.Message, body: str, r: BouncedRecipient) -> str | None:
