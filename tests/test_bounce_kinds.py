@@ -154,6 +154,14 @@ def test_an_action_with_a_comment_is_read_by_its_first_word() -> None:
     assert parsed.kind == "delivered"
 
 
+def test_postfixs_address_verification_report_is_a_delivery_not_a_bounce() -> None:
+    # "sendmail -bv": "Action: deliverable" with Status 2.1.5.
+    parsed = parse_bounce(
+        _report("Final-Recipient: rfc822; someone@example.net\nAction: deliverable\nStatus: 2.1.5")
+    )
+    assert parsed.kind == "delivered"
+
+
 def test_a_final_address_at_a_bare_host_name_reports_the_original_address() -> None:
     # Messaging Server's local delivery agent: the address we sent to is the original one.
     parsed = parse_bounce(

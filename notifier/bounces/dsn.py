@@ -175,8 +175,10 @@ def dsn_recipients(walked: Parts, human: str) -> list[BouncedRecipient]:
         # "relayed (to non-DSN-aware mailer)": the action is its first word (RFC 3464 2.3.3).
         action = (str(block.get("Action") or "failed").strip().lower().split() or ["failed"])[0]
         status = status_in(str(block.get("Status") or ""))
-        if status.startswith("2.") and action == "failed":
-            action = "delivered"  # a success status under no action word, or a wrong one
+        if status.startswith("2.") and action not in ("relayed", "expanded"):
+            # A success status under "deliverable" (Postfix's address verification), under no
+            # action word, or under a wrong one.
+            action = "delivered"
         raw_diagnostic = " ".join(unescaped(str(block.get("Diagnostic-Code") or "")).split())
         dtype, sep, rest = raw_diagnostic.partition(";")
         if sep and " " not in dtype.strip():
