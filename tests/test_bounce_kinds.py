@@ -180,3 +180,20 @@ def test_a_final_address_no_mail_system_accepts_is_still_who_the_report_is_about
     assert [(r.address, r.reason, r.hard) for r in parsed.recipients] == [
         ("someone@#example.net", "host_unknown", True)
     ]
+
+
+def test_a_double_bounce_reports_only_its_own_recipient() -> None:
+    # The returned original is itself a bounce with its own delivery-status part (Sendmail
+    # returning a bounce it could not deliver): that inner report is about somebody else.
+    inner = _report("Final-Recipient: RFC822; inner@example.com\nAction: failed\nStatus: 5.1.1").decode()
+    raw = (
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mx2.example.net>\nTo: bounces@notices.example.com\n"
+        "Subject: Returned mail: see transcript for details\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="OUTER"\n\n'
+        "--OUTER\nContent-Type: text/plain\n\n"
+        "   ----- The following addresses had permanent fatal errors -----\n"
+        "<outer@example.org>\n\n--OUTER\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx2\n\n"
+        "Final-Recipient: RFC822; outer@example.org\nAction: failed\nStatus: 5.1.1\n\n"
+        f"--OUTER\nContent-Type: message/rfc822\n\n{inner}\n--OUTER--\n"
+    )
+    assert [r.address for r in parse_bounce(raw.encode()).recipients] == ["outer@example.org"]

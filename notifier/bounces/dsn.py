@@ -120,6 +120,10 @@ def _status_blocks(walked: Parts, human: str) -> list[email.message.Message]:
     is broken (a boundary that never comes), the same fields found in the plain text."""
     blocks: list[email.message.Message] = []
     for part, ctype in walked:
+        if ctype == "message/rfc822" and blocks:
+            # The returned original after the report: when it is itself a bounce (a double
+            # bounce), its report is about its own recipient, never ours.
+            break
         if ctype == "message/delivery-status":
             payload = part.get_payload()
             if isinstance(payload, list):
