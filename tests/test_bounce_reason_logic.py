@@ -292,3 +292,16 @@ def test_postfixs_own_words_that_say_why_keep_their_reason() -> None:
     )
     [r] = parse_bounce(raw).recipients
     assert (r.reason, r.hard) == ("system", False)
+
+
+def test_words_of_a_specific_reason_outrank_an_x32_status() -> None:
+    """ "452 4.3.2 Connection rate limit exceeded": X.3.2 (system not accepting messages) is
+    read only after the specific wordings, as Sisimai's ClassOrder[0] has no NotAccept
+    (reason.rb; toomanyconn.rb Index "connection rate limit exceeded")."""
+    [r] = parse_bounce(_dsn("4.3.2", "452 4.3.2 Connection rate limit exceeded.")).recipients
+    assert (r.reason, r.hard) == ("too_many_connections", False)
+
+
+def test_an_x32_status_with_no_telling_words_is_a_domain_taking_no_mail() -> None:
+    [r] = parse_bounce(_dsn("5.3.2", "554 5.3.2 Service currently unavailable")).recipients
+    assert r.reason == "not_accept"

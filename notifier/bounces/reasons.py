@@ -303,9 +303,9 @@ def _exceed_limit(low: str, status_name: str, command: str, code: str) -> bool:
 
 def _not_accept(low: str, status_name: str, command: str, code: str) -> bool:
     # Words refine a vague status only: "550 5.1.2 Host unknown (Name server: .: host not
-    # found)" stays host_unknown, whatever Sendmail's words resemble.
-    if status_name == "not_accept":
-        return True
+    # found)" stays host_unknown, whatever Sendmail's words resemble. An X.3.2 status alone is
+    # read after every specific wording (NotAccept is not in Sisimai's ClassOrder[0]): "452
+    # 4.3.2 Connection rate limit exceeded" is too many connections (reason.rb, toomanyconn.rb).
     return (status_name in _TENTATIVE or status_name == "on_hold") and _said("not_accept", low)
 
 
