@@ -281,3 +281,188 @@ def test_a_providers_own_error_code_names_the_reason(reply: str, reason: str) ->
     """A provider's documented error code in the reply decides the reason, whatever other words
     the reply carries; a code documented only as "try later" says nothing more (``other``)."""
     assert reason_for(text=reply) == reason
+
+
+# (reason, status, SMTP command, reply text, the Sisimai entry it is written after). Sisimai 5.x
+# reason modules hold two lists: Index (substrings) and Pairs (substrings that must appear in that
+# order, Sisimai::String.aligned); these wordings are written for these tests after the entries our
+# tables lacked (rb-sisimai lib/sisimai/reason/*.rb, newest stored version; go-sisimai
+# reason/why-*.go, 2025-2026).
+NEWER_SISIMAI: list[tuple[str, str, str, str, str]] = [
+    (
+        "host_unknown",
+        "",
+        "RCPT",
+        "550 dns lookup failure: host example.org not found",
+        'hostunknown.rb Pairs ["host ", " not found"]',
+    ),
+    (
+        "host_unknown",
+        "",
+        "RCPT",
+        "550 Domain example.org does not exist",
+        'hostunknown.rb Pairs ["domain ", "not exist"]',
+    ),
+    (
+        "host_unknown",
+        "",
+        "",
+        "all host address lookups failed permanently",
+        'hostunknown.rb Index "all host address lookups failed" (Exim transports/smtp.c)',
+    ),
+    (
+        "user_unknown",
+        "",
+        "RCPT",
+        "550 Die E-Mail konnte nicht zugestellt werden, weil die Adresse nicht gefunden wurde oder "
+        "keine E-Mails empfangen kann",
+        'userunknown.rb Index "weil die adresse nicht gefunden wurde ..."',
+    ),
+    (
+        "mailbox_full",
+        "",
+        "RCPT",
+        "452 The mailbox of someone@example.org is full",
+        'mailboxfull.rb Pairs ["mailbox ", "full"]',
+    ),
+    (
+        "message_too_big",
+        "",
+        "DATA",
+        "552 Your message is far too big for this server",
+        'emailtoolarge.rb Pairs ["message ", "too", "big"]',
+    ),
+    (
+        "exceed_limit",
+        "",
+        "DATA",
+        "552 Message header size exceeds limit",
+        'exceedlimit.rb Index "message header size exceeds limit"',
+    ),
+    (
+        "suspended",
+        "",
+        "RCPT",
+        "550 This account has been temporarily disabled",
+        'suspend.rb Pairs ["account ", "disabled"] (go-sisimai why-suspend.go)',
+    ),
+    (
+        "no_relaying",
+        "",
+        "RCPT",
+        "550 Relay for someone@example.net denied",
+        'norelaying.rb Pairs ["relay ", "denied"]',
+    ),
+    (
+        "authentication",
+        "5.7.1",
+        "MAIL",
+        "550 5.7.1 SPF: 192.0.2.1 is not allowed to send mail from example.org",
+        'authfailure.rb Pairs ["spf: ", " is not allowed to send "]',
+    ),
+    (
+        "filtered",
+        "5.7.1",
+        "DATA",
+        "550 5.7.1 RESOLVER.RST.NotAuthorized; not authorized to send to this recipient",
+        'filtered.rb Index "resolver.rst.notauthorized" (go-sisimai why-filtered.go, Exchange)',
+    ),
+    (
+        "require_ptr",
+        "",
+        "MAIL",
+        "550 Client 192.0.2.1 has no valid reverse-mapping in DNS",
+        'requireptr.rb Pairs ["reverse", " dns"]',
+    ),
+    (
+        "not_compliant",
+        "",
+        "DATA",
+        "550 5.7.1 This message does not meet our formatting guidelines. For more information, "
+        "go to https://support.google.com/mail/?p=RfcMessageNonCompliant",
+        'notcompliantrfc.rb Index "https://support.google.com/mail/?p=rfcmessagenoncompliant" (Gmail)',
+    ),
+    (
+        "content_error",
+        "",
+        "DATA",
+        "554 Message contain invalid MIME headers",
+        'contenterror.rb Index "message contain invalid mime headers" (go-sisimai)',
+    ),
+    (
+        "rejected",
+        "",
+        "MAIL",
+        "550 Sender someone@example.org rejected: domain has no MX",
+        'rejected.rb Pairs ["sender", " rejected"]',
+    ),
+    (
+        "spam_detected",
+        "",
+        "DATA",
+        "550 Rejected: mail score (9.8) over 5.0",
+        'spamdetected.rb Pairs ["mail score (", " over "]',
+    ),
+    (
+        "too_many_connections",
+        "",
+        "CONN",
+        "421 4.7.0 Connection count limit reached for 192.0.2.1",
+        'ratelimited.rb Pairs ["connection ", "limit"] (go-sisimai why-ratelimited.go)',
+    ),
+    (
+        "blocked",
+        "",
+        "",
+        "554 Connection from 192.0.2.1 dropped",
+        'blocked.rb Pairs ["connection ", "dropped"] (go-sisimai why-blocked.go)',
+    ),
+    (
+        "policy",
+        "5.7.1",
+        "DATA",
+        "550 5.7.1 The user or domain that you are sending to (or from) has a policy that prohibited "
+        "the mail that you sent. For more information, please visit "
+        "https://support.google.com/a/answer/172179",
+        'policyviolation.rb Index "support.google.com/a/answer/172179" (Gmail)',
+    ),
+    ("system", "", "", "local delivery failed", "systemerror.rb Index (Exim transports/pipe.c)"),
+    ("network", "", "", "Could not contact DNS servers", "networkerror.rb Index"),
+    (
+        "not_accept",
+        "",
+        "",
+        "MX or SRV record indicated no SMTP service",
+        "notaccept.rb Index (Exim routers/dnslookup.c)",
+    ),
+    (
+        "expired",
+        "",
+        "",
+        "Message 1abc23-000001-AB has been frozen",
+        'expired.rb Index "has been frozen" (Exim deliver.c)',
+    ),
+    ("mailer_error", "", "", "Command output: permission denied", 'mailererror.rb Index "command output:"'),
+    ("vacation", "", "", "I am away until Monday, 7 December", 'vacation.rb Index "i am away until"'),
+]
+
+
+@pytest.mark.parametrize(
+    ("reason", "status", "command", "text", "source"),
+    NEWER_SISIMAI,
+    ids=[f"{w[0]}:{w[4]}" for w in NEWER_SISIMAI],
+)
+def test_a_newer_sisimai_wording_gives_its_reason(
+    reason: str, status: str, command: str, text: str, source: str
+) -> None:
+    """A reply worded after a Sisimai 5.x Index string, or a Pairs list with other words between
+    its parts (within one line), is read as the reason that module names."""
+    assert reason_for(status=status, command=command, text=text) == reason
+
+
+def test_pairs_stay_within_one_line() -> None:
+    """The parts of a Pairs entry are looked for within one line, a bounded distance apart: words
+    that only meet across lines say nothing."""
+    assert reason_for(command="RCPT", text="550 host mx.example.org said:\nrecipient not found") != (
+        "host_unknown"
+    )
