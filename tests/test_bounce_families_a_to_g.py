@@ -165,16 +165,17 @@ def test_fml_refusing_a_non_member_returns_the_list_with_our_sender_rejected() -
     )
 
 
-def test_fml_duplicated_message_id_is_the_lists_own_trouble() -> None:
-    """fml's "Duplicated Message-ID in <LIST>." is the list manager's system, soft (fml.rb
-    ErrorTable systemerror): a bounce for the list address, not a message to ignore."""
+def test_fml_duplicated_message_id_is_a_message_the_list_finds_not_compliant() -> None:
+    """fml's "Duplicated Message-ID in <LIST>." (fml.rb ErrorTable systemerror, a verdict Sisimai
+    asks again) is read as Sisimai 5.x reads it, not compliant (notcompliantrfc.rb Index): soft,
+    a bounce for the list address, not a message to ignore."""
     raw = (
         "From: staff-admin@example.com\nTo: bounces@example.com\nSubject: Duplicated Message-ID\n"
         "Message-ID: <200303141830.FML12345.fml@example.com>\nX-MLServer: fml [fml 8.0]\n\n"
         "Duplicated Message-ID in <staff@example.com>.\nOriginal mail as follows:\n\n"
         "From: notices@example.com\nTo: staff@example.com\n\nhi\n"
     )
-    assert _read(raw) == [("staff@example.com", "system", False)]
+    assert _read(raw) == [("staff@example.com", "not_compliant", False)]
 
 
 _GMAIL = (

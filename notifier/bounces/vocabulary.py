@@ -188,10 +188,11 @@ WORDS = PhraseBook(
             # why-notcompliantrfc.go, 2025). Not "rfc 1035 violation" (go-sisimai's newest rejected.rb
             # lists it too; the rejected table reads "recursive cname records") nor the pair
             # [" multiple ", " header"]: each lowered agreement with Sisimai 4.25 (64 and 42 reasons)
-            # and raised no corpus score. Not "duplicated message-id" either: fml's "Duplicated
-            # Message-ID in <list>" is the list's system trouble (fml.rb ErrorTable; the families
-            # tests say so), though the newest notcompliantrfc.rb lists it.
-            r"support\.google\.com/mail/\?p=rfcmessagenoncompliant",
+            # and raised no corpus score. "duplicated message-id" is here as the newest
+            # notcompliantrfc.rb lists it: fml's "Duplicated Message-ID in <list>" (fml.rb
+            # ErrorTable systemerror, a verdict Sisimai asks again) is read so by Sisimai 5.x
+            # (its lhost-fml test table: notcompliantrfc).
+            r"support\.google\.com/mail/\?p=rfcmessagenoncompliant|duplicated message-id",
         ),
         "bad_reputation": (
             # Sisimai badreputation table (Gmail, Yahoo Inc. [TSS04], t-online.de, Microsoft)
