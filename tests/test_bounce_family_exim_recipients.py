@@ -75,3 +75,26 @@ def test_dragonfly_names_its_recipient_even_at_a_postmaster_address() -> None:
         "Message headers follow.\n\nTo: <postmaster@example.org>\nFrom: <notices@example.com>\n"
     )
     assert got == [("postmaster@example.org", "mailbox_full", False)]
+
+
+def test_exchange_2003_lists_its_recipients_after_the_summary_of_the_original() -> None:
+    # exchange2003.rb: "did not reach the following recipient(s):" then "ADDRESS on DATE" or an
+    # X.400 "...SMTP=ADDRESS on DATE"; the summary's To: (a list) is nobody who bounced.
+    got = read(
+        "From: System Administrator <postmaster@example.net>\nTo: bounces@notices.example.com\n"
+        "Subject: Undeliverable: Notice\nX-MS-Embedded-Report: \n\n"
+        "Your message\n\n  To:      staff@example.net\n  Subject: Notice\n"
+        "  Sent:    Thu, 29 Apr 2010 23:34:45 +0900\n\n"
+        "did not reach the following recipient(s):\n\n"
+        "one@example.net on Thu, 29 Apr 2010 23:34:46 +0900\n"
+        "    The recipient name is not recognized\n"
+        "\tThe MTS-ID of the original message is: c=JP;a= ;p=neko;l=NEKO\n"
+        "    MSEXCH:IMS:KIJITORA CAT:EXAMPLE:LHOST-RELAY 0 (000C05A6) Unknown Recipient\n"
+        "c=US;a= ;p=EXAMPLE;o=Hub;dda:SMTP=two@example.net; on Thu, 29 Apr 2010 23:34:46 +0900\n"
+        "    The recipient name is not recognized\n"
+        "    MSEXCH:IMS:KIJITORA CAT:EXAMPLE:LHOST-RELAY 0 (000C05A6) Unknown Recipient\n"
+    )
+    assert sorted(got) == [
+        ("one@example.net", "user_unknown", True),
+        ("two@example.net", "user_unknown", True),
+    ]

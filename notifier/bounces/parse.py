@@ -233,6 +233,13 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     failed_header = {address_in(v) for v in str(msg.get("X-Failed-Recipients") or "").split(",")} - {""}
     original_to -= exclude
     recipients = [r for r in own if r.address not in exclude] or own
+    if recipients and getattr(family_of(msg, body), "NAMES_RECIPIENTS_ONLY", False):
+        # The format says who (its recipient lines) but not why in a layout of its own: each is
+        # read as the plain text around it reads, where that finds the same people.
+        named = {r.address for r in recipients}
+        plain = plain_recipients(body, cut, exclude, named)
+        if {r.address for r in plain} == named:
+            recipients = plain
     recipients = recipients or plain_recipients(
         body, cut, exclude, failed_header or original_to or received_for(body, cut)
     )

@@ -9,9 +9,29 @@ import email.message
 import re
 
 from notifier.bounces.families.common import header, lines_about
+from notifier.bounces.families.verdicts import listed
+from notifier.bounces.mime import found_address
 from notifier.bounces.report import BouncedRecipient
 
-__all__ = ["detect", "read"]
+__all__ = ["NAMES_RECIPIENTS_ONLY", "detect", "read", "recipients"]
+
+# Its recipient lines say who; the reply after each is read as plain text reads it (parse.py).
+NAMES_RECIPIENTS_ONLY = True
+
+# After "did not reach the following recipient(s):" each recipient opens a line "ADDRESS on DATE"
+# or, as an X.400 address, "...SMTP=ADDRESS on DATE" (exchange2003.rb); the summary of the
+# original above it ("To:", "Subject:", "Sent:") names whom it was addressed to, not who bounced.
+_LIST_OPENS = "did not reach the following recipient(s):"
+_RECIPIENT_LINE = re.compile(r"^[ \t]*(?:[^\n]{0,200}?(?:SMTP|smtp)=)?([^ \t\n@=]+@[^ \t\n@]+) on\b", re.M)
+
+
+def recipients(msg: email.message.Message, body: str) -> list[BouncedRecipient]:
+    start = body.find(_LIST_OPENS)
+    if start < 0:
+        return []
+    found = [found_address(m.group(1)).strip("'\"<>;") for m in _RECIPIENT_LINE.finditer(body, start)]
+    return listed(body, [a for a in found if "@" in a])
+
 
 _MSEXCH_CODES = {
     "000C05A6": "user_unknown",  # Unknown Recipient
