@@ -197,3 +197,11 @@ def test_a_double_bounce_reports_only_its_own_recipient() -> None:
         f"--OUTER\nContent-Type: message/rfc822\n\n{inner}\n--OUTER--\n"
     )
     assert [r.address for r in parse_bounce(raw.encode()).recipients] == ["outer@example.org"]
+
+
+def test_a_final_address_with_control_characters_is_nobody() -> None:
+    # Taken as written only when nothing in it could end a header or hide in a log line.
+    parsed = parse_bounce(
+        _report("Final-Recipient: RFC822; some\x1b[2Jone@example\nAction: failed\nStatus: 5.1.1")
+    )
+    assert parsed.recipients == []

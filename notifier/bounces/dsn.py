@@ -146,11 +146,13 @@ def _mta(block: email.message.Message, field: str) -> str:
 
 def _as_written(named: str) -> str:
     """The address in a recipient field as written ("rfc822; someone@#example.net"), if it has
-    a local part and a domain and nothing that could end a header."""
+    a local part and a domain and nothing that could end a header or hide in a log line."""
     value = named.partition(";")[2].strip() if ";" in named else named.strip()
     value = value.strip("<>").lower()
     local, at, domain = value.rpartition("@")
-    if not at or not local or not domain or any(c.isspace() or c in '<>,;"' for c in value):
+    if not (at and local and domain) or any(
+        c.isspace() or c in '<>,;"' or not c.isprintable() for c in value
+    ):
         return ""
     return value
 
