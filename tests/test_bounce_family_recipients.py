@@ -1,6 +1,7 @@
-"""Exim's plain-text bounce lists its recipients itself: two spaces, the address, and what
-happened on the lines under it (deliver.c). Fixtures are written here after the layout that
-Sisimai's lib/sisimai/lhost/exim.rb reads (its recipient patterns are quoted per test)."""
+"""Formats that list their recipients themselves (Exim's two-space lines, Gmail's older notice,
+DragonFly's "error delivering your mail to", Exchange 2003's "ADDRESS on DATE"): who bounced is
+read from those lines, never from the summary or the returned original. Fixtures are written here
+after the layouts that Sisimai's lib/sisimai/lhost/<name>.rb reads (quoted per test)."""
 
 from __future__ import annotations
 
