@@ -45,6 +45,14 @@ def test_an_html_part_encoded_line_by_line_equals_the_whole_part_encoded_at_once
     assert lines.encode(html)[:2] == first
 
 
+def test_a_trailing_space_at_the_soft_break_column_is_encoded_as_the_whole_part_encodes_it() -> None:
+    """b2a_qp places the "=20" of a line's trailing space before or after its last soft break
+    depending on whether a line break follows; a line is encoded as it stands in the part (a
+    property run found "...From \\n" encoded differently once)."""
+    text = "é" + "y" * 63 + "From \n"
+    assert _Lines(html=False).encode(text)[:2] == _text_part(text)
+
+
 def _template() -> MessageTemplate:
     return MessageTemplate(from_header="", from_display="Sec", from_address="security@example.com")
 

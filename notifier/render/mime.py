@@ -138,7 +138,8 @@ class _Lines:
     seen and looked up after, ~4x cheaper than encoding and scanning the whole part each time
     (issue 15). Byte for byte what :func:`_body` gives for the whole part (tested), because both
     encodings work line by line: b2a_qp's soft breaks and its escaping of trailing whitespace and
-    of a lone ``.`` depend on nothing beyond the line. The memory is bounded: past
+    of a lone ``.`` depend on nothing beyond the line and whether a line break follows it (the
+    part's last line is encoded and cached apart). The memory is bounded: past
     ``_CACHE_LINES`` distinct lines the cache starts again."""
 
     def __init__(self, *, html: bool) -> None:
@@ -146,9 +147,14 @@ class _Lines:
         # HTML reader decodes, so the HTML part is almost always plain 7bit: no encoding cost.
         self.errors = "xmlcharrefreplace" if html else "strict"
         self.charset = "ascii" if html else "utf-8"
-        self.cache: dict[str, _Line] = {}
+        self.cache: dict[str, _Line] = {}  # lines a line break follows
+        self.last: dict[str, _Line] = {}  # a part's last line (usually "")
 
-    def _add(self, line: str) -> _Line:
+    def _add(self, line: str, ended: bool = True) -> _Line:
+        # A line a line break follows (``ended``), or the part's last line: b2a_qp places its last
+        # soft break differently for the two (a trailing space near column 76 is "=20" on the
+        # line before the break, or after it), so each is encoded as the whole part would encode
+        # it, and cached apart.
         data = line.encode(self.charset, self.errors)
         seven = (
             data
@@ -156,11 +162,13 @@ class _Lines:
             else None
         )
         # A long line comes back as several, joined by soft breaks ("=" LF): CRLF on the wire.
-        qp = binascii.b2a_qp(data, quotetabs=False, istext=True, header=False).replace(b"\n", CRLF)
+        qp = binascii.b2a_qp(data + b"\n" if ended else data, quotetabs=False, istext=True, header=False)
+        qp = (qp[:-1] if ended else qp).replace(b"\n", CRLF)
         entry = (seven, seven is not None and _canonical(seven), qp, _canonical(qp))
-        if len(self.cache) >= _CACHE_LINES:
-            self.cache.clear()
-        self.cache[line] = entry
+        cache = self.cache if ended else self.last
+        if len(cache) >= _CACHE_LINES:
+            cache.clear()
+        cache[line] = entry
         return entry
 
     def encode(self, text: str) -> tuple[bytes, bytes, bool]:
@@ -168,7 +176,10 @@ class _Lines:
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         get, add = self.cache.get, self._add
-        entries = [get(line) or add(line) for line in text.split("\n")]
+        lines = text.split("\n")
+        last = lines.pop()
+        entries = [get(line) or add(line) for line in lines]
+        entries.append(self.last.get(last) or add(last, False))
         sevens = [e[0] for e in entries]
         if None not in sevens:
             return b"7bit", CRLF.join(sevens), False not in [e[1] for e in entries]  # type: ignore[arg-type]
