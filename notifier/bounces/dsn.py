@@ -172,10 +172,11 @@ def dsn_recipients(walked: Parts, human: str) -> list[BouncedRecipient]:
         # report is about: taken as written when the address pattern finds none in either field.
         # A final address at a bare host name ("someone@sims-ms-daemon", Messaging Server's
         # local delivery agent) says less than the original address it came from.
-        written = _as_written(final)
-        if "." not in written.rpartition("@")[2]:
-            written = address_in(original) or written or _as_written(original)
-        address = address_in(final) or written
+        address = address_in(final)
+        if not address:
+            address = _as_written(final)
+            if "." not in address.rpartition("@")[2]:
+                address = address_in(original) or address or _as_written(original)
         if not address:
             continue
         # "relayed (to non-DSN-aware mailer)": the action is its first word (RFC 3464 2.3.3).

@@ -15,7 +15,13 @@ import email.message
 import re
 
 from notifier.bounces.dsn import SIGNS, classify, dsn_recipients
-from notifier.bounces.families import family_of, own_recipients, with_family_reasons
+from notifier.bounces.families import (
+    family_of,
+    own_names_over_fields,
+    own_recipients,
+    reads_as_plain,
+    with_family_reasons,
+)
 from notifier.bounces.mime import (
     address_in,
     body_text,
@@ -172,12 +178,7 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     # A report naming our own sender or a list address as "failed" is about the return path,
     # never a person to mark as bounced; keep it only when it names nobody else.
     dsn = [r for r in dsn if r.address not in exclude] or dsn
-    if dsn and getattr(family_of(msg, body), "RECIPIENTS_OVER_FIELDS", False):
-        # A format whose own lines name the address we sent to where its fields name another
-        # (Messaging Server: "Original address:" beside a rewritten Final-Recipient), in order.
-        own_first = own_recipients(msg, body)
-        if len(own_first) == len(dsn):
-            dsn = [dataclasses.replace(r, address=o.address) for r, o in zip(dsn, own_first, strict=True)]
+    dsn = own_names_over_fields(msg, body, dsn)
     if dsn:
         failed = [r for r in dsn if r.action not in ("delivered", "relayed", "expanded")]
         if not failed:
@@ -233,9 +234,9 @@ def parse_bounce(raw: bytes) -> ParsedBounce:
     failed_header = {address_in(v) for v in str(msg.get("X-Failed-Recipients") or "").split(",")} - {""}
     original_to -= exclude
     recipients = [r for r in own if r.address not in exclude] or own
-    if recipients and getattr(family_of(msg, body), "NAMES_RECIPIENTS_ONLY", False):
-        # The format says who (its recipient lines) but not why in a layout of its own: each is
-        # read as the plain text around it reads, where that finds the same people.
+    if recipients and reads_as_plain(msg, body):
+        # The format says who but not why in a layout of its own: each is read as the plain
+        # text around it reads, where that finds the same people.
         named = {r.address for r in recipients}
         plain = plain_recipients(body, cut, exclude, named)
         if {r.address for r in plain} == named:

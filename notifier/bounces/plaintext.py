@@ -90,8 +90,11 @@ def plain_recipients(
     # What a notice says once for everyone, before it names the first of several recipients
     # ("Your message was not delivered because the destination computer was not reachable
     # within the allowed queue period. ... The following recipients did not receive it:").
-    first = min((notice.lower().find(a) for a in found), default=0)
-    preamble = notice[max(0, first - 3000) : first] if len(found) > 1 else ""
+    preamble = ""
+    if len(found) > 1:
+        low = notice.lower()  # the notice may have been cut at its list of recipients above
+        first = min(low.find(a) for a in found)
+        preamble = notice[max(0, first - 3000) : first]
     for address, context in found.items():
         status = status_in(context)
         near = notice[:3000] if len(found) == 1 else windows(notice, address)

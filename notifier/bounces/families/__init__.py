@@ -65,7 +65,15 @@ from notifier.bounces.families import (
 from notifier.bounces.reasons import is_hard
 from notifier.bounces.report import BouncedRecipient
 
-__all__ = ["Family", "ORDER", "family_of", "own_recipients", "with_family_reasons"]
+__all__ = [
+    "Family",
+    "ORDER",
+    "family_of",
+    "own_recipients",
+    "own_names_over_fields",
+    "reads_as_plain",
+    "with_family_reasons",
+]
 
 
 class Family(Protocol):
@@ -151,6 +159,27 @@ def own_recipients(msg: email.message.Message, body: str) -> list[BouncedRecipie
     family = family_of(msg, body)
     own = getattr(family, "recipients", None)
     return list(own(msg, body)) if own is not None else []
+
+
+def own_names_over_fields(
+    msg: email.message.Message, body: str, fields: list[BouncedRecipient]
+) -> list[BouncedRecipient]:
+    """``fields`` (a report's delivery-status recipients) with the addresses the format's own
+    lines name instead, in order, where its family says those name the address we sent to
+    (``RECIPIENTS_OVER_FIELDS``: Messaging Server's "Original address:" beside a rewritten
+    Final-Recipient) and they name as many; else ``fields`` as they are."""
+    if not fields or not getattr(family_of(msg, body), "RECIPIENTS_OVER_FIELDS", False):
+        return fields
+    own = own_recipients(msg, body)
+    if len(own) != len(fields):
+        return fields
+    return [dataclasses.replace(r, address=o.address) for r, o in zip(fields, own, strict=True)]
+
+
+def reads_as_plain(msg: email.message.Message, body: str) -> bool:
+    """Whether the format's own lines say only who bounced (``NAMES_RECIPIENTS_ONLY``: Exchange
+    2003's "ADDRESS on DATE"), each then read as the plain text around it reads."""
+    return bool(getattr(family_of(msg, body), "NAMES_RECIPIENTS_ONLY", False))
 
 
 def with_family_reasons(
