@@ -69,8 +69,8 @@ __all__ = [
     "Family",
     "ORDER",
     "family_of",
-    "own_recipients",
     "own_names_over_fields",
+    "own_recipients",
     "reads_as_plain",
     "with_family_reasons",
 ]
